@@ -1,0 +1,115 @@
+"""TrustWeb: trust requests and trust accounting for small law firms."""
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from trustweb.config import Config, TestConfig
+from trustweb.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the app; test_config is a dict of overrides (DATABASE_URI required) for tests."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    init_config(app, test_config)
+    init_extensions(app)
+    init_security(app)
+    init_templates(app)
+    init_blueprints(app)
+    init_errors(app)
+    init_cli(app)
+    return app
+
+
+def init_config(app, test_config):
+    if test_config is None:
+        app.config.from_object(Config(app.instance_path))
+    else:
+        overrides = dict(test_config)
+        app.config.from_object(TestConfig(app.instance_path, overrides.pop("DATABASE_URI")))
+        app.config.update(overrides)
+    if app.config["HTMX_SOURCE"] not in {"cdn", "local"}:
+        raise ValueError("TRUSTWEB_HTMX_SOURCE must be 'cdn' or 'local'")
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def init_extensions(app):
+    from trustweb import models  # noqa: F401  (registers the tables)
+    from trustweb.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user_pk, _, version = user_id.partition(":")
+        if not user_pk.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_pk))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL so readers never block the writer, foreign keys on, and wait rather than fail on a lock."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def init_security(app):
+    from trustweb.auth.permissions import check_access
+    from trustweb.security import security_headers
+
+    app.before_request(check_access)
+    app.after_request(security_headers)
+
+
+def init_templates(app):
+    from trustweb.templating import register
+
+    register(app)
+
+
+def init_blueprints(app):
+    from trustweb import auth, bills, contacts, main, matters, reports, settings
+
+    for module in (auth, main, contacts, matters, bills, reports, settings):
+        app.register_blueprint(module.bp)
+
+
+def init_errors(app):
+    from trustweb.errors import register
+
+    register(app)
+
+
+def init_cli(app):
+    from trustweb.cli import trustweb_cli
+
+    app.cli.add_command(trustweb_cli)

@@ -1,0 +1,73 @@
+"""Who may do what: the one permission table every route consults.
+
+A view declares the permission it needs with @requires("name") or declares
+itself @public; the guard in check_access() runs before every request and
+refuses anything that declares neither, so a new route is closed by default.
+"""
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from trustweb.models import ROLES
+
+EVERYONE = frozenset(ROLES)
+
+PERMISSIONS = {
+    "view": EVERYONE,  # dashboard, contact and matter pages
+    "edit_clients": EVERYONE,  # create and edit contacts and matters
+    "manage_users": frozenset({"admin"}),
+    "manage_settings": frozenset({"admin"}),
+    "manage_accounts": frozenset({"admin"}),
+}
+
+
+def can(user, permission):
+    """True when the signed-in user's role grants the permission."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(user and user.is_authenticated and user.role in PERMISSIONS[permission])
+
+
+def requires(permission):
+    """Mark a view as needing a permission from the table."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view):
+        view.permission = permission
+        return view
+
+    return decorate
+
+
+def public(view):
+    """Mark a view as open to anyone, signed in or not."""
+    view.public = True
+    return view
+
+
+def login_redirect():
+    """Send an anonymous visitor to the login page, keeping where they were going."""
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def check_access():
+    """before_request guard: authentication, then the view's permission."""
+    if request.endpoint is None:
+        return None  # 404 and 405 are handled by Flask
+    if request.endpoint == "static":
+        return None
+    view = current_app.view_functions[request.endpoint]
+    if getattr(view, "public", False):
+        return None
+    if not current_user.is_authenticated:
+        return login_redirect()
+    permission = getattr(view, "permission", None)
+    if permission is None or not can(current_user, permission):
+        abort(403)
+    return None

@@ -1,0 +1,81 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from trustweb.auth import bp
+from trustweb.auth.forms import LoginForm, SetPasswordForm
+from trustweb.auth.permissions import public, requires
+from trustweb.extensions import limiter
+from trustweb.services import ServiceError
+from trustweb.services.users import LoginRefused, accept_invite, authenticate, user_for_invite
+from trustweb.views import invalid
+
+
+def safe_next(target):
+    """Only a path on this site; anything with a scheme or host is an open redirect."""
+    if not target:
+        return None
+    target = target.replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def failed_login(response):
+    """Only failed sign-ins count towards the rate limit."""
+    return response.status_code != 303
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute;50 per hour", methods=["POST"], deduct_when=failed_login)
+@public
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except LoginRefused as error:
+            form.form_errors.append(str(error))
+            return invalid("auth/login.html", 401, form=form)
+        login_user(user, remember=form.remember.data)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
+    if request.method == "POST":
+        return invalid("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@requires("view")
+def logout():
+    """Sign out (POST only, so a link on another site cannot sign anyone out)."""
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute")
+@public
+def accept(token):
+    """An invited person chooses a password."""
+    user = user_for_invite(token)
+    if user is None:
+        return render_template("auth/invite_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accept_invite(user, form.password.data)
+        except ServiceError as error:
+            form.password.errors.append(str(error))
+            return invalid("auth/accept.html", form=form, user=user)
+        logout_user()
+        flash("Your password is set. Sign in to continue.", "success")
+        return redirect(url_for("auth.login"), 303)
+    if request.method == "POST":
+        return invalid("auth/accept.html", form=form, user=user)
+    return render_template("auth/accept.html", form=form, user=user)

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("bills", __name__, url_prefix="/bills")
+
+from trustweb.bills import routes  # noqa: E402,F401

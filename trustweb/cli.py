@@ -1,0 +1,42 @@
+"""The `flask --app wsgi trustweb ...` commands."""
+
+import click
+from flask.cli import AppGroup
+
+from trustweb.models import ROLES
+from trustweb.services import ServiceError
+
+trustweb_cli = AppGroup("trustweb", help="TrustWeb administration commands.")
+
+
+@trustweb_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.option("--name", default=None, help="Full name (defaults to the part of the email before @).")
+@click.password_option(prompt="Password", help="Asked for when not given.")
+def create_user_command(email, role, name, password):
+    """Create a user who can sign in at once."""
+    from trustweb.services.users import create_user
+
+    try:
+        user = create_user(email, name or email.split("@")[0], role, password)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@trustweb_cli.command("demo")
+def demo_command():
+    """Fill an empty database with a small demo firm (running it again changes nothing)."""
+    from trustweb.demo import DEMO_PASSWORD, load_demo
+
+    try:
+        created = load_demo()
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("Demo data loaded." if created else "Demo data is already present; nothing changed.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    from trustweb.demo import DEMO_USERS
+
+    for email, _name, role in DEMO_USERS:
+        click.echo(f"  {role:<11} {email}")

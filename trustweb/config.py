@@ -1,0 +1,94 @@
+"""Settings read from the environment (TRUSTWEB_*), with a configuration for tests."""
+
+import os
+import secrets
+from pathlib import Path
+
+HTMX_VERSION = "2.0.11"
+HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+
+
+def env(name, default=None):
+    """Return the TRUSTWEB_<name> environment variable, or the default."""
+    return os.environ.get(f"TRUSTWEB_{name}", default)
+
+
+def env_bool(name, default=False):
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url):
+    """Point plain postgres URLs at psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path):
+    """The key from the environment, or one generated once and kept in instance/."""
+    key = env("SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written with O_EXCL so two workers starting together agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    """Production defaults; every value can be set from the environment."""
+
+    def __init__(self, instance_path, key=None):
+        default_db = "sqlite:///" + str(Path(instance_path) / "trustweb.sqlite3")
+        self.SECRET_KEY = key or secret_key(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = database_url(env("DATABASE_URL", default_db))
+        self.BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        self.HTMX_SOURCE = env("HTMX_SOURCE", "cdn")
+        self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URL", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.PROXY_COUNT = int(env("PROXY_COUNT", "0"))
+
+        self.MAIL_SERVER = env("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = int(env("MAIL_PORT", "25"))
+        self.MAIL_USERNAME = env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+        self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+        self.MAIL_DEFAULT_SENDER = env("MAIL_FROM", "trustweb@localhost")
+
+        secure = self.BASE_URL.startswith("https://")
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.PREFERRED_URL_SCHEME = "https" if secure else "http"
+        self.WTF_CSRF_TIME_LIMIT = None  # valid for the session; a long form must not expire
+        self.INVITE_DAYS = int(env("INVITE_DAYS", "7"))
+        self.PAGE_SIZE = 25
+
+
+class TestConfig(Config):
+    """Used by the test suite: a throwaway database, no real mail, local htmx."""
+
+    def __init__(self, instance_path, database_uri):
+        super().__init__(instance_path, key=secrets.token_hex(32))
+        self.TESTING = True
+        self.SQLALCHEMY_DATABASE_URI = database_url(database_uri)
+        self.HTMX_SOURCE = "local"
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.MAIL_SUPPRESS_SEND = True

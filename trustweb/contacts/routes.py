@@ -1,0 +1,67 @@
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+
+from trustweb.auth.permissions import requires
+from trustweb.contacts import bp
+from trustweb.contacts.forms import ContactForm
+from trustweb.models import Contact
+from trustweb.services.clients import save_contact
+from trustweb.views import get_or_404, invalid, page_or_partial, paginate
+
+
+def search_contacts(query):
+    statement = select(Contact).order_by(Contact.name, Contact.id)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(
+            or_(
+                Contact.name.ilike(like),
+                Contact.email.ilike(like),
+                Contact.other_email.ilike(like),
+                Contact.phone.ilike(like),
+            )
+        )
+    return statement
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    """Contacts, searchable; htmx gets only the rows."""
+    query = request.args.get("q", "").strip()[:100]
+    page = paginate(search_contacts(query))
+    return page_or_partial("contacts/index.html", "contacts/_rows.html", page=page, q=query)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("edit_clients")
+def create():
+    form = ContactForm()
+    if form.validate_on_submit():
+        contact = save_contact(None, form.values())
+        flash(f"Contact {contact.name} added.", "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id), 303)
+    if request.method == "POST":
+        return invalid("contacts/form.html", form=form, contact=None)
+    return render_template("contacts/form.html", form=form, contact=None)
+
+
+@bp.get("/<int:contact_id>")
+@requires("view")
+def show(contact_id):
+    contact = get_or_404(Contact, contact_id)
+    return render_template("contacts/show.html", contact=contact)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@requires("edit_clients")
+def update(contact_id):
+    contact = get_or_404(Contact, contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        save_contact(contact, form.values())
+        flash("Contact saved.", "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id), 303)
+    if request.method == "POST":
+        return invalid("contacts/form.html", form=form, contact=contact)
+    return render_template("contacts/form.html", form=form, contact=contact)

@@ -1,0 +1,186 @@
+"""A believable small firm for trying TrustWeb out: users, contacts, matters, accounts."""
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
+from trustweb.services import ServiceError
+from trustweb.services.clients import next_matter_number
+from trustweb.services.users import hasher
+
+# Demo logins are printed by the command; this data is for evaluation, never production.
+DEMO_PASSWORD = "trustweb-demo"
+DEMO_DOMAIN = "hartwell-law.example.com"
+DEMO_USERS = [
+    (f"admin@{DEMO_DOMAIN}", "Alex Morgan", "admin"),
+    (f"ehartwell@{DEMO_DOMAIN}", "Eleanor Hartwell", "lawyer"),
+    (f"dokafor@{DEMO_DOMAIN}", "Daniel Okafor", "lawyer"),
+    (f"books@{DEMO_DOMAIN}", "Priya Raman", "bookkeeper"),
+    (f"paralegal@{DEMO_DOMAIN}", "Sam Whitaker", "staff"),
+]
+FIRST = [
+    "James",
+    "Maria",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Patricia",
+    "David",
+    "Jennifer",
+    "Thomas",
+    "Susan",
+    "Carlos",
+    "Aisha",
+    "Wei",
+    "Fatima",
+    "Noah",
+    "Olivia",
+    "Lucas",
+    "Grace",
+    "Hannah",
+    "Ethan",
+]
+LAST = [
+    "Alvarez",
+    "Bennett",
+    "Chen",
+    "Dubois",
+    "Edwards",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ibrahim",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Murphy",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Turner",
+]
+COMPANIES = [
+    "Bayside Dental Group LLC",
+    "Cedar Ridge Builders Inc.",
+    "Northwind Logistics LLC",
+    "Harbor Light Bakery",
+    "Summit Peak Software Inc.",
+    "Greenfield Farms Co-op",
+    "Redwood Property Management",
+    "Blue Heron Consulting LLC",
+]
+STREETS = ["Maple Ave", "Oak St", "Elm Rd", "Harbor Blvd", "Main St", "Pine Ct", "Lakeview Dr", "Market St"]
+CITIES = [
+    "Springfield, IL 62701",
+    "Portland, OR 97205",
+    "Austin, TX 78701",
+    "Raleigh, NC 27601",
+    "Madison, WI 53703",
+    "Boise, ID 83702",
+]
+MATTERS = [
+    ("Estate planning", "Estate plan and will"),
+    ("Real estate", "Purchase of residence"),
+    ("Family", "Divorce proceedings"),
+    ("Litigation", "Contract dispute"),
+    ("Corporate", "Business formation"),
+    ("Employment", "Wrongful termination claim"),
+    ("Immigration", "Family visa petition"),
+    ("Probate", "Administration of estate"),
+    ("Personal injury", "Motor vehicle accident"),
+    ("Real estate", "Commercial lease review"),
+]
+
+
+def demo_present():
+    return db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0][0])) is not None
+
+
+def load_demo(seed=2026):
+    """Create the demo firm; False when it is already there. Refuses a database with other data."""
+    if demo_present():
+        return False
+    if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
+        select(func.count()).select_from(Contact)
+    ):
+        raise ServiceError("This database already holds real data; demo data only goes into an empty one.")
+    rng = random.Random(seed)
+    settings = FirmSettings.get()
+    settings.firm_name = "Hartwell & Okafor LLP"
+    settings.address = "400 Market St, Suite 1200\nSpringfield, IL 62701"
+    settings.email = f"office@{DEMO_DOMAIN}"
+    settings.phone = "(217) 555-0140"
+    settings.timezone = "America/Chicago"
+    settings.currency = "USD"
+
+    # One hash for all demo users: hashing is deliberately slow.
+    password_hash = hasher.hash(DEMO_PASSWORD)
+    users = [User(email=e, name=n, role=r, password_hash=password_hash) for e, n, r in DEMO_USERS]
+    db.session.add_all(users)
+    db.session.add_all(
+        [
+            BankAccount(
+                name="IOLTA Trust",
+                kind="trust",
+                is_iolta=True,
+                bank_name="First Community Bank",
+                account_last4="4471",
+                currency="USD",
+                is_default=True,
+            ),
+            BankAccount(
+                name="Operating",
+                kind="operating",
+                is_iolta=False,
+                bank_name="First Community Bank",
+                account_last4="9023",
+                currency="USD",
+                is_default=True,
+            ),
+        ]
+    )
+    contacts = [_demo_contact(rng, i) for i in range(30)]
+    db.session.add_all(contacts)
+    db.session.flush()
+
+    lawyers = [u for u in users if u.role == "lawyer"]
+    today = date(2026, 11, 1)
+    for i in range(40):
+        area, description = MATTERS[i % len(MATTERS)]
+        client = contacts[i % len(contacts)] if i < 30 else rng.choice(contacts)
+        opened = today - timedelta(days=rng.randint(5, 700))
+        matter = Matter(
+            number=next_matter_number(opened),
+            description=f"{description} – {client.name.split()[-1]}",
+            client=client,
+            lawyer=lawyers[i % len(lawyers)],
+            practice_area=area,
+            opened_on=opened,
+            status="closed" if i % 9 == 8 else "open",
+            closed_on=opened + timedelta(days=90) if i % 9 == 8 else None,
+        )
+        if i % 5 == 0:
+            matter.evergreen_minimum_cents = 200_000
+            matter.evergreen_target_cents = 500_000
+        db.session.add(matter)
+        db.session.flush()  # keeps the counter and the numbers in step
+    db.session.commit()
+    return True
+
+
+def _demo_contact(rng, i):
+    address = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}\n{rng.choice(CITIES)}"
+    phone = f"({rng.randint(201, 989)}) 555-{rng.randint(100, 199):04d}"
+    if i % 6 == 5:
+        name = COMPANIES[(i // 6) % len(COMPANIES)]
+        slug = "".join(ch for ch in name.lower().split()[0] if ch.isalpha())
+        return Contact(kind="company", name=name, email=f"accounts@{slug}.example.com", phone=phone, address=address)
+    first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+    slug = f"{first}.{last}".lower().replace("'", "")
+    return Contact(kind="person", name=f"{first} {last}", email=f"{slug}@example.com", phone=phone, address=address)

@@ -1,0 +1,50 @@
+"""Error pages: a full page for browsers, a message fragment for htmx."""
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from trustweb.extensions import db
+from trustweb.views import is_htmx
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need access."),
+    404: ("Not found", "There is nothing at this address. It may have been removed, or the link is wrong."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this page accepts."),
+    429: ("Too many attempts", "Too many requests in a short time. Please wait a minute and try again."),
+    500: ("Something went wrong", "The server hit an error and nothing was changed. Please try again."),
+}
+
+
+def render_error(status, title, message):
+    if is_htmx():
+        response = render_template("errors/_error.html", status=status, title=title, message=message), status
+        # Show the message in the flash area rather than inside whatever the request targeted.
+        return response[0], status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def handle_http_error(error):
+    status = error.code or 500
+    title, message = MESSAGES.get(status, (error.name, error.description))
+    return render_error(status, title, message)
+
+
+def handle_csrf_error(error):
+    return render_error(
+        400, "Form expired", "This form was open too long or came from elsewhere. Reload the page and try again."
+    )
+
+
+def handle_server_error(error):
+    db.session.rollback()
+    title, message = MESSAGES[500]
+    return render_error(500, title, message)
+
+
+def register(app):
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(HTTPException, handle_http_error)

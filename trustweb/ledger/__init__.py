@@ -1,0 +1,1 @@
+"""The money rules: pure functions and typed errors, with no Flask imports."""

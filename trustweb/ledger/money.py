@@ -1,0 +1,62 @@
+"""Money is an integer number of minor units (cents); Decimal only at the edges.
+
+Parsing accepts what a person types ("1,234.50", "1234.5", "$12") and refuses
+anything ambiguous ("1.234", "1e3"), negative, or larger than MAX_CENTS.
+"""
+
+import re
+from decimal import Decimal
+
+from babel.numbers import format_currency
+
+# A trust request or deposit over a billion is a typo, not a retainer.
+MAX_CENTS = 100_000_000_000
+
+_AMOUNT = re.compile(
+    r"""^\s*[$€£]?\s*
+    (?P<units>\d{1,3}(?:,\d{3})+|\d+)?
+    (?:\.(?P<cents>\d{0,2}))?
+    \s*$""",
+    re.VERBOSE,
+)
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be accepted, with a message fit to show the user."""
+
+
+def parse_cents(text, *, allow_zero=False):
+    """Parse a typed amount into integer cents, or raise MoneyError."""
+    if text is None or not str(text).strip():
+        raise MoneyError("Enter an amount.")
+    text = str(text)
+    if text.strip().startswith("-"):
+        raise MoneyError("The amount cannot be negative.")
+    match = _AMOUNT.match(text)
+    if not match or (match["units"] is None and not match["cents"]):
+        raise MoneyError("Enter an amount like 1,234.50.")
+    units = int((match["units"] or "0").replace(",", ""))
+    cents = int((match["cents"] or "0").ljust(2, "0"))
+    total = units * 100 + cents
+    if total > MAX_CENTS:
+        raise MoneyError(f"The amount cannot be more than {format_cents(MAX_CENTS)}.")
+    if total == 0 and not allow_zero:
+        raise MoneyError("The amount must be more than zero.")
+    return total
+
+
+def cents_to_decimal(cents):
+    """Exact decimal value of an integer number of cents."""
+    if not isinstance(cents, int) or isinstance(cents, bool):
+        raise TypeError("money must be an integer number of cents")
+    return Decimal(cents).scaleb(-2)
+
+
+def format_cents(cents, currency="USD", locale="en_US"):
+    """Format cents for display in the firm's currency."""
+    return format_currency(cents_to_decimal(cents), currency, locale=locale)
+
+
+def plain_cents(cents):
+    """Cents as a plain decimal string ("1234.50") for forms and CSV."""
+    return f"{cents_to_decimal(cents):.2f}"

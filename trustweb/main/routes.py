@@ -1,0 +1,34 @@
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from trustweb.auth.permissions import requires
+from trustweb.extensions import db
+from trustweb.main import bp
+from trustweb.models import BankAccount, Contact, Matter
+
+
+@bp.get("/")
+@requires("view")
+def dashboard():
+    """The firm at a glance, and the signed-in lawyer's own open matters."""
+    count = lambda model, *where: db.session.scalar(select(func.count()).select_from(model).where(*where))  # noqa: E731
+    my_matters = db.session.scalars(
+        select(Matter)
+        .where(Matter.lawyer_id == current_user.id, Matter.status == "open")
+        .order_by(Matter.opened_on.desc())
+        .limit(10)
+    ).all()
+    recent_matters = db.session.scalars(
+        select(Matter).order_by(Matter.created_at.desc(), Matter.id.desc()).limit(5)
+    ).all()
+    return render_template(
+        "main/dashboard.html",
+        open_matters=count(Matter, Matter.status == "open"),
+        contacts=count(Contact),
+        trust_accounts=db.session.scalars(
+            select(BankAccount).where(BankAccount.kind == "trust", BankAccount.active).order_by(BankAccount.name)
+        ).all(),
+        my_matters=my_matters,
+        recent_matters=recent_matters,
+    )

@@ -1,0 +1,123 @@
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+
+from trustweb.auth.permissions import requires
+from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
+from trustweb.matters import bp
+from trustweb.matters.forms import MatterForm, MatterStatusForm
+from trustweb.models import Contact, Matter, User
+from trustweb.services import ServiceError
+from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
+from trustweb.views import get_or_404, invalid, page_or_partial, paginate
+
+STATUS_FILTERS = {"open": "Open", "closed": "Closed", "all": "All"}
+
+
+def search_matters(query, status):
+    statement = select(Matter).join(Matter.client).join(Matter.lawyer).order_by(Matter.number.desc())
+    if status in ("open", "closed"):
+        statement = statement.where(Matter.status == status)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(
+            or_(
+                Matter.number.ilike(like),
+                Matter.description.ilike(like),
+                Contact.name.ilike(like),
+                User.name.ilike(like),
+            )
+        )
+    return statement
+
+
+def matter_form(matter=None):
+    """The matter form with its client and lawyer choices filled in."""
+    form = MatterForm(obj=matter)
+    contacts = db.session.execute(select(Contact.id, Contact.name).order_by(Contact.name)).all()
+    form.client_id.choices = [(0, "Choose a client…")] + [(c.id, c.name) for c in contacts]
+    lawyers = responsible_lawyers()
+    if matter is not None and matter.lawyer not in lawyers:
+        lawyers.append(matter.lawyer)  # a departed lawyer stays visible on old matters
+    form.lawyer_id.choices = [(0, "Choose a lawyer…")] + [(u.id, u.name) for u in lawyers]
+    if request.method == "GET":
+        if matter is None:
+            form.client_id.data = request.args.get("client_id", 0, type=int)
+            form.opened_on.data = date.today()
+        else:
+            for name in ("evergreen_minimum", "evergreen_target"):
+                cents = getattr(matter, f"{name}_cents")
+                form[name].data = plain_cents(cents) if cents is not None else ""
+    return form
+
+
+def render_form(form, matter, status=200):
+    return render_template("matters/form.html", form=form, matter=matter), status
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    """Matters, searchable and filtered by status; htmx gets only the rows."""
+    query = request.args.get("q", "").strip()[:100]
+    status = request.args.get("status", "open")
+    if status not in STATUS_FILTERS:
+        status = "open"
+    page = paginate(search_matters(query, status))
+    return page_or_partial(
+        "matters/index.html", "matters/_rows.html", page=page, q=query, status=status, statuses=STATUS_FILTERS
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("edit_clients")
+def create():
+    form = matter_form()
+    if form.validate_on_submit():
+        try:
+            matter = save_matter(None, form.values())
+        except ServiceError as error:
+            form.form_errors.append(str(error))
+            return render_form(form, None, 422)
+        flash(f"Matter {matter.number} opened.", "success")
+        return redirect(url_for("matters.show", matter_id=matter.id), 303)
+    return render_form(form, None, 422 if request.method == "POST" else 200)
+
+
+@bp.get("/<int:matter_id>")
+@requires("view")
+def show(matter_id):
+    matter = get_or_404(Matter, matter_id)
+    return render_template("matters/show.html", matter=matter, status_form=MatterStatusForm(status=matter.status))
+
+
+@bp.route("/<int:matter_id>/edit", methods=["GET", "POST"])
+@requires("edit_clients")
+def update(matter_id):
+    matter = get_or_404(Matter, matter_id)
+    form = matter_form(matter)
+    if form.validate_on_submit():
+        try:
+            save_matter(matter, form.values())
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            return render_form(form, matter, 422)
+        flash("Matter saved.", "success")
+        return redirect(url_for("matters.show", matter_id=matter.id), 303)
+    return render_form(form, matter, 422 if request.method == "POST" else 200)
+
+
+@bp.post("/<int:matter_id>/status")
+@requires("edit_clients")
+def change_status(matter_id):
+    """Close or reopen a matter."""
+    matter = get_or_404(Matter, matter_id)
+    form = MatterStatusForm()
+    if not form.validate_on_submit():
+        return invalid("matters/show.html", matter=matter, status_form=form)
+    set_matter_status(matter, form.status.data, date.today())
+    flash(f"Matter {matter.number} is now {matter.status}.", "success")
+    return redirect(url_for("matters.show", matter_id=matter.id), 303)

@@ -1,0 +1,36 @@
+"""Contacts: the people and companies the firm acts for or deals with."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import created_at_column, updated_at_column
+
+CONTACT_KINDS = ("person", "company")
+
+
+class Contact(db.Model):
+    __tablename__ = "contact"
+    __table_args__ = (CheckConstraint("kind IN ('person', 'company')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="person")
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    other_email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    matters = relationship("Matter", back_populates="client", order_by="Matter.number.desc()")
+
+    @property
+    def emails(self):
+        return [e for e in (self.email, self.other_email) if e]
+
+    def __repr__(self):
+        return f"<Contact {self.id} {self.name}>"

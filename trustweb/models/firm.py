@@ -1,0 +1,60 @@
+"""The firm's own settings and the number sequences it hands out."""
+
+from sqlalchemy import BigInteger, CheckConstraint, String, Text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trustweb.extensions import db
+
+
+class FirmSettings(db.Model):
+    """One row (id 1) holding the firm's name, contact details and locale."""
+
+    __tablename__ = "firm_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_name: Mapped[str] = mapped_column(String(200), default="Your Law Firm")
+    address: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+    @classmethod
+    def get(cls):
+        """The settings row, created with defaults on first use."""
+        settings = db.session.get(cls, 1)
+        if settings is None:
+            settings = cls(id=1, firm_name="Your Law Firm", timezone="America/New_York", currency="USD")
+            db.session.add(settings)
+            db.session.flush()
+        return settings
+
+
+class Counter(db.Model):
+    """A named sequence (matters, trust requests, invoices) that never hands out a number twice."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    @classmethod
+    def next_value(cls, name):
+        """Increment and return the counter inside the caller's transaction.
+
+        The UPDATE takes the row lock, so concurrent callers queue rather than
+        read the same value.
+        """
+        db.session.execute(_insert_ignore(cls).values(name=name, last_value=0))
+        return db.session.execute(
+            update(cls).where(cls.name == name).values(last_value=cls.last_value + 1).returning(cls.last_value)
+        ).scalar_one()
+
+
+def _insert_ignore(model):
+    """INSERT ... ON CONFLICT DO NOTHING in the current database's dialect."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing()

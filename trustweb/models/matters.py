@@ -1,0 +1,46 @@
+"""Matters: a client's case, the unit every trust ledger belongs to."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import created_at_column, updated_at_column
+
+MATTER_STATUSES = ("open", "closed")
+
+
+class Matter(db.Model):
+    __tablename__ = "matter"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint("evergreen_minimum_cents IS NULL OR evergreen_minimum_cents >= 0", name="evergreen_minimum"),
+        CheckConstraint(
+            "evergreen_target_cents IS NULL OR evergreen_minimum_cents IS NULL"
+            " OR evergreen_target_cents >= evergreen_minimum_cents",
+            name="evergreen_target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    description: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    lawyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    practice_area: Mapped[str | None] = mapped_column(String(80))
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    # Evergreen retainer: the client is asked to top up below the minimum, up to the target.
+    evergreen_minimum_cents: Mapped[int | None] = mapped_column(BigInteger)
+    evergreen_target_cents: Mapped[int | None] = mapped_column(BigInteger)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    client = relationship("Contact", back_populates="matters")
+    lawyer = relationship("User")
+
+    def __repr__(self):
+        return f"<Matter {self.number}>"

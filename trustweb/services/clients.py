@@ -1,0 +1,75 @@
+"""Contacts and matters."""
+
+from sqlalchemy import select
+
+from trustweb.extensions import db
+from trustweb.models import Contact, Counter, Matter, User
+from trustweb.services import ServiceError
+
+CONTACT_FIELDS = ("kind", "name", "email", "other_email", "phone", "address", "notes")
+MATTER_FIELDS = (
+    "description",
+    "client_id",
+    "lawyer_id",
+    "practice_area",
+    "opened_on",
+    "evergreen_minimum_cents",
+    "evergreen_target_cents",
+    "notes",
+)
+
+
+def save_contact(contact, values):
+    """Create (contact None) or update a contact from cleaned form values."""
+    if contact is None:
+        contact = Contact()
+        db.session.add(contact)
+    for field in CONTACT_FIELDS:
+        setattr(contact, field, values.get(field))
+    db.session.commit()
+    return contact
+
+
+def responsible_lawyers():
+    """Active users who may be responsible for a matter."""
+    return db.session.scalars(
+        select(User).where(User.active, User.role.in_(("lawyer", "admin"))).order_by(User.name)
+    ).all()
+
+
+def next_matter_number(opened_on):
+    """Matter numbers run YYYY-NNNN by the year the matter opened, never reused."""
+    year = opened_on.year
+    return f"{year}-{Counter.next_value(f'matter-{year}'):04d}"
+
+
+def _check_matter(values):
+    if db.session.get(Contact, values["client_id"]) is None:
+        raise ServiceError("Choose the client from the list.")
+    lawyer = db.session.get(User, values["lawyer_id"])
+    if lawyer is None or not lawyer.active or lawyer.role not in ("lawyer", "admin"):
+        raise ServiceError("Choose an active lawyer as the responsible lawyer.")
+    minimum, target = values.get("evergreen_minimum_cents"), values.get("evergreen_target_cents")
+    if minimum is not None and target is not None and target < minimum:
+        raise ServiceError("The evergreen target cannot be below the evergreen minimum.")
+
+
+def save_matter(matter, values):
+    """Create (matter None) or update a matter from cleaned form values."""
+    _check_matter(values)
+    if matter is None:
+        matter = Matter(status="open", number=next_matter_number(values["opened_on"]))
+        db.session.add(matter)
+    for field in MATTER_FIELDS:
+        setattr(matter, field, values.get(field))
+    db.session.commit()
+    return matter
+
+
+def set_matter_status(matter, status, on_date):
+    if status not in ("open", "closed"):
+        raise ServiceError("A matter is either open or closed.")
+    matter.status = status
+    matter.closed_on = on_date if status == "closed" else None
+    db.session.commit()
+    return matter

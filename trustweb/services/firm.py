@@ -1,0 +1,66 @@
+"""Firm settings and bank accounts."""
+
+from sqlalchemy import select, update
+
+from trustweb.extensions import db
+from trustweb.models import BankAccount, FirmSettings
+from trustweb.services import ServiceError
+
+SETTINGS_FIELDS = ("firm_name", "address", "email", "phone", "timezone", "currency")
+ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "currency")
+
+
+def update_settings(values):
+    settings = FirmSettings.get()
+    for field in SETTINGS_FIELDS:
+        setattr(settings, field, values.get(field))
+    db.session.commit()
+    return settings
+
+
+def save_account(account, values):
+    """Create (account None) or update a bank account."""
+    name_taken = db.session.scalar(
+        select(BankAccount.id).where(
+            BankAccount.name == values["name"], BankAccount.id != (account.id if account else 0)
+        )
+    )
+    if name_taken:
+        raise ServiceError("Another account already has this name.")
+    if account is not None and account.kind != values["kind"]:
+        raise ServiceError("An account's kind cannot change once it exists; add a new account instead.")
+    if values["kind"] != "trust":
+        values = {**values, "is_iolta": False}
+    if account is None:
+        account = BankAccount(active=True, is_default=False)
+        db.session.add(account)
+    for field in ACCOUNT_FIELDS:
+        setattr(account, field, values.get(field))
+    db.session.flush()
+    if account.is_default is False and _default_of(account.kind) is None:
+        account.is_default = True  # the first account of a kind is its default
+    db.session.commit()
+    return account
+
+
+def _default_of(kind):
+    return db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default))
+
+
+def make_default(account):
+    if not account.active:
+        raise ServiceError("A closed account cannot be the default.")
+    db.session.execute(
+        update(BankAccount).where(BankAccount.kind == account.kind, BankAccount.is_default).values(is_default=False)
+    )
+    account.is_default = True
+    db.session.commit()
+    return account
+
+
+def set_account_active(account, active):
+    if not active and account.is_default:
+        raise ServiceError("Make another account the default before closing this one.")
+    account.active = active
+    db.session.commit()
+    return account

@@ -1,0 +1,5 @@
+"""Entry point for gunicorn and the flask command: `gunicorn wsgi:app`."""
+
+from trustweb import create_app
+
+app = create_app()
