@@ -26,17 +26,20 @@ def create_user_command(email, role, name, password):
 
 
 @trustweb_cli.command("demo")
-def demo_command():
+@click.option("--first-run", is_flag=True, help="Only load into a database with no users yet; never an error.")
+def demo_command(first_run):
     """Fill an empty database with a small demo firm (running it again changes nothing)."""
-    from trustweb.demo import DEMO_PASSWORD, load_demo
+    from trustweb.demo import DEMO_PASSWORD, DEMO_USERS, database_is_empty, demo_present, load_demo
 
+    if first_run and not database_is_empty() and not demo_present():
+        click.echo("The database already has users; no demo data loaded.")
+        return
     try:
         created = load_demo()
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
     click.echo("Demo data loaded." if created else "Demo data is already present; nothing changed.")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    from trustweb.demo import DEMO_USERS
 
     for email, _name, role in DEMO_USERS:
         click.echo(f"  {role:<11} {email}")

@@ -102,13 +102,18 @@ def demo_present():
     return db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0][0])) is not None
 
 
+def database_is_empty():
+    return not (
+        db.session.scalar(select(func.count()).select_from(User))
+        or db.session.scalar(select(func.count()).select_from(Contact))
+    )
+
+
 def load_demo(seed=2026):
     """Create the demo firm; False when it is already there. Refuses a database with other data."""
     if demo_present():
         return False
-    if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
-        select(func.count()).select_from(Contact)
-    ):
+    if not database_is_empty():
         raise ServiceError("This database already holds real data; demo data only goes into an empty one.")
     rng = random.Random(seed)
     settings = FirmSettings.get()

@@ -3,7 +3,7 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectChoice, StringField
 from wtforms.validators import Email, ValidationError
 
 from trustweb.ledger.money import MoneyError, parse_cents
@@ -11,6 +11,11 @@ from trustweb.ledger.money import MoneyError, parse_cents
 # A "<" that opens a tag, comment or processing instruction; "a < b" is still fine.
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def choices(pairs):
+    """(value, label) pairs as the SelectChoice objects WTForms wants."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def strip(value):

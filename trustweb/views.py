@@ -14,9 +14,9 @@ def is_htmx():
     )
 
 
-def page_or_partial(page, partial, **context):
+def page_or_partial(page_template, partial_template, **context):
     """The full page for a browser, only the partial for htmx: one URL per resource."""
-    return render_template(partial if is_htmx() else page, **context)
+    return render_template(partial_template if is_htmx() else page_template, **context)
 
 
 def get_or_404(model, ident):

@@ -1,11 +1,11 @@
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from trustweb.forms import BaseForm, email_validator
+from trustweb.forms import BaseForm, choices, email_validator
 
 
 class ContactForm(BaseForm):
-    kind = RadioField("Type", choices=[("person", "Person"), ("company", "Company")], default="person")
+    kind = RadioField("Type", choices=choices([("person", "Person"), ("company", "Company")]), default="person")
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=200)])
     email = StringField("Email", validators=[Optional(), Length(max=254), email_validator()])
     other_email = StringField("Other email", validators=[Optional(), Length(max=254), email_validator()])

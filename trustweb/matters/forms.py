@@ -3,7 +3,7 @@ from datetime import date
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from trustweb.forms import BaseForm, MoneyField
+from trustweb.forms import BaseForm, MoneyField, choices
 
 
 def sensible_date(form, field):
@@ -40,4 +40,4 @@ class MatterForm(BaseForm):
 
 
 class MatterStatusForm(BaseForm):
-    status = SelectField("Status", choices=[("open", "Open"), ("closed", "Closed")])
+    status = SelectField("Status", choices=choices([("open", "Open"), ("closed", "Closed")]))

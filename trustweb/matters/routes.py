@@ -5,6 +5,7 @@ from sqlalchemy import or_, select
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
+from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
@@ -37,11 +38,11 @@ def matter_form(matter=None):
     """The matter form with its client and lawyer choices filled in."""
     form = MatterForm(obj=matter)
     contacts = db.session.execute(select(Contact.id, Contact.name).order_by(Contact.name)).all()
-    form.client_id.choices = [(0, "Choose a client…")] + [(c.id, c.name) for c in contacts]
+    form.client_id.choices = choices([(0, "Choose a client…")] + [(c.id, c.name) for c in contacts])
     lawyers = responsible_lawyers()
     if matter is not None and matter.lawyer not in lawyers:
         lawyers.append(matter.lawyer)  # a departed lawyer stays visible on old matters
-    form.lawyer_id.choices = [(0, "Choose a lawyer…")] + [(u.id, u.name) for u in lawyers]
+    form.lawyer_id.choices = choices([(0, "Choose a lawyer…")] + [(u.id, u.name) for u in lawyers])
     if request.method == "GET":
         if matter is None:
             form.client_id.data = request.args.get("client_id", 0, type=int)

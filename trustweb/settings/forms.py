@@ -3,7 +3,7 @@ from zoneinfo import available_timezones
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from trustweb.forms import BaseForm, email_validator
+from trustweb.forms import BaseForm, choices, email_validator
 from trustweb.models import ROLE_LABELS
 
 CURRENCIES = [
@@ -23,7 +23,7 @@ class FirmSettingsForm(BaseForm):
     email = StringField("Email", validators=[Optional(), Length(max=254), email_validator()])
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     timezone = SelectField("Time zone")
-    currency = SelectField("Currency", choices=CURRENCIES)
+    currency = SelectField("Currency", choices=choices(CURRENCIES))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,18 +43,18 @@ class FirmSettingsForm(BaseForm):
 class InviteForm(BaseForm):
     name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=120)])
     email = StringField("Email", validators=[DataRequired("Enter an email."), Length(max=254), email_validator()])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="staff")
 
 
 class UserForm(BaseForm):
     name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField("Role", choices=choices(ROLE_CHOICES))
 
 
 class BankAccountForm(BaseForm):
     name = StringField("Name", validators=[DataRequired("Name the account."), Length(max=120)])
     kind = RadioField(
-        "Kind", choices=[("trust", "Trust (client money)"), ("operating", "Operating (the firm's money)")]
+        "Kind", choices=choices([("trust", "Trust (client money)"), ("operating", "Operating (the firm's money)")])
     )
     is_iolta = BooleanField("IOLTA account (interest goes to the bar foundation)")
     bank_name = StringField("Bank", validators=[Optional(), Length(max=120)])
@@ -62,7 +62,7 @@ class BankAccountForm(BaseForm):
         "Last 4 digits of the account number",
         validators=[Optional(), Regexp(r"^\d{4}$", message="Enter exactly four digits.")],
     )
-    currency = SelectField("Currency", choices=CURRENCIES)
+    currency = SelectField("Currency", choices=choices(CURRENCIES))
 
     def values(self):
         return {
