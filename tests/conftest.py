@@ -3,6 +3,7 @@
 Set TRUSTWEB_TEST_DATABASE_URL=postgresql://... to run the suite on PostgreSQL:
 the run creates its own schema there and drops it at the end.
 """
+
 import os
 import re
 import uuid

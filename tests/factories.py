@@ -1,4 +1,5 @@
 """gen_* factories that build real rows through the models (call inside an app context)."""
+
 import itertools
 from datetime import date
 
@@ -13,10 +14,11 @@ _seq = itertools.count(1)
 
 
 def saved(obj):
-    """Commit, then load every column so the object stays readable outside the app context."""
+    """Commit, load every column and detach, so the object stays readable after later commits."""
     db.session.add(obj)
     db.session.commit()
     db.session.refresh(obj)
+    db.session.expunge(obj)
     return obj
 
 

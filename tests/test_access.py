@@ -1,4 +1,5 @@
 """Every route is closed to strangers, and admin pages to everyone but admins."""
+
 import re
 
 import pytest

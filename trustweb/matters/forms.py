@@ -1,7 +1,7 @@
 from datetime import date
 
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, choices
 
@@ -16,7 +16,7 @@ class MatterForm(BaseForm):
     description = StringField("Description", validators=[DataRequired("Describe the matter."), Length(max=200)])
     lawyer_id = SelectField("Responsible lawyer", coerce=int, validators=[DataRequired("Choose a lawyer.")])
     practice_area = StringField("Practice area", validators=[Optional(), Length(max=80)])
-    opened_on = DateField("Opened on", validators=[DataRequired("Enter the date the matter opened."), sensible_date])
+    opened_on = DateField("Opened on", validators=[InputRequired("Enter the date the matter opened."), sensible_date])
     evergreen_minimum = MoneyField("Evergreen minimum", validators=[Optional(), Length(max=20)])
     evergreen_target = MoneyField("Evergreen target", validators=[Optional(), Length(max=20)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])

@@ -1,0 +1,122 @@
+"""Signing in and out, and the ways a sign-in is refused."""
+
+import pytest
+
+from tests.conftest import post
+from tests.factories import PASSWORD, gen_user
+from trustweb.extensions import db
+from trustweb.models import User
+
+
+@pytest.fixture
+def lawyer(app):
+    with app.app_context():
+        return gen_user("lawyer", email="eleanor@firm.example.com")
+
+
+def test_a_lawyer_signs_in_and_lands_on_the_dashboard(client, auth, lawyer):
+    response = auth.login("Eleanor@Firm.example.com ", PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Dashboard" in page and lawyer.name in page
+
+
+def test_wrong_password_is_refused(client, auth, lawyer):
+    response = auth.login(lawyer.email, "not the password")
+    assert response.status_code == 401
+    assert "The email or password is not right." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_email_gets_the_same_answer(client, auth, lawyer):
+    response = auth.login("nobody@firm.example.com", PASSWORD)
+    assert response.status_code == 401
+    assert "The email or password is not right." in response.get_data(as_text=True)
+
+
+def test_disabled_user_cannot_sign_in(app, client, auth):
+    with app.app_context():
+        user = gen_user("staff", active=False)
+    response = auth.login(user.email, PASSWORD)
+    assert response.status_code == 401
+    assert "This account is disabled" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_disabling_a_user_ends_their_open_session(app, client, auth, lawyer):
+    auth.login_as(lawyer)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        admin = gen_user("admin")
+    admin_client = app.test_client()
+    post(admin_client, "/auth/login", {"email": admin.email, "password": PASSWORD})
+    assert post(admin_client, f"/settings/users/{lawyer.id}/active").status_code == 303
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("", PASSWORD, "Enter your email."),
+        ("eleanor@firm.example.com", "", "Enter your password."),
+        ("not-an-email", PASSWORD, "Enter a valid email address."),
+        ("a" * 250 + "@x.com", PASSWORD, "Field cannot be longer than 254 characters."),
+    ],
+)
+def test_incomplete_login_form_says_what_is_missing(client, auth, lawyer, email, password, message):
+    response = auth.login(email, password)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_repeated_failures_are_rate_limited(client, auth, lawyer):
+    for _ in range(10):
+        assert auth.login(lawyer.email, "wrong password").status_code == 401
+    response = auth.login(lawyer.email, PASSWORD)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, auth, lawyer):
+    for _ in range(12):
+        assert auth.login(lawyer.email, PASSWORD).status_code == 303
+        auth.logout()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example.com/",
+        "//evil.example.com/",
+        "/\\evil.example.com",
+        "\\\\evil.example.com",
+        "http:/evil.example.com",
+        "javascript:alert(1)",
+        "evil.example.com",
+    ],
+)
+def test_open_redirect_in_next_is_ignored(client, auth, lawyer, target):
+    client.get("/auth/login")
+    response = post(client, f"/auth/login?next={target}", {"email": lawyer.email, "password": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_next_on_this_site_is_followed(client, lawyer):
+    response = post(client, "/auth/login?next=/matters/%3Fstatus%3Dall", {"email": lawyer.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/matters/?status=all"
+
+
+def test_session_cookie_is_httponly_and_lax(client, auth, lawyer):
+    response = auth.login(lawyer.email, PASSWORD)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_password_is_stored_with_argon2(app, lawyer):
+    with app.app_context():
+        user = db.session.get(User, lawyer.id)
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash

@@ -1,0 +1,99 @@
+"""Settings come from the environment; secrets are never hard-coded."""
+
+import stat
+
+from trustweb.config import Config, database_url
+
+
+def test_defaults_for_a_new_install(tmp_path, monkeypatch):
+    for name in ["DATABASE_URL", "SECRET_KEY", "BASE_URL", "HTMX_SOURCE", "RATELIMIT_STORAGE_URL"]:
+        monkeypatch.delenv(f"TRUSTWEB_{name}", raising=False)
+    config = Config(tmp_path)
+    assert f"sqlite:///{tmp_path / 'trustweb.sqlite3'}" == config.SQLALCHEMY_DATABASE_URI
+    assert config.HTMX_SOURCE == "cdn"
+    assert config.RATELIMIT_STORAGE_URI == "memory://"
+    assert config.SESSION_COOKIE_SECURE is False
+    assert config.SESSION_COOKIE_HTTPONLY is True and config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRUSTWEB_SECRET_KEY", raising=False)
+    first = Config(tmp_path).SECRET_KEY
+    assert len(first) >= 40
+    assert first == Config(tmp_path).SECRET_KEY
+    mode = (tmp_path / "secret_key").stat().st_mode
+    assert not mode & (stat.S_IRGRP | stat.S_IROTH)
+
+
+def test_secret_key_from_the_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTWEB_SECRET_KEY", "from-the-environment")
+    assert Config(tmp_path).SECRET_KEY == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_https_base_url_makes_cookies_secure(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTWEB_BASE_URL", "https://trust.firm.example.com/")
+    config = Config(tmp_path)
+    assert config.BASE_URL == "https://trust.firm.example.com"
+    assert config.SESSION_COOKIE_SECURE is True and config.REMEMBER_COOKIE_SECURE is True
+
+
+def test_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTWEB_DATABASE_URL", "postgresql://u@db.internal/trust")
+    monkeypatch.setenv("TRUSTWEB_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("TRUSTWEB_MAIL_SERVER", "smtp.firm.example.com")
+    monkeypatch.setenv("TRUSTWEB_MAIL_PORT", "587")
+    monkeypatch.setenv("TRUSTWEB_MAIL_USE_TLS", "true")
+    monkeypatch.setenv("TRUSTWEB_HTMX_SOURCE", "local")
+    config = Config(tmp_path)
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.internal/trust"
+    assert config.RATELIMIT_STORAGE_URI == "redis://127.0.0.1:6379/0"
+    assert (config.MAIL_SERVER, config.MAIL_PORT, config.MAIL_USE_TLS) == ("smtp.firm.example.com", 587, True)
+    assert config.HTMX_SOURCE == "local"
+
+
+def test_database_url_keeps_other_drivers():
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert database_url("postgres://h/db") == "postgresql+psycopg://h/db"
+    assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_htmx_from_cdn_is_pinned_with_sri(database, monkeypatch):
+    from tests.conftest import make_config
+    from trustweb import create_app
+
+    uri, options = database
+    app = create_app(make_config(uri, options, HTMX_SOURCE="cdn"))
+    with app.app_context():
+        from trustweb.extensions import db
+
+        db.create_all()
+    page = app.test_client().get("/auth/login")
+    html = page.get_data(as_text=True)
+    assert (
+        '<script src="https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js" '
+        'integrity="sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg" '
+        'crossorigin="anonymous" defer></script>'
+    ) in html
+    assert "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js" in page.headers["Content-Security-Policy"]
+
+
+def test_local_htmx_is_the_same_file_as_the_cdn_one(client):
+    import base64
+    import hashlib
+
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert 'src="/static/vendor/htmx-2.0.11.min.js"' in html
+    body = client.get("/static/vendor/htmx-2.0.11.min.js").data
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
+    assert f"sha384-{digest}" in html
+
+
+def test_unknown_htmx_source_is_refused(database):
+    import pytest
+
+    from tests.conftest import make_config
+    from trustweb import create_app
+
+    with pytest.raises(ValueError, match="HTMX_SOURCE"):
+        create_app(make_config(database[0], database[1], HTMX_SOURCE="elsewhere"))
