@@ -17,7 +17,7 @@ _AMOUNT = re.compile(
     (?P<units>\d{1,3}(?:,\d{3})+|\d+)?
     (?:\.(?P<cents>\d{0,2}))?
     \s*$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 
