@@ -59,6 +59,8 @@ class Config:
         self.HTMX_SOURCE = env("HTMX_SOURCE", "cdn")
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URL", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # If Redis is unreachable, limit per process rather than fail every request.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.PROXY_COUNT = int(env("PROXY_COUNT", "0"))
 
         self.MAIL_SERVER = env("MAIL_SERVER", "localhost")

@@ -120,3 +120,70 @@ def test_password_is_stored_with_argon2(app, lawyer):
         user = db.session.get(User, lawyer.id)
         assert user.password_hash.startswith("$argon2id$")
         assert PASSWORD not in user.password_hash
+
+
+def test_changing_password_signs_out_other_devices(app, client, auth, lawyer):
+    auth.login_as(lawyer)
+    laptop = app.test_client()
+    post(laptop, "/auth/login", {"email": lawyer.email, "password": PASSWORD})
+    assert laptop.get("/").status_code == 200
+
+    wrong = post(
+        client,
+        "/auth/password",
+        {"current": "nope", "password": "a new long passphrase", "confirm": "a new long passphrase"},
+    )
+    assert wrong.status_code == 422 and "The current password is not right." in wrong.get_data(as_text=True)
+    mismatch = post(
+        client,
+        "/auth/password",
+        {"current": PASSWORD, "password": "a new long passphrase", "confirm": "another one entirely"},
+    )
+    assert mismatch.status_code == 422 and "The two passwords differ." in mismatch.get_data(as_text=True)
+
+    done = post(
+        client,
+        "/auth/password",
+        {"current": PASSWORD, "password": "a new long passphrase", "confirm": "a new long passphrase"},
+    )
+    assert done.status_code == 303
+    assert client.get("/").status_code == 200  # this session goes on
+    assert laptop.get("/").status_code == 302  # the other one ended
+    auth.logout()
+    assert auth.login(lawyer.email, PASSWORD).status_code == 401
+    assert auth.login(lawyer.email, "a new long passphrase").status_code == 303
+
+
+def test_rate_limit_state_can_live_in_redis(database):
+    """Several app servers share one limit through Redis (skipped where no Redis runs)."""
+    import uuid
+
+    import redis
+
+    from tests.conftest import AuthActions, make_config
+    from trustweb import create_app
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"tw-test-{uuid.uuid4().hex}"
+    servers = [
+        create_app(
+            make_config(*database, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix)
+        )
+        for _ in range(2)
+    ]
+    with servers[0].app_context():
+        from trustweb.extensions import db
+
+        db.create_all()
+    statuses = [
+        AuthActions(servers[i % 2].test_client()).login("x@firm.example.com", "wrong").status_code for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    keys = store.keys(f"*{prefix}*")
+    assert keys
+    store.delete(*keys)

@@ -20,3 +20,7 @@ class SetPasswordForm(BaseForm):
         ],
     )
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The two passwords differ.")])
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])

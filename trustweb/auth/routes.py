@@ -4,11 +4,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from trustweb.auth import bp
-from trustweb.auth.forms import LoginForm, SetPasswordForm
+from trustweb.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from trustweb.auth.permissions import public, requires
 from trustweb.extensions import limiter
 from trustweb.services import ServiceError
-from trustweb.services.users import LoginRefused, accept_invite, authenticate, user_for_invite
+from trustweb.services.users import LoginRefused, accept_invite, authenticate, change_password, user_for_invite
 from trustweb.views import invalid
 
 
@@ -79,3 +79,23 @@ def accept(token):
     if request.method == "POST":
         return invalid("auth/accept.html", form=form, user=user)
     return render_template("auth/accept.html", form=form, user=user)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@requires("view")
+def password():
+    """Change one's own password."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.password.data)
+        except ServiceError as error:
+            form.current.errors.append(str(error))
+            return invalid("auth/password.html", form=form)
+        login_user(current_user._get_current_object())  # this session continues; the others end
+        flash("Your password is changed. Other devices are signed out.", "success")
+        return redirect(url_for("main.dashboard"), 303)
+    if request.method == "POST":
+        return invalid("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form)

@@ -124,6 +124,19 @@ def accept_invite(user, password):
     return user
 
 
+def change_password(user, current, new):
+    """Change one's own password; every other session of the user ends."""
+    try:
+        hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError) as error:
+        raise ServiceError("The current password is not right.") from error
+    check_password_rules(new)
+    user.password_hash = hasher.hash(new)
+    user.session_version += 1
+    db.session.commit()
+    return user
+
+
 def _other_active_admins(user):
     return db.session.scalar(
         select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id)
