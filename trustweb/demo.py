@@ -162,7 +162,7 @@ def load_demo(seed=2026):
         opened = today - timedelta(days=rng.randint(5, 700))
         matter = Matter(
             number=next_matter_number(opened),
-            description=f"{description} – {client.name.split()[-1]}",
+            description=f"{description} – {_short_name(client)}",
             client=client,
             lawyer=lawyers[i % len(lawyers)],
             practice_area=area,
@@ -177,6 +177,11 @@ def load_demo(seed=2026):
         db.session.flush()  # keeps the counter and the numbers in step
     db.session.commit()
     return True
+
+
+def _short_name(contact):
+    words = contact.name.split()
+    return words[0] if contact.kind == "company" else words[-1]
 
 
 def _demo_contact(rng, i):
