@@ -1,16 +1,21 @@
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import with_expression
 
 from trustweb.auth.permissions import requires
 from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
-from trustweb.models import Contact
+from trustweb.models import Contact, Matter
 from trustweb.services.clients import save_contact
 from trustweb.views import get_or_404, invalid, page_or_partial, paginate
 
 
 def search_contacts(query):
-    statement = select(Contact).order_by(Contact.name, Contact.id)
+    """Contacts matching the query, each with its number of matters (one query, not one per row)."""
+    matters = select(func.count(Matter.id)).where(Matter.client_id == Contact.id).scalar_subquery()
+    statement = (
+        select(Contact).options(with_expression(Contact.matter_count, matters)).order_by(Contact.name, Contact.id)
+    )
     if query:
         like = f"%{query}%"
         statement = statement.where(

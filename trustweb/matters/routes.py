@@ -2,6 +2,7 @@ from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
@@ -18,7 +19,13 @@ STATUS_FILTERS = {"open": "Open", "closed": "Closed", "all": "All"}
 
 
 def search_matters(query, status):
-    statement = select(Matter).join(Matter.client).join(Matter.lawyer).order_by(Matter.number.desc())
+    statement = (
+        select(Matter)
+        .join(Matter.client)
+        .join(Matter.lawyer)
+        .options(contains_eager(Matter.client), contains_eager(Matter.lawyer))
+        .order_by(Matter.number.desc())
+    )
     if status in ("open", "closed"):
         statement = statement.where(Matter.status == status)
     if query:

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from trustweb.extensions import db
 from trustweb.models.base import created_at_column, updated_at_column
@@ -25,6 +25,9 @@ class Contact(db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+    # Filled in by list queries that ask for it (with_expression), so a list costs one query.
+    matter_count: Mapped[int | None] = query_expression()
 
     matters = relationship("Matter", back_populates="client", order_by="Matter.number.desc()")
 

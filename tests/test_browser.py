@@ -1,0 +1,277 @@
+"""A lawyer's day in a real browser: Chromium through Playwright against the app on a real WSGI server.
+
+The demo firm is loaded into a fresh database and served on loopback; the tests sign in through the
+login form, search and page through contacts by htmx, and check that nothing breaks without JavaScript
+or under the Content-Security-Policy.
+
+Set TRUSTWEB_REQUIRE_BROWSER=1 to turn a missing Chromium into a failure instead of a skip.
+"""
+
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import or_, select
+from werkzeug.serving import make_server
+
+from tests.conftest import empty_tables, make_config
+from trustweb import create_app
+from trustweb.demo import DEMO_PASSWORD, load_demo
+from trustweb.extensions import db
+from trustweb.models import Contact
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAWYER = "ehartwell@hartwell-law.example.com"
+PAGE_SIZE = 25
+# Collected in the page itself, so a violation that Chromium does not log is still caught.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the module; each test opens its own context (cookies, viewport, JS on or off)."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}"
+        if os.environ.get("TRUSTWEB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and TRUSTWEB_REQUIRE_BROWSER=1 requires the browser tests to run")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_app(database, pg_schema):
+    """The app on a fresh database holding the demo firm."""
+    uri, options = database
+    app = create_app(make_config(uri, options, HTMX_SOURCE="local"))
+    with app.app_context():
+        if pg_schema is None:
+            db.create_all()
+        else:
+            empty_tables()
+        load_demo()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(demo_app):
+    """The demo app served by a real threaded WSGI server on loopback; yields its base URL."""
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="trustweb-live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def context(chromium):
+    context = chromium.new_context()
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+def sign_in(page, base_url):
+    """Sign in as the demo lawyer through the login form and land on the dashboard."""
+    page.goto(f"{base_url}/auth/login")
+    page.get_by_label("Email").fill(LAWYER)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base_url}/")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def go_to_contacts(page, base_url):
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
+    expect(page).to_have_url(f"{base_url}/contacts/")
+    expect(page.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
+
+
+def contact_names(page):
+    return [name.strip() for name in page.locator("#contacts-table tbody tr td:first-child a").all_inner_texts()]
+
+
+def contacts_matching(app, needle):
+    """Names (in list order) of the contacts a search for needle should show, read from the database."""
+    like = f"%{needle}%"
+    with app.app_context():
+        statement = (
+            select(Contact.name)
+            .where(
+                or_(
+                    Contact.name.ilike(like),
+                    Contact.email.ilike(like),
+                    Contact.other_email.ilike(like),
+                    Contact.phone.ilike(like),
+                )
+            )
+            .order_by(Contact.name, Contact.id)
+        )
+        return list(db.session.scalars(statement))
+
+
+def first_contact(app):
+    """The first contact by name, with the numbers of its matters (newest first, as its page lists them)."""
+    with app.app_context():
+        contact = db.session.scalars(select(Contact).order_by(Contact.name, Contact.id).limit(1)).one()
+        return contact.name, [m.number for m in contact.matters]
+
+
+def search_term(name):
+    """Part of a contact's name: its last word, which also picks out other contacts sharing it."""
+    return name.split()[-1]
+
+
+def test_lawyer_searches_contacts_without_a_reload_and_opens_a_matter(page, live_server, demo_app):
+    name, matter_numbers = first_contact(demo_app)
+    assert matter_numbers, f"demo contact {name} has no matter to open"
+    needle = search_term(name)
+    expected = contacts_matching(demo_app, needle)
+    assert name in expected and 0 < len(expected) < PAGE_SIZE
+
+    sign_in(page, live_server)
+    go_to_contacts(page, live_server)
+    rows = page.locator("#contacts-table tbody tr")
+    expect(rows).to_have_count(PAGE_SIZE)
+
+    page.evaluate("window.__noReload = true")
+    page.locator("#contact-search").press_sequentially(needle, delay=20)
+    expect(rows).to_have_count(len(expected))
+    assert contact_names(page) == expected
+
+    assert page.evaluate("window.__noReload") is True, "the search reloaded the page instead of swapping the rows"
+    expect(page).to_have_url(re.compile(r"[?&]q="))
+    assert parse_qs(urlsplit(page.url).query)["q"] == [needle]
+
+    page.locator("#contacts-table").get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    page.locator("#contact-matters").get_by_role("link", name=matter_numbers[0], exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(matter_numbers[0])
+    client = page.locator("dl.details dt", has_text="Client").locator("xpath=following-sibling::dd[1]")
+    expect(client).to_have_text(name)
+
+
+def test_contacts_page_through_in_place(page, live_server, demo_app):
+    with demo_app.app_context():
+        names = list(db.session.scalars(select(Contact.name).order_by(Contact.name, Contact.id)))
+    total, second_page = len(names), names[PAGE_SIZE:]
+    assert total == 30 and len(second_page) == 5
+
+    sign_in(page, live_server)
+    go_to_contacts(page, live_server)
+    rows = page.locator("#contacts-table tbody tr")
+    expect(rows).to_have_count(PAGE_SIZE)
+    expect(page.locator(".pager")).to_contain_text(f"Page 1 of 2 · {total} in all")
+
+    page.evaluate("window.__noReload = true")
+    page.get_by_role("link", name="Next ›").click()
+    expect(rows).to_have_count(len(second_page))
+    assert contact_names(page) == second_page
+    expect(page.locator(".pager")).to_contain_text(f"Page 2 of 2 · {total} in all")
+    assert page.evaluate("window.__noReload") is True, "paging reloaded the page instead of swapping the rows"
+    assert parse_qs(urlsplit(page.url).query)["page"] == ["2"]
+
+    page.get_by_role("link", name="‹ Previous").click()
+    expect(rows).to_have_count(PAGE_SIZE)
+    assert page.evaluate("window.__noReload") is True
+
+
+def test_contacts_search_on_a_phone_without_javascript(chromium, live_server, demo_app):
+    name, _ = first_contact(demo_app)
+    needle = search_term(name)
+    expected = contacts_matching(demo_app, needle)
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server)
+        go_to_contacts(page, live_server)
+        expect(page.locator("#contacts-table tbody tr")).to_have_count(PAGE_SIZE)
+        # Without JavaScript the <noscript> submit button is there to press.
+        expect(page.locator("form.search").get_by_role("button", name="Search")).to_be_visible()
+
+        search = page.locator("#contact-search")
+        search.fill(needle)
+        with page.expect_navigation():
+            search.press("Enter")
+
+        assert parse_qs(urlsplit(page.url).query)["q"] == [needle]
+        expect(page.locator("#contacts-table tbody tr")).to_have_count(len(expected))
+        assert contact_names(page) == expected
+        expect(search).to_have_value(needle)
+        box = page.locator("form.search").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+
+        # The list fits the phone without sideways scrolling.
+        scroll_width, client_width = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll_width <= client_width, f"the page is {scroll_width}px wide on a {client_width}px screen"
+    finally:
+        context.close()
+
+
+def test_no_console_errors_or_csp_violations(page, live_server, demo_app):
+    errors = []
+    page.on("console", lambda message: errors.append(message) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(error))
+    page.context.add_init_script(CSP_WATCH)
+    needle = search_term(first_contact(demo_app)[0])
+
+    sign_in(page, live_server)
+    for path, heading in (("/", "Dashboard"), ("/contacts/", "Contacts"), ("/matters/", "Matters")):
+        page.goto(f"{live_server}{path}")
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        # htmx loaded from our own origin and is active (a CSP block would leave it undefined).
+        assert page.evaluate("typeof window.htmx") == "object", f"htmx did not load on {path}"
+        assert page.evaluate("window.__cspViolations") == [], f"CSP violations on {path}"
+
+    # An htmx swap too: the rows partial must not trip the policy either.
+    page.goto(f"{live_server}/contacts/")
+    page.locator("#contact-search").fill(needle)
+    expect(page.locator("#contacts-table tbody tr")).to_have_count(len(contacts_matching(demo_app, needle)))
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__cspViolations") == []
+
+    assert [describe(e) for e in errors] == []
+
+
+def describe(error):
+    """A console message or uncaught exception as one readable line."""
+    location = getattr(error, "location", None)
+    if location is None:
+        return f"uncaught: {error}"
+    return f"{error.text} ({location.get('url')}:{location.get('lineNumber')})"
