@@ -1,8 +1,9 @@
 """Helpers shared by the views of every blueprint."""
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request
 
 from trustweb.extensions import db
+from trustweb.services import ServiceError
 
 
 def is_htmx():
@@ -37,3 +38,41 @@ def paginate(select):
 def invalid(template, status=422, **context):
     """Re-show a form that failed validation with a 4xx status."""
     return render_template(template, **context), status
+
+
+def form_page(form, template, save, success, **context):
+    """The flow of every edit page.
+
+    GET shows the form. A valid POST calls save(); when the service refuses
+    (ServiceError) the form is shown again with the reason, otherwise
+    success(result) gives (message, url) and the browser is redirected there.
+    Bad input or a refusal answers 422 so that nothing looks saved.
+    """
+    if form.validate_on_submit():
+        try:
+            result = save()
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            message, url = success(result)
+            flash(message, "success")
+            return redirect(url, 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
+def button_action(action, success, back_to):
+    """The flow of a one-click POST (enable, close, make default...).
+
+    Runs action(); flashes success(result), or the service's reason for
+    refusing, and redirects back to the page the button was on.
+    """
+    try:
+        result = action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(success(result), "success")
+    return redirect(back_to, 303)

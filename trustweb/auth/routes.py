@@ -9,7 +9,7 @@ from trustweb.auth.permissions import public, requires
 from trustweb.extensions import limiter
 from trustweb.services import ServiceError
 from trustweb.services.users import LoginRefused, accept_invite, authenticate, change_password, user_for_invite
-from trustweb.views import invalid
+from trustweb.views import form_page, invalid
 
 
 def safe_next(target):
@@ -87,15 +87,15 @@ def accept(token):
 def password():
     """Change one's own password."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            change_password(current_user, form.current.data, form.password.data)
-        except ServiceError as error:
-            form.current.errors.append(str(error))
-            return invalid("auth/password.html", form=form)
-        login_user(current_user._get_current_object())  # this session continues; the others end
-        flash("Your password is changed. Other devices are signed out.", "success")
-        return redirect(url_for("main.dashboard"), 303)
-    if request.method == "POST":
-        return invalid("auth/password.html", form=form)
-    return render_template("auth/password.html", form=form)
+
+    def save():
+        user = change_password(current_user._get_current_object(), form.current.data, form.password.data)
+        login_user(user)  # the new session version: this session continues, the others end
+        return user
+
+    return form_page(
+        form,
+        "auth/password.html",
+        save,
+        lambda _: ("Your password is changed. Other devices are signed out.", url_for("main.dashboard")),
+    )

@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import with_expression
 
@@ -7,7 +7,7 @@ from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.models import Contact, Matter
 from trustweb.services.clients import save_contact
-from trustweb.views import get_or_404, invalid, page_or_partial, paginate
+from trustweb.views import form_page, get_or_404, page_or_partial, paginate
 
 
 def search_contacts(query):
@@ -38,17 +38,21 @@ def index():
     return page_or_partial("contacts/index.html", "contacts/_rows.html", page=page, q=query)
 
 
+def contact_saved(message):
+    return lambda contact: (message.format(contact=contact), url_for("contacts.show", contact_id=contact.id))
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @requires("edit_clients")
 def create():
     form = ContactForm()
-    if form.validate_on_submit():
-        contact = save_contact(None, form.values())
-        flash(f"Contact {contact.name} added.", "success")
-        return redirect(url_for("contacts.show", contact_id=contact.id), 303)
-    if request.method == "POST":
-        return invalid("contacts/form.html", form=form, contact=None)
-    return render_template("contacts/form.html", form=form, contact=None)
+    return form_page(
+        form,
+        "contacts/form.html",
+        lambda: save_contact(None, form.values()),
+        contact_saved("Contact {contact.name} added."),
+        contact=None,
+    )
 
 
 @bp.get("/<int:contact_id>")
@@ -63,10 +67,10 @@ def show(contact_id):
 def update(contact_id):
     contact = get_or_404(Contact, contact_id)
     form = ContactForm(obj=contact)
-    if form.validate_on_submit():
-        save_contact(contact, form.values())
-        flash("Contact saved.", "success")
-        return redirect(url_for("contacts.show", contact_id=contact.id), 303)
-    if request.method == "POST":
-        return invalid("contacts/form.html", form=form, contact=contact)
-    return render_template("contacts/form.html", form=form, contact=contact)
+    return form_page(
+        form,
+        "contacts/form.html",
+        lambda: save_contact(contact, form.values()),
+        contact_saved("Contact saved."),
+        contact=contact,
+    )

@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
@@ -11,9 +11,8 @@ from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import Contact, Matter, User
-from trustweb.services import ServiceError
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
-from trustweb.views import get_or_404, invalid, page_or_partial, paginate
+from trustweb.views import button_action, form_page, get_or_404, invalid, page_or_partial, paginate
 
 STATUS_FILTERS = {"open": "Open", "closed": "Closed", "all": "All"}
 
@@ -61,8 +60,8 @@ def matter_form(matter=None):
     return form
 
 
-def render_form(form, matter, status=200):
-    return render_template("matters/form.html", form=form, matter=matter), status
+def matter_saved(message):
+    return lambda matter: (message.format(matter=matter), url_for("matters.show", matter_id=matter.id))
 
 
 @bp.get("/")
@@ -83,15 +82,13 @@ def index():
 @requires("edit_clients")
 def create():
     form = matter_form()
-    if form.validate_on_submit():
-        try:
-            matter = save_matter(None, form.values())
-        except ServiceError as error:
-            form.form_errors.append(str(error))
-            return render_form(form, None, 422)
-        flash(f"Matter {matter.number} opened.", "success")
-        return redirect(url_for("matters.show", matter_id=matter.id), 303)
-    return render_form(form, None, 422 if request.method == "POST" else 200)
+    return form_page(
+        form,
+        "matters/form.html",
+        lambda: save_matter(None, form.values()),
+        matter_saved("Matter {matter.number} opened."),
+        matter=None,
+    )
 
 
 @bp.get("/<int:matter_id>")
@@ -106,16 +103,13 @@ def show(matter_id):
 def update(matter_id):
     matter = get_or_404(Matter, matter_id)
     form = matter_form(matter)
-    if form.validate_on_submit():
-        try:
-            save_matter(matter, form.values())
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-            return render_form(form, matter, 422)
-        flash("Matter saved.", "success")
-        return redirect(url_for("matters.show", matter_id=matter.id), 303)
-    return render_form(form, matter, 422 if request.method == "POST" else 200)
+    return form_page(
+        form,
+        "matters/form.html",
+        lambda: save_matter(matter, form.values()),
+        matter_saved("Matter saved."),
+        matter=matter,
+    )
 
 
 @bp.post("/<int:matter_id>/status")
@@ -126,6 +120,8 @@ def change_status(matter_id):
     form = MatterStatusForm()
     if not form.validate_on_submit():
         return invalid("matters/show.html", matter=matter, status_form=form)
-    set_matter_status(matter, form.status.data, date.today())
-    flash(f"Matter {matter.number} is now {matter.status}.", "success")
-    return redirect(url_for("matters.show", matter_id=matter.id), 303)
+    return button_action(
+        lambda: set_matter_status(matter, form.status.data, date.today()),
+        lambda saved: f"Matter {saved.number} is now {saved.status}.",
+        url_for("matters.show", matter_id=matter.id),
+    )

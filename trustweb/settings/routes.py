@@ -10,7 +10,7 @@ from trustweb.services import firm as firm_service
 from trustweb.services import users as user_service
 from trustweb.settings import bp
 from trustweb.settings.forms import BankAccountForm, FirmSettingsForm, InviteForm, UserForm
-from trustweb.views import get_or_404
+from trustweb.views import button_action, form_page, get_or_404
 
 
 def invite_link(token):
@@ -32,14 +32,13 @@ def refuse(error, endpoint, **values):
 @requires("manage_settings")
 def firm():
     """The firm's name, contact details, time zone and currency."""
-    settings = FirmSettings.get()
-    form = FirmSettingsForm(obj=settings)
-    if form.validate_on_submit():
-        firm_service.update_settings(form.values())
-        flash("Firm settings saved.", "success")
-        return back("settings.firm")
-    status = 422 if request.method == "POST" else 200
-    return render_template("settings/firm.html", form=form), status
+    form = FirmSettingsForm(obj=FirmSettings.get())
+    return form_page(
+        form,
+        "settings/firm.html",
+        lambda: firm_service.update_settings(form.values()),
+        lambda _: ("Firm settings saved.", url_for("settings.firm")),
+    )
 
 
 @bp.get("/users")
@@ -71,15 +70,13 @@ def invite():
 def update_user(user_id):
     user = get_or_404(User, user_id)
     form = UserForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            user_service.update_user(user, name=form.name.data, role=form.role.data, acting_user=current_user)
-        except ServiceError as error:
-            return refuse(error, "settings.update_user", user_id=user.id)
-        flash(f"{user.name} saved.", "success")
-        return back("settings.users")
-    status = 422 if request.method == "POST" else 200
-    return render_template("settings/user.html", user=user, form=form), status
+    return form_page(
+        form,
+        "settings/user.html",
+        lambda: user_service.update_user(user, name=form.name.data, role=form.role.data, acting_user=current_user),
+        lambda saved: (f"{saved.name} saved.", url_for("settings.users")),
+        user=user,
+    )
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -87,12 +84,11 @@ def update_user(user_id):
 def toggle_user(user_id):
     """Disable an enabled user, or enable a disabled one."""
     user = get_or_404(User, user_id)
-    try:
-        user_service.set_active(user, not user.active, acting_user=current_user)
-    except ServiceError as error:
-        return refuse(error, "settings.users")
-    flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "success")
-    return back("settings.users")
+    return button_action(
+        lambda: user_service.set_active(user, not user.active, acting_user=current_user),
+        lambda saved: f"{saved.name} is {'enabled' if saved.active else 'disabled'}.",
+        url_for("settings.users"),
+    )
 
 
 @bp.post("/users/<int:user_id>/invite")
@@ -136,29 +132,24 @@ def account_form(account):
     if request.method == "GET" and account is None:
         form.kind.data = "trust"
         form.currency.data = FirmSettings.get().currency
-    if form.validate_on_submit():
-        try:
-            account = firm_service.save_account(account, form.values())
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-            return render_template("settings/account.html", form=form, account=account), 422
-        flash(f"Account {account.name} saved.", "success")
-        return back("settings.accounts")
-    status = 422 if request.method == "POST" else 200
-    return render_template("settings/account.html", form=form, account=account), status
+    return form_page(
+        form,
+        "settings/account.html",
+        lambda: firm_service.save_account(account, form.values()),
+        lambda saved: (f"Account {saved.name} saved.", url_for("settings.accounts")),
+        account=account,
+    )
 
 
 @bp.post("/accounts/<int:account_id>/default")
 @requires("manage_accounts")
 def default_account(account_id):
     account = get_or_404(BankAccount, account_id)
-    try:
-        firm_service.make_default(account)
-    except ServiceError as error:
-        return refuse(error, "settings.accounts")
-    flash(f"{account.name} is now the default {account.kind} account.", "success")
-    return back("settings.accounts")
+    return button_action(
+        lambda: firm_service.make_default(account),
+        lambda saved: f"{saved.name} is now the default {saved.kind} account.",
+        url_for("settings.accounts"),
+    )
 
 
 @bp.post("/accounts/<int:account_id>/active")
@@ -166,9 +157,8 @@ def default_account(account_id):
 def toggle_account(account_id):
     """Close an open account, or reopen a closed one."""
     account = get_or_404(BankAccount, account_id)
-    try:
-        firm_service.set_account_active(account, not account.active)
-    except ServiceError as error:
-        return refuse(error, "settings.accounts")
-    flash(f"{account.name} is {'open' if account.active else 'closed'}.", "success")
-    return back("settings.accounts")
+    return button_action(
+        lambda: firm_service.set_account_active(account, not account.active),
+        lambda saved: f"{saved.name} is {'open' if saved.active else 'closed'}.",
+        url_for("settings.accounts"),
+    )
