@@ -57,3 +57,21 @@ def test_an_unexpected_error_rolls_back_and_shows_a_plain_page(app, database):
     with fresh.app_context():
         assert db.session.query(Contact).count() == 0
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/contacts/?q=%00",
+        "/contacts/?q=a%00b",
+        "/matters/?q=%00&status=all",
+        "/contacts/?page=100000000000000000000",
+        "/contacts/?page=99999999999",
+        "/contacts/99999999999999999999",
+        "/matters/99999999999999999999/edit",
+        "/contacts/?q=" + "x" * 5000,
+        "/matters/?q=%F0%9F%92%B0%E2%80%AE",
+    ],
+)
+def test_odd_addresses_never_give_a_500(client, signed_in, url):
+    assert client.get(url).status_code in (200, 404)

@@ -15,12 +15,25 @@ def is_htmx():
     )
 
 
+def search_text(name="q", limit=100):
+    """A search box's text, without control characters (PostgreSQL refuses NUL), at most `limit` long."""
+    text = request.args.get(name, "")
+    return "".join(ch for ch in text if ch.isprintable()).strip()[:limit]
+
+
 def page_or_partial(page_template, partial_template, **context):
     """The full page for a browser, only the partial for htmx: one URL per resource."""
     return render_template(partial_template if is_htmx() else page_template, **context)
 
 
+# Ids and page numbers beyond these are not ours; the databases would refuse them with an error.
+MAX_ID = 2**31 - 1
+MAX_PAGE = 1_000_000
+
+
 def get_or_404(model, ident):
+    if not 0 < ident <= MAX_ID:
+        abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)
@@ -30,7 +43,7 @@ def get_or_404(model, ident):
 def paginate(select):
     """A page of results, from ?page=N (anything unusable means the first page)."""
     page = request.args.get("page", 1, type=int)
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         page = 1
     return db.paginate(select, page=page, per_page=current_app.config["PAGE_SIZE"], error_out=False)
 

@@ -1,4 +1,4 @@
-from flask import render_template, request, url_for
+from flask import render_template, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import with_expression
 
@@ -7,7 +7,7 @@ from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.models import Contact, Matter
 from trustweb.services.clients import save_contact
-from trustweb.views import form_page, get_or_404, page_or_partial, paginate
+from trustweb.views import form_page, get_or_404, page_or_partial, paginate, search_text
 
 
 def search_contacts(query):
@@ -33,7 +33,7 @@ def search_contacts(query):
 @requires("view")
 def index():
     """Contacts, searchable; htmx gets only the rows."""
-    query = request.args.get("q", "").strip()[:100]
+    query = search_text()
     page = paginate(search_contacts(query))
     return page_or_partial("contacts/index.html", "contacts/_rows.html", page=page, q=query)
 

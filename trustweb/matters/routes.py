@@ -12,7 +12,7 @@ from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import Contact, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
-from trustweb.views import button_action, form_page, get_or_404, invalid, page_or_partial, paginate
+from trustweb.views import button_action, form_page, get_or_404, invalid, page_or_partial, paginate, search_text
 
 STATUS_FILTERS = {"open": "Open", "closed": "Closed", "all": "All"}
 
@@ -68,7 +68,7 @@ def matter_saved(message):
 @requires("view")
 def index():
     """Matters, searchable and filtered by status; htmx gets only the rows."""
-    query = request.args.get("q", "").strip()[:100]
+    query = search_text()
     status = request.args.get("status", "open")
     if status not in STATUS_FILTERS:
         status = "open"
