@@ -113,3 +113,14 @@ def test_missing_contact_is_404(client, paralegal):
     response = client.get("/contacts/999")
     assert response.status_code == 404
     assert "There is nothing at this address" in response.get_data(as_text=True)
+
+
+def test_percent_and_underscore_in_search_are_literal(app, client, paralegal):
+    with app.app_context():
+        gen_contact("Smith_Jones Partners")
+        gen_contact("SmithXJones Trading")
+        gen_contact("100% Organic Farms")
+    rows = client.get("/contacts/?q=smith_", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Smith_Jones" in rows and "SmithXJones" not in rows
+    rows = client.get("/contacts/?q=%25", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "100% Organic" in rows and "Smith" not in rows

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from trustweb.demo import DEMO_PASSWORD, DEMO_USERS
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Contact, Matter, User
+from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
 
 
 def counts():
@@ -21,6 +21,7 @@ def test_demo_fills_a_believable_firm_once(app, runner):
         assert email in result.output
     with app.app_context():
         first = counts()
+        assert db.session.get(FirmSettings, 1).firm_name == "Hartwell & Okafor LLP"
         assert first == {"User": 5, "Contact": 30, "Matter": 40, "BankAccount": 2}
         assert {u.role for u in db.session.scalars(select(User))} == {"admin", "lawyer", "bookkeeper", "staff"}
         accounts = db.session.scalars(select(BankAccount)).all()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import post
 from tests.factories import gen_user
 from trustweb.auth.permissions import public
 from trustweb.extensions import db
@@ -32,8 +33,9 @@ def test_404_for_htmx_is_a_message_in_the_flash_area(client, signed_in):
 
 
 def test_405_is_a_page_not_a_trace(client, signed_in):
-    response = client.post("/contacts/")
-    assert response.status_code in (400, 405)  # CSRF is checked first on a POST without a token
+    response = post(client, "/contacts/")
+    assert response.status_code == 405
+    assert "This address does not accept that kind of request." in response.get_data(as_text=True)
 
 
 def test_an_unexpected_error_rolls_back_and_shows_a_plain_page(app, database):
@@ -62,6 +64,9 @@ def test_an_unexpected_error_rolls_back_and_shows_a_plain_page(app, database):
 @pytest.mark.parametrize(
     "url",
     [
+        "/contacts/?endpoint=x&page=1",
+        "/matters/?status=all&_method=DELETE",
+        "/contacts/?_external=1&_anchor=evil",
         "/contacts/?q=%00",
         "/contacts/?q=a%00b",
         "/matters/?q=%00&status=all",
@@ -75,3 +80,46 @@ def test_an_unexpected_error_rolls_back_and_shows_a_plain_page(app, database):
 )
 def test_odd_addresses_never_give_a_500(client, signed_in, url):
     assert client.get(url).status_code in (200, 404)
+
+
+def test_pager_links_carry_only_the_lists_own_filters(app, client, signed_in):
+    from tests.factories import gen_contact
+
+    with app.app_context():
+        for i in range(30):
+            gen_contact(f"Client {i:02d}")
+    html = client.get("/contacts/?q=client&_external=1&_anchor=x&endpoint=y").get_data(as_text=True)
+    assert 'href="/contacts/?page=2&amp;q=client"' in html
+    assert "http://" not in html.split("<main>")[1] and "#x" not in html
+
+
+def test_two_admins_adding_the_same_account_at_once_never_get_a_500(app, auth):
+    """Whichever way the race goes, one account is added and the other admin gets a clear refusal."""
+    import threading
+
+    from tests.conftest import AuthActions
+    from trustweb.models import BankAccount
+
+    with app.app_context():
+        admins = [gen_user("admin"), gen_user("admin")]
+    clients = [app.test_client() for _ in admins]
+    for admin, admin_client in zip(admins, clients, strict=True):
+        AuthActions(admin_client).login_as(admin)
+    start = threading.Barrier(2)
+    responses = []
+
+    def add_account(admin_client):
+        start.wait()
+        form = {"name": "IOLTA Trust", "kind": "trust", "currency": "USD"}
+        responses.append(post(admin_client, "/settings/accounts/new", form))
+
+    threads = [threading.Thread(target=add_account, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in responses) == [303, 422]
+    refused = next(r for r in responses if r.status_code == 422).get_data(as_text=True)
+    assert "Another account already has this name." in refused or "Someone else changed this" in refused
+    with app.app_context():
+        assert db.session.query(BankAccount).count() == 1

@@ -152,3 +152,29 @@ def test_search_and_status_filter(app, client, people):
     assert "Divorce proceedings" not in rows
     rows = client.get("/matters/?q=hartwell&status=bogus", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Estate plan" in rows  # an unknown filter falls back to open matters
+
+
+def test_a_matter_keeps_its_lawyer_after_they_leave(app, client, people):
+    lawyer, contact = people
+    with app.app_context():
+        departed = gen_user("lawyer", name="Gone Lawyer")
+        matter = gen_matter(client=contact, lawyer=departed)
+        db.session.get(type(departed), departed.id).active = False
+        db.session.commit()
+    form = matter_form(departed, contact, description="Still editable")
+    assert post(client, f"/matters/{matter.id}/edit", form).status_code == 303
+    new_matter = post(client, "/matters/new", matter_form(departed, contact))
+    assert new_matter.status_code == 422  # but nobody can give them a new one
+
+
+def test_closing_a_closed_matter_keeps_its_closing_date(app, client, people):
+    lawyer, contact = people
+    with app.app_context():
+        matter = gen_matter(client=contact, lawyer=lawyer)
+        saved = db.session.get(Matter, matter.id)
+        saved.status, saved.closed_on = "closed", date(2026, 1, 31)
+        db.session.commit()
+    page = post(client, f"/matters/{matter.id}/status", {"status": "closed"}, follow_redirects=True)
+    assert "is already closed" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Matter, matter.id).closed_on == date(2026, 1, 31)

@@ -137,3 +137,23 @@ def test_duplicate_account_names_are_refused(app, client, admin):
     response = post(client, "/settings/accounts/new", account_form())
     assert response.status_code == 422
     assert "Another account already has this name." in response.get_data(as_text=True)
+
+
+def test_account_names_differ_by_more_than_case(app, client, admin):
+    with app.app_context():
+        gen_account("IOLTA Trust", is_default=True)
+    response = post(client, "/settings/accounts/new", account_form(name="iolta trust"))
+    assert response.status_code == 422
+
+
+def test_last_four_digits_are_ascii_digits(app, client, admin):
+    response = post(client, "/settings/accounts/new", account_form(account_last4="١٢٣٤"))
+    assert response.status_code == 422
+    assert "Enter exactly four digits." in response.get_data(as_text=True)
+
+
+def test_reading_settings_never_writes(app, client, admin):
+    client.get("/")
+    client.get("/settings/")
+    with app.app_context():
+        assert db.session.get(FirmSettings, 1) is None

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 HTMX_VERSION = "2.0.11"
@@ -37,14 +38,17 @@ def secret_key(instance_path):
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written with O_EXCL so two workers starting together agree on one key.
+        # Written whole to a private file, then linked into place: two workers starting
+        # together agree on one key, and neither can read a half-written file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

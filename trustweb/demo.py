@@ -117,6 +117,7 @@ def load_demo(seed=2026):
         raise ServiceError("This database already holds real data; demo data only goes into an empty one.")
     rng = random.Random(seed)
     settings = FirmSettings.get()
+    db.session.add(settings)
     settings.firm_name = "Hartwell & Okafor LLP"
     settings.address = "400 Market St, Suite 1200\nSpringfield, IL 62701"
     settings.email = f"office@{DEMO_DOMAIN}"

@@ -1,9 +1,13 @@
 """Helpers shared by the views of every blueprint."""
 
 from flask import abort, current_app, flash, redirect, render_template, request
+from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
 from trustweb.services import ServiceError
+
+# Said when the database refuses a write because someone else's change got there first.
+CONFLICT = "Someone else changed this at the same moment. Reload the page and try again."
 
 
 def is_htmx():
@@ -19,6 +23,12 @@ def search_text(name="q", limit=100):
     """A search box's text, without control characters (PostgreSQL refuses NUL), at most `limit` long."""
     text = request.args.get(name, "")
     return "".join(ch for ch in text if ch.isprintable()).strip()[:limit]
+
+
+def contains(column, text):
+    """column ILIKE '%text%', with the text's own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 def page_or_partial(page_template, partial_template, **context):
@@ -67,6 +77,9 @@ def form_page(form, template, save, success, **context):
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
+        except IntegrityError:
+            db.session.rollback()
+            form.form_errors.append(CONFLICT)
         else:
             message, url = success(result)
             flash(message, "success")
@@ -86,6 +99,9 @@ def button_action(action, success, back_to):
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "error")
+    except IntegrityError:
+        db.session.rollback()
+        flash(CONFLICT, "error")
     else:
         flash(success(result), "success")
     return redirect(back_to, 303)

@@ -95,6 +95,9 @@ def test_successful_logins_do_not_count_towards_the_limit(client, auth, lawyer):
         "http:/evil.example.com",
         "javascript:alert(1)",
         "evil.example.com",
+        "/%0d%0aSet-Cookie:x=1",
+        "/\t/evil.example.com",
+        "/ /evil.example.com",
     ],
 )
 def test_open_redirect_in_next_is_ignored(client, auth, lawyer, target):

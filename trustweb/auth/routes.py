@@ -14,7 +14,7 @@ from trustweb.views import form_page, invalid
 
 def safe_next(target):
     """Only a path on this site; anything with a scheme or host is an open redirect."""
-    if not target:
+    if not target or any(not ch.isprintable() or ch.isspace() for ch in target):
         return None
     target = target.replace("\\", "/")
     parts = urlsplit(target)

@@ -7,7 +7,7 @@ from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.models import Contact, Matter
 from trustweb.services.clients import save_contact
-from trustweb.views import form_page, get_or_404, page_or_partial, paginate, search_text
+from trustweb.views import contains, form_page, get_or_404, page_or_partial, paginate, search_text
 
 
 def search_contacts(query):
@@ -17,15 +17,8 @@ def search_contacts(query):
         select(Contact).options(with_expression(Contact.matter_count, matters)).order_by(Contact.name, Contact.id)
     )
     if query:
-        like = f"%{query}%"
-        statement = statement.where(
-            or_(
-                Contact.name.ilike(like),
-                Contact.email.ilike(like),
-                Contact.other_email.ilike(like),
-                Contact.phone.ilike(like),
-            )
-        )
+        columns = (Contact.name, Contact.email, Contact.other_email, Contact.phone)
+        statement = statement.where(or_(*(contains(column, query) for column in columns)))
     return statement
 
 

@@ -12,7 +12,16 @@ from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import Contact, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
-from trustweb.views import button_action, form_page, get_or_404, invalid, page_or_partial, paginate, search_text
+from trustweb.views import (
+    button_action,
+    contains,
+    form_page,
+    get_or_404,
+    invalid,
+    page_or_partial,
+    paginate,
+    search_text,
+)
 
 STATUS_FILTERS = {"open": "Open", "closed": "Closed", "all": "All"}
 
@@ -28,15 +37,8 @@ def search_matters(query, status):
     if status in ("open", "closed"):
         statement = statement.where(Matter.status == status)
     if query:
-        like = f"%{query}%"
-        statement = statement.where(
-            or_(
-                Matter.number.ilike(like),
-                Matter.description.ilike(like),
-                Contact.name.ilike(like),
-                User.name.ilike(like),
-            )
-        )
+        columns = (Matter.number, Matter.description, Contact.name, User.name)
+        statement = statement.where(or_(*(contains(column, query) for column in columns)))
     return statement
 
 

@@ -23,12 +23,10 @@ class FirmSettings(db.Model):
 
     @classmethod
     def get(cls):
-        """The settings row, created with defaults on first use."""
+        """The settings row; until an admin first saves them, unsaved defaults (reading never writes)."""
         settings = db.session.get(cls, 1)
         if settings is None:
             settings = cls(id=1, firm_name="Your Law Firm", timezone="America/New_York", currency="USD")
-            db.session.add(settings)
-            db.session.flush()
         return settings
 
 

@@ -43,11 +43,13 @@ def next_matter_number(opened_on):
     return f"{year}-{Counter.next_value(f'matter-{year}'):04d}"
 
 
-def _check_matter(values):
+def _check_matter(matter, values):
     if db.session.get(Contact, values["client_id"]) is None:
         raise ServiceError("Choose the client from the list.")
     lawyer = db.session.get(User, values["lawyer_id"])
-    if lawyer is None or not lawyer.active or lawyer.role not in ("lawyer", "admin"):
+    kept = matter is not None and matter.lawyer_id == values["lawyer_id"]
+    # A matter may keep a lawyer who has since left; a new assignment must be to an active lawyer.
+    if lawyer is None or (not kept and (not lawyer.active or lawyer.role not in ("lawyer", "admin"))):
         raise ServiceError("Choose an active lawyer as the responsible lawyer.")
     minimum, target = values.get("evergreen_minimum_cents"), values.get("evergreen_target_cents")
     if minimum is not None and target is not None and target < minimum:
@@ -56,7 +58,7 @@ def _check_matter(values):
 
 def save_matter(matter, values):
     """Create (matter None) or update a matter from cleaned form values."""
-    _check_matter(values)
+    _check_matter(matter, values)
     if matter is None:
         matter = Matter(status="open", number=next_matter_number(values["opened_on"]))
         db.session.add(matter)
@@ -69,6 +71,8 @@ def save_matter(matter, values):
 def set_matter_status(matter, status, on_date):
     if status not in ("open", "closed"):
         raise ServiceError("A matter is either open or closed.")
+    if status == matter.status:
+        raise ServiceError(f"Matter {matter.number} is already {status}.")
     matter.status = status
     matter.closed_on = on_date if status == "closed" else None
     db.session.commit()

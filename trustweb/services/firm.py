@@ -1,6 +1,6 @@
 """Firm settings and bank accounts."""
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings
@@ -11,7 +11,10 @@ ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "cur
 
 
 def update_settings(values):
-    settings = FirmSettings.get()
+    settings = db.session.get(FirmSettings, 1)
+    if settings is None:
+        settings = FirmSettings(id=1)
+        db.session.add(settings)
     for field in SETTINGS_FIELDS:
         setattr(settings, field, values.get(field))
     db.session.commit()
@@ -22,7 +25,7 @@ def save_account(account, values):
     """Create (account None) or update a bank account."""
     name_taken = db.session.scalar(
         select(BankAccount.id).where(
-            BankAccount.name == values["name"], BankAccount.id != (account.id if account else 0)
+            func.lower(BankAccount.name) == values["name"].lower(), BankAccount.id != (account.id if account else 0)
         )
     )
     if name_taken:

@@ -60,7 +60,7 @@ class BankAccountForm(BaseForm):
     bank_name = StringField("Bank", validators=[Optional(), Length(max=120)])
     account_last4 = StringField(
         "Last 4 digits of the account number",
-        validators=[Optional(), Regexp(r"^\d{4}$", message="Enter exactly four digits.")],
+        validators=[Optional(), Regexp(r"^[0-9]{4}$", message="Enter exactly four digits.")],
     )
     currency = SelectField("Currency", choices=choices(CURRENCIES))
 
