@@ -29,7 +29,7 @@ from trustweb.config import database_url  # noqa: E402
 from trustweb.demo import CITIES, COMPANIES, FIRST, LAST, MATTERS, STREETS  # noqa: E402
 from trustweb.extensions import db  # noqa: E402
 from trustweb.models import Contact, FirmSettings, Matter, User  # noqa: E402
-from trustweb.services.users import hasher  # noqa: E402
+from trustweb.services.sessions import hasher  # noqa: E402
 
 EMAIL = "bench.lawyer@firm.example.com"
 PASSWORD = "bench-password-not-secret"  # noqa: S105  (a throwaway user in a throwaway database)

@@ -6,7 +6,7 @@ from datetime import date
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, User
 from trustweb.services.clients import save_matter
-from trustweb.services.users import hasher
+from trustweb.services.sessions import hasher
 
 PASSWORD = "correct horse battery staple"
 _HASH = {}

@@ -1,11 +1,8 @@
 """TrustWeb: trust requests and trust accounting for small law firms."""
 
-import sqlite3
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from trustweb.config import Config, TestConfig
@@ -47,8 +44,8 @@ def init_config(app, test_config):
 
 
 def init_extensions(app):
-    from trustweb import models  # noqa: F401  (registers the tables)
-    from trustweb.models import User
+    from trustweb import database, models  # noqa: F401  (SQLite set-up; registers the tables)
+    from trustweb.services.sessions import load_session
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -60,26 +57,7 @@ def init_extensions(app):
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id):
-        user_pk, _, version = user_id.partition(":")
-        if not user_pk.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(user_pk))
-        if user is None or not user.is_active or user.session_version != int(version):
-            return None
-        return user
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    """WAL so readers never block the writer, foreign keys on, and wait rather than fail on a lock."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
+    login_manager.user_loader(load_session)
 
 
 def init_security(app):

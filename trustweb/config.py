@@ -3,6 +3,7 @@
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 HTMX_VERSION = "2.0.11"
@@ -82,6 +83,9 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(env("REMEMBER_DAYS", "30")))
+        # A session not kept with "keep me signed in" ends after this long, browser open or not.
+        self.SESSION_LIFETIME = timedelta(hours=int(env("SESSION_HOURS", "12")))
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.WTF_CSRF_TIME_LIMIT = None  # valid for the session; a long form must not expire
         self.INVITE_DAYS = int(env("INVITE_DAYS", "7"))

@@ -9,7 +9,7 @@ from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
 from trustweb.services import ServiceError
 from trustweb.services.clients import next_matter_number
-from trustweb.services.users import hasher
+from trustweb.services.sessions import hasher
 
 # Demo logins are printed by the command; this data is for evaluation, never production.
 DEMO_PASSWORD = "trustweb-demo"

@@ -10,7 +10,7 @@ from tests.factories import PASSWORD, gen_user
 from trustweb.extensions import db
 from trustweb.models import User
 from trustweb.models.base import utcnow
-from trustweb.services.users import token_hash
+from trustweb.services.sessions import token_hash
 
 LINK = re.compile(r'value="(http://localhost/auth/invite/[^"]+)"')
 

@@ -75,7 +75,7 @@ def test_repeated_failures_are_rate_limited(client, auth, lawyer):
         assert auth.login(lawyer.email, "wrong password").status_code == 401
     response = auth.login(lawyer.email, PASSWORD)
     assert response.status_code == 429
-    assert "Too many attempts" in response.get_data(as_text=True)
+    assert "Too many failed sign-ins. Wait 15 minutes" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
@@ -157,13 +157,92 @@ def test_changing_password_signs_out_other_devices(app, client, auth, lawyer):
     assert auth.login(lawyer.email, "a new long passphrase").status_code == 303
 
 
-def test_rate_limit_state_can_live_in_redis(database):
-    """Several app servers share one limit through Redis (skipped where no Redis runs)."""
+def test_failures_count_across_app_servers(app, database, lawyer):
+    """Two gunicorn workers or two servers share one count: it lives in the database."""
+    from tests.conftest import AuthActions, make_config
+    from trustweb import create_app
+
+    other_server = create_app(make_config(*database))
+    servers = [app, other_server]
+    statuses = [
+        AuthActions(servers[i % 2].test_client()).login(lawyer.email, "wrong password").status_code for i in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+    with other_server.app_context():
+        db.engine.dispose()
+
+
+def test_simultaneous_guesses_cannot_slip_past_the_limit(app, lawyer):
+    import threading
+
+    from tests.conftest import AuthActions
+
+    start = threading.Barrier(16)
+    statuses = []
+
+    def guess():
+        client = app.test_client()
+        client.get("/auth/login")
+        start.wait()
+        statuses.append(AuthActions(client).login(lawyer.email, "wrong password").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(401) <= 10
+    assert statuses.count(401) + statuses.count(429) == 16
+
+
+def test_a_success_resets_the_count_for_that_account(client, auth, lawyer):
+    for _ in range(9):
+        auth.login(lawyer.email, "wrong password")
+    assert auth.login(lawyer.email, PASSWORD).status_code == 303
+    auth.logout()
+    for _ in range(3):
+        assert auth.login(lawyer.email, "wrong password").status_code == 401
+
+
+def test_signing_out_kills_a_copied_session_cookie(app, client, auth, lawyer):
+    auth.login_as(lawyer)
+    stolen = app.test_client()
+    cookie = client.get_cookie("session")
+    stolen.set_cookie("session", cookie.value)
+    assert stolen.get("/").status_code == 200
+    auth.logout()
+    assert stolen.get("/").status_code == 302
+
+
+def test_a_session_ends_after_its_lifetime(app, client, auth, lawyer):
+    from datetime import timedelta
+
+    app.config["SESSION_LIFETIME"] = timedelta(seconds=-1)
+    auth.login_as(lawyer)
+    assert client.get("/").status_code == 302
+
+
+def test_sessions_are_stored_hashed(app, client, auth, lawyer):
+    from trustweb.models import UserSession
+
+    auth.login_as(lawyer)
+    with app.app_context():
+        session = db.session.scalar(db.select(UserSession))
+        assert session.user_id == lawyer.id and len(session.token_hash) == 64
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    token = serializer.loads(client.get_cookie("session").value)["_user_id"]
+    assert token not in session.token_hash and len(token) >= 40
+
+
+def test_flood_limit_state_can_live_in_redis(database):
+    """Several app servers share the flood limit through Redis (skipped where no Redis runs)."""
     import uuid
 
     import redis
 
-    from tests.conftest import AuthActions, make_config
+    from tests.conftest import make_config
     from trustweb import create_app
 
     try:
@@ -171,21 +250,14 @@ def test_rate_limit_state_can_live_in_redis(database):
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"tw-test-{uuid.uuid4().hex}"
-    servers = [
-        create_app(
-            make_config(*database, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix)
-        )
-        for _ in range(2)
-    ]
-    with servers[0].app_context():
-        from trustweb.extensions import db
-
+    config = make_config(*database, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix)
+    app = create_app(config)
+    with app.app_context():
         db.create_all()
-    statuses = [
-        AuthActions(servers[i % 2].test_client()).login("x@firm.example.com", "wrong").status_code for i in range(12)
-    ]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]
+    client = app.test_client()
+    # Empty forms fail validation before any password check, so this is cheap.
+    statuses = [post(client, "/auth/login", {"email": "", "password": ""}).status_code for _ in range(61)]
+    assert statuses[:60] == [422] * 60 and statuses[60] == 429
     store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     keys = store.keys(f"*{prefix}*")
     assert keys

@@ -6,9 +6,10 @@ from flask_login import current_user, login_user, logout_user
 from trustweb.auth import bp
 from trustweb.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from trustweb.auth.permissions import public, requires
-from trustweb.extensions import limiter
+from trustweb.extensions import client_address, limiter
 from trustweb.services import ServiceError
-from trustweb.services.users import LoginRefused, accept_invite, authenticate, change_password, user_for_invite
+from trustweb.services.sessions import LoginRefused, TooManyAttempts, authenticate, end_session, start_session
+from trustweb.services.users import accept_invite, change_password, user_for_invite
 from trustweb.views import form_page, invalid
 
 
@@ -23,13 +24,9 @@ def safe_next(target):
     return target
 
 
-def failed_login(response):
-    """Only failed sign-ins count towards the rate limit."""
-    return response.status_code != 303
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute;50 per hour", methods=["POST"], deduct_when=failed_login)
+# Failed sign-ins are counted in the database (services/sessions.py); this only stops floods.
+@limiter.limit("60 per minute", methods=["POST"])
 @public
 def login():
     """Sign in with email and password."""
@@ -38,10 +35,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
-        except LoginRefused as error:
+            user = authenticate(form.email.data, form.password.data, client_address())
+        except (LoginRefused, TooManyAttempts) as error:
             form.form_errors.append(str(error))
-            return invalid("auth/login.html", 401, form=form)
+            return invalid("auth/login.html", 429 if isinstance(error, TooManyAttempts) else 401, form=form)
+        start_session(
+            user, remember=form.remember.data, ip=client_address(), user_agent=request.headers.get("User-Agent")
+        )
         login_user(user, remember=form.remember.data)
         return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
     if request.method == "POST":
@@ -53,6 +53,7 @@ def login():
 @requires("view")
 def logout():
     """Sign out (POST only, so a link on another site cannot sign anyone out)."""
+    end_session(current_user.session_token)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)
@@ -73,6 +74,8 @@ def accept(token):
         except ServiceError as error:
             form.password.errors.append(str(error))
             return invalid("auth/accept.html", form=form, user=user)
+        if current_user.is_authenticated:
+            end_session(current_user.session_token)
         logout_user()
         flash("Your password is set. Sign in to continue.", "success")
         return redirect(url_for("auth.login"), 303)
@@ -89,9 +92,7 @@ def password():
     form = ChangePasswordForm()
 
     def save():
-        user = change_password(current_user._get_current_object(), form.current.data, form.password.data)
-        login_user(user)  # the new session version: this session continues, the others end
-        return user
+        return change_password(current_user._get_current_object(), form.current.data, form.password.data)
 
     return form_page(
         form,

@@ -4,7 +4,7 @@ from trustweb.models.accounts import ACCOUNT_KINDS, BankAccount
 from trustweb.models.contacts import CONTACT_KINDS, Contact
 from trustweb.models.firm import Counter, FirmSettings
 from trustweb.models.matters import MATTER_STATUSES, Matter
-from trustweb.models.users import ROLE_LABELS, ROLES, User
+from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -12,10 +12,12 @@ __all__ = [
     "CONTACT_KINDS",
     "Contact",
     "Counter",
+    "LoginAttempt",
     "FirmSettings",
     "MATTER_STATUSES",
     "Matter",
     "ROLE_LABELS",
     "ROLES",
     "User",
+    "UserSession",
 ]

@@ -3,11 +3,11 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import created_at_column
+from trustweb.models.base import UTCDateTime, created_at_column
 
 ROLES = ("admin", "lawyer", "bookkeeper", "staff")
 ROLE_LABELS = {"admin": "Administrator", "lawyer": "Lawyer", "bookkeeper": "Bookkeeper", "staff": "Staff"}
@@ -24,19 +24,30 @@ class User(UserMixin, db.Model):
     # None until the invited person chooses a password.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on password change or disable so that existing sessions end.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     invite_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    invite_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_column()
 
     @property
     def is_active(self):
         return self.active and self.password_hash is not None
 
+    # The signed-in session's token, set by the service that starts or loads it; never stored.
+    session_token = None
+
     def get_id(self):
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the cookie: the session's token, not the user's id."""
+        if self.session_token is None:
+            raise RuntimeError("sign users in through trustweb.services.sessions.start_session")
+        return self.session_token
+
+    # UserMixin compares get_id(), which is now per session; a user is the same user by id.
+    def __eq__(self, other):
+        return isinstance(other, User) and self.id is not None and self.id == other.id
+
+    def __hash__(self):
+        return hash((User, self.id))
 
     @property
     def role_label(self):
@@ -52,3 +63,35 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """A signed-in browser. Signing out deletes it, so a copied cookie stops working too."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user = relationship("User")
+
+
+class LoginAttempt(db.Model):
+    """Every sign-in attempt, counted to slow down password guessing across all app servers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = created_at_column()

@@ -1,10 +1,8 @@
 """Staff accounts: sign-in, invitations, roles and disabling."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import func, select
@@ -13,25 +11,10 @@ from trustweb.extensions import db
 from trustweb.models import ROLES, User
 from trustweb.models.base import utcnow
 from trustweb.services import ServiceError
-
-hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss takes as long as a hit.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+from trustweb.services.sessions import end_other_sessions, hasher, normalise_email, token_hash
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
-
-
-class LoginRefused(ServiceError):
-    pass
-
-
-def token_hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def normalise_email(email):
-    return email.strip().lower()
 
 
 def find_user(email):
@@ -43,25 +26,6 @@ def check_password_rules(password):
         raise ServiceError(f"The password must be at least {MIN_PASSWORD} characters long.")
     if len(password) > MAX_PASSWORD:
         raise ServiceError(f"The password must be at most {MAX_PASSWORD} characters long.")
-
-
-def authenticate(email, password):
-    """The user with this email and password, or LoginRefused saying why."""
-    user = find_user(email)
-    try:
-        hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
-        ok = user is not None and user.password_hash is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        raise LoginRefused("The email or password is not right.")
-    if not user.active:
-        raise LoginRefused("This account is disabled. Ask your administrator to enable it.")
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    user.last_login_at = utcnow()
-    db.session.commit()
-    return user
 
 
 def create_user(email, name, role, password):
@@ -108,10 +72,7 @@ def user_for_invite(token):
     user = db.session.scalar(select(User).where(User.invite_token_hash == token_hash(token)))
     if user is None or not user.active or user.invite_expires_at is None:
         return None
-    expires = user.invite_expires_at
-    if expires.tzinfo is None:  # SQLite hands back naive datetimes
-        expires = expires.replace(tzinfo=utcnow().tzinfo)
-    return user if expires > utcnow() else None
+    return user if user.invite_expires_at > utcnow() else None
 
 
 def accept_invite(user, password):
@@ -119,27 +80,36 @@ def accept_invite(user, password):
     user.password_hash = hasher.hash(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
-    user.session_version += 1
+    end_other_sessions(user)
     db.session.commit()
     return user
 
 
 def change_password(user, current, new):
-    """Change one's own password; every other session of the user ends."""
+    """Change one's own password; every other session of the user ends, this one goes on."""
     try:
         hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError) as error:
         raise ServiceError("The current password is not right.") from error
     check_password_rules(new)
     user.password_hash = hasher.hash(new)
-    user.session_version += 1
+    end_other_sessions(user, keep_token=user.session_token)
     db.session.commit()
     return user
 
 
 def _other_active_admins(user):
+    """Administrators other than user who can sign in, counted under a lock on every admin row.
+
+    The lock (FOR UPDATE on PostgreSQL; on SQLite the write transaction already
+    holds one) makes two admins demoting each other at once queue, so the second
+    sees the first's change and the firm keeps an administrator.
+    """
+    db.session.execute(select(User.id).where(User.role == "admin").with_for_update())
     return db.session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id)
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active, User.password_hash.is_not(None), User.id != user.id)
     )
 
 
@@ -162,7 +132,7 @@ def set_active(user, active, *, acting_user):
             raise ServiceError("You cannot disable your own account.")
         if user.role == "admin" and _other_active_admins(user) == 0:
             raise ServiceError("The firm needs at least one active administrator.")
-        user.session_version += 1  # ends any session the user has open
+        end_other_sessions(user)
     user.active = active
     db.session.commit()
     return user

@@ -1,0 +1,40 @@
+"""How TrustWeb talks to SQLite: WAL, foreign keys, and writers that queue instead of failing.
+
+pysqlite's own transaction handling starts a transaction only at the first
+write, so a read-check-write (a balance, the last administrator) could read a
+value another writer is about to change. We switch it off and begin every
+transaction ourselves: a request that may write (any method but GET/HEAD/
+OPTIONS, and every command) begins with BEGIN IMMEDIATE and so holds the
+write lock from its first read; other writers wait (busy_timeout) and then see
+its result. Readers are never blocked in WAL mode.
+"""
+
+import sqlite3
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def may_write():
+    """True unless this is a request that only reads."""
+    return not (has_request_context() and request.method in READ_METHODS)

@@ -1,0 +1,138 @@
+"""Signing in and out: password checks slowed against guessing, and sessions kept server-side.
+
+Failed attempts are counted in the database, not in process memory, so the
+limit holds across every gunicorn worker and app server. A session is a row:
+signing out, disabling a user or changing a password deletes rows, and a
+copied cookie then stops working too.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from trustweb.extensions import db
+from trustweb.models import LoginAttempt, User, UserSession
+from trustweb.models.base import utcnow
+from trustweb.services import ServiceError
+
+hasher = PasswordHasher()
+# Verified against when the email is unknown, so a miss takes as long as a hit.
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+ATTEMPT_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 10
+MAX_FAILURES_PER_ADDRESS = 50
+KEEP_ATTEMPTS = timedelta(days=90)
+
+
+class LoginRefused(ServiceError):
+    pass
+
+
+class TooManyAttempts(ServiceError):
+    pass
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email):
+    return email.strip().lower()
+
+
+def _failures_since(moment, *where):
+    return db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= moment, ~LoginAttempt.succeeded, *where)
+    )
+
+
+def authenticate(email, password, ip):
+    """The user with this email and password, or LoginRefused / TooManyAttempts saying why."""
+    email = normalise_email(email)[:254]
+    now = utcnow()
+    # Recorded and committed before checking, so that simultaneous guesses count each other.
+    attempt = LoginAttempt(email=email, ip=ip[:45], succeeded=False, at=now)
+    db.session.add(attempt)
+    db.session.commit()
+
+    window_start = now - ATTEMPT_WINDOW
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.succeeded)
+    )
+    since = max(window_start, last_success or window_start)
+    if (
+        _failures_since(since, LoginAttempt.email == email) > MAX_FAILURES_PER_EMAIL
+        or _failures_since(window_start, LoginAttempt.ip == attempt.ip) > MAX_FAILURES_PER_ADDRESS
+    ):
+        raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
+
+    user = db.session.scalar(select(User).where(User.email == email))
+    try:
+        hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        ok = user is not None and user.password_hash is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise LoginRefused("The email or password is not right.")
+    if not user.active:
+        raise LoginRefused("This account is disabled. Ask your administrator to enable it.")
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    attempt.succeeded = True
+    user.last_login_at = now
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP_ATTEMPTS))
+    db.session.commit()
+    return user
+
+
+def start_session(user, *, remember, ip, user_agent):
+    """A new server-side session for the user; sets user.session_token for Flask-Login."""
+    now = utcnow()
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"] if remember else current_app.config["SESSION_LIFETIME"]
+    token = secrets.token_urlsafe(32)
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at < now))
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            expires_at=now + lifetime,
+            ip=(ip or "")[:45],
+            user_agent=(user_agent or "")[:200],
+        )
+    )
+    db.session.commit()
+    user.session_token = token
+    return token
+
+
+def load_session(token):
+    """The active user whose unexpired session this token is, or None."""
+    if not token or len(token) > 100:
+        return None
+    session = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    if session is None or session.expires_at <= utcnow():
+        return None
+    user = session.user
+    if not user.is_active:
+        return None
+    user.session_token = token
+    return user
+
+
+def end_session(token):
+    db.session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+    db.session.commit()
+
+
+def end_other_sessions(user, keep_token=None):
+    """Sign the user out everywhere (but for the session keep_token, if given); the caller commits."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_token:
+        statement = statement.where(UserSession.token_hash != token_hash(keep_token))
+    db.session.execute(statement)
