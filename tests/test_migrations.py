@@ -43,3 +43,23 @@ def test_migrations_downgrade_to_nothing_and_up_again(empty_database):
         upgrade()
         assert {"user", "contact", "matter", "bank_account"} <= set(inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+def test_migrations_create_the_same_checks_and_partial_indexes(empty_database):
+    """Autogenerate does not compare CHECK constraints or index conditions; the rules live there."""
+    from sqlalchemy import CheckConstraint
+
+    app = create_app(make_config(*empty_database))
+    with app.app_context():
+        upgrade()
+        inspector = inspect(db.engine)
+        for table in db.metadata.sorted_tables:
+            declared = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
+            migrated = {c["name"] for c in inspector.get_check_constraints(table.name)}
+            assert migrated == declared, table.name
+        indexes = {i["name"]: i for i in inspector.get_indexes("bank_account")}
+        default_index = indexes["uq_bank_account_default_kind"]
+        assert default_index["unique"] and default_index["column_names"] == ["kind"]
+        where = default_index.get("dialect_options", {})
+        assert "is_default" in str(where.get("postgresql_where") or where.get("sqlite_where"))
+        db.engine.dispose()
