@@ -12,7 +12,13 @@ from trustweb.models import User
 from trustweb.models.base import utcnow
 from trustweb.services.sessions import token_hash
 
-LINK = re.compile(r'value="(http://localhost/auth/invite/[^"]+)"')
+LINK = re.compile(r'value="(https://trust\.firm\.example\.com/auth/invite/[^"]+)"')
+BASE = "https://trust.firm.example.com"
+
+
+@pytest.fixture(autouse=True)
+def public_address(app):
+    app.config["BASE_URL"] = BASE
 
 
 @pytest.fixture
@@ -40,7 +46,7 @@ def test_invited_bookkeeper_sets_a_password_and_signs_in(app, client, auth, admi
         assert token not in user.invite_token_hash
     auth.logout()
 
-    path = link.replace("http://localhost", "")
+    path = link.replace(BASE, "")
     assert "Welcome, Nadia Costa" in client.get(path).get_data(as_text=True)
     response = post(client, path, {"password": "short", "confirm": "short"})
     assert response.status_code == 422
@@ -67,7 +73,7 @@ def test_expired_invite_link_says_so(app, client, auth, admin):
         user = db.session.scalar(db.select(User).filter_by(email="nadia@firm.example.com"))
         user.invite_expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
-    response = client.get(link.replace("http://localhost", ""))
+    response = client.get(link.replace(BASE, ""))
     assert response.status_code == 404
     assert "This invite link is not valid" in response.get_data(as_text=True)
 
@@ -79,8 +85,8 @@ def test_reissued_invite_replaces_the_old_link(app, client, auth, admin):
         user_id = db.session.scalar(db.select(User.id).filter_by(email="nadia@firm.example.com"))
     new = LINK.search(post(client, f"/settings/users/{user_id}/invite", follow_redirects=True).get_data(as_text=True))
     assert new and new.group(1) != old
-    assert client.get(old.replace("http://localhost", "")).status_code == 404
-    assert client.get(new.group(1).replace("http://localhost", "")).status_code == 200
+    assert client.get(old.replace(BASE, "")).status_code == 404
+    assert client.get(new.group(1).replace(BASE, "")).status_code == 200
 
 
 def test_inviting_an_existing_email_is_refused(app, client, auth, admin):
@@ -121,3 +127,10 @@ def test_bad_role_is_refused(app, client, auth, admin):
     response = post(client, f"/settings/users/{staff.id}", {"name": staff.name, "role": "superuser"})
     assert response.status_code == 422
     assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_invite_link_uses_the_public_address_not_the_host_header(app):
+    from trustweb.settings.routes import invite_link
+
+    with app.test_request_context("/settings/users", base_url="http://evil.example.com"):
+        assert invite_link("abc") == f"{BASE}/auth/invite/abc"

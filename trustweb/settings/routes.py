@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,7 +14,8 @@ from trustweb.views import button_action, form_page, get_or_404
 
 
 def invite_link(token):
-    return url_for("auth.accept", token=token, _external=True)
+    """The link for the invited person, on the firm's public address (never the request's Host header)."""
+    return current_app.config["BASE_URL"] + url_for("auth.accept", token=token)
 
 
 def back(endpoint, **values):
