@@ -18,8 +18,6 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import or_, select
 from werkzeug.serving import make_server
 
-from tests.conftest import empty_tables, make_config
-from trustweb import create_app
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.models import Contact
@@ -61,20 +59,11 @@ def chromium():
 
 
 @pytest.fixture
-def demo_app(database, pg_schema):
-    """The app on a fresh database holding the demo firm."""
-    uri, options = database
-    app = create_app(make_config(uri, options, HTMX_SOURCE="local"))
+def demo_app(app):
+    """The app (htmx served locally, as in every test) on a fresh database holding the demo firm."""
     with app.app_context():
-        if pg_schema is None:
-            db.create_all()
-        else:
-            empty_tables()
         load_demo()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return app
 
 
 @pytest.fixture
