@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.services import ServiceError
+from trustweb.services import REFUSALS
 
 # Said when the database refuses a write because someone else's change got there first.
 CONFLICT = "Someone else changed this at the same moment. Reload the page and try again."
@@ -74,7 +74,7 @@ def form_page(form, template, save, success, **context):
     if form.validate_on_submit():
         try:
             result = save()
-        except ServiceError as error:
+        except REFUSALS as error:
             db.session.rollback()
             form.form_errors.append(str(error))
         except IntegrityError:
@@ -96,7 +96,7 @@ def button_action(action, success, back_to):
     """
     try:
         result = action()
-    except ServiceError as error:
+    except REFUSALS as error:
         db.session.rollback()
         flash(str(error), "error")
     except IntegrityError:

@@ -1,12 +1,32 @@
 """Database models, one module per area of the firm's work."""
 
+from trustweb.models import append_only
 from trustweb.models.accounts import ACCOUNT_KINDS, BankAccount
+from trustweb.models.audit import AuditChainHead, AuditEvent
 from trustweb.models.contacts import CONTACT_KINDS, Contact
 from trustweb.models.firm import Counter, FirmSettings
+from trustweb.models.ledger import (
+    ENTRY_KINDS,
+    NORMAL_SIGN,
+    DepositClearance,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+)
 from trustweb.models.matters import MATTER_STATUSES, Matter
 from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
 
+append_only.register()
+
 __all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "DepositClearance",
+    "ENTRY_KINDS",
+    "JournalEntry",
+    "JournalLine",
+    "LedgerAccount",
+    "NORMAL_SIGN",
     "ACCOUNT_KINDS",
     "BankAccount",
     "CONTACT_KINDS",

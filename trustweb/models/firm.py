@@ -45,13 +45,13 @@ class Counter(db.Model):
         The UPDATE takes the row lock, so concurrent callers queue rather than
         read the same value.
         """
-        db.session.execute(_insert_ignore(cls).values(name=name, last_value=0))
+        db.session.execute(insert_ignore(cls).values(name=name, last_value=0))
         return db.session.execute(
             update(cls).where(cls.name == name).values(last_value=cls.last_value + 1).returning(cls.last_value)
         ).scalar_one()
 
 
-def _insert_ignore(model):
+def insert_ignore(model):
     """INSERT ... ON CONFLICT DO NOTHING in the current database's dialect."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

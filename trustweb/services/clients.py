@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.models import Contact, Counter, Matter, User
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, audit
 
 CONTACT_FIELDS = ("kind", "name", "email", "other_email", "phone", "address", "notes")
 MATTER_FIELDS = (
@@ -21,11 +21,15 @@ MATTER_FIELDS = (
 
 def save_contact(contact, values):
     """Create (contact None) or update a contact from cleaned form values."""
+    before = None if contact is None else audit.snapshot(contact, CONTACT_FIELDS)
     if contact is None:
         contact = Contact()
         db.session.add(contact)
     for field in CONTACT_FIELDS:
         setattr(contact, field, values.get(field))
+    db.session.flush()
+    action = "contact.created" if before is None else "contact.updated"
+    audit.record(action, contact, before=before, after=audit.snapshot(contact, CONTACT_FIELDS))
     db.session.commit()
     return contact
 
@@ -59,11 +63,17 @@ def _check_matter(matter, values):
 def save_matter(matter, values):
     """Create (matter None) or update a matter from cleaned form values."""
     _check_matter(matter, values)
+    before = None if matter is None else audit.snapshot(matter, MATTER_FIELDS)
     if matter is None:
         matter = Matter(status="open", number=next_matter_number(values["opened_on"]))
         db.session.add(matter)
     for field in MATTER_FIELDS:
         setattr(matter, field, values.get(field))
+    db.session.flush()
+    action = "matter.created" if before is None else "matter.updated"
+    audit.record(
+        action, matter, before=before, after={"number": matter.number, **audit.snapshot(matter, MATTER_FIELDS)}
+    )
     db.session.commit()
     return matter
 
@@ -75,5 +85,6 @@ def set_matter_status(matter, status, on_date):
         raise ServiceError(f"Matter {matter.number} is already {status}.")
     matter.status = status
     matter.closed_on = on_date if status == "closed" else None
+    audit.record(f"matter.{'closed' if status == 'closed' else 'reopened'}", matter, after={"status": status})
     db.session.commit()
     return matter

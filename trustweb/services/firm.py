@@ -4,7 +4,7 @@ from sqlalchemy import func, select, update
 
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, audit
 
 SETTINGS_FIELDS = ("firm_name", "address", "email", "phone", "timezone", "currency")
 ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "currency")
@@ -15,8 +15,12 @@ def update_settings(values):
     if settings is None:
         settings = FirmSettings(id=1)
         db.session.add(settings)
+        before = None
+    else:
+        before = audit.snapshot(settings, SETTINGS_FIELDS)
     for field in SETTINGS_FIELDS:
         setattr(settings, field, values.get(field))
+    audit.record("settings.updated", settings, before=before, after=audit.snapshot(settings, SETTINGS_FIELDS))
     db.session.commit()
     return settings
 
@@ -34,6 +38,7 @@ def save_account(account, values):
         raise ServiceError("An account's kind cannot change once it exists; add a new account instead.")
     if values["kind"] != "trust":
         values = {**values, "is_iolta": False}
+    before = None if account is None else audit.snapshot(account, ACCOUNT_FIELDS)
     if account is None:
         account = BankAccount(active=True, is_default=False)
         db.session.add(account)
@@ -42,6 +47,12 @@ def save_account(account, values):
     db.session.flush()
     if account.is_default is False and _default_of(account.kind) is None:
         account.is_default = True  # the first account of a kind is its default
+    audit.record(
+        "bank_account.created" if before is None else "bank_account.updated",
+        account,
+        before=before,
+        after=audit.snapshot(account, (*ACCOUNT_FIELDS, "is_default")),
+    )
     db.session.commit()
     return account
 
@@ -57,6 +68,7 @@ def make_default(account):
         update(BankAccount).where(BankAccount.kind == account.kind, BankAccount.is_default).values(is_default=False)
     )
     account.is_default = True
+    audit.record("bank_account.made_default", account, after={"is_default": True})
     db.session.commit()
     return account
 
@@ -65,5 +77,6 @@ def set_account_active(account, active):
     if not active and account.is_default:
         raise ServiceError("Make another account the default before closing this one.")
     account.active = active
+    audit.record("bank_account.reopened" if active else "bank_account.closed", account, after={"active": active})
     db.session.commit()
     return account

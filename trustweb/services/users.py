@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from trustweb.extensions import db
 from trustweb.models import ROLES, User
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, audit
 from trustweb.services.sessions import end_other_sessions, hasher, normalise_email, token_hash
 
+USER_FIELDS = ("email", "name", "role", "active")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 
@@ -37,6 +38,8 @@ def create_user(email, name, role, password):
         raise ServiceError(f"A user with the email {normalise_email(email)} already exists.")
     user = User(email=normalise_email(email), name=name, role=role, password_hash=hasher.hash(password))
     db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", user, after=audit.snapshot(user, USER_FIELDS))
     db.session.commit()
     return user
 
@@ -48,6 +51,8 @@ def invite_user(email, name, role):
     user = User(email=normalise_email(email), name=name, role=role)
     token = _new_invite(user)
     db.session.add(user)
+    db.session.flush()
+    audit.record("user.invited", user, after=audit.snapshot(user, USER_FIELDS))
     db.session.commit()
     return user, token
 
@@ -56,6 +61,7 @@ def reissue_invite(user):
     if user.password_hash is not None:
         raise ServiceError("This user has already set a password.")
     token = _new_invite(user)
+    audit.record("user.invite_reissued", user)
     db.session.commit()
     return token
 
@@ -81,6 +87,7 @@ def accept_invite(user, password):
     user.invite_token_hash = None
     user.invite_expires_at = None
     end_other_sessions(user)
+    audit.record("user.invite_accepted", user, user=user)
     db.session.commit()
     return user
 
@@ -94,6 +101,7 @@ def change_password(user, current, new):
     check_password_rules(new)
     user.password_hash = hasher.hash(new)
     end_other_sessions(user, keep_token=user.session_token)
+    audit.record("user.password_changed", user, user=user)
     db.session.commit()
     return user
 
@@ -120,8 +128,10 @@ def update_user(user, *, name, role, acting_user):
         raise ServiceError("The firm needs at least one active administrator; make someone else admin first.")
     if user.id == acting_user.id and role != user.role:
         raise ServiceError("You cannot change your own role.")
+    before = audit.snapshot(user, USER_FIELDS)
     user.name = name
     user.role = role
+    audit.record("user.updated", user, before=before, after=audit.snapshot(user, USER_FIELDS), user=acting_user)
     db.session.commit()
     return user
 
@@ -134,5 +144,12 @@ def set_active(user, active, *, acting_user):
             raise ServiceError("The firm needs at least one active administrator.")
         end_other_sessions(user)
     user.active = active
+    audit.record(
+        "user.enabled" if active else "user.disabled",
+        user,
+        before={"active": not active},
+        after={"active": active},
+        user=acting_user,
+    )
     db.session.commit()
     return user

@@ -1,0 +1,141 @@
+"""The trust-accounting rules as pure functions over plain data, and the errors they raise.
+
+A proposed entry is a list of Posting(ledger, amount) where amount is signed
+(debit positive, credit negative) and ledger is a LedgerState: what the rules
+need to know about a ledger (its kind, trust account, balances). Services load
+the states under a lock, ask these functions, and only then write.
+"""
+
+from dataclasses import dataclass, replace
+
+from trustweb.ledger.money import format_cents
+
+NORMAL_SIGN = {"bank": 1, "operating": 1, "expense": 1, "receivable": 1, "client": -1, "firm": -1, "income": -1}
+TRUST_KINDS = frozenset({"bank", "client", "firm"})
+HELD_KINDS = frozenset({"client", "firm"})  # money held for someone: never below zero
+
+
+class LedgerError(ValueError):
+    """A movement of money the rules refuse; the message is written for the person who asked."""
+
+
+class ZeroAmount(LedgerError):
+    pass
+
+
+class UnbalancedEntry(LedgerError):
+    pass
+
+
+class CrossesTrustAccounts(LedgerError):
+    pass
+
+
+class InsufficientFunds(LedgerError):
+    pass
+
+
+class UnclearedFunds(LedgerError):
+    pass
+
+
+class AlreadyReversed(LedgerError):
+    pass
+
+
+class BadDate(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    key: str
+    kind: str
+    trust_account: int | None  # the bank account a trust ledger belongs to
+    name: str
+    balance: int = 0  # natural sign: what is held for the client, or what the bank holds
+    uncleared: int = 0
+
+    @property
+    def available(self):
+        return self.balance - self.uncleared
+
+
+@dataclass(frozen=True)
+class Posting:
+    ledger: LedgerState
+    amount: int  # debit positive, credit negative
+
+    @property
+    def natural(self):
+        """The posting's effect on the ledger's balance as the firm reads it."""
+        return NORMAL_SIGN[self.ledger.kind] * self.amount
+
+
+def check_amount(cents):
+    if not isinstance(cents, int) or isinstance(cents, bool):
+        raise TypeError("money is an integer number of cents")
+    if cents <= 0:
+        raise ZeroAmount("The amount must be more than zero.")
+
+
+def residual(postings):
+    """What an entry is out of balance by (beancount's compute_residual); zero when it balances."""
+    return sum(p.amount for p in postings)
+
+
+def check_balanced(postings):
+    if len(postings) < 2:
+        raise UnbalancedEntry("An entry needs at least two lines.")
+    if any(p.amount == 0 for p in postings):
+        raise ZeroAmount("A line cannot be for zero.")
+    if residual(postings) != 0:
+        raise UnbalancedEntry(f"The entry is out of balance by {residual(postings)} cents.")
+    # Invariant 4: within each trust account the lines net to zero, so the bank's balance
+    # always equals what is held for clients and the firm.
+    per_account = {}
+    for p in postings:
+        if p.ledger.kind in TRUST_KINDS:
+            per_account[p.ledger.trust_account] = per_account.get(p.ledger.trust_account, 0) + p.amount
+    if any(total != 0 for total in per_account.values()):
+        raise CrossesTrustAccounts("Money cannot appear in or vanish from a trust account within one entry.")
+
+
+def apply(postings, *, uncleared=None, spend_uncleared=False):
+    """The ledgers' new states after the entry, or a LedgerError saying why it is refused.
+
+    uncleared maps ledger key -> change in its uncleared amount (a deposit not yet
+    cleared adds to it; clearing or reversing one takes from it). Money leaving a
+    held ledger must come from cleared funds unless spend_uncleared (a lawyer's
+    logged override); it may never take the balance below zero.
+    """
+    check_balanced(postings)
+    uncleared = uncleared or {}
+    states = {}
+    for p in postings:
+        state = states.get(p.ledger.key, p.ledger)
+        states[p.ledger.key] = replace(state, balance=state.balance + p.natural)
+    for key, change in uncleared.items():
+        states[key] = replace(states[key], uncleared=states[key].uncleared + change)
+    for p in postings:
+        before, after = p.ledger, states[p.ledger.key]
+        if before.kind not in HELD_KINDS or after.balance >= before.balance:
+            continue
+        taken = before.balance - after.balance
+        if after.balance < 0:
+            raise InsufficientFunds(
+                f"{before.name} holds {format_cents(before.balance)}; {format_cents(taken)} cannot be taken from it."
+            )
+        if after.available < 0 and not spend_uncleared:
+            raise UnclearedFunds(
+                f"{before.name} has {format_cents(max(before.available, 0))} available: "
+                f"{format_cents(before.uncleared)} is from deposits the bank has not cleared yet."
+            )
+    if any(state.uncleared < 0 for state in states.values()):
+        raise LedgerError("More was cleared than was deposited.")
+    return states
+
+
+def reversal_of(postings):
+    """The postings that undo an entry: every line with its sign turned."""
+    return [Posting(p.ledger, -p.amount) for p in postings]

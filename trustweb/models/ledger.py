@@ -1,0 +1,161 @@
+"""The trust journal: ledgers, entries and their lines. See trustweb/ledger/rules.py for the rules.
+
+Design (after django-hordak): every movement of money is a JournalEntry with two
+or more JournalLines whose amounts (debits positive, credits negative) sum to
+zero. Each line posts to one LedgerAccount. A trust bank account has one asset
+ledger ("bank") and liability ledgers: one per client ledger (client, matter or
+client level) and one for the firm's own money. Balances are kept on the
+LedgerAccount in its natural sign (what the firm holds for the client is
+positive) and each line records the balance after it, so reading a balance or a
+page of a ledger costs the same at a thousand lines or a million.
+
+Entries and lines are never changed or deleted: triggers in the database refuse
+it. A mistake is put right by a reversing entry that points at the original.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import UTCDateTime, created_at_column
+
+LEDGER_KINDS = ("bank", "client", "firm", "operating", "income", "expense", "receivable")
+# Natural sign of a ledger's balance: +1 where a debit increases it (assets, expenses).
+NORMAL_SIGN = {"bank": 1, "operating": 1, "expense": 1, "receivable": 1, "client": -1, "firm": -1, "income": -1}
+ENTRY_KINDS = ("deposit", "disbursement", "transfer", "reversal")
+
+
+class LedgerAccount(db.Model):
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('bank', 'client', 'firm', 'operating', 'income', 'expense', 'receivable')", name="kind"
+        ),
+        # Invariant 3, in the database: money held for a client (or for the firm) is never negative.
+        CheckConstraint("kind NOT IN ('client', 'firm') OR balance_cents >= 0", name="held_not_negative"),
+        CheckConstraint("uncleared_cents >= 0", name="uncleared_not_negative"),
+        CheckConstraint("kind != 'client' OR contact_id IS NOT NULL", name="client_has_contact"),
+        CheckConstraint(
+            "kind = 'client' OR (contact_id IS NULL AND matter_id IS NULL)", name="only_clients_have_contact"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One ledger per key: "bank:3", "firm:3", "client:3:17:42", "client:3:17:-" (client level).
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Part of the balance from deposits not yet cleared by the bank: not available to pay out.
+    uncleared_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_entry_date: Mapped[date | None] = mapped_column(Date)
+
+    bank_account = relationship("BankAccount")
+    contact = relationship("Contact")
+    matter = relationship("Matter")
+
+    @property
+    def available_cents(self):
+        return self.balance_cents - self.uncleared_cents
+
+    @property
+    def name(self):
+        if self.kind == "client":
+            if self.matter is not None:
+                return f"{self.contact.name} – {self.matter.number}"
+            return f"{self.contact.name} – client funds"
+        if self.kind == "firm":
+            return f"Firm funds in {self.bank_account.name}"
+        return self.bank_account.name
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal_entry"
+    __table_args__ = (
+        CheckConstraint("kind IN ('deposit', 'disbursement', 'transfer', 'reversal')", name="kind"),
+        CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_back"),
+        # A cheque number is used once per bank account.
+        Index(
+            "uq_journal_entry_cheque",
+            "bank_account_id",
+            "cheque_number",
+            unique=True,
+            sqlite_where=text("cheque_number IS NOT NULL"),
+            postgresql_where=text("cheque_number IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"), index=True)
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    description: Mapped[str] = mapped_column(String(300))
+    method: Mapped[str | None] = mapped_column(String(20))
+    counterparty: Mapped[str | None] = mapped_column(String(200))  # payer of a deposit, payee of a payment
+    reference: Mapped[str | None] = mapped_column(String(100))
+    cheque_number: Mapped[str | None] = mapped_column(String(20))
+    # Paying out uncleared funds needs a lawyer's reason, kept with the entry.
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    # Unique: an entry is reversed at most once.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    lines = relationship("JournalLine", back_populates="entry", order_by="JournalLine.id")
+    bank_account = relationship("BankAccount")
+    created_by = relationship("User")
+    reverses = relationship("JournalEntry", remote_side=[id], foreign_keys=[reverses_id], back_populates="reversed_by")
+    reversed_by = relationship("JournalEntry", foreign_keys=[reverses_id], back_populates="reverses", uselist=False)
+    clearance = relationship("DepositClearance", back_populates="entry", uselist=False)
+
+    @property
+    def is_cleared(self):
+        return self.kind != "deposit" or self.clearance is not None
+
+    @property
+    def number(self):
+        return f"JE-{self.id:06d}"
+
+
+class JournalLine(db.Model):
+    __tablename__ = "journal_line"
+    __table_args__ = (
+        CheckConstraint("amount_cents != 0", name="not_zero"),
+        # A ledger's page, newest first, read through this index whatever the history's length.
+        Index("ix_journal_line_ledger_id", "ledger_account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), index=True)
+    ledger_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    # Debit positive, credit negative; an entry's lines sum to zero.
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # The ledger's balance (natural sign) just after this line: the running balance.
+    balance_after_cents: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str | None] = mapped_column(String(300))
+
+    entry = relationship("JournalEntry", back_populates="lines")
+    ledger_account = relationship("LedgerAccount")
+
+    @property
+    def natural_cents(self):
+        """The line's effect on its ledger's balance: positive in, negative out."""
+        return NORMAL_SIGN[self.ledger_account.kind] * self.amount_cents
+
+
+class DepositClearance(db.Model):
+    """The bank has cleared a deposit: its money may now be paid out. Append-only like the journal."""
+
+    __tablename__ = "deposit_clearance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    cleared_on: Mapped[date] = mapped_column(Date)
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    entry = relationship("JournalEntry", back_populates="clearance")

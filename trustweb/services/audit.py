@@ -1,0 +1,113 @@
+"""Writing and verifying the hash-chained audit trail.
+
+record() is called by every service that changes money, requests, users or
+settings, inside that service's transaction: the event and the change commit
+together or not at all.
+"""
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import select
+
+from trustweb.extensions import client_address, db
+from trustweb.models import AuditChainHead, AuditEvent
+from trustweb.models.audit import GENESIS_HASH
+from trustweb.models.base import utcnow
+from trustweb.models.firm import insert_ignore
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in the audit trail")
+
+
+def to_json(values):
+    return None if values is None else json.dumps(values, default=_plain, sort_keys=True, separators=(",", ":"))
+
+
+def event_hash(event):
+    """SHA-256 over the event's fields and the previous event's hash."""
+    fields = {
+        "seq": event.seq,
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "user_id": event.user_id,
+        "actor": event.actor,
+        "ip": event.ip,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "before": event.before,
+        "after": event.after,
+        "prev_hash": event.prev_hash,
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _acting_user(user):
+    if user is not None:
+        return user
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user
+    return None
+
+
+def record(action, obj=None, *, object_type=None, object_id=None, before=None, after=None, user=None):
+    """Append an event to the chain in the current transaction (the caller commits)."""
+    # The head row is locked so that concurrent writers append one after another.
+    db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+    head = db.session.scalar(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    )
+    user = _acting_user(user)
+    event = AuditEvent(
+        seq=head.last_seq + 1,
+        at=utcnow(),
+        user_id=user.id if user is not None else None,
+        actor=user.email if user is not None else "system",
+        ip=client_address() if has_request_context() else None,
+        action=action,
+        object_type=object_type or (type(obj).__name__ if obj is not None else "firm"),
+        object_id=str(object_id if object_id is not None else getattr(obj, "id", "")) or None,
+        before=to_json(before),
+        after=to_json(after),
+        prev_hash=head.last_hash,
+    )
+    event.hash = event_hash(event)
+    head.last_seq, head.last_hash = event.seq, event.hash
+    db.session.add(event)
+    return event
+
+
+def snapshot(obj, fields):
+    """The named fields of a model as plain values, for before/after."""
+    return {field: getattr(obj, field) for field in fields}
+
+
+def verify(batch=1000):
+    """Problems in the chain, first one first; an empty list when it is intact."""
+    problems = []
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    for event in db.session.scalars(query):
+        if event.seq != expected_seq:
+            missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq} to #{event.seq - 1}"
+            problems.append(f"event {missing} is missing (the chain jumps to #{event.seq})")
+        elif event.prev_hash != prev_hash:
+            problems.append(f"event #{event.seq} does not follow the event before it (inserted or reordered)")
+        if event_hash(event) != event.hash:
+            problems.append(f"event #{event.seq} was altered ({event.action} on {event.object_type} {event.object_id})")
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    head = db.session.get(AuditChainHead, 1)
+    last = expected_seq - 1
+    if head is not None and head.last_seq > last:
+        problems.append(f"event #{last + 1} is missing (the chain should end at #{head.last_seq})")
+    elif head is not None and head.last_hash != prev_hash and not problems:
+        problems.append(f"event #{last} does not match the chain's recorded end")
+    return problems
