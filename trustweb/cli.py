@@ -43,3 +43,36 @@ def demo_command(first_run):
 
     for email, _name, role in DEMO_USERS:
         click.echo(f"  {role:<11} {email}")
+
+
+@trustweb_cli.command("check-books")
+def check_books_command():
+    """Re-derive every balance from the journal and check that the books are sound."""
+    from trustweb.services.books import check_books
+
+    problems = check_books()
+    if problems:
+        click.echo(f"The books have {len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        "The books are sound: every entry balances, no ledger is overdrawn, and every balance matches its lines."
+    )
+
+
+@trustweb_cli.command("audit-verify")
+def audit_verify_command():
+    """Check the audit trail's hash chain; name the first event that is missing or altered."""
+    from trustweb.extensions import db
+    from trustweb.models import AuditChainHead
+    from trustweb.services.audit import verify
+
+    problems = verify()
+    if problems:
+        click.echo(f"The audit trail is broken: {problems[0]}", err=True)
+        for problem in problems[1:]:
+            click.echo(f"  also: {problem}", err=True)
+        raise SystemExit(1)
+    head = db.session.get(AuditChainHead, 1)
+    click.echo(f"The audit trail is intact: {head.last_seq if head else 0} events, chain verified.")

@@ -1,0 +1,141 @@
+"""check-books: re-derive every balance from the journal lines and check invariants 2 to 5."""
+
+from sqlalchemy import case, func, select, text
+
+from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
+from trustweb.ledger.rules import HELD_KINDS, NORMAL_SIGN
+from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount
+from trustweb.models.append_only import APPEND_ONLY_TABLES
+
+_natural = case(*((LedgerAccount.kind == kind, sign) for kind, sign in NORMAL_SIGN.items()))
+
+
+def check_books():
+    """Everything wrong with the books, as sentences; an empty list when they are sound."""
+    problems = []
+    problems += _unbalanced_entries()
+    problems += _entries_crossing_trust_accounts()
+    ledgers = db.session.scalars(select(LedgerAccount).order_by(LedgerAccount.key)).all()
+    derived = _derived_balances()
+    uncleared = _derived_uncleared()
+    last_after = _last_running_balances()
+    for ledger in ledgers:
+        balance = derived.get(ledger.id, 0)
+        if balance != ledger.balance_cents:
+            problems.append(
+                f"{ledger.name}: stored balance {format_cents(ledger.balance_cents)} but its lines add up to "
+                f"{format_cents(balance)}"
+            )
+        if ledger.id in last_after and last_after[ledger.id] != ledger.balance_cents:
+            problems.append(f"{ledger.name}: the running balance on its last line differs from its balance")
+        if ledger.kind in HELD_KINDS and min(balance, ledger.balance_cents) < 0:
+            problems.append(f"{ledger.name} is overdrawn: {format_cents(min(balance, ledger.balance_cents))}")
+        if ledger.kind in HELD_KINDS and uncleared.get(ledger.id, 0) != ledger.uncleared_cents:
+            problems.append(
+                f"{ledger.name}: {format_cents(ledger.uncleared_cents)} recorded as uncleared, but its uncleared "
+                f"deposits add up to {format_cents(uncleared.get(ledger.id, 0))}"
+            )
+    problems += _trust_accounts_match_their_ledgers(ledgers, derived)
+    problems += _missing_triggers()
+    return problems
+
+
+def _unbalanced_entries():
+    rows = db.session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.amount_cents), func.count())
+        .group_by(JournalLine.entry_id)
+        .having((func.sum(JournalLine.amount_cents) != 0) | (func.count() < 2))
+    ).all()
+    orphans = db.session.scalars(
+        select(JournalEntry.id).where(~select(JournalLine.id).where(JournalLine.entry_id == JournalEntry.id).exists())
+    ).all()
+    return [
+        f"entry JE-{entry_id:06d} does not balance (off by {total} cents, {n} lines)" for entry_id, total, n in rows
+    ] + [f"entry JE-{entry_id:06d} has no lines" for entry_id in orphans]
+
+
+def _entries_crossing_trust_accounts():
+    rows = db.session.execute(
+        select(JournalLine.entry_id, LedgerAccount.bank_account_id)
+        .join(LedgerAccount)
+        .where(LedgerAccount.kind.in_(("bank", "client", "firm")))
+        .group_by(JournalLine.entry_id, LedgerAccount.bank_account_id)
+        .having(func.sum(JournalLine.amount_cents) != 0)
+    ).all()
+    return [
+        f"entry JE-{entry_id:06d} moves money in or out of trust account {acct} without a balancing line"
+        for entry_id, acct in rows
+    ]
+
+
+def _derived_balances():
+    rows = db.session.execute(
+        select(JournalLine.ledger_account_id, func.sum(JournalLine.amount_cents * _natural))
+        .join(LedgerAccount)
+        .group_by(JournalLine.ledger_account_id)
+    ).all()
+    return {ledger_id: int(total) for ledger_id, total in rows}
+
+
+def _derived_uncleared():
+    """Per held ledger: deposits into it with no clearance and no reversal."""
+    reversed_ids = select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))
+    rows = db.session.execute(
+        select(JournalLine.ledger_account_id, func.sum(-JournalLine.amount_cents))
+        .join(JournalEntry)
+        .join(LedgerAccount)
+        .outerjoin(DepositClearance, DepositClearance.entry_id == JournalEntry.id)
+        .where(
+            JournalEntry.kind == "deposit",
+            DepositClearance.id.is_(None),
+            JournalEntry.id.not_in(reversed_ids),
+            LedgerAccount.kind.in_(HELD_KINDS),
+        )
+        .group_by(JournalLine.ledger_account_id)
+    ).all()
+    return {ledger_id: int(total) for ledger_id, total in rows}
+
+
+def _last_running_balances():
+    last = select(func.max(JournalLine.id)).group_by(JournalLine.ledger_account_id)
+    rows = db.session.execute(
+        select(JournalLine.ledger_account_id, JournalLine.balance_after_cents).where(JournalLine.id.in_(last))
+    ).all()
+    return dict(rows)
+
+
+def _trust_accounts_match_their_ledgers(ledgers, derived):
+    problems = []
+    accounts = {}
+    for ledger in ledgers:
+        if ledger.kind in ("bank", "client", "firm"):
+            totals = accounts.setdefault(ledger.bank_account_id, {"bank": 0, "held": 0, "name": None})
+            if ledger.kind == "bank":
+                totals["bank"] += derived.get(ledger.id, 0)
+                totals["name"] = ledger.name
+            else:
+                totals["held"] += derived.get(ledger.id, 0)
+    for totals in accounts.values():
+        if totals["bank"] != totals["held"]:
+            problems.append(
+                f"{totals['name'] or 'a trust account'}: the journal shows {format_cents(totals['bank'])} in the bank "
+                f"but its client and firm ledgers add up to {format_cents(totals['held'])}"
+            )
+    return problems
+
+
+def _missing_triggers():
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        wanted = {f"{t}_no_{op}" for t in APPEND_ONLY_TABLES for op in ("update", "delete")}
+    else:
+        names = set(
+            db.session.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled != 'D'"))
+        )
+        wanted = {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
+    return [
+        f"the database trigger {name} that keeps the journal append-only is missing or disabled"
+        for name in sorted(wanted - names)
+    ]
