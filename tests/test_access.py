@@ -8,6 +8,7 @@ from tests.conftest import csrf_token, post
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from trustweb import create_app
 from trustweb.auth.permissions import PERMISSIONS
+from trustweb.models import ROLES
 
 # Built once at collection time so that a new route is covered without editing this file.
 _APP = create_app({"DATABASE_URI": "sqlite://"})
@@ -24,12 +25,13 @@ def staff_urls():
             yield pytest.param(rule.endpoint, method, url, id=f"{method} {url}")
 
 
-def admin_only_urls():
+def refused_urls():
+    """(role, endpoint, method, url) for every route and every role its permission leaves out."""
     for param in staff_urls():
-        endpoint = param.values[0]
-        permission = getattr(_APP.view_functions[endpoint], "permission", None)
-        if "staff" not in PERMISSIONS[permission]:
-            yield param
+        endpoint, method, url = param.values
+        permission = _APP.view_functions[endpoint].permission
+        for role in sorted(set(ROLES) - PERMISSIONS[permission]):
+            yield pytest.param(role, endpoint, method, url, id=f"{role} {method} {url}")
 
 
 def test_every_view_declares_its_access():
@@ -63,15 +65,22 @@ def records(app):
         gen_account()
 
 
-@pytest.mark.parametrize(("endpoint", "method", "url"), list(admin_only_urls()))
-@pytest.mark.parametrize("role", ["staff", "lawyer", "bookkeeper"])
-def test_non_admin_gets_403_on_admin_pages(app, client, auth, records, role, endpoint, method, url):
+@pytest.mark.parametrize(("role", "endpoint", "method", "url"), list(refused_urls()))
+def test_each_role_gets_403_where_the_permission_table_leaves_it_out(
+    app, client, auth, records, role, endpoint, method, url
+):
     with app.app_context():
         user = gen_user(role)
     auth.login_as(user)
     response = client.get(url) if method == "GET" else post(client, url)
     assert response.status_code == 403
     assert "Not allowed" in response.get_data(as_text=True)
+
+
+def test_staff_cannot_move_money_out_of_trust_but_can_record_deposits():
+    assert "staff" not in PERMISSIONS["disburse_trust"] and "bookkeeper" not in PERMISSIONS["disburse_trust"]
+    assert {"lawyer", "admin"} <= PERMISSIONS["disburse_trust"]
+    assert {"staff", "bookkeeper"} <= PERMISSIONS["record_deposit"]
 
 
 def test_admin_reaches_admin_pages(app, client, auth, records):

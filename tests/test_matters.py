@@ -39,7 +39,7 @@ def test_a_lawyer_opens_a_matter_with_an_evergreen_retainer(app, client, people)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "2026-0001" in page and "Purchase of 12 Oak St" in page and "James Alvarez" in page
     assert "Minimum $2,000.00, top up to $5,000.00" in page
-    for section in ['id="matter-trust"', 'id="matter-requests"', 'id="matter-ledger"']:
+    for section in ['id="matter-trust"', 'id="matter-requests"', 'id="trust-panel"']:
         assert section in page
     with app.app_context():
         matter = db.session.scalar(db.select(Matter))

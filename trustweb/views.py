@@ -50,12 +50,13 @@ def get_or_404(model, ident):
     return obj
 
 
-def paginate(select):
+def paginate(select, per_page=None):
     """A page of results, from ?page=N (anything unusable means the first page)."""
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         page = 1
-    return db.paginate(select, page=page, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    return db.paginate(select, page=page, per_page=per_page, error_out=False)
 
 
 def invalid(template, status=422, **context):

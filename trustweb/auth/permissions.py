@@ -15,6 +15,9 @@ EVERYONE = frozenset(ROLES)
 PERMISSIONS = {
     "view": EVERYONE,  # dashboard, contact and matter pages
     "edit_clients": EVERYONE,  # create and edit contacts and matters
+    "record_deposit": EVERYONE,  # money into trust
+    "clear_deposits": frozenset({"admin", "lawyer", "bookkeeper"}),
+    "disburse_trust": frozenset({"admin", "lawyer"}),  # money out of trust: payments, transfers, reversals
     "manage_users": frozenset({"admin"}),
     "manage_settings": frozenset({"admin"}),
     "manage_accounts": frozenset({"admin"}),

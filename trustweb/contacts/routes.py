@@ -5,8 +5,10 @@ from sqlalchemy.orm import with_expression
 from trustweb.auth.permissions import requires
 from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
-from trustweb.models import Contact, Matter
+from trustweb.extensions import db
+from trustweb.models import Contact, LedgerAccount, Matter
 from trustweb.services.clients import save_contact
+from trustweb.trust.routes import ledger_url
 from trustweb.views import contains, form_page, get_or_404, page_or_partial, paginate, search_text
 
 
@@ -52,7 +54,12 @@ def create():
 @requires("view")
 def show(contact_id):
     contact = get_or_404(Contact, contact_id)
-    return render_template("contacts/show.html", contact=contact)
+    ledgers = db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.contact_id == contact.id)
+        .order_by(LedgerAccount.bank_account_id, LedgerAccount.matter_id.is_not(None), LedgerAccount.matter_id)
+    ).all()
+    return render_template("contacts/show.html", contact=contact, ledgers=ledgers, ledger_url=ledger_url)
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])

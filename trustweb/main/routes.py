@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.main import bp
-from trustweb.models import BankAccount, Contact, Matter
+from trustweb.models import BankAccount, Contact, LedgerAccount, Matter
 
 
 @bp.get("/")
@@ -26,8 +26,13 @@ def dashboard():
         "main/dashboard.html",
         open_matters=count(Matter, Matter.status == "open"),
         contacts=count(Contact),
-        trust_accounts=db.session.scalars(
-            select(BankAccount).where(BankAccount.kind == "trust", BankAccount.active).order_by(BankAccount.name)
+        trust_accounts=db.session.execute(
+            select(BankAccount, LedgerAccount.balance_cents)
+            .outerjoin(
+                LedgerAccount, (LedgerAccount.bank_account_id == BankAccount.id) & (LedgerAccount.kind == "bank")
+            )
+            .where(BankAccount.kind == "trust", BankAccount.active)
+            .order_by(BankAccount.name)
         ).all(),
         my_matters=my_matters,
         recent_matters=recent_matters,

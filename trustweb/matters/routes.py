@@ -12,6 +12,8 @@ from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import Contact, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
+from trustweb.trust.ledgers import Scope, chosen_account
+from trustweb.trust.routes import panel_context
 from trustweb.views import (
     button_action,
     contains,
@@ -97,7 +99,10 @@ def create():
 @requires("view")
 def show(matter_id):
     matter = get_or_404(Matter, matter_id)
-    return render_template("matters/show.html", matter=matter, status_form=MatterStatusForm(status=matter.status))
+    trust = panel_context(Scope("matter", chosen_account(), matter.client, matter))
+    return render_template(
+        "matters/show.html", matter=matter, status_form=MatterStatusForm(status=matter.status), **trust
+    )
 
 
 @bp.route("/<int:matter_id>/edit", methods=["GET", "POST"])
@@ -121,7 +126,8 @@ def change_status(matter_id):
     matter = get_or_404(Matter, matter_id)
     form = MatterStatusForm()
     if not form.validate_on_submit():
-        return invalid("matters/show.html", matter=matter, status_form=form)
+        trust = panel_context(Scope("matter", chosen_account(), matter.client, matter))
+        return invalid("matters/show.html", matter=matter, status_form=form, **trust)
     return button_action(
         lambda: set_matter_status(matter, form.status.data, date.today()),
         lambda saved: f"Matter {saved.number} is now {saved.status}.",

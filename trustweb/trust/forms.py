@@ -1,0 +1,66 @@
+from datetime import date
+
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+
+from trustweb.forms import BaseForm, MoneyField, choices
+from trustweb.services.trust import METHODS
+
+
+def not_future(form, field):
+    if field.data and field.data > date.today():
+        raise ValidationError("The date cannot be in the future.")
+
+
+def amount_field():
+    return MoneyField("Amount", validators=[DataRequired("Enter an amount."), Length(max=20)], allow_zero=False)
+
+
+def date_field(label="Date"):
+    return DateField(label, validators=[InputRequired("Enter the date."), not_future], default=date.today)
+
+
+class DepositForm(BaseForm):
+    amount = amount_field()
+    entry_date = date_field()
+    method = SelectField("Received by", choices=choices([(k, v) for k, v in METHODS.items() if k != "card"]))
+    payer = StringField("Received from", validators=[DataRequired("Say who paid."), Length(max=200)])
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
+    description = StringField("Description", validators=[Optional(), Length(max=300)])
+    cleared = BooleanField("The bank has cleared these funds")
+
+
+class DisbursementForm(BaseForm):
+    amount = amount_field()
+    entry_date = date_field()
+    payee = StringField("Paid to", validators=[DataRequired("Say who is paid."), Length(max=200)])
+    description = StringField("Purpose", validators=[DataRequired("Say what the payment is for."), Length(max=300)])
+    method = SelectField("Paid by", choices=choices([(k, v) for k, v in METHODS.items() if k not in ("card", "cash")]))
+    cheque_number = StringField(
+        "Cheque number",
+        validators=[Optional(), Length(max=20), Regexp(r"^[0-9A-Za-z-]+$", message="Letters, digits and - only.")],
+    )
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)])
+    override_reason = TextAreaField(
+        "Pay from uncleared funds because", validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
+
+    def validate_cheque_number(self, field):
+        if self.method.data == "cheque" and not field.data:
+            raise ValidationError("Enter the cheque number.")
+
+
+class TransferForm(BaseForm):
+    amount = amount_field()
+    entry_date = date_field()
+    destination = SelectField("To", validators=[DataRequired("Choose where the money goes.")])
+    reason = StringField("Reason", validators=[Optional(), Length(max=300)])
+
+
+class ReverseForm(BaseForm):
+    reason = StringField("Why is it reversed?", validators=[DataRequired("Say why."), Length(max=250)])
+    entry_date = date_field("Date of the reversal")
+
+
+class ClearForm(BaseForm):
+    cleared_on = date_field("Cleared on")

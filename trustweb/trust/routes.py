@@ -1,0 +1,267 @@
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from trustweb.auth.permissions import requires
+from trustweb.extensions import db
+from trustweb.models import BankAccount, JournalEntry, LedgerAccount
+from trustweb.services import REFUSALS
+from trustweb.services import trust as trust_service
+from trustweb.trust import bp
+from trustweb.trust.forms import ClearForm, DepositForm, DisbursementForm, ReverseForm, TransferForm
+from trustweb.trust.ledgers import (
+    destination_holder,
+    destinations,
+    ledger_lines,
+    resolve,
+    trust_accounts,
+)
+from trustweb.views import CONFLICT, button_action, form_page, get_or_404, is_htmx, page_or_partial
+
+SCOPE_RULES = ("/matters/<int:ident>", "/clients/<int:ident>", "/accounts/<int:ident>/firm")
+
+
+def scoped(path="", **options):
+    """Register a view under the matter, client and firm forms of a ledger URL."""
+
+    def decorate(view):
+        for rule, scope in zip(SCOPE_RULES, ("matter", "client", "firm"), strict=True):
+            bp.add_url_rule(rule + path, view_func=view, defaults={"scope": scope}, **options)
+        return view
+
+    return decorate
+
+
+def date_arg(name):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def panel_context(scope, message=None, **forms):
+    ledger = scope.ledger()
+    transfer = forms.get("transfer") or TransferForm(formdata=None)
+    transfer.destination.choices = destinations(scope)
+    return {
+        "scope": scope,
+        "ledger": ledger,
+        "accounts": trust_accounts(),
+        "page": ledger_lines(ledger, date_arg("from"), date_arg("to")),
+        "date_from": request.args.get("from", ""),
+        "date_to": request.args.get("to", ""),
+        "deposit": forms.get("deposit") or DepositForm(formdata=None),
+        "disburse": forms.get("disburse") or DisbursementForm(formdata=None),
+        "transfer": transfer,
+        "open_form": forms.get("open_form"),
+        "message": message,
+    }
+
+
+def show_panel(scope, status=200, message=None, **forms):
+    """The trust panel for htmx, or the ledger page around it for a browser."""
+    context = panel_context(scope, message, **forms)
+    template = "trust/_panel.html" if is_htmx() else "trust/ledger.html"
+    return render_template(template, **context), status
+
+
+@scoped(methods=["GET"])
+@requires("view")
+def ledger(scope, ident):
+    """A client's trust ledger for a matter or client funds, or the firm's own funds."""
+    scope = resolve(scope, ident)
+    if is_htmx() and request.headers.get("HX-Target") == "ledger-table":
+        return render_template("trust/_ledger_rows.html", **panel_context(scope))
+    return show_panel(scope)
+
+
+def run_action(scope, name, form, action):
+    """Validate, call the service, and answer with the refreshed panel (htmx) or a redirect."""
+    if form.validate_on_submit():
+        try:
+            entry = action()
+        except REFUSALS as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        except IntegrityError:
+            db.session.rollback()
+            form.form_errors.append(CONFLICT)
+        else:
+            message = f"{entry.number} recorded: {entry.description}."
+            if is_htmx():
+                return show_panel(scope, message=message)
+            flash(message, "success")
+            return redirect(scope.url(), 303)
+    return show_panel(scope, 422, **{name: form, "open_form": name})
+
+
+def acting_user():
+    return current_user._get_current_object()
+
+
+@scoped("/deposit", methods=["POST"])
+@requires("record_deposit")
+def deposit(scope, ident):
+    """Record money received into trust."""
+    scope = resolve(scope, ident)
+    form = DepositForm()
+    return run_action(
+        scope,
+        "deposit",
+        form,
+        lambda: trust_service.record_deposit(
+            account=scope.account,
+            holder=scope.holder,
+            amount_cents=form.amount.cents,
+            entry_date=form.entry_date.data,
+            method=form.method.data,
+            payer=form.payer.data,
+            reference=form.text("reference"),
+            description=form.text("description"),
+            cleared=form.cleared.data,
+            user=acting_user(),
+        ),
+    )
+
+
+@scoped("/disburse", methods=["POST"])
+@requires("disburse_trust")
+def disburse(scope, ident):
+    """Pay money out of trust."""
+    scope = resolve(scope, ident)
+    form = DisbursementForm()
+    return run_action(
+        scope,
+        "disburse",
+        form,
+        lambda: trust_service.record_disbursement(
+            account=scope.account,
+            holder=scope.holder,
+            amount_cents=form.amount.cents,
+            entry_date=form.entry_date.data,
+            payee=form.payee.data,
+            description=form.description.data,
+            method=form.method.data,
+            cheque_number=form.text("cheque_number"),
+            reference=form.text("reference"),
+            override_reason=form.text("override_reason"),
+            user=acting_user(),
+        ),
+    )
+
+
+@scoped("/transfer", methods=["POST"])
+@requires("disburse_trust")
+def transfer(scope, ident):
+    """Move money from this ledger to another in the same trust account."""
+    scope = resolve(scope, ident)
+    form = TransferForm()
+    form.destination.choices = destinations(scope)
+    return run_action(
+        scope,
+        "transfer",
+        form,
+        lambda: trust_service.transfer(
+            account=scope.account,
+            source=scope.holder,
+            destination=destination_holder(form.destination.data),
+            amount_cents=form.amount.cents,
+            entry_date=form.entry_date.data,
+            reason=form.text("reason"),
+            user=acting_user(),
+        ),
+    )
+
+
+def entry_page(entry, reverse_form=None, clear_form=None, status=200):
+    ledgers = {line.ledger_account for line in entry.lines}
+    back = next((ledger for ledger in ledgers if ledger.kind != "bank"), None)
+    return render_template(
+        "trust/entry.html",
+        entry=entry,
+        back=back,
+        reverse_form=reverse_form or ReverseForm(formdata=None),
+        clear_form=clear_form or ClearForm(formdata=None),
+    ), status
+
+
+def ledger_url(ledger):
+    """The page of a held ledger."""
+    if ledger.kind == "firm":
+        return url_for("trust.ledger", scope="firm", ident=ledger.bank_account_id)
+    if ledger.matter_id:
+        return url_for("trust.ledger", scope="matter", ident=ledger.matter_id, account=ledger.bank_account_id)
+    return url_for("trust.ledger", scope="client", ident=ledger.contact_id, account=ledger.bank_account_id)
+
+
+@bp.get("/entries/<int:entry_id>")
+@requires("view")
+def entry(entry_id):
+    """One journal entry: its lines, whether it cleared, and whether it was reversed."""
+    return entry_page(get_or_404(JournalEntry, entry_id))
+
+
+@bp.post("/entries/<int:entry_id>/reverse")
+@requires("disburse_trust")
+def reverse(entry_id):
+    """Reverse a mistaken entry with a mirror entry that points back at it."""
+    original = get_or_404(JournalEntry, entry_id)
+    form = ReverseForm()
+    return form_page(
+        form,
+        "trust/entry.html",
+        lambda: trust_service.reverse(
+            original, reason=form.reason.data, entry_date=form.entry_date.data, user=acting_user()
+        ),
+        lambda reversal: (
+            f"{original.number} is reversed by {reversal.number}.",
+            url_for("trust.entry", entry_id=reversal.id),
+        ),
+        entry=original,
+        reverse_form=form,
+        clear_form=ClearForm(formdata=None),
+        back=None,
+    )
+
+
+@bp.post("/entries/<int:entry_id>/clear")
+@requires("clear_deposits")
+def clear(entry_id):
+    """The bank has cleared a deposit."""
+    deposit_entry = get_or_404(JournalEntry, entry_id)
+    form = ClearForm()
+    if not form.validate_on_submit():
+        return entry_page(deposit_entry, clear_form=form, status=422)
+    return button_action(
+        lambda: trust_service.mark_cleared(deposit_entry, cleared_on=form.cleared_on.data, user=acting_user()),
+        lambda cleared: f"{cleared.number} is cleared: its funds are available.",
+        url_for("trust.entry", entry_id=deposit_entry.id),
+    )
+
+
+@bp.get("/accounts/<int:account_id>")
+@requires("view")
+def account(account_id):
+    """A trust account: its journal with the running bank balance, and what it holds for whom."""
+    bank_account = get_or_404(BankAccount, account_id)
+    if bank_account.kind != "trust":
+        return redirect(url_for("settings.accounts"), 303)
+    bank = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == f"bank:{bank_account.id}"))
+    held = db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.bank_account_id == bank_account.id, LedgerAccount.kind.in_(("client", "firm")))
+        .order_by(LedgerAccount.kind.desc(), LedgerAccount.balance_cents.desc())
+    ).all()
+    return page_or_partial(
+        "trust/account.html",
+        "trust/_journal_rows.html",
+        account=bank_account,
+        bank=bank,
+        held=held,
+        held_total=sum(ledger.balance_cents for ledger in held),
+        page=ledger_lines(bank),
+        ledger_url=ledger_url,
+    )
