@@ -182,34 +182,45 @@ def load_demo(seed=2026):
 
 
 def _demo_ledger(rng, users):
-    """Four months of trust activity through the same services staff use."""
+    """Four months of trust activity through the same services staff use, posted in date order."""
     from trustweb.services import trust
 
     account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
     bookkeeper = next(u for u in users if u.role == "bookkeeper")
     today = trust.firm_today()
     start = today - timedelta(days=120)
-    trust.record_deposit(
+    plan, done = [], {}
+
+    def at(day, name, action, **kwargs):
+        plan.append((day, len(plan), name, action, kwargs))
+
+    at(
+        start,
+        "firm",
+        trust.record_deposit,
         account=account,
         holder=trust.FIRM,
         amount_cents=50_000,
-        entry_date=start,
         method="ach",
         payer="Hartwell & Okafor LLP (operating)",
         description="Firm funds to cover bank charges",
         user=bookkeeper,
     )
     matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
-    cheque = 1001
+    cheques = iter(range(1001, 2000))
+    payees = ["Clerk of the Circuit Court", "County Recorder", "Metro Process Servers", "Lakeside Court Reporting"]
+    purposes = ["Filing fee", "Recording fee", "Service of process", "Deposition transcript"]
     for n, matter in enumerate(matters[:24]):
-        lawyer, holder = matter.lawyer, trust.holder_for(matter.client, matter)
+        holder = trust.holder_for(matter.client, matter)
         day = start + timedelta(days=1 + n * 4)
         retainer = rng.choice([150_000, 250_000, 300_000, 500_000, 750_000, 1_000_000])
-        trust.record_deposit(
+        at(
+            day,
+            None,
+            trust.record_deposit,
             account=account,
             holder=holder,
             amount_cents=retainer,
-            entry_date=day,
             method=rng.choice(["cheque", "wire", "ach"]),
             payer=matter.client.name,
             reference=f"Retainer {matter.number}",
@@ -219,45 +230,48 @@ def _demo_ledger(rng, users):
         for _ in range(rng.randint(1, 3)):
             day = min(today, day + timedelta(days=rng.randint(3, 12)))
             amount = rng.choice([4_500, 12_000, 35_000, 40_250, 75_000]) * retainer // 1_000_000 or 4_500
-            trust.record_disbursement(
+            at(
+                day,
+                None,
+                trust.record_disbursement,
                 account=account,
                 holder=holder,
                 amount_cents=amount,
-                entry_date=day,
-                payee=rng.choice(
-                    [
-                        "Clerk of the Circuit Court",
-                        "County Recorder",
-                        "Metro Process Servers",
-                        "Lakeside Court Reporting",
-                    ]
-                ),
-                description=rng.choice(["Filing fee", "Recording fee", "Service of process", "Deposition transcript"]),
-                cheque_number=str(cheque),
-                user=lawyer,
+                payee=rng.choice(payees),
+                description=rng.choice(purposes),
+                cheque_number=str(next(cheques)),
+                user=matter.lawyer,
             )
-            cheque += 1
         if n % 6 == 3:
             day = min(today, day + timedelta(days=2))
-            mistake = trust.record_disbursement(
+            at(
+                day,
+                f"mistake{n}",
+                trust.record_disbursement,
                 account=account,
                 holder=holder,
                 amount_cents=retainer // 10,
-                entry_date=day,
                 payee="Clerk of the Circuit Court",
                 description="Filing fee",
-                cheque_number=str(cheque),
-                user=lawyer,
+                cheque_number=str(next(cheques)),
+                user=matter.lawyer,
             )
-            cheque += 1
-            trust.reverse(mistake, reason="Cheque written for the wrong amount; voided", entry_date=day, user=lawyer)
+            at(
+                day,
+                None,
+                lambda key=f"mistake{n}", **kw: trust.reverse(done[key], **kw),
+                reason="Cheque written for the wrong amount; voided",
+                user=matter.lawyer,
+            )
     # Fresh money still clearing, and a client's funds moved to the matter they were meant for.
     for matter in matters[24:28]:
-        trust.record_deposit(
+        at(
+            today - timedelta(days=1),
+            None,
+            trust.record_deposit,
             account=account,
             holder=trust.holder_for(matter.client, matter),
             amount_cents=200_000,
-            entry_date=today - timedelta(days=1),
             method="cheque",
             payer=matter.client.name,
             reference="Retainer",
@@ -266,35 +280,45 @@ def _demo_ledger(rng, users):
             user=bookkeeper,
         )
     client = matters[0].client
-    trust.record_deposit(
+    at(
+        today - timedelta(days=20),
+        None,
+        trust.record_deposit,
         account=account,
         holder=trust.holder_for(client),
         amount_cents=100_000,
-        entry_date=today - timedelta(days=20),
         method="wire",
         payer=client.name,
         description="Funds received before the matter was opened",
         user=bookkeeper,
     )
-    trust.transfer(
+    at(
+        today - timedelta(days=19),
+        None,
+        trust.transfer,
         account=account,
         source=trust.holder_for(client),
         destination=trust.holder_for(client, matters[0]),
         amount_cents=100_000,
-        entry_date=today - timedelta(days=19),
         reason="Client funds applied to the matter",
         user=matters[0].lawyer,
     )
-    trust.record_disbursement(
+    at(
+        today - timedelta(days=5),
+        None,
+        trust.record_disbursement,
         account=account,
         holder=trust.FIRM,
         amount_cents=1_500,
-        entry_date=today - timedelta(days=5),
         payee="First Community Bank",
         description="Monthly account fee",
         method="other",
         user=bookkeeper,
     )
+    for day, _, name, action, kwargs in sorted(plan, key=lambda step: step[:2]):
+        result = action(entry_date=day, **kwargs)
+        if name:
+            done[name] = result
 
 
 def _short_name(contact):
