@@ -45,9 +45,13 @@ class DisbursementForm(BaseForm):
         "Pay from uncleared funds because", validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
     )
 
-    def validate_cheque_number(self, field):
-        if self.method.data == "cheque" and not field.data:
-            raise ValidationError("Enter the cheque number.")
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Not an inline validator: Optional() stops the field's chain while it is empty.
+        if self.method.data == "cheque" and not self.cheque_number.data:
+            self.cheque_number.errors = [*self.cheque_number.errors, "Enter the cheque number."]
+            valid = False
+        return valid
 
 
 class TransferForm(BaseForm):
