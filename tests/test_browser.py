@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
 from trustweb.models import Contact
 
 pytestmark = pytest.mark.browser
@@ -264,3 +265,56 @@ def describe(error):
     if location is None:
         return f"uncaught: {error}"
     return f"{error.text} ({location.get('url')}:{location.get('lineNumber')})"
+
+
+def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_server, demo_app):
+    """The lawyer records money in and out on a matter; balance and ledger change without a reload."""
+    from trustweb.models import LedgerAccount, Matter
+
+    with demo_app.app_context():
+        matter = db.session.scalars(
+            select(Matter).where(Matter.lawyer.has(email=LAWYER), Matter.status == "open")
+        ).first()
+        ledger = db.session.scalar(select(LedgerAccount).where(LedgerAccount.matter_id == matter.id))
+        before = ledger.balance_cents if ledger else 0
+        matter_id = matter.id
+
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/matters/{matter_id}")
+    page.evaluate("window.__noReload = true")
+    panel = page.locator("#trust-panel")
+
+    panel.locator("summary", has_text="Record a deposit").click()
+    form = panel.locator("form[hx-post*='/deposit']")
+    form.get_by_label("Amount").fill("1,234.56")
+    form.get_by_label("Received from").fill("Client by wire")
+    form.get_by_label("The bank has cleared these funds").check()
+    form.get_by_role("button", name="Record deposit").click()
+    expected = format_cents(before + 123_456)
+    expect(page.locator("#trust-balance")).to_have_text(expected)
+    expect(page.locator("#trust-available")).to_have_text(expected)
+    expect(page.locator("#ledger-table tbody tr").first).to_contain_text("$1,234.56")
+
+    panel = page.locator("#trust-panel")
+    panel.locator("summary", has_text="Pay out").click()
+    form = panel.locator("form[hx-post*='/disburse']")
+    form.get_by_label("Amount").fill("34.56")
+    form.get_by_label("Cheque number").fill("777001")
+    form.get_by_label("Paid to").fill("County Recorder")
+    form.get_by_label("Purpose").fill("Recording fee")
+    form.get_by_role("button", name="Pay out").click()
+    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000))
+    expect(page.locator("#ledger-table tbody tr").first).to_contain_text("Cheque 777001")
+
+    # Too much: the refusal shows in the form, the balance stays.
+    panel = page.locator("#trust-panel")
+    panel.locator("summary", has_text="Pay out").click()
+    form = panel.locator("form[hx-post*='/disburse']")
+    form.get_by_label("Amount").fill("999,999")
+    form.get_by_label("Cheque number").fill("777002")
+    form.get_by_label("Paid to").fill("Someone")
+    form.get_by_label("Purpose").fill("Too much")
+    form.get_by_role("button", name="Pay out").click()
+    expect(page.locator("#trust-panel .flash-error")).to_contain_text("cannot be taken from it")
+    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000))
+    assert page.evaluate("window.__noReload") is True

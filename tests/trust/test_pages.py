@@ -40,9 +40,18 @@ def url(firm, action="", matter="matter"):
     return f"/trust/matters/{firm[matter].id}{'/' + action if action else ''}?account={firm['account'].id}"
 
 
+def fields(action, data):
+    """Form data as the panel's prefixed form sends it."""
+    return {f"{action}-{name}": value for name, value in data.items()}
+
+
+def act(client, firm, action, data, headers=HTMX, matter="matter"):
+    return post(client, url(firm, action, matter), fields(action, data), headers=headers)
+
+
 def deposit(client, firm, amount="5,000.00", **fields):
     data = {"amount": amount, "entry_date": TODAY, "method": "wire", "payer": "James Alvarez", "cleared": "y", **fields}
-    return post(client, url(firm, "deposit"), data, headers=HTMX)
+    return act(client, firm, "deposit", data, headers=HTMX)
 
 
 def books(app):
@@ -70,9 +79,10 @@ def test_a_retainer_in_then_a_cheque_out_updates_the_panel_in_place(app, client,
     assert "<html" not in html and balance_shown(html) == "$5,000.00"
     assert "JE-000001 recorded" in html
 
-    response = post(
+    response = act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {
             "amount": "1,250",
             "entry_date": TODAY,
@@ -91,10 +101,12 @@ def test_a_retainer_in_then_a_cheque_out_updates_the_panel_in_place(app, client,
 
 
 def test_without_javascript_a_deposit_redirects_back_to_the_ledger(app, client, firm):
-    response = post(
+    response = act(
         client,
-        url(firm, "deposit"),
+        firm,
+        "deposit",
         {"amount": "100", "entry_date": TODAY, "method": "cash", "payer": "James", "cleared": "y"},
+        headers={},
     )
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -104,9 +116,10 @@ def test_without_javascript_a_deposit_redirects_back_to_the_ledger(app, client, 
 def test_paying_more_than_is_held_is_refused_and_changes_nothing(app, client, firm):
     deposit(client, firm, amount="500")
     before = books(app)
-    response = post(
+    response = act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {"amount": "600", "entry_date": TODAY, "method": "wire", "payee": "Someone", "description": "Too much"},
         headers=HTMX,
     )
@@ -119,18 +132,20 @@ def test_paying_more_than_is_held_is_refused_and_changes_nothing(app, client, fi
 
 def test_uncleared_money_waits_for_the_bank_unless_a_lawyer_gives_a_reason(app, client, firm):
     deposit(client, firm, amount="1000", cleared="")
-    refused = post(
+    refused = act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {"amount": "100", "entry_date": TODAY, "method": "wire", "payee": "Court", "description": "Fee"},
         headers=HTMX,
     )
     assert refused.status_code == 422 and "not cleared yet" in refused.get_data(as_text=True)
     html = refused.get_data(as_text=True)
     assert "Available to pay out" in html and re.search(r'id="trust-available">\$0.00<', html)
-    allowed = post(
+    allowed = act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {
             "amount": "100",
             "entry_date": TODAY,
@@ -146,23 +161,26 @@ def test_uncleared_money_waits_for_the_bank_unless_a_lawyer_gives_a_reason(app, 
 
 def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, client, firm):
     deposit(client, firm, amount="1000")
-    same = post(
+    same = act(
         client,
-        url(firm, "transfer"),
+        firm,
+        "transfer",
         {"amount": "300", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
         headers=HTMX,
     )
     assert same.status_code == 200 and balance_shown(same.get_data(as_text=True)) == "$700.00"
-    no_reason = post(
+    no_reason = act(
         client,
-        url(firm, "transfer"),
+        firm,
+        "transfer",
         {"amount": "100", "entry_date": TODAY, "destination": f"matter:{firm['stranger'].id}"},
         headers=HTMX,
     )
     assert no_reason.status_code == 422 and "needs a stated reason" in no_reason.get_data(as_text=True)
-    with_reason = post(
+    with_reason = act(
         client,
-        url(firm, "transfer"),
+        firm,
+        "transfer",
         {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": f"matter:{firm['stranger'].id}"},
         headers=HTMX,
     )
@@ -173,9 +191,10 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
 
 def test_a_mistake_is_reversed_from_the_entry_page(app, client, firm):
     deposit(client, firm, amount="1000")
-    post(
+    act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {"amount": "990", "entry_date": TODAY, "method": "wire", "payee": "Court", "description": "Filing fee"},
         headers=HTMX,
     )
@@ -206,9 +225,10 @@ def test_a_bookkeeper_clears_a_deposit_but_cannot_pay_out(app, client, auth, fir
     cleared = post(client, f"/trust/entries/{entry_id}/clear", {"cleared_on": TODAY}, follow_redirects=True)
     assert "is cleared" in cleared.get_data(as_text=True)
     assert re.search(r'id="trust-available">\$1,000.00<', client.get(url(firm)).get_data(as_text=True))
-    refused = post(
+    refused = act(
         client,
-        url(firm, "disburse"),
+        firm,
+        "disburse",
         {"amount": "1", "entry_date": TODAY, "method": "wire", "payee": "X", "description": "Y"},
     )
     assert refused.status_code == 403
@@ -238,9 +258,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("action", "fields", "message"), BAD_INPUT)
+@pytest.mark.parametrize(("action", "bad", "message"), BAD_INPUT)
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
-def test_bad_input_on_every_trust_form(app, client, firm, action, fields, message, htmx):
+def test_bad_input_on_every_trust_form(app, client, firm, action, bad, message, htmx):
     deposit(client, firm, amount="500")
     valid = {
         "deposit": {"amount": "10", "entry_date": TODAY, "method": "wire", "payer": "James"},
@@ -248,7 +268,7 @@ def test_bad_input_on_every_trust_form(app, client, firm, action, fields, messag
         "transfer": {"amount": "10", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
     }[action]
     before = books(app)
-    response = post(client, url(firm, action), {**valid, **fields}, headers=HTMX if htmx else {})
+    response = act(client, firm, action, {**valid, **bad}, headers=HTMX if htmx else {})
     html = response.get_data(as_text=True)
     assert response.status_code == 422, html[:500]
     assert message in html
@@ -273,9 +293,10 @@ def test_ledger_pages_and_date_filter_by_htmx(app, client, firm):
 
 def test_account_page_shows_journal_and_who_the_money_belongs_to(app, client, firm):
     deposit(client, firm, amount="1000")
-    post(
+    act(
         client,
-        url(firm, "transfer"),
+        firm,
+        "transfer",
         {"amount": "250", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
         headers=HTMX,
     )

@@ -20,7 +20,18 @@ def date_field(label="Date"):
     return DateField(label, validators=[InputRequired("Enter the date."), not_future], default=date.today)
 
 
-class DepositForm(BaseForm):
+class PanelForm(BaseForm):
+    """The trust panel shows three forms at once: a prefix keeps their fields' names and ids apart."""
+
+    prefix_name = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+
+
+class DepositForm(PanelForm):
+    prefix_name = "deposit"
     amount = amount_field()
     entry_date = date_field()
     method = SelectField("Received by", choices=choices([(k, v) for k, v in METHODS.items() if k != "card"]))
@@ -30,7 +41,8 @@ class DepositForm(BaseForm):
     cleared = BooleanField("The bank has cleared these funds")
 
 
-class DisbursementForm(BaseForm):
+class DisbursementForm(PanelForm):
+    prefix_name = "disburse"
     amount = amount_field()
     entry_date = date_field()
     payee = StringField("Paid to", validators=[DataRequired("Say who is paid."), Length(max=200)])
@@ -54,7 +66,8 @@ class DisbursementForm(BaseForm):
         return valid
 
 
-class TransferForm(BaseForm):
+class TransferForm(PanelForm):
+    prefix_name = "transfer"
     amount = amount_field()
     entry_date = date_field()
     destination = SelectField("To", validators=[DataRequired("Choose where the money goes.")])
