@@ -312,3 +312,23 @@ def test_a_matter_of_another_client_cannot_be_reached_through_a_wrong_account(ap
         operating = gen_account("Operating", kind="operating", is_default=True)
     response = client.get(f"/trust/matters/{firm['matter'].id}?account={operating.id}")
     assert response.status_code == 404
+
+
+def test_a_matter_holding_trust_money_cannot_be_closed_or_given_to_another_client(app, client, firm):
+    deposit(client, firm, amount="10")
+    page = post(client, f"/matters/{firm['matter'].id}/status", {"status": "closed"}, follow_redirects=True)
+    assert "still holds $10.00 in trust" in page.get_data(as_text=True)
+    with app.app_context():
+        stranger_client = db.session.get(type(firm["stranger"]), firm["stranger"].id).client_id
+    response = post(
+        client,
+        f"/matters/{firm['matter'].id}/edit",
+        {
+            "client_id": str(stranger_client),
+            "lawyer_id": str(firm["lawyer"].id),
+            "description": "Moved",
+            "opened_on": "2026-03-01",
+        },
+    )
+    assert response.status_code == 422
+    assert "its client cannot change" in response.get_data(as_text=True)

@@ -1,9 +1,10 @@
 """Contacts and matters."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.models import Contact, Counter, Matter, User
+from trustweb.ledger.money import format_cents
+from trustweb.models import Contact, Counter, LedgerAccount, Matter, User
 from trustweb.services import ServiceError, audit
 
 CONTACT_FIELDS = ("kind", "name", "email", "other_email", "phone", "address", "notes")
@@ -47,10 +48,22 @@ def next_matter_number(opened_on):
     return f"{year}-{Counter.next_value(f'matter-{year}'):04d}"
 
 
+def _held_in_trust(matter):
+    return db.session.scalar(
+        select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(LedgerAccount.matter_id == matter.id)
+    )
+
+
+def _has_ledger(matter):
+    return db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.matter_id == matter.id).limit(1)) is not None
+
+
 def _check_matter(matter, values):
     if db.session.get(Contact, values["client_id"]) is None:
         raise ServiceError("Choose the client from the list.")
     lawyer = db.session.get(User, values["lawyer_id"])
+    if matter is not None and matter.client_id != values["client_id"] and _has_ledger(matter):
+        raise ServiceError("This matter has trust transactions, so its client cannot change.")
     kept = matter is not None and matter.lawyer_id == values["lawyer_id"]
     # A matter may keep a lawyer who has since left; a new assignment must be to an active lawyer.
     if lawyer is None or (not kept and (not lawyer.active or lawyer.role not in ("lawyer", "admin"))):
@@ -83,6 +96,11 @@ def set_matter_status(matter, status, on_date):
         raise ServiceError("A matter is either open or closed.")
     if status == matter.status:
         raise ServiceError(f"Matter {matter.number} is already {status}.")
+    held = _held_in_trust(matter)
+    if status == "closed" and held:
+        raise ServiceError(
+            f"Matter {matter.number} still holds {format_cents(held)} in trust; pay it out or transfer it first."
+        )
     matter.status = status
     matter.closed_on = on_date if status == "closed" else None
     audit.record(f"matter.{'closed' if status == 'closed' else 'reopened'}", matter, after={"status": status})
