@@ -64,6 +64,19 @@ def invalid(template, status=422, **context):
     return render_template(template, **context), status
 
 
+def attempt(form, action):
+    """(True, result) when the action succeeds; (False, None) with the reason added to the form when refused."""
+    try:
+        return True, action()
+    except REFUSALS as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+    except IntegrityError:
+        db.session.rollback()
+        form.form_errors.append(CONFLICT)
+    return False, None
+
+
 def form_page(form, template, save, success, **context):
     """The flow of every edit page.
 
@@ -73,15 +86,8 @@ def form_page(form, template, save, success, **context):
     Bad input or a refusal answers 422 so that nothing looks saved.
     """
     if form.validate_on_submit():
-        try:
-            result = save()
-        except REFUSALS as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        except IntegrityError:
-            db.session.rollback()
-            form.form_errors.append(CONFLICT)
-        else:
+        done, result = attempt(form, save)
+        if done:
             message, url = success(result)
             flash(message, "success")
             return redirect(url, 303)

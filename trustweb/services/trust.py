@@ -268,16 +268,17 @@ def mark_cleared(entry, *, cleared_on, user=None):
     """The bank has cleared a deposit: its money becomes available."""
     if entry.kind != "deposit":
         raise LedgerError("Only deposits are cleared.")
-    if entry.clearance is not None:
-        raise LedgerError(f"{entry.number} was already cleared on {entry.clearance.cleared_on.isoformat()}.")
-    if entry.reversed_by is not None:
-        raise LedgerError(f"{entry.number} was reversed; there is nothing to clear.")
     _check_date(cleared_on)
     if cleared_on < entry.entry_date:
         raise rules.BadDate("A deposit cannot clear before it was made.")
     held = _deposit_ledger(entry)
     ledgers = lock_ledgers(entry.bank_account, [_holder_of(held)], with_bank=False)
     held = ledgers[held.key]
+    _reload_under_lock(entry)
+    if entry.clearance is not None:
+        raise LedgerError(f"{entry.number} was already cleared on {entry.clearance.cleared_on.isoformat()}.")
+    if entry.reversed_by is not None:
+        raise LedgerError(f"{entry.number} was reversed; there is nothing to clear.")
     amount = -sum(line.amount_cents for line in entry.lines if line.ledger_account_id == held.id)
     if held.uncleared_cents < amount:
         raise LedgerError("More would be cleared than was deposited.")
@@ -295,6 +296,16 @@ def mark_cleared(entry, *, cleared_on, user=None):
     return entry
 
 
+def _reload_under_lock(entry):
+    """Re-read whether the entry is cleared or reversed now that its ledgers are locked.
+
+    Another clearing or reversal of it may have committed while this one waited for the
+    locks; checked before them, both would go ahead (a unique-key error, or a deposit
+    taken off the uncleared total twice).
+    """
+    db.session.refresh(entry, ["clearance", "reversed_by"])
+
+
 def _holder_of(ledger):
     return FIRM if ledger.kind == "firm" else Holder(ledger.contact_id, ledger.matter_id)
 
@@ -305,13 +316,14 @@ def reverse(entry, *, reason, entry_date=None, user=None):
         raise LedgerError("Say why the entry is being reversed.")
     if entry.kind == "reversal":
         raise LedgerError("A reversal cannot itself be reversed; record the entry again instead.")
-    if entry.reversed_by is not None:
-        raise rules.AlreadyReversed(f"{entry.number} was already reversed by {entry.reversed_by.number}.")
     entry_date = entry_date or firm_today()
     _check_date(entry_date)
     holders = [_holder_of(line.ledger_account) for line in entry.lines if line.ledger_account.kind != "bank"]
     has_bank = any(line.ledger_account.kind == "bank" for line in entry.lines)
     ledgers = lock_ledgers(entry.bank_account, holders, with_bank=has_bank)
+    _reload_under_lock(entry)
+    if entry.reversed_by is not None:
+        raise rules.AlreadyReversed(f"{entry.number} was already reversed by {entry.reversed_by.number}.")
     uncleared = None
     if entry.kind == "deposit" and entry.clearance is None:
         held = _deposit_ledger(entry)

@@ -3,12 +3,10 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
-from trustweb.services import REFUSALS
 from trustweb.services import trust as trust_service
 from trustweb.trust import bp
 from trustweb.trust.forms import ClearForm, DepositForm, DisbursementForm, ReverseForm, TransferForm
@@ -19,7 +17,7 @@ from trustweb.trust.ledgers import (
     resolve,
     trust_accounts,
 )
-from trustweb.views import CONFLICT, button_action, form_page, get_or_404, is_htmx, page_or_partial
+from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial
 
 SCOPE_RULES = ("/matters/<int:ident>", "/clients/<int:ident>", "/accounts/<int:ident>/firm")
 
@@ -81,15 +79,8 @@ def ledger(scope, ident):
 def run_action(scope, name, form, action):
     """Validate, call the service, and answer with the refreshed panel (htmx) or a redirect."""
     if form.validate_on_submit():
-        try:
-            entry = action()
-        except REFUSALS as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        except IntegrityError:
-            db.session.rollback()
-            form.form_errors.append(CONFLICT)
-        else:
+        done, entry = attempt(form, action)
+        if done:
             message = f"{entry.number} recorded: {entry.description}."
             if is_htmx():
                 return show_panel(scope, message=message)
