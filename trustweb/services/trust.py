@@ -211,6 +211,7 @@ def record_disbursement(
 ):
     """Money paid out of trust for a client (or a bank charge from the firm's own funds)."""
     rules.check_amount(amount_cents)
+    override_reason = (override_reason or "").strip() or None  # a blank reason is no reason: no override
     _check_trust_account(account)
     _check_date(entry_date)
     if cheque_number and db.session.scalar(
@@ -230,10 +231,10 @@ def record_disbursement(
         counterparty=payee,
         reference=reference,
         cheque_number=cheque_number or None,
-        override_reason=override_reason or None,
+        override_reason=override_reason,
         created_by_id=user.id if user else None,
     )
-    _post(entry, [(held, amount_cents), (bank, -amount_cents)], spend_uncleared=bool(override_reason))
+    _post(entry, [(held, amount_cents), (bank, -amount_cents)], spend_uncleared=override_reason is not None)
     return _finish(entry, "trust.disbursement", user)
 
 
