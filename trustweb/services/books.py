@@ -131,8 +131,15 @@ def _missing_triggers():
         names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
         wanted = {f"{t}_no_{op}" for t in APPEND_ONLY_TABLES for op in ("update", "delete")}
     else:
+        # Only this schema's tables: another schema in the same database has triggers of the same names.
         names = set(
-            db.session.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled != 'D'"))
+            db.session.scalars(
+                text(
+                    "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE NOT t.tgisinternal AND t.tgenabled != 'D' AND n.nspname = current_schema()"
+                )
+            )
         )
         wanted = {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
     return [
