@@ -49,8 +49,11 @@ def next_matter_number(opened_on):
 
 
 def _held_in_trust(matter):
-    return db.session.scalar(
-        select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(LedgerAccount.matter_id == matter.id)
+    # int(): PostgreSQL's SUM of bigint is numeric, which would arrive as a Decimal.
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(LedgerAccount.matter_id == matter.id)
+        )
     )
 
 
