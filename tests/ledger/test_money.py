@@ -74,3 +74,11 @@ def test_floats_are_not_money():
         cents_to_decimal(12.5)
     with pytest.raises(TypeError):
         cents_to_decimal(True)
+
+
+@pytest.mark.parametrize("currency", ["USD", "CAD", "EUR", "GBP", "AUD", "NZD"])
+@given(cents=st.integers(min_value=-MAX_CENTS, max_value=MAX_CENTS))
+def test_fast_formatting_matches_babel(currency, cents):
+    from babel.numbers import format_currency
+
+    assert format_cents(cents, currency) == format_currency(cents_to_decimal(cents), currency, locale="en_US")

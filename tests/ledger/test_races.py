@@ -114,6 +114,37 @@ def test_two_payments_of_sixty_percent_at_once_one_is_refused(app, setup):
             assert_books_sound(setup)
 
 
+def test_two_cheques_with_the_same_number_at_once_one_is_refused(app, setup):
+    """Two lawyers pay from different matters and both type cheque 7001: the number is used once."""
+    with app.app_context():
+        deposit(setup, Holder(setup.client_a, setup.matter_a1), 50_000)
+        deposit(setup, Holder(setup.client_b, setup.matter_b1), 50_000)
+
+    def pay(holder, cheque):
+        def action():
+            entry = trust.record_disbursement(
+                account=account(setup),
+                holder=holder,
+                amount_cents=1_000,
+                entry_date=trust.firm_today(),
+                payee="Clerk",
+                description="Filing fee",
+                cheque_number=cheque,
+            )
+            return entry.id
+
+        return action
+
+    for cheque in ("7001", "7002", "7003"):
+        a1, b1 = Holder(setup.client_a, setup.matter_a1), Holder(setup.client_b, setup.matter_b1)
+        outcomes = at_once(app, [pay(a1, cheque), pay(b1, cheque)])
+        assert len(successes(outcomes)) == 1, outcomes
+        assert [type(e) for e in failures(outcomes)] == [LedgerError], outcomes
+        assert f"Cheque {cheque} is already recorded" in str(failures(outcomes)[0])
+    with app.app_context():
+        assert_books_sound(setup)
+
+
 def test_two_reversals_of_the_same_entry_at_once_one_is_refused(app, setup):
     matter = Holder(setup.client_b, setup.matter_b1)
     with app.app_context():

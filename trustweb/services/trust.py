@@ -214,13 +214,15 @@ def record_disbursement(
     override_reason = (override_reason or "").strip() or None  # a blank reason is no reason: no override
     _check_trust_account(account)
     _check_date(entry_date)
+    ledgers = lock_ledgers(account, [holder])
+    # Looked up under the bank ledger's lock, which every payment from this account takes: a cheque
+    # number typed twice at the same moment is refused here, not by the unique index at commit.
     if cheque_number and db.session.scalar(
         select(JournalEntry.id).where(
             JournalEntry.bank_account_id == account.id, JournalEntry.cheque_number == cheque_number
         )
     ):
         raise LedgerError(f"Cheque {cheque_number} is already recorded on {account.name}.")
-    ledgers = lock_ledgers(account, [holder])
     held, bank = ledgers[holder.key(account.id)], ledgers[f"bank:{account.id}"]
     entry = JournalEntry(
         kind="disbursement",
