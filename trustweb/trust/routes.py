@@ -3,6 +3,7 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
@@ -244,6 +245,7 @@ def account(account_id):
     held = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.bank_account_id == bank_account.id, LedgerAccount.kind.in_(("client", "firm")))
+        .options(joinedload(LedgerAccount.contact), joinedload(LedgerAccount.matter))
         .order_by(LedgerAccount.kind.desc(), LedgerAccount.balance_cents.desc())
     ).all()
     return page_or_partial(
