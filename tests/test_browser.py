@@ -318,3 +318,23 @@ def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_ser
     expect(page.locator("#trust-panel .flash-error")).to_contain_text("cannot be taken from it")
     expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000))
     assert page.evaluate("window.__noReload") is True
+
+
+def test_a_double_click_on_record_deposit_records_it_once(page, live_server, demo_app):
+    from trustweb.models import JournalEntry, Matter
+
+    with demo_app.app_context():
+        matter_id = db.session.scalars(select(Matter.id).where(Matter.status == "open")).first()
+        entries = db.session.query(JournalEntry).count()
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/matters/{matter_id}")
+    panel = page.locator("#trust-panel")
+    panel.locator("summary", has_text="Record a deposit").click()
+    form = panel.locator("form[hx-post*='/deposit']")
+    form.get_by_label("Amount").fill("50")
+    form.get_by_label("Received from").fill("Client")
+    form.get_by_role("button", name="Record deposit").dblclick()
+    expect(page.locator("#trust-panel .flash-success")).to_contain_text("recorded")
+    page.wait_for_load_state("networkidle")
+    with demo_app.app_context():
+        assert db.session.query(JournalEntry).count() == entries + 1

@@ -10,6 +10,21 @@
     }
   });
 
+  // A plain (non-htmx) form that moves money is sent once: a second click does nothing.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("hx-post")) {
+      return; // htmx disables the button itself (hx-disabled-elt)
+    }
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    if ((form.method || "").toLowerCase() === "post") {
+      form.dataset.sent = "1";
+    }
+  });
+
   // A one-time link shown to copy: select it all on focus.
   document.addEventListener("focusin", function (event) {
     if (event.target.classList && event.target.classList.contains("copy-field")) {

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from trustweb.auth.permissions import requires
+from trustweb.auth.permissions import can, requires
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
 from trustweb.services import trust as trust_service
@@ -44,7 +44,8 @@ def date_arg(name):
 def panel_context(scope, message=None, **forms):
     ledger = scope.ledger()
     transfer = forms.get("transfer") or TransferForm(formdata=None)
-    transfer.destination.choices = destinations(scope)
+    # Listing every open matter costs a query; only those who may transfer see the form.
+    transfer.destination.choices = destinations(scope) if can(current_user, "disburse_trust") else []
     return {
         "scope": scope,
         "ledger": ledger,
