@@ -75,9 +75,9 @@ def init_templates(app):
 
 
 def init_blueprints(app):
-    from trustweb import auth, bills, contacts, main, matters, reports, settings, trust
+    from trustweb import auth, bills, contacts, main, matters, pay, reports, settings, trust
 
-    for module in (auth, main, contacts, matters, bills, reports, settings, trust):
+    for module in (auth, main, contacts, matters, bills, pay, reports, settings, trust):
         app.register_blueprint(module.bp)
 
 

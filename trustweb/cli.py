@@ -76,3 +76,31 @@ def audit_verify_command():
         raise SystemExit(1)
     head = db.session.get(AuditChainHead, 1)
     click.echo(f"The audit trail is intact: {head.last_seq if head else 0} events, chain verified.")
+
+
+@trustweb_cli.command("send-mail")
+@click.option("--limit", default=500, show_default=True, help="At most this many emails in one run.")
+def send_mail_command(limit):
+    """Send the emails waiting in the outbox (for cron); failures stay queued for the next run."""
+    from trustweb.services.mail import deliver_queued
+
+    sent, failed = deliver_queued(limit=limit)
+    click.echo(f"Sent {sent} email(s); {failed} could not be sent and stay queued.")
+    if failed:
+        raise SystemExit(1)
+
+
+@trustweb_cli.command("remind")
+@click.option("--send/--queue-only", default=True, show_default=True, help="Also send the outbox at once.")
+def remind_command(send):
+    """Queue reminders for trust requests coming due or overdue, under the firm's settings (for cron, daily)."""
+    from trustweb.services.mail import deliver_queued
+    from trustweb.services.requests import queue_reminders
+
+    queued, refused = queue_reminders()
+    click.echo(f"Queued {queued} reminder(s).")
+    for reason in refused:
+        click.echo(f"  not sent: {reason}", err=True)
+    if send and queued:
+        sent, failed = deliver_queued()
+        click.echo(f"Sent {sent} email(s); {failed} stay queued.")

@@ -75,6 +75,7 @@ class Config:
         self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
         self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = env("MAIL_FROM", "trustweb@localhost")
+        self.MAIL_TIMEOUT = float(env("MAIL_TIMEOUT", "15"))
 
         secure = self.BASE_URL.startswith("https://")
         self.SESSION_COOKIE_HTTPONLY = True

@@ -30,4 +30,6 @@ def money(cents):
 
 def register(app):
     app.jinja_env.filters["money"] = money
-    app.jinja_env.globals.update(can=can, firm=firm, htmx_script=htmx_script)
+    from trustweb.models.base import utcnow
+
+    app.jinja_env.globals.update(can=can, firm=firm, htmx_script=htmx_script, now=utcnow)

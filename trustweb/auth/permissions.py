@@ -16,6 +16,9 @@ PERMISSIONS = {
     "view": EVERYONE,  # dashboard, contact and matter pages
     "edit_clients": EVERYONE,  # create and edit contacts and matters
     "record_deposit": EVERYONE,  # money into trust
+    "manage_requests": EVERYONE,  # create, edit, send and remind trust requests; share pay links
+    "approve_requests": frozenset({"admin", "lawyer"}),
+    "void_requests": frozenset({"admin", "lawyer"}),
     "clear_deposits": frozenset({"admin", "lawyer", "bookkeeper"}),
     "disburse_trust": frozenset({"admin", "lawyer"}),  # money out of trust: payments, transfers, reversals
     "manage_users": frozenset({"admin"}),

@@ -1,11 +1,218 @@
-from flask import render_template
+"""The Bills tab: trust requests (list, create, edit, show, print)."""
+
+import secrets
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
+from trustweb.bills.forms import PaymentForm, TrustRequestForm, VoidForm, email_list
+from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
+from trustweb.extensions import db
+from trustweb.forms import choices
+from trustweb.ledger.money import plain_cents
+from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, OutboxMessage, TrustRequest
+from trustweb.payments import processor_for
+from trustweb.services import requests as request_service
+from trustweb.services.firm import default_account
+from trustweb.services.trust import firm_today
+from trustweb.templating import firm
+from trustweb.views import form_page, get_or_404, page_or_partial, paginate
+
+PREFILL = ("contact_id", "matter_id", "account_id", "amount", "due_on", "message", "recipients", "cc")
 
 
 @bp.get("/")
 @requires("view")
 def index():
-    """Trust requests and invoices (filled in by the trust request and invoice features)."""
-    return render_template("bills/index.html")
+    """Trust requests, filtered by htmx; the totals follow the filters."""
+    filters = RequestFilters.from_args()
+    return page_or_partial(
+        "bills/index.html",
+        "bills/_requests.html",
+        page=paginate(filtered(filters)),
+        filters=filters,
+        totals=totals(filters),
+        statuses=STATUS_FILTERS,
+        lawyers=lawyers(),
+        today=firm_today(),
+    )
+
+
+def request_form(trust_request=None):
+    """The request form with its choices; a new one is filled in from the page it was opened from."""
+    form = TrustRequestForm() if request.method == "POST" else TrustRequestForm(formdata=None)
+    if request.method == "GET":
+        if trust_request is None:
+            prefill_new(form)
+        else:
+            prefill_existing(form, trust_request)
+    contacts = db.session.execute(select(Contact.id, Contact.name).order_by(Contact.name)).all()
+    form.contact_id.choices = choices([(0, "Choose a client…")] + [(c.id, c.name) for c in contacts])
+    # Another client: reload the form for that client's matters and email address.
+    form.contact_id.render_kw = {
+        "hx-get": url_for("bills.create_request"),
+        "hx-trigger": "change",
+        "hx-target": "#request-form",
+        "hx-swap": "outerHTML",
+        "hx-include": "closest form",
+    }
+    matters = db.session.scalars(
+        select(Matter)
+        .where(Matter.client_id == (form.contact_id.data or 0), Matter.status == "open")
+        .order_by(Matter.number)
+    ).all()
+    form.matter_id.choices = choices(
+        [(0, "Client funds (no matter)")] + [(m.id, f"{m.number} · {m.description}") for m in matters]
+    )
+    accounts = db.session.scalars(
+        select(BankAccount).where(BankAccount.kind == "trust", BankAccount.active).order_by(BankAccount.name)
+    ).all()
+    form.account_id.choices = choices([(a.id, a.name) for a in accounts])
+    templates = db.session.scalars(
+        select(EmailTemplate).where(EmailTemplate.kind == "request").order_by(EmailTemplate.name)
+    ).all()
+    form.template_id.choices = choices([(0, "The default template")] + [(t.id, t.name) for t in templates])
+    return form
+
+
+def arg_id(name):
+    """An id from the query string, or None when missing or out of range."""
+    value = request.args.get(name, type=int)
+    return value if value and 0 < value < 2**31 else None
+
+
+def prefill_new(form):
+    """From ?contact_id=&matter_id= (matter and contact pages) or the form itself reloaded for a new client."""
+    args = request.args
+    matter = db.session.get(Matter, arg_id("matter_id")) if arg_id("matter_id") else None
+    contact_id = arg_id("contact_id") or (matter.client_id if matter else None)
+    contact = db.session.get(Contact, contact_id) if contact_id else None
+    form.contact_id.data = contact.id if contact else 0
+    form.matter_id.data = matter.id if matter and contact and matter.client_id == contact.id else 0
+    account = default_account("trust")
+    form.account_id.data = arg_id("account_id") or (account.id if account else 0)
+    form.issued_on.data = firm_today()
+    form.amount.data = args.get("amount", "")[:20]
+    form.message.data = args.get("message", "")[:2000]
+    form.allow_partial.data = args.get("allow_partial") == "y"
+    recipients = args.get("recipients")
+    changed_client = args.get("reloaded_for") != str(form.contact_id.data)
+    if contact and (recipients is None or changed_client):
+        recipients = ", ".join(contact.emails[:1])
+    form.recipients.data = (recipients or "")[:1000]
+    form.cc.data = args.get("cc", "")[:1000]
+
+
+def prefill_existing(form, trust_request):
+    form.process(obj=trust_request)
+    form.account_id.data = trust_request.bank_account_id
+    form.matter_id.data = trust_request.matter_id or 0
+    form.template_id.data = trust_request.template_id or 0
+    form.amount.data = plain_cents(trust_request.amount_cents)
+    form.minimum.data = plain_cents(trust_request.minimum_cents) if trust_request.minimum_cents else ""
+    form.recipients.data = ", ".join(trust_request.recipient_list)
+    form.cc.data = ", ".join(trust_request.cc_list)
+
+
+def form_values(form):
+    contact = db.session.get(Contact, form.contact_id.data) if form.contact_id.data else None
+    return {
+        "contact": contact,
+        "matter": db.session.get(Matter, form.matter_id.data) if form.matter_id.data else None,
+        "account": db.session.get(BankAccount, form.account_id.data) if form.account_id.data else None,
+        "template": db.session.get(EmailTemplate, form.template_id.data) if form.template_id.data else None,
+        "amount_cents": form.amount.cents,
+        "issued_on": form.issued_on.data,
+        "due_on": form.due_on.data,
+        "message": form.text("message"),
+        "allow_partial": form.allow_partial.data,
+        "minimum_cents": form.minimum.cents if form.allow_partial.data else None,
+        "recipients": email_list(form.recipients.data),
+        "cc": email_list(form.cc.data),
+    }
+
+
+def saved(message):
+    return lambda saved_request: (
+        message.format(request=saved_request),
+        url_for("bills.show_request", request_id=saved_request.id),
+    )
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@requires("manage_requests")
+def create_request():
+    """A new trust request, from the Bills tab, a matter page or a contact page."""
+    form = request_form()
+    if request.headers.get("HX-Trigger-Name") == "contact_id":
+        return render_template("bills/_request_form.html", form=form, trust_request=None)
+    return form_page(
+        form,
+        "bills/request_form.html",
+        lambda: request_service.create_request(form_values(form), current_user),
+        saved("Trust request {request.number} saved as a draft."),
+        trust_request=None,
+    )
+
+
+@bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])
+@requires("manage_requests")
+def update_request(request_id):
+    trust_request = get_or_404(TrustRequest, request_id)
+    form = request_form(trust_request)
+    return form_page(
+        form,
+        "bills/request_form.html",
+        lambda: request_service.update_request(trust_request, form_values(form), current_user),
+        saved("Trust request {request.number} saved."),
+        trust_request=trust_request,
+    )
+
+
+def request_page(trust_request, status=200, **context):
+    outbox = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.trust_request_id == trust_request.id)
+        .order_by(OutboxMessage.id.desc())
+    ).all()
+    context.setdefault("void_form", VoidForm(formdata=None))
+    context.setdefault("payment_form", new_payment_form(trust_request))
+    return (
+        render_template(
+            "bills/request.html",
+            trust_request=trust_request,
+            outbox=outbox,
+            needs_approval=request_service.needs_approval(trust_request),
+            processor=processor_for(trust_request.bank_account, firm()),
+            today=firm_today(),
+            **context,
+        ),
+        status,
+    )
+
+
+def new_payment_form(trust_request):
+    form = PaymentForm(formdata=None)
+    form.key.data = secrets.token_urlsafe(24)
+    form.amount.data = plain_cents(trust_request.due_cents) if trust_request.due_cents else ""
+    form.received_on.data = firm_today()
+    form.payer.data = trust_request.contact.name
+    return form
+
+
+@bp.get("/requests/<int:request_id>")
+@requires("view")
+def show_request(request_id):
+    """A request with its payments, emails, pay links and actions."""
+    return request_page(get_or_404(TrustRequest, request_id))
+
+
+@bp.get("/requests/<int:request_id>/print")
+@requires("view")
+def print_request(request_id):
+    """A printable letter: the request, what is due, and how to pay."""
+    trust_request = get_or_404(TrustRequest, request_id)
+    return render_template("bills/request_print.html", trust_request=trust_request)

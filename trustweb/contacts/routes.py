@@ -3,11 +3,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import with_expression
 
 from trustweb.auth.permissions import requires
+from trustweb.bills.queries import requests_for
 from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.extensions import db
 from trustweb.models import Contact, LedgerAccount, Matter
 from trustweb.services.clients import save_contact
+from trustweb.services.trust import firm_today
 from trustweb.trust.routes import ledger_url
 from trustweb.views import contains, form_page, get_or_404, page_or_partial, paginate, search_text
 
@@ -59,7 +61,14 @@ def show(contact_id):
         .where(LedgerAccount.contact_id == contact.id)
         .order_by(LedgerAccount.bank_account_id, LedgerAccount.matter_id.is_not(None), LedgerAccount.matter_id)
     ).all()
-    return render_template("contacts/show.html", contact=contact, ledgers=ledgers, ledger_url=ledger_url)
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        ledgers=ledgers,
+        ledger_url=ledger_url,
+        requests=requests_for(contact=contact),
+        today=firm_today(),
+    )
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
 from trustweb.auth.permissions import requires
+from trustweb.bills.queries import requests_for
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
@@ -12,6 +13,7 @@ from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import Contact, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
+from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
 from trustweb.trust.routes import panel_context
 from trustweb.views import (
@@ -101,7 +103,12 @@ def show(matter_id):
     matter = get_or_404(Matter, matter_id)
     trust = panel_context(Scope("matter", chosen_account(), matter.client, matter))
     return render_template(
-        "matters/show.html", matter=matter, status_form=MatterStatusForm(status=matter.status), **trust
+        "matters/show.html",
+        matter=matter,
+        status_form=MatterStatusForm(status=matter.status),
+        requests=requests_for(matter=matter),
+        today=firm_today(),
+        **trust,
     )
 
 
@@ -127,7 +134,14 @@ def change_status(matter_id):
     form = MatterStatusForm()
     if not form.validate_on_submit():
         trust = panel_context(Scope("matter", chosen_account(), matter.client, matter))
-        return invalid("matters/show.html", matter=matter, status_form=form, **trust)
+        return invalid(
+            "matters/show.html",
+            matter=matter,
+            status_form=form,
+            requests=requests_for(matter=matter),
+            today=firm_today(),
+            **trust,
+        )
     return button_action(
         lambda: set_matter_status(matter, form.status.data, date.today()),
         lambda saved: f"Matter {saved.number} is now {saved.status}.",

@@ -13,7 +13,10 @@ from trustweb.models.ledger import (
     JournalLine,
     LedgerAccount,
 )
+from trustweb.models.mail import MAIL_KINDS, OutboxMessage
 from trustweb.models.matters import MATTER_STATUSES, Matter
+from trustweb.models.payments import PAYMENT_STATUSES, Payment
+from trustweb.models.requests import REQUEST_STATUSES, TEMPLATE_KINDS, EmailTemplate, PayLink, TrustRequest
 from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
 
 append_only.register()
@@ -36,6 +39,15 @@ __all__ = [
     "FirmSettings",
     "MATTER_STATUSES",
     "Matter",
+    "EmailTemplate",
+    "MAIL_KINDS",
+    "OutboxMessage",
+    "PAYMENT_STATUSES",
+    "PayLink",
+    "Payment",
+    "REQUEST_STATUSES",
+    "TEMPLATE_KINDS",
+    "TrustRequest",
     "ROLE_LABELS",
     "ROLES",
     "User",

@@ -1,17 +1,34 @@
 """The firm's own settings and the number sequences it hands out."""
 
-from sqlalchemy import BigInteger, CheckConstraint, String, Text, update
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustweb.extensions import db
+
+DEFAULTS = {
+    "firm_name": "Your Law Firm",
+    "timezone": "America/New_York",
+    "currency": "USD",
+    "require_approval": False,
+    "pay_link_days": 60,
+    "remind_days_before": 3,
+    "remind_overdue_every": 7,
+    "card_fee_basis_points": 290,
+    "card_fee_fixed_cents": 30,
+}
 
 
 class FirmSettings(db.Model):
     """One row (id 1) holding the firm's name, contact details and locale."""
 
     __tablename__ = "firm_settings"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("pay_link_days BETWEEN 1 AND 365", name="pay_link_days"),
+        CheckConstraint("card_fee_basis_points BETWEEN 0 AND 2000", name="card_fee_basis_points"),
+        CheckConstraint("card_fee_fixed_cents BETWEEN 0 AND 10000", name="card_fee_fixed_cents"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_name: Mapped[str] = mapped_column(String(200), default="Your Law Firm")
@@ -20,13 +37,25 @@ class FirmSettings(db.Model):
     phone: Mapped[str | None] = mapped_column(String(40))
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Trust requests made by staff wait for a lawyer's approval before they can be sent.
+    require_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    pay_link_days: Mapped[int] = mapped_column(Integer, default=60)
+    # Reminders: once when a request comes within this many days of its due date (0: never) ...
+    remind_days_before: Mapped[int] = mapped_column(Integer, default=3)
+    # ... and every this many days while it is overdue (0: never).
+    remind_overdue_every: Mapped[int] = mapped_column(Integer, default=7)
+    # What the test processor charges per card payment: 2.9% + 30 cents unless changed.
+    card_fee_basis_points: Mapped[int] = mapped_column(Integer, default=290)
+    card_fee_fixed_cents: Mapped[int] = mapped_column(Integer, default=30)
+    # Shown on the pay page for clients who pay by wire or cheque.
+    payment_instructions: Mapped[str | None] = mapped_column(Text)
 
     @classmethod
     def get(cls):
         """The settings row; until an admin first saves them, unsaved defaults (reading never writes)."""
         settings = db.session.get(cls, 1)
         if settings is None:
-            settings = cls(id=1, firm_name="Your Law Firm", timezone="America/New_York", currency="USD")
+            settings = cls(id=1, **DEFAULTS)
         return settings
 
 

@@ -45,7 +45,7 @@ def save_account(account, values):
     for field in ACCOUNT_FIELDS:
         setattr(account, field, values.get(field))
     db.session.flush()
-    if account.is_default is False and _default_of(account.kind) is None:
+    if account.is_default is False and default_account(account.kind) is None:
         account.is_default = True  # the first account of a kind is its default
     audit.record(
         "bank_account.created" if before is None else "bank_account.updated",
@@ -57,7 +57,7 @@ def save_account(account, values):
     return account
 
 
-def _default_of(kind):
+def default_account(kind):
     return db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default))
 
 

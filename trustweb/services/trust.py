@@ -152,13 +152,24 @@ def entry_summary(entry):
     }
 
 
-def _finish(entry, action, user, before=None):
-    audit.record(action, entry, object_type="JournalEntry", before=before, after=entry_summary(entry), user=user)
+def audit_entry(entry, action, user):
+    audit.record(action, entry, object_type="JournalEntry", after=entry_summary(entry), user=user)
+
+
+def _finish(entry, action, user):
+    audit_entry(entry, action, user)
     db.session.commit()
     return entry
 
 
-def record_deposit(
+def record_deposit(**details):
+    """Money received into trust for a client (or the firm's own money to cover bank charges)."""
+    entry = post_deposit(**details)
+    db.session.commit()
+    return entry
+
+
+def post_deposit(
     *,
     account,
     holder,
@@ -171,7 +182,7 @@ def record_deposit(
     description=None,
     user=None,
 ):
-    """Money received into trust for a client (or the firm's own money to cover bank charges)."""
+    """record_deposit without the commit, for an action that books more in the same transaction."""
     rules.check_amount(amount_cents)
     _check_trust_account(account)
     _check_date(entry_date)
@@ -192,7 +203,8 @@ def record_deposit(
         db.session.add(
             DepositClearance(entry=entry, cleared_on=entry_date, cleared_by_id=entry.created_by_id, created_at=utcnow())
         )
-    return _finish(entry, "trust.deposit", user)
+    audit_entry(entry, "trust.deposit", user)
+    return entry
 
 
 def record_disbursement(

@@ -74,7 +74,8 @@ def ledger(scope, ident):
     """A client's trust ledger for a matter or client funds, or the firm's own funds."""
     scope = resolve(scope, ident)
     if is_htmx() and request.headers.get("HX-Target") == "ledger-table":
-        return render_template("trust/_ledger_rows.html", **panel_context(scope))
+        # The table's own refresh (a page, a date filter, or its poll): the balances come along out of band.
+        return render_template("trust/_ledger_rows.html", live=True, **panel_context(scope))
     return show_panel(scope)
 
 

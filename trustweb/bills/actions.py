@@ -1,0 +1,164 @@
+"""One-click actions on a trust request: approve, send, copy link, revoke, void, record payment, remind, resend."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from trustweb.auth.permissions import requires
+from trustweb.bills import bp
+from trustweb.bills.forms import PaymentForm, VoidForm
+from trustweb.bills.routes import request_page
+from trustweb.extensions import db
+from trustweb.models import OutboxMessage, TrustRequest
+from trustweb.services import REFUSALS
+from trustweb.services import mail as outbox
+from trustweb.services import payments as payment_service
+from trustweb.services import requests as request_service
+from trustweb.templating import money
+from trustweb.views import attempt, button_action, get_or_404, is_htmx
+
+
+def back_to(trust_request):
+    return url_for("bills.show_request", request_id=trust_request.id)
+
+
+def deliver_now(trust_request):
+    """Try the request's queued emails at once; whatever fails stays queued for send-mail."""
+    sent, failed = outbox.deliver_queued(request_id=trust_request.id)
+    if failed:
+        flash(f"{failed} email(s) could not be sent now and stay queued; they are retried automatically.", "error")
+    return sent
+
+
+@bp.post("/requests/<int:request_id>/approve")
+@requires("approve_requests")
+def approve_request(request_id):
+    trust_request = get_or_404(TrustRequest, request_id)
+    return button_action(
+        lambda: request_service.approve(trust_request, current_user),
+        lambda approved: f"{approved.number} approved; it can be sent.",
+        back_to(trust_request),
+    )
+
+
+def queue_and_deliver(trust_request, action, success):
+    """Run an action that queues an email, then try to send it at once."""
+    try:
+        message = action()
+    except REFUSALS as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back_to(trust_request), 303)
+    if deliver_now(trust_request):
+        flash(success(message), "success")
+    return redirect(back_to(trust_request), 303)
+
+
+@bp.post("/requests/<int:request_id>/send")
+@requires("manage_requests")
+def send_request(request_id):
+    """Email the request (again) with a fresh pay link."""
+    trust_request = get_or_404(TrustRequest, request_id)
+    return queue_and_deliver(
+        trust_request,
+        lambda: request_service.send_request(trust_request, current_user),
+        lambda message: f"{trust_request.number} emailed to {', '.join(message.recipient_list)}.",
+    )
+
+
+@bp.post("/requests/<int:request_id>/link")
+@requires("manage_requests")
+def copy_link(request_id):
+    """A new pay link to copy and share another way; shown once, never stored."""
+    trust_request = get_or_404(TrustRequest, request_id)
+    try:
+        url = request_service.copy_link(trust_request, current_user)
+    except REFUSALS as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back_to(trust_request), 303)
+    if is_htmx():
+        return render_template("bills/_copy_link.html", url=url, trust_request=trust_request)
+    flash(f"A new pay link for {trust_request.number}; copy it now, it is not shown again:", "info")
+    flash(url, "link")
+    return redirect(back_to(trust_request), 303)
+
+
+@bp.post("/requests/<int:request_id>/revoke")
+@requires("manage_requests")
+def revoke_links(request_id):
+    trust_request = get_or_404(TrustRequest, request_id)
+    return button_action(
+        lambda: request_service.revoke(trust_request, current_user),
+        lambda count: f"{count} pay link(s) for {trust_request.number} no longer work. Send it again for a new one.",
+        back_to(trust_request),
+    )
+
+
+@bp.post("/requests/<int:request_id>/void")
+@requires("void_requests")
+def void_request(request_id):
+    trust_request = get_or_404(TrustRequest, request_id)
+    form = VoidForm()
+    if form.validate_on_submit():
+        done, _ = attempt(form, lambda: request_service.void_request(trust_request, form.reason.data, current_user))
+        if done:
+            flash(f"{trust_request.number} is void; its pay links no longer work.", "success")
+            return redirect(back_to(trust_request), 303)
+    return request_page(trust_request, 422, void_form=form, open_form="void")
+
+
+@bp.post("/requests/<int:request_id>/payments")
+@requires("record_deposit")
+def record_payment(request_id):
+    """A cheque, wire or cash payment received by hand: the same trust deposit as a card payment."""
+    trust_request = get_or_404(TrustRequest, request_id)
+    form = PaymentForm()
+    if form.validate_on_submit():
+        done, payment = attempt(
+            form,
+            lambda: payment_service.record_manual_payment(
+                trust_request,
+                amount_cents=form.amount.cents,
+                method=form.method.data,
+                received_on=form.received_on.data,
+                reference=form.text("reference"),
+                payer=form.payer.data,
+                cleared=form.cleared.data,
+                idempotency_key=form.key.data,
+                user=current_user,
+            ),
+        )
+        if done:
+            deliver_now(trust_request)
+            flash(f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.", "success")
+            return redirect(back_to(trust_request), 303)
+    return request_page(trust_request, 422, payment_form=form, open_form="payment")
+
+
+@bp.post("/requests/<int:request_id>/remind")
+@requires("manage_requests")
+def send_reminder(request_id):
+    trust_request = get_or_404(TrustRequest, request_id)
+    return queue_and_deliver(
+        trust_request,
+        lambda: request_service.send_reminder(trust_request, current_user),
+        lambda message: f"Reminder for {trust_request.number} emailed to {', '.join(message.recipient_list)}.",
+    )
+
+
+@bp.post("/requests/<int:request_id>/resend")
+@requires("manage_requests")
+def resend(request_id):
+    """Try the request's queued emails again now."""
+    trust_request = get_or_404(TrustRequest, request_id)
+    sent = deliver_now(trust_request)
+    if sent:
+        flash(f"{sent} queued email(s) sent.", "success")
+    elif not db.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.trust_request_id == trust_request.id, OutboxMessage.status != "sent"
+        )
+    ):
+        flash("Nothing is waiting to be sent.", "info")
+    return redirect(back_to(trust_request), 303)

@@ -1,0 +1,124 @@
+"""The trust request list: filters, totals and the lists on contact and matter pages."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import request
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from trustweb.extensions import db
+from trustweb.models import Contact, Matter, TrustRequest, User
+from trustweb.models.requests import PAYABLE, REQUEST_STATUSES
+from trustweb.services.trust import firm_today
+from trustweb.views import contains, search_text
+
+STATUS_FILTERS = {"open": "Open", "overdue": "Overdue", **REQUEST_STATUSES, "all": "All"}
+OUTSTANDING = ("sent", "viewed", "partially_paid")
+
+
+def _date(name):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@dataclass
+class RequestFilters:
+    status: str = "open"
+    lawyer_id: int | None = None
+    q: str = ""
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+    @classmethod
+    def from_args(cls):
+        status = request.args.get("status", "open")
+        lawyer_id = request.args.get("lawyer", type=int)
+        return cls(
+            status=status if status in STATUS_FILTERS else "open",
+            lawyer_id=lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None,
+            q=search_text(),
+            issued_from=_date("from"),
+            issued_to=_date("to"),
+        )
+
+    def args(self):
+        """The filters as query arguments, for the pager and the print and export links."""
+        values = {"status": self.status, "lawyer": self.lawyer_id, "q": self.q or None}
+        values["from"] = self.issued_from.isoformat() if self.issued_from else None
+        values["to"] = self.issued_to.isoformat() if self.issued_to else None
+        return {key: value for key, value in values.items() if value is not None}
+
+    def where(self, statement, today):
+        if self.status == "open":
+            statement = statement.where(TrustRequest.status.in_(PAYABLE))
+        elif self.status == "overdue":
+            statement = statement.where(TrustRequest.status.in_(OUTSTANDING), TrustRequest.due_on < today)
+        elif self.status != "all":
+            statement = statement.where(TrustRequest.status == self.status)
+        if self.lawyer_id:
+            # The lawyer on the matter; for client funds, whoever made the request.
+            statement = statement.where(
+                (Matter.lawyer_id == self.lawyer_id)
+                | (TrustRequest.matter_id.is_(None) & (TrustRequest.created_by_id == self.lawyer_id))
+            )
+        if self.q:
+            statement = statement.where(
+                contains(TrustRequest.number, self.q) | contains(Contact.name, self.q) | contains(Matter.number, self.q)
+            )
+        if self.issued_from:
+            statement = statement.where(TrustRequest.issued_on >= self.issued_from)
+        if self.issued_to:
+            statement = statement.where(TrustRequest.issued_on <= self.issued_to)
+        return statement
+
+
+def filtered(filters):
+    """The requests the filters select, newest first, with client and matter loaded."""
+    statement = (
+        select(TrustRequest)
+        .join(TrustRequest.contact)
+        .outerjoin(TrustRequest.matter)
+        .options(contains_eager(TrustRequest.contact), contains_eager(TrustRequest.matter).joinedload(Matter.lawyer))
+        .order_by(TrustRequest.id.desc())
+    )
+    return filters.where(statement, firm_today())
+
+
+def totals(filters):
+    """Outstanding (asked, not yet paid, on requests that went out) and overdue, over the filtered requests."""
+    today = firm_today()
+    due = TrustRequest.amount_cents - TrustRequest.paid_cents
+    outstanding = TrustRequest.status.in_(OUTSTANDING)
+    statement = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(db.case((outstanding, due), else_=0)), 0),
+            func.coalesce(func.sum(db.case((outstanding & (TrustRequest.due_on < today), due), else_=0)), 0),
+        )
+        .select_from(TrustRequest)
+        .join(TrustRequest.contact)
+        .outerjoin(TrustRequest.matter)
+    )
+    count, outstanding_cents, overdue_cents = db.session.execute(filters.where(statement, today)).one()
+    return {"count": count, "outstanding": int(outstanding_cents), "overdue": int(overdue_cents)}
+
+
+def lawyers():
+    return db.session.scalars(select(User).where(User.role.in_(("lawyer", "admin"))).order_by(User.name)).all()
+
+
+def requests_for(*, contact=None, matter=None, limit=50):
+    statement = (
+        select(TrustRequest)
+        .options(joinedload(TrustRequest.matter), joinedload(TrustRequest.contact))
+        .order_by(TrustRequest.id.desc())
+        .limit(limit)
+    )
+    if matter is not None:
+        statement = statement.where(TrustRequest.matter_id == matter.id)
+    if contact is not None:
+        statement = statement.where(TrustRequest.contact_id == contact.id)
+    return db.session.scalars(statement).all()

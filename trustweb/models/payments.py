@@ -1,0 +1,59 @@
+"""Payments: one receipt of money for a trust request, by card through a processor or recorded by hand."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import created_at_column
+
+PAYMENT_STATUSES = {
+    "pending": "Pending",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "refunded": "Refunded",
+    "disputed": "Disputed",
+}
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("fee_cents >= 0 AND fee_cents <= amount_cents", name="fee_in_range"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'refunded', 'disputed')", name="status"),
+        CheckConstraint("status != 'succeeded' OR journal_entry_id IS NOT NULL", name="succeeded_is_booked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Invariant 7: one checkout (or one manual entry form) posts once; the key is unique.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    receipt_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    trust_request_id: Mapped[int | None] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    method: Mapped[str] = mapped_column(String(12))
+    processor: Mapped[str] = mapped_column(String(12))  # test, stripe, manual
+    processor_reference: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    payer_name: Mapped[str | None] = mapped_column(String(200))
+    payer_email: Mapped[str | None] = mapped_column(String(254))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    received_on: Mapped[date] = mapped_column(Date)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    fee_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    request = relationship("TrustRequest", back_populates="payments")
+    bank_account = relationship("BankAccount")
+    journal_entry = relationship("JournalEntry", foreign_keys=[journal_entry_id])
+    fee_entry = relationship("JournalEntry", foreign_keys=[fee_entry_id])
+    created_by = relationship("User")
+
+    @property
+    def status_label(self):
+        return PAYMENT_STATUSES[self.status]

@@ -1,0 +1,151 @@
+"""Trust requests: asking a client for money into trust, and the pay links sent to them."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import UTCDateTime, created_at_column, updated_at_column
+
+REQUEST_STATUSES = {
+    "draft": "Draft",
+    "sent": "Sent",
+    "viewed": "Viewed",
+    "partially_paid": "Partially paid",
+    "paid": "Paid",
+    "void": "Void",
+}
+# Statuses in which the client may still pay.
+PAYABLE = ("draft", "sent", "viewed", "partially_paid")
+TEMPLATE_KINDS = {"request": "Trust request", "reminder": "Reminder"}
+
+
+class TrustRequest(db.Model):
+    __tablename__ = "trust_request"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        # The database itself refuses a request paid beyond what was asked.
+        CheckConstraint("paid_cents >= 0 AND paid_cents <= amount_cents", name="paid_within_amount"),
+        CheckConstraint(
+            "minimum_cents IS NULL OR (minimum_cents > 0 AND minimum_cents <= amount_cents)", name="minimum_in_range"
+        ),
+        CheckConstraint("status IN ('draft', 'sent', 'viewed', 'partially_paid', 'paid', 'void')", name="status"),
+        CheckConstraint("status != 'paid' OR paid_cents = amount_cents", name="paid_means_paid"),
+        CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
+        Index("ix_trust_request_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    message: Mapped[str | None] = mapped_column(Text)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_template.id"))
+    allow_partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    minimum_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # Comma-separated addresses.
+    recipients: Mapped[str] = mapped_column(String(1000))
+    cc: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reminder_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    contact = relationship("Contact")
+    matter = relationship("Matter")
+    bank_account = relationship("BankAccount")
+    template = relationship("EmailTemplate")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    approved_by = relationship("User", foreign_keys=[approved_by_id])
+    links = relationship("PayLink", back_populates="request", order_by="PayLink.id")
+    payments = relationship("Payment", back_populates="request", order_by="Payment.id")
+
+    @property
+    def due_cents(self):
+        return self.amount_cents - self.paid_cents
+
+    @property
+    def status_label(self):
+        return REQUEST_STATUSES[self.status]
+
+    @property
+    def is_open(self):
+        return self.status in PAYABLE
+
+    @property
+    def is_editable(self):
+        return self.status == "draft"
+
+    def is_overdue(self, today):
+        return self.is_open and self.status != "draft" and self.due_on is not None and self.due_on < today
+
+    @property
+    def lawyer(self):
+        return self.matter.lawyer if self.matter is not None else self.created_by
+
+    @property
+    def recipient_list(self):
+        return [a for a in (self.recipients or "").split(",") if a]
+
+    @property
+    def cc_list(self):
+        return [a for a in (self.cc or "").split(",") if a]
+
+
+class PayLink(db.Model):
+    """One pay link handed to a client: only the SHA-256 of its token is kept."""
+
+    __tablename__ = "pay_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trust_request_id: Mapped[int] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    request = relationship("TrustRequest", back_populates="links")
+
+
+class EmailTemplate(db.Model):
+    """Subject and body of a client email, with merge fields, rendered in a sandbox."""
+
+    __tablename__ = "email_template"
+    __table_args__ = (
+        CheckConstraint("kind IN ('request', 'reminder')", name="kind"),
+        # One default template of each kind, enforced by the database.
+        Index(
+            "uq_email_template_default_kind",
+            "kind",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="request")
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    @property
+    def kind_label(self):
+        return TEMPLATE_KINDS[self.kind]

@@ -1,0 +1,52 @@
+from datetime import date
+
+from wtforms import EmailField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from trustweb.forms import BaseForm, MoneyField, email_validator
+from trustweb.payments import CardDetails
+from trustweb.payments.cards import CardError, card_number, cvc, expiry
+
+
+def card_check(parse):
+    def check(form, field):
+        try:
+            parse(field.data)
+        except CardError as error:
+            raise ValidationError(str(error)) from error
+
+    return check
+
+
+class PayForm(BaseForm):
+    """The client's card payment. The checkout key makes a second post of the same form a no-op."""
+
+    checkout = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    amount = MoneyField("Amount to pay", validators=[DataRequired("Enter the amount to pay.")], allow_zero=True)
+    name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=200)])
+    email = EmailField("Email for your receipt", validators=[Optional(), Length(max=254), email_validator()])
+    number = StringField(
+        "Card number",
+        validators=[card_check(card_number)],
+        render_kw={"inputmode": "numeric", "autocomplete": "cc-number"},
+    )
+    expiry = StringField(
+        "Expiry (MM/YY)",
+        validators=[card_check(lambda text: expiry(text, date.today()))],
+        render_kw={"inputmode": "numeric", "autocomplete": "cc-exp", "placeholder": "MM/YY"},
+    )
+    cvc = StringField(
+        "Security code (CVC)",
+        validators=[card_check(cvc)],
+        render_kw={"inputmode": "numeric", "autocomplete": "cc-csc"},
+    )
+
+    def card(self):
+        month, year = expiry(self.expiry.data, date.today())
+        return CardDetails(
+            number=card_number(self.number.data),
+            exp_month=month,
+            exp_year=year,
+            cvc=cvc(self.cvc.data),
+            name=self.name.data,
+        )

@@ -1,0 +1,134 @@
+"""The client's pay link: public pages that show one request and take its payment.
+
+Nothing here needs a login; the token in the URL is the key. A page shows
+only its own request, is never indexed or cached, sends no Referer (the token
+must not leak to another site), loads no script, and is rate limited.
+"""
+
+import secrets
+
+from flask import abort, redirect, render_template, url_for
+from sqlalchemy import select
+
+from trustweb.auth.permissions import public
+from trustweb.extensions import db, limiter
+from trustweb.ledger.money import plain_cents
+from trustweb.models import FirmSettings, Payment
+from trustweb.pay import bp
+from trustweb.pay.forms import PayForm
+from trustweb.payments import Declined, processor_for
+from trustweb.services import ServiceError
+from trustweb.services import mail as outbox
+from trustweb.services import payments as payment_service
+from trustweb.services import requests as request_service
+
+CLOSED = {
+    "unknown": (404, "This payment link is not valid", "Check that the whole link was copied from the email."),
+    "revoked": (410, "This payment link is no longer active", "The firm has replaced or withdrawn it."),
+    "expired": (410, "This payment link has expired", "Ask the firm for a new link."),
+    "void": (410, "This request has been cancelled", "There is nothing to pay."),
+}
+
+
+@bp.after_request
+def private(response):
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def load(token):
+    link = request_service.link_for_token(token)
+    return link, request_service.link_state(link)
+
+
+def closed_page(state, link):
+    status, title, hint = CLOSED[state]
+    return render_template("pay/closed.html", title=title, hint=hint, link=link), status
+
+
+def page(token, link, form, status=200, error=None):
+    request = link.request
+    processor = processor_for(request.bank_account, FirmSettings.get())
+    return (
+        render_template("pay/show.html", token=token, request=request, form=form, error=error, processor=processor),
+        status,
+    )
+
+
+def fresh_form(request):
+    """The pay form with a new checkout key: each checkout is posted at most once."""
+    form = PayForm(formdata=None)
+    form.checkout.data = secrets.token_urlsafe(24)
+    form.amount.data = plain_cents(request.due_cents)
+    return form
+
+
+def retry(form):
+    """The form again for another try: a new checkout key, the card number and code cleared."""
+    form.checkout.data = secrets.token_urlsafe(24)
+    form.number.data = form.cvc.data = ""
+    return form
+
+
+@bp.get("/<token>")
+@limiter.limit("60 per minute")
+@public
+def show(token):
+    """The client's page: who asks, for what, how much is due, and how to pay."""
+    link, state = load(token)
+    if state == "paid":
+        return render_template("pay/paid.html", request=link.request)
+    if state != "open":
+        return closed_page(state, link)
+    if link.request.viewed_at is None:
+        request_service.mark_viewed(link.request)
+    return page(token, link, fresh_form(link.request))
+
+
+@bp.post("/<token>")
+@limiter.limit("20 per minute")
+@public
+def pay(token):
+    """Take the card payment; a second post of the same checkout shows the first one's receipt."""
+    link, state = load(token)
+    if link is None:
+        return closed_page("unknown", None)
+    form = PayForm()
+    if not form.validate_on_submit():
+        if state not in ("open", "paid"):
+            return closed_page(state, link)
+        return page(token, link, retry(form), 422)
+    try:
+        payment = payment_service.pay_by_card(link, form.amount.cents, form.card(), form.checkout.data, form.email.data)
+    except Declined as error:
+        return page(token, link, retry(form), 402, error=str(error))
+    except ServiceError as error:
+        db.session.rollback()
+        state = request_service.link_state(link)
+        if state not in ("open", "paid"):
+            return closed_page(state, link)
+        return page(token, link, retry(form), 422, error=str(error))
+    if payment.status == "failed":
+        return page(token, link, retry(form), 402, error=payment.failure_message)
+    # The receipt and the lawyer's notice are committed with the payment; send them now if the
+    # mail server answers, otherwise send-mail retries them.
+    outbox.deliver_queued(request_id=link.trust_request_id)
+    return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number), 303)
+
+
+@bp.get("/<token>/receipts/<number>")
+@limiter.limit("60 per minute")
+@public
+def receipt(token, number):
+    """The receipt for a payment made through this link's request."""
+    link = request_service.link_for_token(token)
+    if link is None:
+        return closed_page("unknown", None)
+    payment = db.session.scalar(
+        select(Payment).where(Payment.receipt_number == number[:20], Payment.trust_request_id == link.trust_request_id)
+    )
+    if payment is None:
+        abort(404)
+    return render_template("pay/receipt.html", token=token, request=link.request, payment=payment)

@@ -1,0 +1,53 @@
+"""Reading what a payer typed into the card form: number (Luhn), expiry and CVC."""
+
+import re
+
+
+class CardError(ValueError):
+    """Something typed on the card form is not a usable card; the message says what."""
+
+
+def card_number(text):
+    """Digits of a card number; spaces and dashes as people type them are fine."""
+    digits = re.sub(r"[\s-]", "", text or "")
+    if not digits:
+        raise CardError("Enter the card number.")
+    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        raise CardError("Enter the card number as it appears on the card (12 to 19 digits).")
+    if not luhn_ok(digits):
+        raise CardError("That card number is not valid; check it for a typo.")
+    return digits
+
+
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def expiry(text, today):
+    """(month, year) from MM/YY or MM/YYYY; refused when the card has expired."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "")
+    if not match:
+        raise CardError("Enter the expiry date as MM/YY.")
+    month, year = int(match.group(1)), int(match.group(2))
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        raise CardError("The expiry month must be 01 to 12.")
+    if (year, month) < (today.year, today.month):
+        raise CardError("This card has expired.")
+    if year > today.year + 20:
+        raise CardError("Check the expiry year.")
+    return month, year
+
+
+def cvc(text):
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d{3,4}", text):
+        raise CardError("Enter the 3 or 4 digit security code (CVC).")
+    return text

@@ -1,0 +1,126 @@
+"""The outbox: queue an email in the caller's transaction, send it later.
+
+queue() only adds a row, so the email commits with the action that caused it
+(a request sent, a payment received) or not at all. deliver_queued() sends
+what is waiting through Flask-Mail. Each message is claimed first with a
+conditional UPDATE, so the cron command and a Resend button never both send
+it; a claim older than CLAIM_MINUTES (a worker that died mid-send) is taken
+over. A failed send stays queued with its error for the next run.
+
+The pay link is secret: once a message is sent its stored copy keeps no live
+token (only the link's hash is kept anywhere).
+"""
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+from flask_mail import Message
+from sqlalchemy import or_, select, update
+
+from trustweb.extensions import db, mail
+from trustweb.models import OutboxMessage
+from trustweb.models.base import utcnow
+
+CLAIM_MINUTES = 10
+MAX_ERROR = 500
+
+
+def queue(kind, recipients, subject, text, html=None, *, cc=None, request=None):
+    """Add a message to the outbox (the caller commits)."""
+    message = OutboxMessage(
+        kind=kind,
+        recipients=",".join(recipients),
+        cc=",".join(cc) if cc else None,
+        subject=subject,
+        text_body=text,
+        html_body=html and str(html),
+        trust_request_id=request.id if request is not None else None,
+        status="queued",
+        attempts=0,
+    )
+    db.session.add(message)
+    return message
+
+
+def _claim(message_id):
+    """Take the message for sending; False when another sender has it or it went already."""
+    now = utcnow()
+    stale = now - timedelta(minutes=CLAIM_MINUTES)
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            or_(
+                OutboxMessage.status == "queued",
+                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale),
+            ),
+        )
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def deliver(message_id):
+    """Send one queued message; True when the SMTP server took it."""
+    if not _claim(message_id):
+        return False
+    message = db.session.get(OutboxMessage, message_id)
+    db.session.refresh(message)
+    email = Message(
+        subject=message.subject,
+        recipients=message.recipient_list,
+        cc=[a for a in (message.cc or "").split(",") if a],
+        body=message.text_body,
+        html=message.html_body,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+    )
+    try:
+        with mail.connect() as connection:
+            if connection.host is not None:  # None when sending is suppressed in tests
+                # A mail server that accepts the connection and then hangs must not hang the page.
+                connection.host.sock.settimeout(current_app.config["MAIL_TIMEOUT"])
+            email.send(connection)
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server leaves the message queued
+        db.session.rollback()
+        message = db.session.get(OutboxMessage, message_id)
+        message.status = "queued"
+        message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR]
+        db.session.commit()
+        current_app.logger.warning("email %s not sent: %s", message_id, message.last_error)
+        return False
+    message.status = "sent"
+    message.sent_at = utcnow()
+    message.last_error = None
+    message.text_body = redact(message.text_body)
+    message.html_body = message.html_body and redact(message.html_body)
+    db.session.commit()
+    return True
+
+
+def redact(body):
+    """The body with each pay-link token cut out, so a sent message keeps no usable link."""
+    return re.sub(r"(/pay/)[A-Za-z0-9_-]{16,}", r"\1[link sent]", body)
+
+
+def deliver_queued(limit=500, request_id=None):
+    """Send what is waiting, oldest first: (sent, failed)."""
+    stale = utcnow() - timedelta(minutes=CLAIM_MINUTES)
+    statement = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                OutboxMessage.status == "queued",
+                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if request_id is not None:
+        statement = statement.where(OutboxMessage.trust_request_id == request_id)
+    ids = db.session.scalars(statement).all()
+    db.session.commit()
+    sent = sum(1 for message_id in ids if deliver(message_id))
+    return sent, len(ids) - sent

@@ -1,0 +1,361 @@
+"""Trust requests: create, edit, approve, send, remind, void; and the pay links that go with them.
+
+A pay link's token is 192 random bits; only its SHA-256 is stored (PayLink),
+so the database never holds a usable link. A request can have several links
+(the emailed one, one copied for a text message); revoking ends them all.
+"""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import select, update
+
+from trustweb.extensions import db
+from trustweb.ledger import rules
+from trustweb.ledger.money import format_cents
+from trustweb.models import Counter, FirmSettings, PayLink, TrustRequest
+from trustweb.models.base import utcnow
+from trustweb.services import ServiceError, audit, mail
+from trustweb.services import templates as email_templates
+from trustweb.services.sessions import token_hash
+from trustweb.services.trust import firm_today, holder_for
+
+FIELDS = (
+    "number",
+    "contact_id",
+    "matter_id",
+    "bank_account_id",
+    "amount_cents",
+    "paid_cents",
+    "issued_on",
+    "due_on",
+    "message",
+    "template_id",
+    "allow_partial",
+    "minimum_cents",
+    "recipients",
+    "cc",
+    "status",
+)
+
+
+def snapshot(request):
+    return audit.snapshot(request, FIELDS)
+
+
+def _check(values):
+    contact, matter, account = values["contact"], values["matter"], values["account"]
+    if contact is None:
+        raise ServiceError("Choose the client.")
+    holder_for(contact, matter)
+    if account is None or account.kind != "trust" or not account.active:
+        raise ServiceError("Choose an open trust account.")
+    if matter is not None and matter.status != "open":
+        raise ServiceError(f"Matter {matter.number} is closed; reopen it to ask for money.")
+    rules.check_amount(values["amount_cents"])
+    minimum = values.get("minimum_cents")
+    if minimum is not None:
+        if not values["allow_partial"]:
+            raise ServiceError("A minimum payment only applies when partial payments are allowed.")
+        if minimum > values["amount_cents"]:
+            raise ServiceError("The minimum payment cannot be more than the amount requested.")
+    if values["due_on"] is not None and values["due_on"] < values["issued_on"]:
+        raise ServiceError("The due date cannot be before the issue date.")
+
+
+def _apply(request, values):
+    request.contact_id = values["contact"].id
+    request.matter_id = values["matter"].id if values["matter"] is not None else None
+    request.bank_account_id = values["account"].id
+    request.template_id = values["template"].id if values.get("template") is not None else None
+    for key in ("amount_cents", "issued_on", "due_on", "message", "allow_partial", "minimum_cents"):
+        setattr(request, key, values[key])
+    request.recipients = ",".join(values["recipients"])
+    request.cc = ",".join(values["cc"]) or None
+
+
+def create_request(values, user):
+    """A new draft request; numbered TR-000001 onward."""
+    _check(values)
+    request = TrustRequest(status="draft", paid_cents=0, created_by_id=user.id)
+    _apply(request, values)
+    request.number = f"TR-{Counter.next_value('trust_request'):06d}"
+    db.session.add(request)
+    db.session.flush()
+    audit.record("request.created", request, after=snapshot(request), user=user)
+    db.session.commit()
+    return request
+
+
+def lock(request):
+    """The request's row, locked and re-read: every change of status or amount paid goes through here."""
+    return db.session.scalar(
+        select(TrustRequest)
+        .where(TrustRequest.id == request.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def update_request(request, values, user):
+    """Change a draft; anything sent can only be voided or sent again."""
+    request = lock(request)
+    if not request.is_editable:
+        raise ServiceError(f"{request.number} is {request.status_label.lower()}; only drafts can be changed.")
+    if request.paid_cents and values["amount_cents"] < request.paid_cents:
+        raise ServiceError(f"{format_cents(request.paid_cents)} has already been paid; ask for at least that.")
+    _check(values)
+    before = snapshot(request)
+    _apply(request, values)
+    request.approved_by_id = request.approved_at = None  # a changed request is approved again
+    db.session.flush()
+    audit.record("request.updated", request, before=before, after=snapshot(request), user=user)
+    db.session.commit()
+    return request
+
+
+def needs_approval(request):
+    """Staff requests wait for a lawyer when the firm asks for approval."""
+    return (
+        FirmSettings.get().require_approval
+        and request.created_by.role == "staff"
+        and request.approved_by_id is None
+        and request.status == "draft"
+    )
+
+
+def approve(request, user):
+    request = lock(request)
+    if user.role not in ("admin", "lawyer"):
+        raise ServiceError("Only a lawyer or an admin approves trust requests.")
+    if request.status != "draft":
+        raise ServiceError(f"{request.number} has already gone out.")
+    if request.approved_by_id is not None:
+        raise ServiceError(f"{request.number} was already approved by {request.approved_by.name}.")
+    request.approved_by_id, request.approved_at = user.id, utcnow()
+    audit.record("request.approved", request, after={"approved_by": user.email}, user=user)
+    db.session.commit()
+    return request
+
+
+def new_link(request, user=None):
+    """A fresh pay link for the request; returns its URL (the only time the token exists in full)."""
+    token = secrets.token_urlsafe(24)
+    days = FirmSettings.get().pay_link_days
+    db.session.add(
+        PayLink(
+            trust_request_id=request.id,
+            token_hash=token_hash(token),
+            expires_at=utcnow() + timedelta(days=days),
+            created_by_id=user.id if user else None,
+        )
+    )
+    return current_app.config["BASE_URL"] + url_for("pay.show", token=token)
+
+
+def merge_values(request, link_url):
+    firm = FirmSettings.get()
+    matter = request.matter
+    return {
+        "client_name": request.contact.name,
+        "amount_due": format_cents(request.due_cents, firm.currency),
+        "amount_requested": format_cents(request.amount_cents, firm.currency),
+        "due_date": request.due_on.strftime("%B %-d, %Y") if request.due_on else "on receipt",
+        "matter": f"{matter.number} · {matter.description}" if matter else "funds held for you in trust",
+        "firm_name": firm.firm_name,
+        "lawyer": request.lawyer.name,
+        "pay_link": link_url,
+        "request_number": request.number,
+        "message": request.message or "",
+    }
+
+
+def _queue_email(request, kind, link_url):
+    template = request.template if kind == "request" and request.template else None
+    template = template or email_templates.default_template(kind)
+    subject, text, html = email_templates.render(template.subject, template.body, merge_values(request, link_url))
+    if not request.recipient_list:
+        raise ServiceError(f"{request.number} has no email recipient; add the client's email address.")
+    return mail.queue(kind, request.recipient_list, subject, text, html, cc=request.cc_list, request=request)
+
+
+def send_request(request, user):
+    """Email the request with a new pay link (a draft becomes sent); the email is queued in the outbox."""
+    request = lock(request)
+    if not request.is_open:
+        raise ServiceError(f"{request.number} is {request.status_label.lower()}; it cannot be sent.")
+    if needs_approval(request):
+        raise ServiceError(f"{request.number} is waiting for a lawyer's approval before it can be sent.")
+    before = request.status
+    message = _queue_email(request, "request", new_link(request, user))
+    if request.status == "draft":
+        request.status = "sent"
+    request.sent_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "request.sent",
+        request,
+        before={"status": before},
+        after={"status": request.status, "to": request.recipients, "cc": request.cc},
+        user=user,
+    )
+    db.session.commit()
+    return message
+
+
+def copy_link(request, user):
+    """A new pay link to share another way (a text message, a letter)."""
+    request = lock(request)
+    if not request.is_open:
+        raise ServiceError(f"{request.number} is {request.status_label.lower()}; it takes no more payments.")
+    if needs_approval(request):
+        raise ServiceError(f"{request.number} is waiting for a lawyer's approval.")
+    url = new_link(request, user)
+    if request.status == "draft":
+        request.status = "sent"
+        request.sent_at = utcnow()
+    audit.record("request.link_created", request, after={"status": request.status}, user=user)
+    db.session.commit()
+    return url
+
+
+def revoke_links(request, user, reason="revoked"):
+    """End every live pay link of the request (no commit)."""
+    revoked = db.session.execute(
+        update(PayLink)
+        .where(PayLink.trust_request_id == request.id, PayLink.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if revoked:
+        audit.record("request.links_revoked", request, after={"links": revoked, "reason": reason}, user=user)
+    return revoked
+
+
+def revoke(request, user):
+    request = lock(request)
+    count = revoke_links(request, user)
+    if not count:
+        raise ServiceError(f"{request.number} has no live pay link.")
+    db.session.commit()
+    return count
+
+
+def void_request(request, reason, user):
+    """Cancel a request: no more payments on it; money already paid stays in trust."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why the request is being voided.")
+    request = lock(request)
+    if request.status == "void":
+        raise ServiceError(f"{request.number} is already void.")
+    if request.status == "paid":
+        raise ServiceError(f"{request.number} is paid; a paid request cannot be voided.")
+    before = request.status
+    request.status, request.void_reason, request.voided_at = "void", reason, utcnow()
+    revoke_links(request, user, reason="voided")
+    audit.record(
+        "request.voided", request, before={"status": before}, after={"status": "void", "reason": reason}, user=user
+    )
+    db.session.commit()
+    return request
+
+
+def link_for_token(token):
+    """The PayLink for a token from a URL, or None (the token is compared by hash only)."""
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(select(PayLink).where(PayLink.token_hash == token_hash(token)))
+
+
+def link_state(link):
+    """Whether a link can take a payment: open, or why not (unknown, revoked, expired, void, paid)."""
+    if link is None:
+        return "unknown"
+    request = link.request
+    if request.status == "void":
+        return "void"
+    if request.status == "paid":
+        return "paid"
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at <= utcnow():
+        return "expired"
+    return "open"
+
+
+def mark_viewed(request):
+    """Record the client's first opening of the link (one UPDATE, so two tabs record it once)."""
+    now = utcnow()
+    changed = db.session.execute(
+        update(TrustRequest)
+        .where(TrustRequest.id == request.id, TrustRequest.viewed_at.is_(None))
+        .values(
+            viewed_at=now,
+            status=db.case((TrustRequest.status == "sent", "viewed"), else_=TrustRequest.status),
+        )
+    ).rowcount
+    if changed:
+        audit.record("request.viewed", request, after={"viewed_at": now}, user=None)
+    db.session.commit()
+    db.session.refresh(request)
+
+
+def send_reminder(request, user=None, today=None):
+    """Queue a reminder with a fresh link; at most one a day per request."""
+    today = today or firm_today()
+    request = lock(request)
+    if request.status not in ("sent", "viewed", "partially_paid"):
+        raise ServiceError(f"{request.number} is {request.status_label.lower()}; no reminder is sent.")
+    if request.last_reminder_on == today:
+        raise ServiceError(f"A reminder for {request.number} already went today.")
+    message = _queue_email(request, "reminder", new_link(request, user))
+    request.last_reminder_on = today
+    audit.record("request.reminded", request, after={"on": today, "to": request.recipients}, user=user)
+    db.session.commit()
+    return message
+
+
+def due_for_reminder(today):
+    """Requests that should get a reminder today under the firm's settings."""
+    firm = FirmSettings.get()
+    candidates = db.session.scalars(
+        select(TrustRequest)
+        .where(
+            TrustRequest.status.in_(("sent", "viewed", "partially_paid")),
+            TrustRequest.due_on.is_not(None),
+            (TrustRequest.last_reminder_on.is_(None)) | (TrustRequest.last_reminder_on < today),
+        )
+        .order_by(TrustRequest.id)
+    ).all()
+    due = []
+    for request in candidates:
+        days_left = (request.due_on - today).days
+        last = request.last_reminder_on
+        if days_left >= 0:
+            window_start = request.due_on - timedelta(days=firm.remind_days_before)
+            if (
+                firm.remind_days_before
+                and days_left <= firm.remind_days_before
+                and (last is None or last < window_start)
+            ):
+                due.append(request)
+        elif firm.remind_overdue_every and (
+            last is None or last <= request.due_on or (today - last).days >= firm.remind_overdue_every
+        ):
+            due.append(request)
+    return due
+
+
+def queue_reminders(today=None):
+    """The `remind` command: queue every reminder due today; returns (queued, refused messages)."""
+    today = today or firm_today()
+    queued, refused = 0, []
+    for request in due_for_reminder(today):
+        try:
+            send_reminder(request, today=today)
+            queued += 1
+        except ServiceError as error:
+            db.session.rollback()
+            refused.append(str(error))
+    return queued, refused

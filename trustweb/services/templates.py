@@ -1,0 +1,194 @@
+"""Client email templates: merge fields rendered in a sandbox that cannot reach the app.
+
+Two walls. A template may only contain text and merge fields such as
+{{ client_name }} (optionally with a case filter): no attributes, calls, loops
+or tags, checked on the parsed template before it is saved or used. And it is
+rendered by Jinja's immutable sandbox with only the merge values in scope, so
+even a template that got past the first wall sees no config, request or model.
+"""
+
+import re
+
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+from sqlalchemy import select
+
+from trustweb.extensions import db
+from trustweb.models import EmailTemplate
+from trustweb.services import ServiceError, audit
+
+MERGE_FIELDS = {
+    "client_name": "The client's name",
+    "amount_due": "Amount still due, e.g. $2,500.00",
+    "amount_requested": "Amount asked for in the request",
+    "due_date": "Due date, or “on receipt”",
+    "matter": "Matter number and description",
+    "firm_name": "Your firm's name",
+    "lawyer": "The responsible lawyer",
+    "pay_link": "The client's secure pay link",
+    "request_number": "The request number, e.g. TR-000123",
+    "message": "The message typed on the request",
+}
+FILTERS = ("upper", "lower", "title", "capitalize")
+MAX_LENGTH = 10_000
+
+DEFAULTS = {
+    "request": (
+        "Default trust request",
+        "{{ firm_name }}: request for funds in trust ({{ request_number }})",
+        "Dear {{ client_name }},\n\n"
+        "{{ message }}\n\n"
+        "We ask you to deposit {{ amount_due }} into our trust account for {{ matter }}, due {{ due_date }}. "
+        "The money is held in trust for you and used only as the law allows.\n\n"
+        "Pay securely online: {{ pay_link }}\n\n"
+        "If you would rather pay by wire or cheque, reply to this email and we will send instructions.\n\n"
+        "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
+    ),
+    "reminder": (
+        "Default reminder",
+        "Reminder: {{ amount_due }} due {{ due_date }} ({{ request_number }})",
+        "Dear {{ client_name }},\n\n"
+        "This is a friendly reminder that {{ amount_due }} is due {{ due_date }} for {{ matter }}.\n\n"
+        "Pay securely online: {{ pay_link }}\n\n"
+        "If you have already paid, thank you, and please ignore this message.\n\n"
+        "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
+    ),
+}
+
+_text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+
+
+def check_template(source, what="template"):
+    """Refuse anything but text and merge fields, with a message that says what to fix."""
+    if len(source) > MAX_LENGTH:
+        raise ServiceError(f"The {what} is too long (at most {MAX_LENGTH:,} characters).")
+    try:
+        tree = _text_env.parse(source)
+    except TemplateError as error:
+        raise ServiceError(
+            f"The {what} cannot be read: {error.message}. Write merge fields as {{{{ client_name }}}}."
+        ) from error
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            raise ServiceError(f"The {what} may only contain text and merge fields such as {{{{ client_name }}}}.")
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                continue
+            _check_field(node, what)
+
+
+def _check_field(node, what):
+    while isinstance(node, nodes.Filter) and node.node is not None:
+        if node.name not in FILTERS or node.args or node.kwargs:
+            raise ServiceError(f"The {what} uses “{node.name}”; only {', '.join(FILTERS)} may follow a merge field.")
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        raise ServiceError(f"The {what} may only use merge fields by name, such as {{{{ client_name }}}}.")
+    if node.name not in MERGE_FIELDS:
+        raise ServiceError(
+            f"The {what} uses an unknown merge field “{node.name}”. Use one of: {', '.join(MERGE_FIELDS)}."
+        )
+
+
+def render(subject, body, values):
+    """(subject, text body, html body) for the merge values; refuses a template check_template refuses."""
+    check_template(subject, "subject")
+    check_template(body, "body")
+    text_values = {name: str(values.get(name, "")) for name in MERGE_FIELDS}
+    html_values = dict(text_values)
+    link = text_values["pay_link"]
+    html_values["pay_link"] = Markup('<a href="{0}">{0}</a>').format(link) if link else ""
+    try:
+        subject_text = _text_env.from_string(subject).render(text_values)
+        text = _text_env.from_string(body).render(text_values)
+        html_text = _html_env.from_string(body).render(html_values)
+    except TemplateError as error:
+        raise ServiceError(f"The template could not be filled in: {error}") from error
+    # A subject is one line: a line break in it would let a field add mail headers.
+    subject_text = " ".join(subject_text.split())[:300]
+    # html_text came out of the autoescaping environment: every value in it is already escaped.
+    return subject_text, _tidy(text), paragraphs(Markup(html_text))  # noqa: S704
+
+
+def _tidy(text):
+    """Collapse the blank lines an empty field (no message, say) leaves behind."""
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def paragraphs(html):
+    """Blank-line separated text as <p> elements, single line breaks as <br> (input already escaped)."""
+    blocks = [block.strip() for block in re.split(r"\n\s*\n", str(html)) if block.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(Markup(b.replace("\n", "<br>\n"))) for b in blocks)  # noqa: S704
+
+
+def sample_values(firm_name):
+    return {
+        "client_name": "Jordan Avery",
+        "amount_due": "$2,500.00",
+        "amount_requested": "$2,500.00",
+        "due_date": "December 15, 2026",
+        "matter": "2026-0042 · Avery v. Northwind Logistics",
+        "firm_name": firm_name,
+        "lawyer": "Amelia Hartwell",
+        "pay_link": "https://pay.example.com/pay/…",
+        "request_number": "TR-000123",
+        "message": "Thank you for instructing us. Please find our retainer request below.",
+    }
+
+
+def default_template(kind):
+    """The firm's default template of this kind, created from the built-in text the first time it is needed."""
+    template = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind, EmailTemplate.is_default))
+    if template is None:
+        name, subject, body = DEFAULTS[kind]
+        template = EmailTemplate(name=name, kind=kind, subject=subject, body=body, is_default=True)
+        db.session.add(template)
+        db.session.flush()
+    return template
+
+
+def save_template(template, values, user=None):
+    """Create or change a template after checking it renders."""
+    check_template(values["subject"], "subject")
+    check_template(values["body"], "body")
+    name_taken = db.session.scalar(
+        select(EmailTemplate.id).where(
+            EmailTemplate.name == values["name"], EmailTemplate.id != (template and template.id)
+        )
+    )
+    if name_taken:
+        raise ServiceError(f"A template called “{values['name']}” already exists.")
+    before = audit.snapshot(template, ("name", "kind", "subject", "body", "is_default")) if template else None
+    if template is None:
+        template = EmailTemplate(is_default=False)
+        db.session.add(template)
+    elif template.kind != values["kind"] and template.is_default:
+        raise ServiceError("The default template keeps its kind; make another template the default first.")
+    for key, value in values.items():
+        setattr(template, key, value)
+    db.session.flush()
+    audit.record(
+        "template.saved" if before else "template.created",
+        template,
+        before=before,
+        after=audit.snapshot(template, ("name", "kind", "subject", "body", "is_default")),
+        user=user,
+    )
+    db.session.commit()
+    return template
+
+
+def make_default(template, user=None):
+    """Make this the template new requests (or reminders) use unless another is chosen."""
+    current = db.session.scalar(
+        select(EmailTemplate).where(EmailTemplate.kind == template.kind, EmailTemplate.is_default).with_for_update()
+    )
+    if current is not None and current.id != template.id:
+        current.is_default = False
+        db.session.flush()  # the partial unique index allows one default at a time
+    template.is_default = True
+    audit.record("template.made_default", template, after={"name": template.name, "kind": template.kind}, user=user)
+    db.session.commit()
+    return template
