@@ -5,7 +5,7 @@ import pytest
 from tests.conftest import post
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
+from trustweb.models import BankAccount, Contact, EmailTemplate, FirmSettings, Matter, TrustRequest, User
 
 SCRIPT = "<script>alert('x')</script>"
 TOO_LONG = "x" * 5001
@@ -19,7 +19,21 @@ def snapshot():
         "matters": [(m.description, m.notes, m.evergreen_minimum_cents) for m in db.session.scalars(db.select(Matter))],
         "users": [(u.email, u.name, u.role, u.active) for u in db.session.scalars(db.select(User))],
         "accounts": [(a.name, a.bank_name, a.account_last4) for a in db.session.scalars(db.select(BankAccount))],
-        "settings": settings and (settings.firm_name, settings.email, settings.timezone, settings.currency),
+        "settings": settings
+        and (
+            settings.firm_name,
+            settings.email,
+            settings.timezone,
+            settings.currency,
+            settings.pay_link_days,
+            settings.card_fee_basis_points,
+            settings.card_fee_fixed_cents,
+            settings.payment_instructions,
+        ),
+        "templates": [(t.name, t.subject, t.body) for t in db.session.scalars(db.select(EmailTemplate))],
+        "requests": [
+            (r.amount_cents, r.message, r.recipients, r.due_on) for r in db.session.scalars(db.select(TrustRequest))
+        ],
     }
 
 
@@ -73,6 +87,31 @@ def valid_forms(world):
             "phone": "",
             "timezone": "America/Chicago",
             "currency": "USD",
+            "pay_link_days": "60",
+            "remind_days_before": "3",
+            "remind_overdue_every": "7",
+            "card_fee_percent": "2.9",
+            "card_fee_fixed": "0.30",
+            "payment_instructions": "",
+        },
+        "/settings/templates/new": {
+            "name": "Short retainer",
+            "kind": "request",
+            "subject": "{{ firm_name }}: {{ amount_due }}",
+            "body": "Dear {{ client_name }},\n\nPlease pay {{ amount_due }}: {{ pay_link }}",
+        },
+        "/bills/requests/new": {
+            "contact_id": str(contact.id),
+            "matter_id": str(matter.id),
+            "account_id": str(account.id),
+            "amount": "1,500.00",
+            "issued_on": "2026-11-02",
+            "due_on": "2026-11-30",
+            "message": "Retainer, please.",
+            "template_id": "0",
+            "minimum": "",
+            "recipients": "grace@example.com",
+            "cc": "",
         },
         "/settings/users": {"name": "Nadia Costa", "email": "nadia@firm.example.com", "role": "staff"},
         f"/settings/users/{staff.id}": {"name": "Sam W.", "role": "staff"},
@@ -84,16 +123,20 @@ def valid_forms(world):
 TEXT_FIELDS = {
     "/contacts/new": ["name", "email", "phone", "address", "notes"],
     "/matters/new": ["description", "practice_area", "evergreen_minimum", "notes"],
-    "/settings/": ["firm_name", "address", "email", "phone"],
+    "/settings/": ["firm_name", "address", "email", "phone", "payment_instructions", "card_fee_percent"],
     "/settings/users": ["name", "email"],
     "/settings/accounts/new": ["name", "bank_name", "account_last4"],
+    "/settings/templates/new": ["name", "subject", "body"],
+    "/bills/requests/new": ["amount", "message", "recipients", "cc", "minimum"],
 }
 REQUIRED = {
     "/contacts/new": ["name"],
     "/matters/new": ["client_id", "lawyer_id", "description", "opened_on"],
-    "/settings/": ["firm_name"],
+    "/settings/": ["firm_name", "pay_link_days", "card_fee_percent", "card_fee_fixed"],
     "/settings/users": ["name", "email", "role"],
     "/settings/accounts/new": ["name", "kind"],
+    "/settings/templates/new": ["name", "subject", "body"],
+    "/bills/requests/new": ["contact_id", "account_id", "amount", "issued_on"],
 }
 CHOICES = {
     "/contacts/new": {"kind": "alien"},
@@ -101,6 +144,8 @@ CHOICES = {
     "/settings/": {"timezone": "Mars/Olympus", "currency": "XYZ"},
     "/settings/users": {"role": "superuser"},
     "/settings/accounts/new": {"kind": "savings", "currency": "BTC"},
+    "/settings/templates/new": {"kind": "invoice"},
+    "/bills/requests/new": {"contact_id": "99999", "matter_id": "abc", "account_id": "0", "template_id": "77"},
 }
 
 
@@ -118,6 +163,15 @@ def cases():
     yield pytest.param("/settings/accounts/new", "account_last4", "12a4", id="last4:not-digits")
     yield pytest.param("/contacts/new", "email", "maria at example", id="contact:email:not-an-email")
     yield pytest.param("/contacts/new", "name", "Maria\x00Alvarez", id="contact:name:control-char")
+    yield pytest.param("/settings/", "card_fee_percent", "NaN", id="settings:fee:nan")
+    yield pytest.param("/settings/", "card_fee_percent", "21", id="settings:fee:too-high")
+    yield pytest.param("/settings/", "pay_link_days", "0", id="settings:pay-link-days:zero")
+    yield pytest.param("/settings/templates/new", "body", "{{ config }}", id="template:body:config")
+    yield pytest.param("/settings/templates/new", "subject", "{{ ''.__class__ }}", id="template:subject:attribute")
+    for value in ("0", "-5", "abc", "1.234", "1e5", "99999999999999"):
+        yield pytest.param("/bills/requests/new", "amount", value, id=f"request:amount:{value}")
+    yield pytest.param("/bills/requests/new", "due_on", "2026-10-01", id="request:due-before-issue")
+    yield pytest.param("/bills/requests/new", "recipients", "not an email", id="request:recipients:bad")
 
 
 def edit_url(url, world):

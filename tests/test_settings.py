@@ -40,6 +40,13 @@ def test_firm_settings_are_saved_and_shown(app, client, admin):
             "phone": "555-0140",
             "timezone": "America/Chicago",
             "currency": "CAD",
+            "require_approval": "y",
+            "pay_link_days": "30",
+            "remind_days_before": "2",
+            "remind_overdue_every": "5",
+            "card_fee_percent": "3.25",
+            "card_fee_fixed": "0.25",
+            "payment_instructions": "Wire to First Community Bank, account 4471.",
         },
     )
     assert response.status_code == 303
@@ -52,6 +59,12 @@ def test_firm_settings_are_saved_and_shown(app, client, admin):
             "America/Chicago",
             "CAD",
         )
+        assert (settings.require_approval, settings.pay_link_days, settings.remind_days_before) == (True, 30, 2)
+        # 3.25% is 325 basis points and 25 cents, held as integers.
+        assert (settings.card_fee_basis_points, settings.card_fee_fixed_cents) == (325, 25)
+    # The form shows them back as they were typed.
+    form = client.get("/settings/").get_data(as_text=True)
+    assert 'value="3.25"' in form and 'value="0.25"' in form and 'value="30"' in form
 
 
 def test_first_accounts_of_each_kind_become_the_defaults(app, client, admin):

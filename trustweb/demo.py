@@ -178,7 +178,102 @@ def load_demo(seed=2026):
         db.session.flush()  # keeps the counter and the numbers in step
     db.session.commit()
     _demo_ledger(rng, users)
+    _demo_requests(users)
     return True
+
+
+DEMO_OPEN_REQUEST = "Retainer for the next stage of the matter."
+
+
+def _demo_requests(users):
+    """Trust requests in every status, made through the same services a person would use."""
+    from trustweb.services import payments, requests
+    from trustweb.services.templates import default_template
+    from trustweb.services.trust import firm_today
+
+    today = firm_today()
+    account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
+    staff = next(u for u in users if u.role == "staff")
+    bookkeeper = next(u for u in users if u.role == "bookkeeper")
+    for kind in ("request", "reminder"):
+        default_template(kind)
+    db.session.commit()
+    matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
+
+    def ask(matter, amount_cents, *, issued_days_ago, due_in_days, message, by=None, partial=False):
+        return requests.create_request(
+            {
+                "contact": matter.client,
+                "matter": matter,
+                "account": account,
+                "template": None,
+                "amount_cents": amount_cents,
+                "issued_on": today - timedelta(days=issued_days_ago),
+                "due_on": today + timedelta(days=due_in_days),
+                "message": message,
+                "allow_partial": partial,
+                "minimum_cents": None,
+                "recipients": matter.client.emails[:1],
+                "cc": [],
+            },
+            by or matter.lawyer,
+        )
+
+    def link_of(trust_request, user):
+        requests.copy_link(trust_request, user)  # "sent", with a live link, without queueing demo email
+        return trust_request
+
+    ask(matters[1], 250_000, issued_days_ago=0, due_in_days=14, message="Initial retainer.", by=staff)
+    open_request = ask(matters[2], 500_000, issued_days_ago=2, due_in_days=12, message=DEMO_OPEN_REQUEST, partial=True)
+    link_of(open_request, open_request.created_by)
+    viewed = ask(matters[3], 150_000, issued_days_ago=6, due_in_days=8, message="Top-up for expert fees.")
+    requests.mark_viewed(link_of(viewed, viewed.created_by))
+    overdue = ask(matters[4], 300_000, issued_days_ago=40, due_in_days=-10, message="Evergreen top-up.")
+    link_of(overdue, overdue.created_by)
+    partly = ask(matters[5], 400_000, issued_days_ago=15, due_in_days=5, message="Retainer.", partial=True)
+    link_of(partly, partly.created_by)
+    payments.record_manual_payment(
+        partly,
+        amount_cents=150_000,
+        method="wire",
+        received_on=today - timedelta(days=3),
+        reference="WIRE 20931",
+        payer=partly.contact.name,
+        cleared=True,
+        idempotency_key="demo-partial-payment-000001",
+        user=bookkeeper,
+    )
+    paid = ask(matters[6], 200_000, issued_days_ago=25, due_in_days=-5, message="Retainer.")
+    link_of(paid, paid.created_by)
+    payments.record_manual_payment(
+        paid,
+        amount_cents=200_000,
+        method="cheque",
+        received_on=today - timedelta(days=12),
+        reference="Cheque 4417",
+        payer=paid.contact.name,
+        cleared=True,
+        idempotency_key="demo-full-payment-0000001",
+        user=bookkeeper,
+    )
+    void = ask(matters[7], 100_000, issued_days_ago=9, due_in_days=20, message="Retainer.")
+    link_of(void, void.created_by)
+    requests.void_request(void, "Sent to the wrong client; reissued.", void.created_by)
+
+
+def demo_pay_link():
+    """A fresh pay link for the demo's open request, so a newcomer can pay as the client; None when it is gone."""
+    from trustweb.models import TrustRequest
+    from trustweb.services import requests
+
+    trust_request = db.session.scalar(
+        select(TrustRequest)
+        .where(TrustRequest.message == DEMO_OPEN_REQUEST, TrustRequest.status.in_(("sent", "viewed", "partially_paid")))
+        .order_by(TrustRequest.id)
+    )
+    if trust_request is None:
+        return None
+    return trust_request, requests.copy_link(trust_request, trust_request.created_by)
 
 
 def _demo_ledger(rng, users):

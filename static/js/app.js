@@ -25,6 +25,24 @@
     }
   });
 
+  // "Copy" beside a one-time link: to the clipboard where the browser allows it, selected otherwise.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) {
+      return;
+    }
+    var field = document.querySelector(button.dataset.copy);
+    if (!field) {
+      return;
+    }
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+      });
+    }
+  });
+
   // A one-time link shown to copy: select it all on focus.
   document.addEventListener("focusin", function (event) {
     if (event.target.classList && event.target.classList.contains("copy-field")) {

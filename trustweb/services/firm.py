@@ -6,7 +6,21 @@ from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings
 from trustweb.services import ServiceError, audit
 
-SETTINGS_FIELDS = ("firm_name", "address", "email", "phone", "timezone", "currency")
+SETTINGS_FIELDS = (
+    "firm_name",
+    "address",
+    "email",
+    "phone",
+    "timezone",
+    "currency",
+    "require_approval",
+    "pay_link_days",
+    "remind_days_before",
+    "remind_overdue_every",
+    "card_fee_basis_points",
+    "card_fee_fixed_cents",
+    "payment_instructions",
+)
 ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "currency")
 
 

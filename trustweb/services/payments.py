@@ -9,7 +9,7 @@ operating expense, the request's new status, the audit events and the
 receipt emails all commit together.
 """
 
-from flask import current_app, url_for
+from flask import render_template
 from sqlalchemy import select
 
 from trustweb.extensions import db
@@ -22,6 +22,7 @@ from trustweb.services import ServiceError, audit, mail
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import METHODS, Holder, _post, audit_entry, firm_today, post_deposit
+from trustweb.urls import external_url
 
 MANUAL_METHODS = {key: METHODS[key] for key in ("cheque", "wire", "cash", "other")}
 PAYMENT_FIELDS = (
@@ -214,8 +215,6 @@ def book_card_fee(operating, payment, request):
 
 def _queue_receipts(request, payment):
     """The payer's receipt and the responsible lawyer's notice, through the outbox."""
-    from flask import render_template
-
     firm = FirmSettings.get()
     context = {"request": request, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
     to = [payment.payer_email] if payment.payer_email else request.recipient_list
@@ -231,7 +230,7 @@ def _queue_receipts(request, payment):
         )
     lawyer = request.lawyer
     if lawyer is not None and lawyer.active:
-        context["request_url"] = current_app.config["BASE_URL"] + url_for("bills.show_request", request_id=request.id)
+        context["request_url"] = external_url("bills.show_request", request_id=request.id)
         mail.queue(
             "lawyer_notice",
             [lawyer.email],

@@ -8,7 +8,6 @@ so the database never holds a usable link. A request can have several links
 import secrets
 from datetime import timedelta
 
-from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from trustweb.extensions import db
@@ -20,6 +19,7 @@ from trustweb.services import ServiceError, audit, mail
 from trustweb.services import templates as email_templates
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import firm_today, holder_for
+from trustweb.urls import external_url
 
 FIELDS = (
     "number",
@@ -151,7 +151,7 @@ def new_link(request, user=None):
             created_by_id=user.id if user else None,
         )
     )
-    return current_app.config["BASE_URL"] + url_for("pay.show", token=token)
+    return external_url("pay.show", token=token)
 
 
 def merge_values(request, link_url):

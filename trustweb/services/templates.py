@@ -11,7 +11,7 @@ import re
 
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from trustweb.extensions import db
@@ -31,7 +31,7 @@ MERGE_FIELDS = {
     "message": "The message typed on the request",
 }
 FILTERS = ("upper", "lower", "title", "capitalize")
-MAX_LENGTH = 10_000
+MAX_LENGTH = 5_000
 
 DEFAULTS = {
     "request": (
@@ -56,8 +56,7 @@ DEFAULTS = {
     ),
 }
 
-_text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def check_template(source, what="template"):
@@ -65,7 +64,7 @@ def check_template(source, what="template"):
     if len(source) > MAX_LENGTH:
         raise ServiceError(f"The {what} is too long (at most {MAX_LENGTH:,} characters).")
     try:
-        tree = _text_env.parse(source)
+        tree = _env.parse(source)
     except TemplateError as error:
         raise ServiceError(
             f"The {what} cannot be read: {error.message}. Write merge fields as {{{{ client_name }}}}."
@@ -97,19 +96,23 @@ def render(subject, body, values):
     check_template(subject, "subject")
     check_template(body, "body")
     text_values = {name: str(values.get(name, "")) for name in MERGE_FIELDS}
-    html_values = dict(text_values)
-    link = text_values["pay_link"]
-    html_values["pay_link"] = Markup('<a href="{0}">{0}</a>').format(link) if link else ""
     try:
-        subject_text = _text_env.from_string(subject).render(text_values)
-        text = _text_env.from_string(body).render(text_values)
-        html_text = _html_env.from_string(body).render(html_values)
+        subject_text = _env.from_string(subject).render(text_values)
+        text = _tidy(_env.from_string(body).render(text_values))
     except TemplateError as error:
         raise ServiceError(f"The template could not be filled in: {error}") from error
     # A subject is one line: a line break in it would let a field add mail headers.
     subject_text = " ".join(subject_text.split())[:300]
-    # html_text came out of the autoescaping environment: every value in it is already escaped.
-    return subject_text, _tidy(text), paragraphs(Markup(html_text))  # noqa: S704
+    return subject_text, text, as_html(text, text_values["pay_link"])
+
+
+def as_html(text, link=None):
+    """The HTML part: the text escaped as a whole (the template's own words too), the pay link made a link."""
+    html = paragraphs(escape(text))
+    if link:
+        anchor = Markup('<a href="{0}">{0}</a>').format(link)
+        html = Markup(str(html).replace(str(escape(link)), str(anchor)))  # noqa: S704 - both sides escaped above
+    return html
 
 
 def _tidy(text):
@@ -118,7 +121,7 @@ def _tidy(text):
 
 
 def paragraphs(html):
-    """Blank-line separated text as <p> elements, single line breaks as <br> (input already escaped)."""
+    """Blank-line separated text as <p> elements, single line breaks as <br> (the input is escaped Markup)."""
     blocks = [block.strip() for block in re.split(r"\n\s*\n", str(html)) if block.strip()]
     return Markup("\n").join(Markup("<p>{}</p>").format(Markup(b.replace("\n", "<br>\n"))) for b in blocks)  # noqa: S704
 

@@ -1,9 +1,10 @@
+from decimal import Decimal, InvalidOperation
 from zoneinfo import available_timezones
 
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from trustweb.forms import BaseForm, choices, email_validator
+from trustweb.forms import BaseForm, MoneyField, choices, email_validator
 from trustweb.models import ROLE_LABELS
 
 CURRENCIES = [
@@ -29,8 +30,45 @@ class FirmSettingsForm(BaseForm):
         super().__init__(*args, **kwargs)
         self.timezone.choices = sorted(available_timezones() - {"localtime", "Factory"})
 
+    require_approval = BooleanField("Trust requests made by staff need a lawyer's approval before they are sent")
+    pay_link_days = IntegerField(
+        "Pay links work for (days)",
+        validators=[InputRequired("Enter a number of days."), NumberRange(1, 365, "Between 1 and 365 days.")],
+    )
+    remind_days_before = IntegerField(
+        "Remind this many days before the due date",
+        validators=[InputRequired("Enter a number of days (0 for never)."), NumberRange(0, 60, "Between 0 and 60.")],
+    )
+    remind_overdue_every = IntegerField(
+        "When overdue, remind every (days)",
+        validators=[InputRequired("Enter a number of days (0 for never)."), NumberRange(0, 90, "Between 0 and 90.")],
+    )
+    card_fee_percent = StringField("Card fee (%)", validators=[InputRequired("Enter the percentage, e.g. 2.9.")])
+    card_fee_fixed = MoneyField("plus per payment", validators=[InputRequired("Enter the fixed fee, e.g. 0.30.")])
+    payment_instructions = TextAreaField("Wire and cheque instructions", validators=[Optional(), Length(max=2000)])
+
+    def validate_card_fee_percent(self, field):
+        try:
+            percent = Decimal(field.data or "")
+        except InvalidOperation:
+            raise ValidationError("Enter a percentage such as 2.9.") from None
+        if not percent.is_finite() or not 0 <= percent <= 20 or percent != percent.quantize(Decimal("0.01")):
+            raise ValidationError("Between 0 and 20, with at most two decimals.")
+        self.card_fee_basis_points = int(percent * 100)
+
+    def validate_card_fee_fixed(self, field):
+        if field.cents is not None and field.cents > 10_000:
+            raise ValidationError("At most 100.00.")
+
     def values(self):
         return {
+            "require_approval": self.require_approval.data,
+            "pay_link_days": self.pay_link_days.data,
+            "remind_days_before": self.remind_days_before.data,
+            "remind_overdue_every": self.remind_overdue_every.data,
+            "card_fee_basis_points": self.card_fee_basis_points,
+            "card_fee_fixed_cents": self.card_fee_fixed.cents,
+            "payment_instructions": self.text("payment_instructions"),
             "firm_name": self.firm_name.data,
             "address": self.text("address"),
             "email": (self.email.data or "").lower() or None,
@@ -73,3 +111,13 @@ class BankAccountForm(BaseForm):
             "account_last4": self.text("account_last4"),
             "currency": self.currency.data,
         }
+
+
+class TemplateForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired("Name the template."), Length(max=120)])
+    kind = SelectField("Used for", choices=choices([("request", "Trust request"), ("reminder", "Reminder")]))
+    subject = StringField("Subject", validators=[DataRequired("Enter the subject."), Length(max=300)])
+    body = TextAreaField("Body", validators=[DataRequired("Enter the body."), Length(max=5_000)])
+
+    def values(self):
+        return {"name": self.name.data, "kind": self.kind.data, "subject": self.subject.data, "body": self.body.data}

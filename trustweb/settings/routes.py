@@ -1,9 +1,12 @@
+from decimal import Decimal
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, FirmSettings, User
 from trustweb.services import ServiceError
 from trustweb.services import firm as firm_service
@@ -33,7 +36,11 @@ def refuse(error, endpoint, **values):
 @requires("manage_settings")
 def firm():
     """The firm's name, contact details, time zone and currency."""
-    form = FirmSettingsForm(obj=FirmSettings.get())
+    settings = FirmSettings.get()
+    form = FirmSettingsForm(obj=settings)
+    if request.method == "GET":
+        form.card_fee_percent.data = str(Decimal(settings.card_fee_basis_points) / 100)
+        form.card_fee_fixed.data = plain_cents(settings.card_fee_fixed_cents)
     return form_page(
         form,
         "settings/firm.html",
