@@ -100,3 +100,17 @@ def test_the_last_admin_cannot_be_disabled_by_anyone(app):
             update_user(admin, name=admin.name, role="staff", acting_user=lawyer)
         db.session.rollback()
         assert db.session.get(User, admin.id).active and db.session.get(User, admin.id).role == "admin"
+
+
+def test_a_get_that_writes_takes_the_write_lock_from_its_first_read(app):
+    """SQLite cannot upgrade a read transaction to a write once another writer committed: such GETs begin IMMEDIATE."""
+    from trustweb.database import may_write
+
+    with app.test_request_context("/pay/some-token", method="GET"):
+        assert may_write()  # the first view of a pay link records "viewed"
+    with app.test_request_context("/settings/templates", method="GET"):
+        assert may_write()
+    with app.test_request_context("/bills/", method="GET"):
+        assert not may_write()
+    with app.test_request_context("/bills/", method="POST"):
+        assert may_write()

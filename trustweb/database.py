@@ -11,7 +11,7 @@ its result. Readers are never blocked in WAL mode.
 
 import sqlite3
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,4 +37,17 @@ def _sqlite_begin(conn):
 
 def may_write():
     """True unless this is a request that only reads."""
-    return not (has_request_context() and request.method in READ_METHODS)
+    if not has_request_context() or request.method not in READ_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "writes_on_get", False)
+
+
+def writes_on_get(view):
+    """Mark a GET view that writes (a pay link's first view): it takes the write lock from its first read.
+
+    Otherwise its read transaction would have to be upgraded to a write, which
+    SQLite refuses at once (no waiting) when another writer committed meanwhile.
+    """
+    view.writes_on_get = True
+    return view

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
+from trustweb.database import writes_on_get
 from trustweb.extensions import db
 from trustweb.models import EmailTemplate
 from trustweb.services import ServiceError
@@ -17,6 +18,7 @@ from trustweb.views import button_action, form_page, get_or_404
 
 @bp.get("/templates")
 @requires("manage_settings")
+@writes_on_get
 def templates():
     for kind in template_service.DEFAULTS:
         template_service.default_template(kind)  # the built-in defaults appear the first time
