@@ -11,6 +11,7 @@ from flask import abort, redirect, render_template, url_for
 from sqlalchemy import select
 
 from trustweb.auth.permissions import public
+from trustweb.database import writes_on_get
 from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment
@@ -48,6 +49,11 @@ def closed_page(state, link):
     return render_template("pay/closed.html", title=title, hint=hint, link=link), status
 
 
+def paid_page(link, status=200):
+    """A paid link says so, also to a second tab that presses Pay after the first paid it all."""
+    return render_template("pay/paid.html", request=link.request), status
+
+
 def page(token, link, form, status=200, error=None):
     request = link.request
     processor = processor_for(request.bank_account, FirmSettings.get())
@@ -75,11 +81,12 @@ def retry(form):
 @bp.get("/<token>")
 @limiter.limit("60 per minute")
 @public
+@writes_on_get
 def show(token):
     """The client's page: who asks, for what, how much is due, and how to pay."""
     link, state = load(token)
     if state == "paid":
-        return render_template("pay/paid.html", request=link.request)
+        return paid_page(link)
     if state != "open":
         return closed_page(state, link)
     if link.request.viewed_at is None:
@@ -97,7 +104,9 @@ def pay(token):
         return closed_page("unknown", None)
     form = PayForm()
     if not form.validate_on_submit():
-        if state not in ("open", "paid"):
+        if state == "paid":
+            return paid_page(link, 409)
+        if state != "open":
             return closed_page(state, link)
         return page(token, link, retry(form), 422)
     try:
@@ -107,7 +116,9 @@ def pay(token):
     except ServiceError as error:
         db.session.rollback()
         state = request_service.link_state(link)
-        if state not in ("open", "paid"):
+        if state == "paid":
+            return paid_page(link, 409)
+        if state != "open":
             return closed_page(state, link)
         return page(token, link, retry(form), 422, error=str(error))
     if payment.status == "failed":
