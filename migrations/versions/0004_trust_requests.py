@@ -79,7 +79,7 @@ def upgrade():
     with op.batch_alter_table('trust_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trust_request_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_trust_request_matter_id'), ['matter_id'], unique=False)
-        batch_op.create_index('ix_trust_request_status_due', ['status', 'due_on'], unique=False)
+        batch_op.create_index('ix_trust_request_status_due', ['status', 'due_on', 'amount_cents', 'paid_cents'], unique=False)
 
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import post
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, JournalEntry, JournalLine, LedgerAccount
+from trustweb.models import AuditEvent, JournalEntry, JournalLine, LedgerAccount, Matter
 from trustweb.services.books import check_books
 
 HTMX = {"HX-Request": "true", "HX-Target": "trust-panel"}
@@ -187,6 +187,32 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
     assert with_reason.status_code == 200
     other = client.get(url(firm, matter="other")).get_data(as_text=True)
     assert balance_shown(other) == "$300.00"
+
+
+def test_a_large_firm_types_another_clients_matter_number_instead_of_a_list(app, client, firm, monkeypatch):
+    """Beyond a few hundred open matters the list would weigh megabytes on every matter page."""
+    monkeypatch.setattr("trustweb.trust.ledgers.MAX_LISTED", 0)
+    deposit(client, firm, amount="1000")
+    page = client.get(url(firm)).get_data(as_text=True)
+    assert 'value="other"' in page and 'name="transfer-other_matter"' in page
+    assert "Patricia Patel ·" not in page  # other clients' matters are no longer listed
+    with app.app_context():
+        number = db.session.get(Matter, firm["stranger"].id).number
+    wrong = act(
+        client,
+        firm,
+        "transfer",
+        {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": "other", "other_matter": "1999"},
+    )
+    assert wrong.status_code == 422 and "Type the number of the matter" in wrong.get_data(as_text=True)
+    done = act(
+        client,
+        firm,
+        "transfer",
+        {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": "other", "other_matter": number},
+    )
+    assert done.status_code == 200 and balance_shown(done.get_data(as_text=True)) == "$900.00"
+    assert balance_shown(client.get(url(firm, matter="stranger")).get_data(as_text=True)) == "$100.00"
 
 
 def test_a_mistake_is_reversed_from_the_entry_page(app, client, firm):

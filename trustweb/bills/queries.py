@@ -1,11 +1,12 @@
 """The trust request list: filters, totals and the lists on contact and matter pages."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from flask import request
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import Contact, Matter, TrustRequest, User
@@ -15,6 +16,7 @@ from trustweb.views import contains, search_text
 
 STATUS_FILTERS = {"open": "Open", "overdue": "Overdue", **REQUEST_STATUSES, "all": "All"}
 OUTSTANDING = ("sent", "viewed", "partially_paid")
+REQUEST_NUMBER = re.compile(r"TR-?(\d{1,6})")
 
 
 def _date(name):
@@ -52,6 +54,11 @@ class RequestFilters:
         return {key: value for key, value in values.items() if value is not None}
 
     def where(self, statement, today):
+        """The filters applied to a statement selecting from trust_request.
+
+        Client and matter conditions are subqueries on their ids, not joins, so the
+        database still walks trust requests by id (newest first) and stops at a page.
+        """
         if self.status == "open":
             statement = statement.where(TrustRequest.status.in_(PAYABLE))
         elif self.status == "overdue":
@@ -61,13 +68,18 @@ class RequestFilters:
         if self.lawyer_id:
             # The lawyer on the matter; for client funds, whoever made the request.
             statement = statement.where(
-                (Matter.lawyer_id == self.lawyer_id)
+                TrustRequest.matter_id.in_(select(Matter.id).where(Matter.lawyer_id == self.lawyer_id))
                 | (TrustRequest.matter_id.is_(None) & (TrustRequest.created_by_id == self.lawyer_id))
             )
         if self.q:
-            statement = statement.where(
-                contains(TrustRequest.number, self.q) | contains(Contact.name, self.q) | contains(Matter.number, self.q)
-            )
+            number = REQUEST_NUMBER.fullmatch(self.q.upper())
+            if number:
+                statement = statement.where(*number_range(number.group(1)))
+            else:
+                statement = statement.where(
+                    TrustRequest.contact_id.in_(select(Contact.id).where(contains(Contact.name, self.q)))
+                    | TrustRequest.matter_id.in_(select(Matter.id).where(contains(Matter.number, self.q)))
+                )
         if self.issued_from:
             statement = statement.where(TrustRequest.issued_on >= self.issued_from)
         if self.issued_to:
@@ -75,13 +87,21 @@ class RequestFilters:
         return statement
 
 
+def number_range(digits):
+    """Conditions on the request number, served by its unique index: "TR-12" is TR-000012,
+    "TR-0012" (leading zero) every number that starts so, TR-001200 to TR-001299."""
+    if len(digits) < 6 and not digits.startswith("0"):
+        return (TrustRequest.number == f"TR-{digits.zfill(6)}",)
+    prefix = f"TR-{digits}"
+    return TrustRequest.number >= prefix, TrustRequest.number < prefix + "~"  # "~" sorts after every digit
+
+
 def filtered(filters):
     """The requests the filters select, newest first, with client and matter loaded."""
+    # Loaded for the page's 25 rows only; joining them here would keep SQLite from walking the ids newest first.
     statement = (
         select(TrustRequest)
-        .join(TrustRequest.contact)
-        .outerjoin(TrustRequest.matter)
-        .options(contains_eager(TrustRequest.contact), contains_eager(TrustRequest.matter).joinedload(Matter.lawyer))
+        .options(selectinload(TrustRequest.contact), selectinload(TrustRequest.matter).joinedload(Matter.lawyer))
         .order_by(TrustRequest.id.desc())
     )
     return filters.where(statement, firm_today())
@@ -92,16 +112,11 @@ def totals(filters):
     today = firm_today()
     due = TrustRequest.amount_cents - TrustRequest.paid_cents
     outstanding = TrustRequest.status.in_(OUTSTANDING)
-    statement = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(db.case((outstanding, due), else_=0)), 0),
-            func.coalesce(func.sum(db.case((outstanding & (TrustRequest.due_on < today), due), else_=0)), 0),
-        )
-        .select_from(TrustRequest)
-        .join(TrustRequest.contact)
-        .outerjoin(TrustRequest.matter)
-    )
+    statement = select(
+        func.count(),
+        func.coalesce(func.sum(db.case((outstanding, due), else_=0)), 0),
+        func.coalesce(func.sum(db.case((outstanding & (TrustRequest.due_on < today), due), else_=0)), 0),
+    ).select_from(TrustRequest)
     count, outstanding_cents, overdue_cents = db.session.execute(filters.where(statement, today)).one()
     return {"count": count, "outstanding": int(outstanding_cents), "overdue": int(overdue_cents)}
 

@@ -33,7 +33,8 @@ class TrustRequest(db.Model):
         CheckConstraint("status IN ('draft', 'sent', 'viewed', 'partially_paid', 'paid', 'void')", name="status"),
         CheckConstraint("status != 'paid' OR paid_cents = amount_cents", name="paid_means_paid"),
         CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
-        Index("ix_trust_request_status_due", "status", "due_on"),
+        # Covers the Bills tab's totals (outstanding, overdue) without reading the rows.
+        Index("ix_trust_request_status_due", "status", "due_on", "amount_cents", "paid_cents"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

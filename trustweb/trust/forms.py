@@ -71,6 +71,7 @@ class TransferForm(PanelForm):
     amount = amount_field()
     entry_date = date_field()
     destination = SelectField("To", validators=[DataRequired("Choose where the money goes.")])
+    other_matter = StringField("Matter number", validators=[Optional(), Length(max=20)])
     reason = StringField("Reason", validators=[Optional(), Length(max=300)])
 
 

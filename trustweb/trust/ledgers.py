@@ -107,6 +107,10 @@ def ledger_lines(ledger, date_from=None, date_to=None):
     return paginate(statement, per_page=50)
 
 
+MAX_LISTED = 200  # other clients' open matters listed by name; beyond this, typed by number
+OTHER = "other"
+
+
 def destinations(scope):
     """Where money in this ledger may be transferred: the client's other ledgers first, then other clients'."""
     same, others = [], []
@@ -121,8 +125,13 @@ def destinations(scope):
         .join(Matter.client)
         .where(Matter.status == "open", Matter.client_id != (scope.contact.id if scope.contact else -1))
         .order_by(Contact.name, Matter.number)
+        .limit(MAX_LISTED + 1)
     ).all()
-    others = [(f"matter:{mid}", f"{name} · {number}") for mid, number, name in rows]
+    if len(rows) > MAX_LISTED:
+        # A large firm: a list of every open matter would weigh megabytes; the number is typed instead.
+        others = [(OTHER, "Another client's matter: type its number below")]
+    else:
+        others = [(f"matter:{mid}", f"{name} · {number}") for mid, number, name in rows]
     options = choices([("", "Choose a ledger…")])
     options += choices(same)
     for c in choices(others):
@@ -131,7 +140,13 @@ def destinations(scope):
     return options
 
 
-def destination_holder(value):
+def destination_holder(value, other_number=None):
+    if value == OTHER:
+        number = (other_number or "").strip()
+        matter = db.session.scalar(select(Matter).where(Matter.number == number)) if number else None
+        if matter is None:
+            raise ServiceError("Type the number of the matter the money goes to, e.g. 2026-0042.")
+        return holder_for(matter.client, matter)
     kind, _, ident = (value or "").partition(":")
     if not ident.isdigit() or not 0 < int(ident) < 2**31:
         raise ServiceError("Choose where the money goes.")

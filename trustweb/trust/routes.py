@@ -161,7 +161,7 @@ def transfer(scope, ident):
         lambda: trust_service.transfer(
             account=scope.account,
             source=scope.holder,
-            destination=destination_holder(form.destination.data),
+            destination=destination_holder(form.destination.data, form.other_matter.data),
             amount_cents=form.amount.cents,
             entry_date=form.entry_date.data,
             reason=form.text("reason"),
