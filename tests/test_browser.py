@@ -7,17 +7,14 @@ or under the Content-Security-Policy.
 Set TRUSTWEB_REQUIRE_BROWSER=1 to turn a missing Chromium into a failure instead of a skip.
 """
 
-import os
 import re
-import threading
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import or_, select
-from werkzeug.serving import make_server
 
+from tests.browser_support import CSP_WATCH, browser_context, describe, launched_chromium, serving, watch_errors
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -25,38 +22,15 @@ from trustweb.models import Contact
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAWYER = "ehartwell@hartwell-law.example.com"
 PAGE_SIZE = 25
-# Collected in the page itself, so a violation that Chromium does not log is still caught.
-CSP_WATCH = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
 
 
 @pytest.fixture(scope="module")
 def chromium():
     """One Chromium for the module; each test opens its own context (cookies, viewport, JS on or off)."""
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}"
-        if os.environ.get("TRUSTWEB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{message}, and TRUSTWEB_REQUIRE_BROWSER=1 requires the browser tests to run")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -70,21 +44,14 @@ def demo_app(app):
 @pytest.fixture
 def live_server(demo_app):
     """The demo app served by a real threaded WSGI server on loopback; yields its base URL."""
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="trustweb-live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(demo_app) as url:
+        yield url
 
 
 @pytest.fixture
 def context(chromium):
-    context = chromium.new_context()
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
+    with browser_context(chromium) as context:
+        yield context
 
 
 @pytest.fixture
@@ -202,9 +169,7 @@ def test_contacts_search_on_a_phone_without_javascript(chromium, live_server, de
     name, _ = first_contact(demo_app)
     needle = search_term(name)
     expected = contacts_matching(demo_app, needle)
-    context = chromium.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
-    context.set_default_timeout(10_000)
-    try:
+    with browser_context(chromium, java_script_enabled=False, viewport={"width": 390, "height": 844}) as context:
         page = context.new_page()
         sign_in(page, live_server)
         go_to_contacts(page, live_server)
@@ -229,14 +194,10 @@ def test_contacts_search_on_a_phone_without_javascript(chromium, live_server, de
             "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert scroll_width <= client_width, f"the page is {scroll_width}px wide on a {client_width}px screen"
-    finally:
-        context.close()
 
 
 def test_no_console_errors_or_csp_violations(page, live_server, demo_app):
-    errors = []
-    page.on("console", lambda message: errors.append(message) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(error))
+    errors = watch_errors(page)
     page.context.add_init_script(CSP_WATCH)
     needle = search_term(first_contact(demo_app)[0])
 
@@ -257,14 +218,6 @@ def test_no_console_errors_or_csp_violations(page, live_server, demo_app):
     assert page.evaluate("window.__cspViolations") == []
 
     assert [describe(e) for e in errors] == []
-
-
-def describe(error):
-    """A console message or uncaught exception as one readable line."""
-    location = getattr(error, "location", None)
-    if location is None:
-        return f"uncaught: {error}"
-    return f"{error.text} ({location.get('url')}:{location.get('lineNumber')})"
 
 
 def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_server, demo_app):

@@ -1,0 +1,108 @@
+"""What the browser tests share: Chromium through Playwright, the app on a real WSGI server, error watching.
+
+Set TRUSTWEB_REQUIRE_BROWSER=1 to turn a missing Chromium into a failure instead of a skip.
+"""
+
+import os
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# Collected in the page itself, so a violation that Chromium does not log is still caught.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@contextmanager
+def launched_chromium():
+    """One Chromium, or a skip (a failure under TRUSTWEB_REQUIRE_BROWSER=1) when it is not installed."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}"
+        if os.environ.get("TRUSTWEB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and TRUSTWEB_REQUIRE_BROWSER=1 requires the browser tests to run")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_context(browser, **options):
+    """A fresh context (its own cookies, viewport, JavaScript on or off), closed afterwards."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def loopback_listener():
+    """A listening socket on a free loopback port, so an app can be built knowing its own URL before it is served."""
+    return socket.create_server(("127.0.0.1", 0))
+
+
+def listener_url(listener):
+    host, port = listener.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@contextmanager
+def serving(app, listener=None):
+    """Serve app from a real threaded WSGI server on loopback; yields its base URL."""
+    listener = listener or loopback_listener()
+    with listener:
+        host, port = listener.getsockname()[:2]
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+        thread = threading.Thread(target=server.serve_forever, name="trustweb-live-server", daemon=True)
+        thread.start()
+        try:
+            yield listener_url(listener)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+
+
+def watch_errors(page):
+    """Console errors and uncaught exceptions of a page (and its later navigations), as a list that fills up."""
+    errors = []
+    page.on("console", lambda message: errors.append(message) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(error))
+    return errors
+
+
+def describe(error):
+    """A console message or uncaught exception as one readable line."""
+    location = getattr(error, "location", None)
+    if location is None:
+        return f"uncaught: {error}"
+    return f"{error.text} ({location.get('url')}:{location.get('lineNumber')})"
+
+
+def csp_violations(page):
+    """The violations CSP_WATCH saw on the current page (it must be an init script of the context)."""
+    return page.evaluate("window.__cspViolations")

@@ -1,0 +1,313 @@
+"""A trust request in real browsers: the lawyer at a desk, the client on a phone, the email between them.
+
+The app runs on a real WSGI server on loopback with BASE_URL set to that server, and sends its email
+through a real SMTP server (aiosmtpd), so the link the client taps is the one the email carried.
+"""
+
+import time
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_support import (
+    CSP_WATCH,
+    PHONE,
+    browser_context,
+    csp_violations,
+    describe,
+    launched_chromium,
+    listener_url,
+    loopback_listener,
+    serving,
+    watch_errors,
+)
+from tests.conftest import empty_tables, make_config
+from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
+from tests.mailbox import Mailbox
+from trustweb import create_app
+from trustweb.extensions import db
+from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
+from trustweb.services import requests as request_service
+
+pytestmark = pytest.mark.browser
+
+LAWYER_EMAIL = "amelia@firm.example.com"
+CLIENT_EMAIL = "ada@example.com"
+RECEIPTS_EMAIL = "ada.receipts@example.com"
+GOOD_CARD = "4242 4242 4242 4242"
+DECLINED_CARD = "4000 0000 0000 0002"
+POLL_WAIT_MS = 15_000  # the ledger table polls every 5 s
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with launched_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def listener():
+    """The live server's port, taken before the app is built so BASE_URL can name it."""
+    with loopback_listener() as sock:
+        yield sock
+
+
+@pytest.fixture
+def app(database, pg_schema, mailbox, listener):
+    """The app sending real email to the test mailbox, its links pointing at the live server."""
+    uri, options = database
+    app = create_app(make_config(uri, options, BASE_URL=listener_url(listener), **mailbox.config()))
+    with app.app_context():
+        if pg_schema is None:
+            db.create_all()
+        else:
+            empty_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app, listener):
+    with serving(app, listener) as url:
+        yield url
+
+
+@pytest.fixture
+def firm(app):
+    """A trust account, an operating account for card fees, and Amelia as the lawyer on Ada's purchase."""
+    with app.app_context():
+        setup = gen_trust_setup()
+        gen_account("Operating", kind="operating", is_default=True)
+        lawyer = gen_user("lawyer", email=LAWYER_EMAIL, name="Amelia Hartwell")
+        db.session.get(Matter, setup.matter_a1).lawyer_id = lawyer.id
+        db.session.commit()
+    return setup
+
+
+class Watched:
+    """A page whose console errors, uncaught exceptions and CSP violations are collected."""
+
+    def __init__(self, context):
+        context.add_init_script(CSP_WATCH)
+        self.page = context.new_page()
+        self.errors = watch_errors(self.page)
+        self.violations = []
+
+    def note_csp(self):
+        """Keep the current page's CSP violations (call before leaving it)."""
+        seen = csp_violations(self.page)
+        assert isinstance(seen, list), f"the CSP watch did not run on {self.page.url}"
+        self.violations += [f"{self.page.url}: {v}" for v in seen]
+
+    def assert_clean(self):
+        self.note_csp()
+        assert [describe(e) for e in self.errors] == []
+        assert self.violations == []
+
+
+def sign_in(page, base_url, email):
+    page.goto(f"{base_url}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base_url}/")
+
+
+def wait_for_email(mailbox, address, count=1, seconds=5):
+    deadline = time.monotonic() + seconds
+    while len(mailbox.to(address)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    messages = mailbox.to(address)
+    assert len(messages) >= count, f"{len(messages)} emails to {address}, expected {count}"
+    return messages
+
+
+def assert_fits_phone(page):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 390, f"{page.url} is {scroll_width}px wide on a 390px phone"
+
+
+def assert_no_script(page):
+    """The client's pages load no script at all."""
+    assert page.locator("script").count() == 0, f"{page.url} has a script"
+
+
+def pay_by_card(page, card, amount=None, name="Ada Archer", email=None):
+    """Fill the card form on the pay page and press Pay."""
+    if amount is not None:
+        page.get_by_label("Amount to pay").fill(amount)
+    page.get_by_label("Name on card").fill(name)
+    page.get_by_label("Card number").press_sequentially(card)
+    page.get_by_label("Expiry (MM/YY)").fill(f"12/{(date.today().year + 3) % 100:02d}")
+    page.get_by_label("Security code (CVC)").fill("123")
+    if email:
+        page.get_by_label("Email for your receipt").fill(email)
+    page.locator("form").get_by_role("button", name="Pay").click()
+
+
+def test_a_lawyer_asks_for_a_retainer_and_the_client_pays_it_on_a_phone(chromium, live_server, app, firm, mailbox):
+    with (
+        browser_context(chromium, viewport={"width": 1280, "height": 900}) as desk,
+        browser_context(chromium, **PHONE) as phone,
+    ):
+        lawyer, client = Watched(desk), Watched(phone)
+        office = lawyer.page
+
+        # The lawyer opens the matter and asks for a $5,000 retainer, partial payments allowed.
+        sign_in(office, live_server, LAWYER_EMAIL)
+        matter_url = f"{live_server}/matters/{firm.matter_a1}"
+        office.goto(matter_url)
+        assert office.evaluate("typeof window.htmx") == "object", "htmx did not load on the matter page"
+        expect(office.locator("#trust-balance")).to_have_text("$0.00")
+        lawyer.note_csp()
+        office.locator("#matter-requests").get_by_role("link", name="New trust request").click()
+        expect(office.get_by_role("heading", level=1)).to_have_text("New trust request")
+        expect(office.get_by_label("Client", exact=True)).to_have_value(str(firm.client_a))
+        expect(office.get_by_label("For", exact=True)).to_have_value(str(firm.matter_a1))
+        office.get_by_label("Amount").fill("5,000.00")
+        office.get_by_label("Message to the client").fill("Retainer for the purchase of 12 Elm St.")
+        office.get_by_label("Allow partial payments").check()
+        office.get_by_label("Email to").fill(CLIENT_EMAIL)
+        lawyer.note_csp()
+        office.get_by_role("button", name="Save draft").click()
+        expect(office.get_by_role("heading", level=1)).to_contain_text("TR-000001 · $5,000.00")
+        expect(office.locator("h1 .status")).to_have_text("Draft")
+        lawyer.note_csp()
+        office.get_by_role("button", name="Send", exact=True).click()
+        expect(office.locator("h1 .status")).to_have_text("Sent")
+        lawyer.note_csp()
+
+        # The email carries the link to the live server.
+        [request_email] = wait_for_email(mailbox, CLIENT_EMAIL)
+        assert "TR-000001" in request_email["Subject"]
+        link = mailbox.pay_link(request_email)
+        assert link.startswith(f"{live_server}/pay/"), link
+
+        # The lawyer leaves the matter page open; it must update itself.
+        office.goto(matter_url)
+        expect(office.locator("#trust-balance")).to_have_text("$0.00")
+        office.evaluate("window.__marker = 1")
+
+        # On the phone: TEST MODE, the amount, and half of it paid by card.
+        pay = client.page
+        pay.goto(link)
+        expect(pay.locator(".testmode")).to_contain_text("TEST MODE")
+        expect(pay.locator("#amount-due")).to_have_text("$5,000.00")
+        assert_no_script(pay)
+        assert_fits_phone(pay)
+        client.note_csp()
+        pay_by_card(pay, GOOD_CARD, amount="2,500.00", email=RECEIPTS_EMAIL)
+        expect(pay.get_by_role("heading", level=1)).to_have_text("Thank you: payment received")
+        expect(pay.locator("#receipt-number")).to_have_text("R-000001")
+        expect(pay.locator(".receipt .figure")).to_have_text("$2,500.00")
+        expect(pay.locator("#still-due")).to_have_text("$2,500.00")
+        assert_no_script(pay)
+        assert_fits_phone(pay)
+        client.note_csp()
+
+        # Meanwhile the matter page polled: new balance and the payment in the ledger, no reload.
+        expect(office.locator("#trust-balance")).to_have_text("$2,500.00", timeout=POLL_WAIT_MS)
+        first_row = office.locator("#ledger-table tbody tr").first
+        expect(first_row).to_contain_text("Payment for TR-000001", timeout=POLL_WAIT_MS)
+        expect(first_row).to_contain_text("$2,500.00")
+        assert office.evaluate("window.__marker") == 1, "the matter page reloaded instead of polling"
+
+        # The rest, from the receipt's link.
+        pay.get_by_role("link", name="Pay the remaining $2,500.00").click()
+        expect(pay.locator("#amount-due")).to_have_text("$2,500.00")
+        expect(pay.get_by_label("Amount to pay")).to_have_value("2500.00")
+        client.note_csp()
+        pay_by_card(pay, GOOD_CARD, email=RECEIPTS_EMAIL)
+        expect(pay.locator("#receipt-number")).to_have_text("R-000002")
+        expect(pay.locator("#still-due")).to_have_text("$0.00")
+        expect(pay.get_by_role("link", name="Pay the remaining")).to_have_count(0)
+        assert_fits_phone(pay)
+        client.note_csp()
+        receipts = wait_for_email(mailbox, RECEIPTS_EMAIL, count=2)
+        assert [m["Subject"].split(":")[0] for m in receipts] == ["Receipt R-000001", "Receipt R-000002"]
+
+        expect(office.locator("#trust-balance")).to_have_text("$5,000.00", timeout=POLL_WAIT_MS)
+        assert office.evaluate("window.__marker") == 1
+        lawyer.note_csp()
+
+        # The lawyer opens the request: paid in full.
+        office.locator("#matter-requests").get_by_role("link", name="TR-000001").click()
+        expect(office.locator("h1 .status")).to_have_text("Paid")
+        expect(office.locator("#request-due")).to_have_text("$0.00")
+        expect(office.locator("#request-payments tbody tr")).to_have_count(2)
+
+        lawyer.assert_clean()
+        client.assert_clean()
+
+    with app.app_context():
+        trust_request = db.session.scalar(db.select(TrustRequest))
+        assert (trust_request.status, trust_request.paid_cents) == ("paid", 500_000)
+
+
+def test_the_pay_page_works_on_a_phone_without_javascript(chromium, live_server, app, firm, mailbox):
+    """A declined card says so; another card then pays, all by plain form posts."""
+    with app.app_context():
+        lawyer = db.session.scalar(db.select(User).where(User.email == LAWYER_EMAIL))
+        values = {
+            "contact": db.session.get(Contact, firm.client_a),
+            "matter": db.session.get(Matter, firm.matter_a1),
+            "account": db.session.get(BankAccount, firm.account),
+            "template": None,
+            "amount_cents": 120_000,
+            "issued_on": date.today(),
+            "due_on": None,
+            "message": "",
+            "allow_partial": False,
+            "minimum_cents": None,
+            "recipients": [CLIENT_EMAIL],
+            "cc": [],
+        }
+        trust_request = request_service.create_request(values, lawyer)
+        link = request_service.copy_link(trust_request, lawyer)
+    assert link.startswith(f"{live_server}/pay/")
+
+    with browser_context(chromium, java_script_enabled=False, **PHONE) as phone:
+        pay = phone.new_page()
+        errors = watch_errors(pay)
+        pay.goto(link)
+        expect(pay.locator(".testmode")).to_contain_text("TEST MODE")
+        expect(pay.locator("#amount-due")).to_have_text("$1,200.00")
+        assert_no_script(pay)
+        assert_fits_phone(pay)
+
+        pay_by_card(pay, DECLINED_CARD)
+        expect(pay.get_by_role("alert")).to_contain_text("Your card was declined.")
+        expect(pay.locator("#amount-due")).to_have_text("$1,200.00")
+        # The card number is cleared for the next try; the name stays.
+        expect(pay.get_by_label("Card number")).to_have_value("")
+        expect(pay.get_by_label("Name on card")).to_have_value("Ada Archer")
+        assert_fits_phone(pay)
+
+        pay_by_card(pay, GOOD_CARD)
+        expect(pay.get_by_role("heading", level=1)).to_have_text("Thank you: payment received")
+        expect(pay.locator(".receipt .figure")).to_have_text("$1,200.00")
+        expect(pay.locator("#still-due")).to_have_text("$0.00")
+        assert_fits_phone(pay)
+
+        # The link now says it is paid.
+        pay.goto(link)
+        expect(pay.get_by_role("heading", level=1)).to_have_text("Paid in full")
+        # The declined attempt is answered 402 on purpose, which Chromium logs; nothing else may be.
+        logged = [describe(e) for e in errors]
+        assert [line for line in logged if "status of 402 (PAYMENT REQUIRED)" not in line] == []
+
+    with app.app_context():
+        trust_request = db.session.scalar(db.select(TrustRequest))
+        assert (trust_request.status, trust_request.paid_cents) == ("paid", 120_000)
+        assert [p.status for p in trust_request.payments] == ["failed", "succeeded"]
