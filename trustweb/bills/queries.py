@@ -101,7 +101,11 @@ def filtered(filters):
     # Loaded for the page's 25 rows only; joining them here would keep SQLite from walking the ids newest first.
     statement = (
         select(TrustRequest)
-        .options(selectinload(TrustRequest.contact), selectinload(TrustRequest.matter).joinedload(Matter.lawyer))
+        .options(
+            selectinload(TrustRequest.contact),
+            selectinload(TrustRequest.matter).joinedload(Matter.lawyer),
+            selectinload(TrustRequest.created_by),
+        )
         .order_by(TrustRequest.id.desc())
     )
     return filters.where(statement, firm_today())

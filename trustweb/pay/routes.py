@@ -122,6 +122,9 @@ def pay(token):
             return closed_page(state, link)
         return page(token, link, retry(form), 422, error=str(error))
     if payment.status == "failed":
+        # A declined checkout posted again (a reload); if another tab has paid it all since, say so instead.
+        if request_service.link_state(link) == "paid":
+            return paid_page(link, 409)
         return page(token, link, retry(form), 402, error=payment.failure_message)
     # The receipt and the lawyer's notice are committed with the payment; send them now if the
     # mail server answers, otherwise send-mail retries them.

@@ -1,0 +1,157 @@
+"""Client email templates: merge fields only, nothing of the app behind them, no markup or headers from values."""
+
+import pytest
+
+from tests.conftest import post
+from tests.requests.steps import gen_firm, gen_request, outbox, text
+from trustweb.extensions import db
+from trustweb.models import Contact, EmailTemplate, TrustRequest, User
+from trustweb.services import ServiceError
+from trustweb.services.templates import check_template, render, sample_values, save_template
+
+REACHING_IN = [
+    ("{{ config }}", "unknown merge field “config”"),
+    ("{{ config.SECRET_KEY }}", "may only use merge fields by name"),
+    ("{{ ''.__class__.__mro__ }}", "may only use merge fields by name"),
+    ("{{ client_name.__class__ }}", "may only use merge fields by name"),
+    ("{{ client_name['__class__'] }}", "may only use merge fields by name"),
+    ("{% for x in range(10) %}{{ x }}{% endfor %}", "may only contain text and merge fields"),
+    ("{% for x in range(10) %}", "cannot be read"),
+    ("{{ self }}", "unknown merge field “self”"),
+    ("{{ lipsum.__globals__ }}", "may only use merge fields by name"),
+    ("{{ lipsum }}", "unknown merge field “lipsum”"),
+    ("{{ cycler.__init__.__globals__ }}", "may only use merge fields by name"),
+    ("{{ request }}", "unknown merge field “request”"),
+    ("{{ client_name|attr('__class__') }}", "uses “attr”"),
+    ("{{ client_name|format(config) }}", "uses “format”"),
+    ("{{ client_name|upper(1) }}", "uses “upper”"),
+    ("{{ client_name() }}", "may only use merge fields by name"),
+    ("{% set x = 1 %}", "may only contain text and merge fields"),
+    ("{% include 'base.html' %}", "may only contain text and merge fields"),
+    ("{% raw %}{{ config }}{% endraw %}{{ config }}", "unknown merge field “config”"),
+]
+
+
+@pytest.mark.parametrize(("source", "message"), REACHING_IN)
+def test_a_template_that_reaches_for_the_app_is_refused_with_a_reason(app, source, message):
+    with app.app_context():
+        body = f"Dear {{{{ client_name }}}},\n\n{source}\n\nPay here: {{{{ pay_link }}}}"
+        with pytest.raises(ServiceError, match=message):
+            check_template(body, "body")
+        with pytest.raises(ServiceError, match=message):
+            render("Your retainer", body, sample_values("Hartwell & Stone"))
+        with pytest.raises(ServiceError, match=message):
+            render(source, "Dear {{ client_name }}", sample_values("Hartwell & Stone"))
+        # Nor can it be saved as a template.
+        with pytest.raises(ServiceError, match=message):
+            save_template(None, {"name": "Sneaky", "kind": "request", "subject": "Hello", "body": body})
+        db.session.rollback()
+        assert db.session.scalar(db.select(db.func.count()).select_from(EmailTemplate)) == 0
+
+
+def test_a_good_template_fills_in_every_merge_field(app):
+    with app.app_context():
+        subject, body_text, body_html = render(
+            "{{ firm_name }}: {{ amount_due }} for {{ matter }} ({{ request_number }})",
+            "Dear {{ client_name|title }},\n\n{{ message }}\n\n"
+            "Please pay {{ amount_due }} of {{ amount_requested }} by {{ due_date }}.\n"
+            "{{ pay_link }}\n\n{{ lawyer|upper }}",
+            sample_values("Hartwell & Stone"),
+        )
+    assert subject == "Hartwell & Stone: $2,500.00 for 2026-0042 · Avery v. Northwind Logistics (TR-000123)"
+    assert body_text.startswith("Dear Jordan Avery,\n\nThank you for instructing us.")
+    assert "Please pay $2,500.00 of $2,500.00 by December 15, 2026.\nhttps://pay.example.com/pay/…" in body_text
+    assert body_text.endswith("AMELIA HARTWELL\n")
+    assert "{{" not in body_text and "{{" not in body_html
+    assert '<a href="https://pay.example.com/pay/…">https://pay.example.com/pay/…</a>' in body_html
+    assert "<p>Dear Jordan Avery,</p>" in body_html
+
+
+def test_markup_in_a_value_is_shown_as_text_in_the_html_part(app):
+    values = {
+        **sample_values("Hartwell & Stone"),
+        "client_name": '<img src=x onerror="alert(1)">Jordan',
+        "message": "<script>steal()</script> & <b>bold</b>",
+        "pay_link": 'https://firm.example.com/pay/abc"><script>x()</script>',
+    }
+    with app.app_context():
+        _, body_text, body_html = render("Hello", "Dear {{ client_name }},\n\n{{ message }}\n\n{{ pay_link }}", values)
+    assert "<script" not in body_html and "<img" not in body_html and "<b>" not in body_html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Jordan" in body_html
+    assert "&lt;script&gt;steal()&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in body_html
+    assert 'href="https://firm.example.com/pay/abc&#34;&gt;&lt;script&gt;x()&lt;/script&gt;"' in body_html
+    # The plain-text part is the text as typed: nothing there is markup.
+    assert "<script>steal()</script> & <b>bold</b>" in body_text
+
+
+def test_a_value_cannot_be_read_back_as_a_template(app):
+    """A client name or message that looks like a merge field stays text; the app's secrets stay in."""
+    values = {**sample_values("Hartwell & Stone"), "message": "{{ config.SECRET_KEY }} {% for x in range(3) %}"}
+    with app.app_context():
+        subject, body_text, body_html = render("{{ message }}", "{{ message }}", values)
+        secret = app.config["SECRET_KEY"]
+    assert subject == "{{ config.SECRET_KEY }} {% for x in range(3) %}"
+    assert body_text.strip() == subject
+    assert secret not in body_text and secret not in body_html
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r", "\u2028", "\x85"])
+def test_a_line_break_in_a_value_cannot_add_a_header_to_the_subject(app, newline):
+    values = {**sample_values("Hartwell & Stone"), "client_name": f"Jordan{newline}Bcc: spy@evil.example"}
+    with app.app_context():
+        subject, _, _ = render("Retainer for {{ client_name }}", "Dear {{ client_name }}", values)
+    assert subject == "Retainer for Jordan Bcc: spy@evil.example"
+    assert not any(ch in subject for ch in "\r\n\u2028\x85")
+
+
+def test_an_emailed_request_with_a_line_break_in_the_client_name_gets_no_extra_header(app, client, auth, mailbox):
+    """Through the outbox and a real SMTP server: one recipient, no Bcc, the subject on one line."""
+    with app.app_context():
+        setup = gen_firm()
+        contact = db.session.get(Contact, setup.client_a)
+        contact.name = "Ada Archer\r\nBcc: spy@evil.example"
+        template = save_template(
+            None,
+            {
+                "name": "Personal",
+                "kind": "request",
+                "subject": "{{ client_name }}: your retainer ({{ request_number }})",
+                "body": "Dear {{ client_name }},\n\n{{ pay_link }}",
+            },
+        )
+        request_id = gen_request(setup)
+        db.session.get(TrustRequest, request_id).template_id = template.id
+        db.session.commit()
+        lawyer = db.session.get(User, setup.lawyer)
+        db.session.expunge(lawyer)
+    auth.login_as(lawyer)
+    assert post(client, f"/bills/requests/{request_id}/send").status_code == 303
+
+    [email] = mailbox.messages
+    assert email["Bcc"] is None
+    assert email["Subject"] == "Ada Archer Bcc: spy@evil.example: your retainer (TR-000001)"
+    assert email["To"] == "ada@example.com"
+    assert mailbox.to("spy@evil.example") == []
+
+
+def test_a_stored_template_that_reaches_in_stops_the_send_with_a_reason(app, client, auth, mailbox):
+    """A template put straight into the database, past the settings page: render refuses it, nothing goes."""
+    with app.app_context():
+        setup = gen_firm()
+        bad = EmailTemplate(name="Tampered", kind="request", subject="Hi", body="{{ config.SECRET_KEY }}")
+        db.session.add(bad)
+        db.session.commit()
+        request_id = gen_request(setup)
+        db.session.get(TrustRequest, request_id).template_id = bad.id
+        db.session.commit()
+        lawyer = db.session.get(User, setup.lawyer)
+        db.session.expunge(lawyer)
+        secret = app.config["SECRET_KEY"]
+    auth.login_as(lawyer)
+    response = post(client, f"/bills/requests/{request_id}/send", follow_redirects=True)
+    assert "The body may only use merge fields by name" in text(response)
+    assert secret not in text(response)
+    assert mailbox.messages == []
+    with app.app_context():
+        assert db.session.get(TrustRequest, request_id).status == "draft"
+        assert outbox(request_id) == []
