@@ -7,6 +7,7 @@ the run creates its own schema there and drops it at the end.
 import os
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -82,10 +83,11 @@ def database(tmp_path, pg_schema):
     return f"sqlite:///{tmp_path / 'test.sqlite3'}", None
 
 
-@pytest.fixture
-def app(database, pg_schema):
+@contextmanager
+def built_app(database, pg_schema, **overrides):
+    """An app on the test database with empty tables; overrides go into its config."""
     uri, options = database
-    app = create_app(make_config(uri, options))
+    app = create_app(make_config(uri, options, **overrides))
     with app.app_context():
         if pg_schema is None:
             db.create_all()
@@ -95,6 +97,23 @@ def app(database, pg_schema):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database, pg_schema):
+    with built_app(database, pg_schema) as app:
+        yield app
+
+
+@pytest.fixture
+def mailbox():
+    """A real SMTP server on loopback; build the app with mailbox.config() to send to it."""
+    from tests.mailbox import Mailbox
+
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
 
 
 @pytest.fixture

@@ -22,10 +22,8 @@ from tests.browser_support import (
     serving,
     watch_errors,
 )
-from tests.conftest import empty_tables, make_config
+from tests.conftest import built_app
 from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
-from tests.mailbox import Mailbox
-from trustweb import create_app
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
 from trustweb.services import requests as request_service
@@ -47,14 +45,6 @@ def chromium():
 
 
 @pytest.fixture
-def mailbox():
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
 def listener():
     """The live server's port, taken before the app is built so BASE_URL can name it."""
     with loopback_listener() as sock:
@@ -64,17 +54,8 @@ def listener():
 @pytest.fixture
 def app(database, pg_schema, mailbox, listener):
     """The app sending real email to the test mailbox, its links pointing at the live server."""
-    uri, options = database
-    app = create_app(make_config(uri, options, BASE_URL=listener_url(listener), **mailbox.config()))
-    with app.app_context():
-        if pg_schema is None:
-            db.create_all()
-        else:
-            empty_tables()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with built_app(database, pg_schema, BASE_URL=listener_url(listener), **mailbox.config()) as app:
+        yield app
 
 
 @pytest.fixture

@@ -1,40 +1,14 @@
 """A lawyer asks for a retainer, the client pays from the emailed link in two halves: all through HTTP and SMTP."""
 
-import re
-
 from sqlalchemy import select
 
 from tests.conftest import post
 from tests.factories import gen_account, gen_trust_setup, gen_user, trust_ledger
+from tests.requests.steps import pay, pay_form
 from trustweb.extensions import db
 from trustweb.models import JournalEntry, LedgerAccount, Payment, TrustRequest
 from trustweb.services.books import check_books
 from trustweb.services.trust import Holder
-
-CHECKOUT = re.compile(r'name="checkout" type="hidden" value="([^"]+)"')
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def pay_page_form(client, path):
-    page = client.get(path)
-    assert page.status_code == 200, page.get_data(as_text=True)
-    html = page.get_data(as_text=True)
-    return html, CSRF.search(html).group(1), CHECKOUT.search(html).group(1)
-
-
-def pay(client, path, amount, card="4242 4242 4242 4242", checkout=None):
-    _, csrf, fresh = pay_page_form(client, path)
-    data = {
-        "csrf_token": csrf,
-        "checkout": checkout or fresh,
-        "amount": amount,
-        "name": "Ada Archer",
-        "email": "ada.receipts@example.com",
-        "number": card,
-        "expiry": "12/34",
-        "cvc": "123",
-    }
-    return client.post(path, data=data), data
 
 
 def test_a_client_pays_a_retainer_in_two_halves_from_the_emailed_link(app, client, auth, mailbox):
@@ -93,7 +67,7 @@ def test_a_client_pays_a_retainer_in_two_halves_from_the_emailed_link(app, clien
 
     # The client opens it (signed out, another device): the request is marked viewed.
     payer = app.test_client()
-    html, _, _ = pay_page_form(payer, path)
+    html, _, _ = pay_form(payer, path)
     assert "$5,000.00" in html and "TEST MODE" in html and "noindex" in html
     with app.app_context():
         assert db.session.get(TrustRequest, request_id).status == "viewed"

@@ -59,6 +59,18 @@ def existing(idempotency_key):
     return db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
 
 
+def new_payment(request, idempotency_key, amount_cents, **details):
+    """A payment for the request, not yet booked (fee zero until the processor reports one)."""
+    return Payment(
+        idempotency_key=idempotency_key,
+        trust_request_id=request.id,
+        bank_account_id=request.bank_account_id,
+        amount_cents=amount_cents,
+        fee_cents=0,
+        **details,
+    )
+
+
 def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
     """The client pays on the pay page. Returns the Payment; raises Declined or ServiceError."""
     request = request_service.lock(link.request)
@@ -74,12 +86,10 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
     if operating is None or not operating.active:
         raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
     processor = processor_for(request.bank_account, FirmSettings.get())
-    payment = Payment(
-        idempotency_key=idempotency_key,
-        trust_request_id=request.id,
-        bank_account_id=request.bank_account_id,
-        amount_cents=amount_cents,
-        fee_cents=0,
+    payment = new_payment(
+        request,
+        idempotency_key,
+        amount_cents,
         method="card",
         processor=processor.name,
         payer_name=card.name,
@@ -119,12 +129,10 @@ def record_manual_payment(
         raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > request.due_cents:
         raise ServiceError(f"{format_cents(request.due_cents)} is due on {request.number}; record at most that.")
-    payment = Payment(
-        idempotency_key=idempotency_key,
-        trust_request_id=request.id,
-        bank_account_id=request.bank_account_id,
-        amount_cents=amount_cents,
-        fee_cents=0,
+    payment = new_payment(
+        request,
+        idempotency_key,
+        amount_cents,
         method=method,
         processor="manual",
         processor_reference=reference,
