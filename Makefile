@@ -18,6 +18,8 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 ## Set up everything and serve the app with SQLite and demo data.
+# Emailed and printed links name the address the app is served on, unless TRUSTWEB_BASE_URL says otherwise.
+run: export TRUSTWEB_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.runtime
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi trustweb demo --first-run
