@@ -157,3 +157,24 @@ def test_a_payment_while_the_mail_server_is_down_is_booked_and_its_receipt_waits
     assert runner.invoke(args=["trustweb", "send-mail"]).exit_code == 0
     [receipt] = mailbox.to("ada.receipts@example.com")
     assert receipt["Subject"].startswith("Receipt R-000001")
+
+
+def test_a_mail_server_that_answers_and_then_stalls_does_not_hang_the_page(app, firm, client):
+    """It accepts the connection and never greets: after MAIL_TIMEOUT the email stays queued with the reason."""
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as stalled:
+        app.extensions["mail"].port = stalled.getsockname()[1]  # Flask-Mail read MAIL_PORT when the app was built
+        app.config["MAIL_TIMEOUT"] = 1
+        with app.app_context():
+            request_id = gen_request(firm)
+        started = time.monotonic()
+        response = post(client, f"/bills/requests/{request_id}/send", follow_redirects=True)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 5
+    assert "could not be sent now and stay queued" in text(response)
+    with app.app_context():
+        [message] = outbox(request_id)
+        assert message.status == "queued" and "timed out" in message.last_error
+        assert db.session.get(TrustRequest, request_id).status == "sent"

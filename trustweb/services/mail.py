@@ -12,18 +12,40 @@ token (only the link's hash is kept anywhere).
 """
 
 import re
+import smtplib
 from datetime import timedelta
 
 from flask import current_app
-from flask_mail import Message
+from flask_mail import Connection, Message
 from sqlalchemy import or_, select, update
 
-from trustweb.extensions import db, mail
+from trustweb.extensions import db
 from trustweb.models import OutboxMessage
 from trustweb.models.base import utcnow
 
 CLAIM_MINUTES = 10
 MAX_ERROR = 500
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout: a mail server that stalls must not hang a page.
+
+    Flask-Mail opens smtplib.SMTP without one (it would wait for as long as TCP does);
+    this is its configure_host with MAIL_TIMEOUT passed through.
+    """
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
 
 
 def queue(kind, recipients, subject, text, html=None, *, cc=None, request=None):
@@ -77,10 +99,7 @@ def deliver(message_id):
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
     try:
-        with mail.connect() as connection:
-            if connection.host is not None:  # None when sending is suppressed in tests
-                # A mail server that accepts the connection and then hangs must not hang the page.
-                connection.host.sock.settimeout(current_app.config["MAIL_TIMEOUT"])
+        with TimedConnection(current_app.extensions["mail"]) as connection:
             email.send(connection)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server leaves the message queued
         db.session.rollback()
