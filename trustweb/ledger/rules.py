@@ -10,8 +10,19 @@ from dataclasses import dataclass, replace
 
 from trustweb.ledger.money import format_cents
 
-NORMAL_SIGN = {"bank": 1, "operating": 1, "expense": 1, "receivable": 1, "client": -1, "firm": -1, "income": -1}
-TRUST_KINDS = frozenset({"bank", "client", "firm"})
+NORMAL_SIGN = {
+    "bank": 1,
+    "operating": 1,
+    "expense": 1,
+    "receivable": 1,
+    "client": -1,
+    "firm": -1,
+    "income": -1,
+    # What the firm owes its trust account (a processor kept a fee or pulled back money already spent):
+    # a negative balance is money the firm must replace from operating.
+    "shortfall": -1,
+}
+TRUST_KINDS = frozenset({"bank", "client", "firm", "shortfall"})
 HELD_KINDS = frozenset({"client", "firm"})  # money held for someone: never below zero
 
 

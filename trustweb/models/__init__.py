@@ -15,7 +15,7 @@ from trustweb.models.ledger import (
 )
 from trustweb.models.mail import MAIL_KINDS, OutboxMessage
 from trustweb.models.matters import MATTER_STATUSES, Matter
-from trustweb.models.payments import PAYMENT_STATUSES, Payment
+from trustweb.models.payments import PAYMENT_STATUSES, Dispute, Payment, ProcessorEvent, Refund
 from trustweb.models.requests import REQUEST_STATUSES, TEMPLATE_KINDS, EmailTemplate, PayLink, TrustRequest
 from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
 
@@ -43,7 +43,10 @@ __all__ = [
     "MAIL_KINDS",
     "OutboxMessage",
     "PAYMENT_STATUSES",
+    "Dispute",
     "PayLink",
+    "ProcessorEvent",
+    "Refund",
     "Payment",
     "REQUEST_STATUSES",
     "TEMPLATE_KINDS",

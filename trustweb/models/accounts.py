@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Index, String, text
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustweb.extensions import db
@@ -17,6 +17,9 @@ class BankAccount(db.Model):
         CheckConstraint("kind IN ('trust', 'operating')", name="kind"),
         CheckConstraint("kind = 'trust' OR NOT is_iolta", name="iolta_is_trust"),
         CheckConstraint("NOT is_default OR active", name="default_is_active"),
+        CheckConstraint("processor IN ('test', 'stripe')", name="processor"),
+        CheckConstraint("fee_mode IN ('deducted', 'billed')", name="fee_mode"),
+        CheckConstraint("ach_hold_days BETWEEN 0 AND 30", name="ach_hold_days"),
         # At most one default account of each kind, enforced by the database.
         Index(
             "uq_bank_account_default_kind",
@@ -38,6 +41,17 @@ class BankAccount(db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Who takes card and bank payments into this account: the test processor or Stripe.
+    processor: Mapped[str] = mapped_column(String(10), default="test")
+    # Stripe keys, encrypted with a key derived from the app's secret (trustweb/services/secrets.py);
+    # TRUSTWEB_STRIPE_* in the environment take precedence. Never shown again once saved.
+    stripe_secret_key_enc: Mapped[str | None] = mapped_column(Text)
+    stripe_webhook_secret_enc: Mapped[str | None] = mapped_column(Text)
+    # "deducted": the processor keeps its fee from the payout into this account (Stripe's default), so a
+    # trust account is short by it until the firm replaces it; "billed": the fee is charged to operating.
+    fee_mode: Mapped[str] = mapped_column(String(10), default="deducted")
+    # A bank payment (ACH) stays uncleared this many days after the processor confirms it.
+    ach_hold_days: Mapped[int] = mapped_column(Integer, default=5)
 
     @property
     def kind_label(self):

@@ -19,11 +19,11 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
+from trustweb.ledger.rules import NORMAL_SIGN  # one table of signs, kept with the rules
 from trustweb.models.base import UTCDateTime, created_at_column
 
-LEDGER_KINDS = ("bank", "client", "firm", "operating", "income", "expense", "receivable")
+LEDGER_KINDS = ("bank", "client", "firm", "shortfall", "operating", "income", "expense", "receivable")
 # Natural sign of a ledger's balance: +1 where a debit increases it (assets, expenses).
-NORMAL_SIGN = {"bank": 1, "operating": 1, "expense": 1, "receivable": 1, "client": -1, "firm": -1, "income": -1}
 ENTRY_KINDS = ("deposit", "disbursement", "transfer", "reversal")
 
 
@@ -31,7 +31,8 @@ class LedgerAccount(db.Model):
     __tablename__ = "ledger_account"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('bank', 'client', 'firm', 'operating', 'income', 'expense', 'receivable')", name="kind"
+            "kind IN ('bank', 'client', 'firm', 'shortfall', 'operating', 'income', 'expense', 'receivable')",
+            name="kind",
         ),
         # Invariant 3, in the database: money held for a client (or for the firm) is never negative.
         CheckConstraint("kind NOT IN ('client', 'firm') OR balance_cents >= 0", name="held_not_negative"),
@@ -70,6 +71,8 @@ class LedgerAccount(db.Model):
             return f"{self.contact.name} – client funds"
         if self.kind == "firm":
             return f"Firm funds in {self.bank_account.name}"
+        if self.kind == "shortfall":
+            return f"Owed by the firm to {self.bank_account.name}"
         return self.bank_account.name
 
 

@@ -24,6 +24,7 @@ class Payment(db.Model):
         CheckConstraint("fee_cents >= 0 AND fee_cents <= amount_cents", name="fee_in_range"),
         CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'refunded', 'disputed')", name="status"),
         CheckConstraint("status != 'succeeded' OR journal_entry_id IS NOT NULL", name="succeeded_is_booked"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refunded_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +37,13 @@ class Payment(db.Model):
     fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     method: Mapped[str] = mapped_column(String(12))
     processor: Mapped[str] = mapped_column(String(12))  # test, stripe, manual
-    processor_reference: Mapped[str | None] = mapped_column(String(100))
+    processor_reference: Mapped[str | None] = mapped_column(String(100), index=True)  # pi_... for Stripe
+    # The processor's checkout (cs_... for Stripe) the payer was sent to.
+    checkout_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A bank payment's deposit is cleared automatically on this date (clear-payments command).
+    clears_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))
     failure_message: Mapped[str | None] = mapped_column(Text)
     payer_name: Mapped[str | None] = mapped_column(String(200))
@@ -57,3 +64,66 @@ class Payment(db.Model):
     @property
     def status_label(self):
         return PAYMENT_STATUSES[self.status]
+
+
+class Refund(db.Model):
+    """Money given back from a payment: only ever from the ledger of the client who paid (invariant 6)."""
+
+    __tablename__ = "refund"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # re_... from Stripe; unique, so a refund reported by a webhook is booked once.
+    processor_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    online: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    payment = relationship("Payment", backref="refunds")
+    journal_entry = relationship("JournalEntry")
+    created_by = relationship("User")
+
+
+class Dispute(db.Model):
+    """A chargeback: money the processor pulled back, and where it was taken from."""
+
+    __tablename__ = "dispute"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(
+            "client_cents >= 0 AND firm_cents >= 0 AND client_cents + firm_cents = amount_cents", name="split"
+        ),
+        CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    processor_reference: Mapped[str] = mapped_column(String(100), unique=True)  # dp_...
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Taken from the paying client's ledger (up to its balance) and, for the rest, owed by the firm.
+    client_cents: Mapped[int] = mapped_column(BigInteger)
+    firm_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    closing_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    payment = relationship("Payment", backref="disputes")
+
+
+class ProcessorEvent(db.Model):
+    """A webhook event applied (or acknowledged and ignored): its id is unique, so it is applied once."""
+
+    __tablename__ = "processor_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    processor: Mapped[str] = mapped_column(String(12))
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    outcome: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = created_at_column()

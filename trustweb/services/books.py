@@ -4,7 +4,7 @@ from sqlalchemy import case, func, select, text
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.ledger.rules import HELD_KINDS, NORMAL_SIGN
+from trustweb.ledger.rules import HELD_KINDS, NORMAL_SIGN, TRUST_KINDS
 from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount
 from trustweb.models.append_only import APPEND_ONLY_TABLES
 
@@ -59,7 +59,7 @@ def _entries_crossing_trust_accounts():
     rows = db.session.execute(
         select(JournalLine.entry_id, LedgerAccount.bank_account_id)
         .join(LedgerAccount)
-        .where(LedgerAccount.kind.in_(("bank", "client", "firm")))
+        .where(LedgerAccount.kind.in_(TRUST_KINDS))
         .group_by(JournalLine.entry_id, LedgerAccount.bank_account_id)
         .having(func.sum(JournalLine.amount_cents) != 0)
     ).all()
@@ -109,7 +109,7 @@ def _trust_accounts_match_their_ledgers(ledgers, derived):
     problems = []
     accounts = {}
     for ledger in ledgers:
-        if ledger.kind in ("bank", "client", "firm"):
+        if ledger.kind in TRUST_KINDS:
             totals = accounts.setdefault(ledger.bank_account_id, {"bank": 0, "held": 0, "name": None})
             if ledger.kind == "bank":
                 totals["bank"] += derived.get(ledger.id, 0)
