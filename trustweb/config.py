@@ -90,6 +90,16 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.WTF_CSRF_TIME_LIMIT = None  # valid for the session; a long form must not expire
         self.INVITE_DAYS = int(env("INVITE_DAYS", "7"))
+        # Stripe keys by the kind of account the money goes to; set here, they win over keys saved in the app.
+        self.STRIPE_KEYS = {
+            kind: {
+                "secret_key": env(f"STRIPE_{kind.upper()}_SECRET_KEY"),
+                "webhook_secret": env(f"STRIPE_{kind.upper()}_WEBHOOK_SECRET"),
+            }
+            for kind in ("trust", "operating")
+        }
+        # Only for tests and staging: where the Stripe API answers (None is Stripe itself).
+        self.STRIPE_API_BASE = env("STRIPE_API_BASE")
         self.PAGE_SIZE = 25
 
 

@@ -2,18 +2,58 @@
 
 A processor takes a card (or a bank payment) for an amount and says whether
 the money was taken, with its reference and the fee it keeps. It never
-touches the books: trustweb/services/payments.py books what it reports.
+touches the books: trustweb/services/payments.py and checkout.py book what it reports.
 """
+
+from dataclasses import dataclass
+
+from flask import current_app
 
 from trustweb.payments.base import CardDetails, Charge, Declined, Processor
 from trustweb.payments.test import TestProcessor
 
-PROCESSORS = {"test": TestProcessor}
+
+class NotConfigured(Exception):
+    """The account is set to a processor whose keys are missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    secret_key: str | None
+    webhook_secret: str | None
+    from_environment: bool
+
+
+def stripe_keys(account):
+    """The account's Stripe keys: from the environment (by account kind) if set there, else as saved."""
+    from trustweb.services.secrets import decrypt
+
+    configured = current_app.config["STRIPE_KEYS"].get(account.kind, {})
+    if configured.get("secret_key"):
+        return StripeKeys(configured["secret_key"], configured.get("webhook_secret"), True)
+    return StripeKeys(decrypt(account.stripe_secret_key_enc), decrypt(account.stripe_webhook_secret_enc), False)
 
 
 def processor_for(account, settings):
-    """The processor that takes payments into this bank account (the test one until Stripe is configured)."""
+    """The processor that takes payments into this bank account."""
+    if account.processor == "stripe":
+        from trustweb.payments.stripe import StripeProcessor
+
+        keys = stripe_keys(account)
+        if not keys.secret_key:
+            raise NotConfigured(f"{account.name} is set to Stripe but has no readable secret key.")
+        return StripeProcessor(keys.secret_key, keys.webhook_secret, current_app.config["STRIPE_API_BASE"])
     return TestProcessor(settings.card_fee_basis_points, settings.card_fee_fixed_cents)
 
 
-__all__ = ["CardDetails", "Charge", "Declined", "PROCESSORS", "Processor", "TestProcessor", "processor_for"]
+__all__ = [
+    "CardDetails",
+    "Charge",
+    "Declined",
+    "NotConfigured",
+    "Processor",
+    "StripeKeys",
+    "TestProcessor",
+    "processor_for",
+    "stripe_keys",
+]

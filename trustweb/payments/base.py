@@ -30,6 +30,7 @@ class Charge:
 class Processor:
     name = "processor"
     test_mode = False
+    hosted = False  # True: the payer is sent to the processor's own page (no card form of ours)
 
     def charge_card(self, amount_cents, card, idempotency_key, description):
         """Take the money or raise Declined; returns a Charge."""

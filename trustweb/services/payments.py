@@ -13,15 +13,14 @@ from flask import render_template
 from sqlalchemy import select
 
 from trustweb.extensions import db
-from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, JournalEntry, LedgerAccount, Payment
-from trustweb.models.firm import insert_ignore
+from trustweb.models import Counter, FirmSettings, Payment
 from trustweb.payments import Declined, processor_for
 from trustweb.services import ServiceError, audit, mail
 from trustweb.services import requests as request_service
+from trustweb.services.fees import book_fee
 from trustweb.services.firm import default_account
-from trustweb.services.trust import METHODS, Holder, _post, audit_entry, firm_today, post_deposit
+from trustweb.services.trust import METHODS, Holder, firm_today, post_deposit
 from trustweb.urls import external_url
 
 MANUAL_METHODS = {key: METHODS[key] for key in ("cheque", "wire", "cash", "other")}
@@ -107,7 +106,7 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
         db.session.commit()
         raise
     payment.processor_reference, payment.fee_cents = charge.reference, charge.fee_cents
-    _book(request, payment, operating, payer=card.name, cleared=True, user=None)
+    _book(request, payment, payer=card.name, cleared=True, user=None)
     return payment
 
 
@@ -140,11 +139,11 @@ def record_manual_payment(
         received_on=received_on,
         created_by_id=user.id,
     )
-    _book(request, payment, None, payer=payer, cleared=cleared, user=user)
+    _book(request, payment, payer=payer, cleared=cleared, user=user)
     return payment
 
 
-def _book(request, payment, operating, *, payer, cleared, user):
+def _book(request, payment, *, payer, cleared, user):
     """Deposit, fee, status, audit and emails for money received: the caller holds the request's lock."""
     holder = Holder(request.contact_id, request.matter_id)
     entry = post_deposit(
@@ -165,7 +164,7 @@ def _book(request, payment, operating, *, payer, cleared, user):
     db.session.add(payment)
     db.session.flush()
     if payment.fee_cents:
-        payment.fee_entry_id = book_card_fee(operating, payment, request).id
+        payment.fee_entry_id = book_fee(request, payment).id
     before = {"status": request.status, "paid_cents": request.paid_cents}
     request.paid_cents += payment.amount_cents
     request.status = "paid" if request.paid_cents == request.amount_cents else "partially_paid"
@@ -182,43 +181,6 @@ def _book(request, payment, operating, *, payer, cleared, user):
     )
     _queue_receipts(request, payment)
     db.session.commit()
-
-
-def _operating_ledgers(account):
-    """The operating bank ledger and its card-fee expense ledger, created if new, locked."""
-    keys = {f"operating:{account.id}": "operating", f"expense:{account.id}:card-fees": "expense"}
-    for key, kind in keys.items():
-        db.session.execute(
-            insert_ignore(LedgerAccount).values(
-                key=key, kind=kind, bank_account_id=account.id, balance_cents=0, uncleared_cents=0
-            )
-        )
-    rows = db.session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.key.in_(sorted(keys)))
-        .order_by(LedgerAccount.key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {row.kind: row for row in rows}
-
-
-def book_card_fee(operating, payment, request):
-    """The processor's fee as an expense paid from the operating account: never from trust (invariant 6)."""
-    rules.check_amount(payment.fee_cents)
-    ledgers = _operating_ledgers(operating)
-    entry = JournalEntry(
-        kind="disbursement",
-        bank_account_id=operating.id,
-        entry_date=payment.received_on,
-        description=f"Card processing fee on {payment.receipt_number} ({request.number})",
-        method="card",
-        counterparty=f"{payment.processor} processor",
-        reference=payment.processor_reference,
-    )
-    _post(entry, [(ledgers["expense"], payment.fee_cents), (ledgers["operating"], -payment.fee_cents)])
-    audit_entry(entry, "operating.card_fee", None)
-    return entry
 
 
 def _queue_receipts(request, payment):

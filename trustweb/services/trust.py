@@ -76,13 +76,22 @@ def _check_date(entry_date):
         raise rules.BadDate("The date is too far in the past.")
 
 
-def lock_ledgers(account, holders, with_bank=True):
+def shortfall_key(account):
+    return f"shortfall:{account.id}"
+
+
+def lock_ledgers(account, holders, with_bank=True, with_shortfall=False):
     """The ledger rows for these holders in this trust account, created if new, locked, fresh."""
     wanted = {h.key(account.id): h for h in holders}
     if with_bank:
         wanted[f"bank:{account.id}"] = None
+    if with_shortfall:
+        wanted[shortfall_key(account)] = "shortfall"
     for key, holder in wanted.items():
-        kind = "bank" if holder is None else ("firm" if holder.is_firm else "client")
+        if holder == "shortfall":
+            kind = "shortfall"
+        else:
+            kind = "bank" if holder is None else ("firm" if holder.is_firm else "client")
         values = {"key": key, "kind": kind, "bank_account_id": account.id, "balance_cents": 0, "uncleared_cents": 0}
         if kind == "client":
             values.update(contact_id=holder.contact_id, matter_id=holder.matter_id)

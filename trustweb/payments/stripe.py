@@ -1,0 +1,131 @@
+"""Stripe through the official library: Checkout Sessions for card and US bank (ACH) payments.
+
+The payer types card or bank details on Stripe's own page, never on ours (PCI
+SAQ-A). We create a Checkout Session, send the payer to its URL, and learn the
+outcome from Stripe: the signed webhook, or the session read back when the
+payer returns. The fee is read from the charge's balance transaction, never
+guessed.
+"""
+
+from dataclasses import dataclass
+
+import stripe
+
+from trustweb.payments.base import Processor
+
+EXPAND = ["payment_intent.latest_charge.balance_transaction"]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    reference: str  # cs_...
+    url: str
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """What Stripe says about a checkout: paid, still pending (a bank payment), or failed/open."""
+
+    status: str  # "paid", "pending", "failed" or "open"
+    payment_reference: str | None = None  # pi_...
+    method: str = "card"  # card or ach
+    fee_cents: int = 0
+
+
+class ProcessorError(Exception):
+    """Stripe could not be reached or refused the call; the message is safe to show staff."""
+
+
+class StripeProcessor(Processor):
+    name = "stripe"
+    hosted = True  # the payer is sent to the processor's page
+
+    def __init__(self, secret_key, webhook_secret=None, api_base=None):
+        self.secret_key = secret_key
+        self.webhook_secret = webhook_secret
+        self.test_mode = secret_key.startswith(("sk_test_", "rk_test_"))
+        self.client = stripe.StripeClient(
+            secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=2
+        )
+
+    def create_checkout(self, *, amount_cents, currency, description, success_url, cancel_url, metadata, email, key):
+        params = {
+            "mode": "payment",
+            "payment_method_types": ["card", "us_bank_account"],
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount_cents,
+                        "product_data": {"name": description},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": metadata["payment"],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+        }
+        if email:
+            params["customer_email"] = email
+        try:
+            session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        return Checkout(reference=session.id, url=session.url)
+
+    def checkout_state(self, reference):
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(reference, {"expand": EXPAND}).to_dict()
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        intent = session.get("payment_intent")
+        intent_id = intent if isinstance(intent, str) or intent is None else intent.get("id")
+        method = "ach" if _is_bank_payment(intent) else "card"
+        if session.get("payment_status") in ("paid", "no_payment_required"):
+            return CheckoutState("paid", intent_id, method, _fee(intent))
+        if session.get("status") == "complete":
+            # Complete but unpaid: a bank payment on its way, or one that failed.
+            if isinstance(intent, dict) and intent.get("status") in ("requires_payment_method", "canceled"):
+                return CheckoutState("failed", intent_id, method)
+            return CheckoutState("pending", intent_id, "ach")
+        if session.get("status") == "expired":
+            return CheckoutState("failed", intent_id, method)
+        return CheckoutState("open", intent_id, method)
+
+    def refund(self, payment_reference, amount_cents, key):
+        try:
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": payment_reference, "amount": amount_cents}, {"idempotency_key": key}
+            )
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        return refund.id
+
+    def verify_event(self, payload, signature):
+        """The event, once its signature checks out (5 minutes' tolerance); raises SignatureVerificationError."""
+        event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=300)
+        return event.to_dict()
+
+
+def _message(error):
+    return getattr(error, "user_message", None) or str(error) or type(error).__name__
+
+
+def _is_bank_payment(intent):
+    if not isinstance(intent, dict):
+        return False
+    types = intent.get("payment_method_types") or []
+    charge = intent.get("latest_charge")
+    if isinstance(charge, dict):
+        details = charge.get("payment_method_details") or {}
+        return details.get("type") == "us_bank_account"
+    return types == ["us_bank_account"]
+
+
+def _fee(intent):
+    charge = intent.get("latest_charge") if isinstance(intent, dict) else None
+    transaction = charge.get("balance_transaction") if isinstance(charge, dict) else None
+    return int(transaction.get("fee") or 0) if isinstance(transaction, dict) else 0
