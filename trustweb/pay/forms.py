@@ -18,13 +18,18 @@ def card_check(parse):
     return check
 
 
-class PayForm(BaseForm):
-    """The client's card payment. The checkout key makes a second post of the same form a no-op."""
+class CheckoutForm(BaseForm):
+    """The amount to pay; the checkout key makes a second post of the same form a no-op."""
 
     checkout = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     amount = MoneyField("Amount to pay", validators=[DataRequired("Enter the amount to pay.")], allow_zero=True)
-    name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=200)])
     email = EmailField("Email for your receipt", validators=[Optional(), Length(max=254), email_validator()])
+
+
+class PayForm(CheckoutForm):
+    """The client's card payment on our own page (the test processor)."""
+
+    name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=200)])
     number = StringField(
         "Card number",
         validators=[card_check(card_number)],

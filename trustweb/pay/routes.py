@@ -7,7 +7,7 @@ must not leak to another site), loads no script, and is rate limited.
 
 import secrets
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from trustweb.auth.permissions import public
@@ -16,9 +16,10 @@ from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment
 from trustweb.pay import bp
-from trustweb.pay.forms import PayForm
-from trustweb.payments import Declined, processor_for
+from trustweb.pay.forms import CheckoutForm, PayForm
+from trustweb.payments import Declined, NotConfigured, processor_for
 from trustweb.services import ServiceError
+from trustweb.services import checkout as checkout_service
 from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service
@@ -54,9 +55,17 @@ def paid_page(link, status=200):
     return render_template("pay/paid.html", request=link.request), status
 
 
+def processor_of(trust_request):
+    """The processor for the request's account; None when it is set up wrongly (the page then says so)."""
+    try:
+        return processor_for(trust_request.bank_account, FirmSettings.get())
+    except NotConfigured:
+        return None
+
+
 def page(token, link, form, status=200, error=None):
     request = link.request
-    processor = processor_for(request.bank_account, FirmSettings.get())
+    processor = processor_of(request)
     return (
         render_template("pay/show.html", token=token, request=request, form=form, error=error, processor=processor),
         status,
@@ -65,7 +74,8 @@ def page(token, link, form, status=200, error=None):
 
 def fresh_form(request):
     """The pay form with a new checkout key: each checkout is posted at most once."""
-    form = PayForm(formdata=None)
+    processor = processor_of(request)
+    form = (CheckoutForm if processor is None or processor.hosted else PayForm)(formdata=None)
     form.checkout.data = secrets.token_urlsafe(24)
     form.amount.data = plain_cents(request.due_cents)
     return form
@@ -74,7 +84,8 @@ def fresh_form(request):
 def retry(form):
     """The form again for another try: a new checkout key, the card number and code cleared."""
     form.checkout.data = secrets.token_urlsafe(24)
-    form.number.data = form.cvc.data = ""
+    if isinstance(form, PayForm):
+        form.number.data = form.cvc.data = ""
     return form
 
 
@@ -98,11 +109,12 @@ def show(token):
 @limiter.limit("20 per minute")
 @public
 def pay(token):
-    """Take the card payment; a second post of the same checkout shows the first one's receipt."""
+    """Take the payment (test processor) or start the processor's checkout (Stripe); each checkout once."""
     link, state = load(token)
     if link is None:
         return closed_page("unknown", None)
-    form = PayForm()
+    processor = processor_of(link.request)
+    form = CheckoutForm() if processor is None or processor.hosted else PayForm()
     if not form.validate_on_submit():
         if state == "paid":
             return paid_page(link, 409)
@@ -110,7 +122,16 @@ def pay(token):
             return closed_page(state, link)
         return page(token, link, retry(form), 422)
     try:
-        payment = payment_service.pay_by_card(link, form.amount.cents, form.card(), form.checkout.data, form.email.data)
+        if processor is None:
+            raise ServiceError("Online payment is not available at the moment; please pay by wire or cheque.")
+        if processor.hosted:
+            payment = checkout_service.start_checkout(
+                link, token, form.amount.cents, form.checkout.data, form.email.data
+            )
+        else:
+            payment = payment_service.pay_by_card(
+                link, form.amount.cents, form.card(), form.checkout.data, form.email.data
+            )
     except Declined as error:
         return page(token, link, retry(form), 402, error=str(error))
     except ServiceError as error:
@@ -121,15 +142,46 @@ def pay(token):
         if state != "open":
             return closed_page(state, link)
         return page(token, link, retry(form), 422, error=str(error))
+    return after_payment(token, link, form, payment)
+
+
+def after_payment(token, link, form, payment):
+    """Where a payer goes once the payment is recorded: the receipt, the processor's page, or the form again."""
     if payment.status == "failed":
         # A declined checkout posted again (a reload); if another tab has paid it all since, say so instead.
         if request_service.link_state(link) == "paid":
             return paid_page(link, 409)
         return page(token, link, retry(form), 402, error=payment.failure_message)
+    if payment.status == "pending":
+        if payment.checkout_url and payment.method == "card":
+            return redirect(payment.checkout_url, 303)
+        return render_template("pay/processing.html", request=link.request, payment=payment), 202
     # The receipt and the lawyer's notice are committed with the payment; send them now if the
     # mail server answers, otherwise send-mail retries them.
     outbox.deliver_queued(request_id=link.trust_request_id)
     return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number), 303)
+
+
+@bp.get("/<token>/return")
+@limiter.limit("60 per minute")
+@public
+@writes_on_get
+def returned(token):
+    """Back from the processor's page: settle the checkout from what the processor says, then the receipt."""
+    link = request_service.link_for_token(token)
+    if link is None:
+        return closed_page("unknown", None)
+    payment = checkout_service.payment_for_checkout(request.args.get("session_id", "")[:100])
+    if payment is None or payment.trust_request_id != link.trust_request_id:
+        abort(404)
+    try:
+        payment = checkout_service.settle_checkout(payment)
+    except ServiceError:
+        db.session.rollback()  # the webhook will settle it; tell the payer it is on its way
+        return render_template("pay/processing.html", request=link.request, payment=payment), 202
+    if payment.status == "pending":
+        return render_template("pay/processing.html", request=link.request, payment=payment), 202
+    return after_payment(token, link, fresh_form(link.request), payment)
 
 
 @bp.get("/<token>/receipts/<number>")

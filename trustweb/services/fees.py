@@ -14,7 +14,8 @@ from sqlalchemy import select
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
-from trustweb.models import JournalEntry, LedgerAccount
+from trustweb.models import DepositClearance, JournalEntry, LedgerAccount
+from trustweb.models.base import utcnow
 from trustweb.models.firm import insert_ignore
 from trustweb.services import ServiceError
 from trustweb.services.firm import default_account
@@ -125,6 +126,7 @@ def replace_shortfall(account, amount_cents, entry_date, reference=None, user=No
         created_by_id=user.id if user else None,
     )
     _post(deposit, [(ledgers[f"bank:{account.id}"], amount_cents), (ledgers[shortfall_key(account)], -amount_cents)])
+    db.session.add(DepositClearance(entry=deposit, cleared_on=entry_date, created_at=utcnow()))
     audit_entry(deposit, "trust.shortfall_replaced", user)
     operating_expense(
         operating,

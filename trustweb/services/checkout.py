@@ -1,0 +1,145 @@
+"""Payments through a hosted checkout (Stripe): start it, then settle what the processor reports.
+
+start_checkout() records a pending Payment under the request's lock, with the
+checkout key unique, and asks the processor for a Checkout Session for it.
+settle_checkout() asks the processor how that checkout stands and books it,
+once: the webhook, the payer's return to our page and a retried delivery all
+end here, and under the request's lock the first one books and the others
+find it done. A bank payment (ACH) is booked when the processor confirms it
+and stays uncleared for the account's hold days (clear_due_payments).
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.models import FirmSettings, JournalEntry, Payment
+from trustweb.models.base import utcnow
+from trustweb.payments import processor_for
+from trustweb.payments.stripe import ProcessorError
+from trustweb.services import ServiceError, audit
+from trustweb.services import requests as request_service
+from trustweb.services.payments import PAYMENT_FIELDS, _book, check_amount, existing, new_payment
+from trustweb.services.trust import firm_today, mark_cleared
+from trustweb.urls import external_url
+
+# A checkout not finished within this time no longer holds back part of the amount due.
+CHECKOUT_HOURS = 24
+
+
+def reserved_cents(request):
+    """What recent unfinished checkouts for the request may still bring in."""
+    since = utcnow() - timedelta(hours=CHECKOUT_HOURS)
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.trust_request_id == request.id, Payment.status == "pending", Payment.created_at >= since
+        )
+    )
+
+
+def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None):
+    """The payer chose an amount: a pending payment and the processor's checkout page to send them to."""
+    request = request_service.lock(link.request)
+    earlier = existing(idempotency_key)
+    if earlier is not None:
+        return earlier  # a double click: the same checkout again
+    db.session.refresh(link)
+    state = request_service.link_state(link)
+    if state != "open":
+        raise ServiceError(f"This payment link is {state}; no payment was started.")
+    check_amount(request, amount_cents)
+    if amount_cents > request.due_cents - reserved_cents(request):
+        raise ServiceError(
+            "A payment for this request is already in progress. Finish it in the other window, "
+            "or wait a day for it to lapse."
+        )
+    processor = processor_for(request.bank_account, FirmSettings.get())
+    payment = new_payment(
+        request,
+        idempotency_key,
+        amount_cents,
+        method="card",
+        processor=processor.name,
+        status="pending",
+        payer_email=payer_email,
+        received_on=firm_today(),
+    )
+    db.session.add(payment)
+    db.session.flush()
+    try:
+        checkout = processor.create_checkout(
+            amount_cents=amount_cents,
+            currency=FirmSettings.get().currency,
+            description=f"{request.number}: funds in trust for {request.contact.name}",
+            success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=external_url("pay.show", token=token),
+            metadata={"payment": str(payment.id), "request": request.number},
+            email=payer_email,
+            key=f"checkout-{idempotency_key}",
+        )
+    except ProcessorError as error:
+        raise ServiceError(
+            f"The card processor could not be reached ({error}). Please try again in a minute."
+        ) from error
+    payment.checkout_reference, payment.checkout_url = checkout.reference, checkout.url
+    audit.record("payment.checkout_started", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
+    db.session.commit()
+    return payment
+
+
+def payment_for_checkout(reference):
+    return db.session.scalar(select(Payment).where(Payment.checkout_reference == reference))
+
+
+def settle_checkout(payment):
+    """Book what the processor says about the payment's checkout; returns the payment (idempotent)."""
+    request = request_service.lock(payment.request)
+    db.session.refresh(payment)
+    if payment.status not in ("pending",):
+        db.session.commit()
+        return payment  # already booked (or failed): a repeated or late report changes nothing
+    processor = processor_for(request.bank_account, FirmSettings.get())
+    try:
+        state = processor.checkout_state(payment.checkout_reference)
+    except ProcessorError as error:
+        raise ServiceError(f"Stripe could not be asked about this payment: {error}") from error
+    payment.processor_reference = state.payment_reference or payment.processor_reference
+    payment.method = state.method
+    if state.status == "paid":
+        payment.fee_cents = min(state.fee_cents, payment.amount_cents)
+        payment.received_on = firm_today()
+        bank_payment = state.method == "ach"
+        if bank_payment:
+            payment.clears_on = payment.received_on + timedelta(days=request.bank_account.ach_hold_days)
+        payer = request.contact.name
+        payment.payer_name = payment.payer_name or payer
+        _book(
+            request, payment, payer=payer, cleared=not bank_payment or not payment.clears_on > firm_today(), user=None
+        )
+        return payment
+    if state.status == "failed":
+        payment.status, payment.failure_message = "failed", "The payment did not go through."
+        audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
+    elif state.status == "pending" and payment.method == "ach":
+        audit.record("payment.pending", payment, after={"method": "ach"}, user=None)
+    db.session.commit()
+    return payment
+
+
+def clear_due_payments(today=None):
+    """Clear bank payments whose hold has passed (for cron): their money becomes available."""
+    today = today or firm_today()
+    due = db.session.scalars(
+        select(Payment)
+        .join(JournalEntry, JournalEntry.id == Payment.journal_entry_id)
+        .where(Payment.clears_on <= today, Payment.status.in_(("succeeded", "refunded", "disputed")))
+        .order_by(Payment.id)
+    ).all()
+    cleared = 0
+    for payment in due:
+        entry = payment.journal_entry
+        if entry.clearance is None and entry.reversed_by is None:
+            mark_cleared(entry, cleared_on=today)
+            cleared += 1
+    return cleared

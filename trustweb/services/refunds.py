@@ -1,0 +1,247 @@
+"""Money going back to the payer: refunds the firm makes, refunds and chargebacks the processor reports.
+
+Invariant 6: whatever goes back is taken only from the ledger of the client
+who paid, never another client's. A refund the firm makes is refused beyond
+that ledger's available balance. Money the processor pulls back on its own (a
+chargeback, a refund made in its dashboard) is gone from the bank already: it
+is taken from the paying client's ledger up to its balance, and the rest is
+booked to the trust account's shortfall ledger, owed by the firm. The original
+processing fee is not returned by the processor and stays an expense.
+"""
+
+from sqlalchemy import select
+
+from trustweb.extensions import db
+from trustweb.ledger import rules
+from trustweb.ledger.money import format_cents
+from trustweb.models import DepositClearance, Dispute, FirmSettings, JournalEntry, Refund
+from trustweb.models.base import utcnow
+from trustweb.payments import processor_for
+from trustweb.payments.stripe import ProcessorError
+from trustweb.services import ServiceError, audit
+from trustweb.services import requests as request_service
+from trustweb.services.fees import book_fee, book_shortfall
+from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
+
+
+def _holder(payment):
+    request = payment.request
+    return Holder(request.contact_id, request.matter_id)
+
+
+def _set_paid(request, paid_cents, user, action):
+    """The request's amount paid after money went back (or came back), and the status that follows."""
+    before = {"status": request.status, "paid_cents": request.paid_cents}
+    request.paid_cents = max(0, min(paid_cents, request.amount_cents))
+    if request.status != "void":
+        if request.paid_cents == request.amount_cents:
+            request.status = "paid"
+        elif request.paid_cents:
+            request.status = "partially_paid"
+        else:
+            request.status = "viewed" if request.viewed_at else "sent"
+    audit.record(
+        action, request, before=before, after={"status": request.status, "paid_cents": request.paid_cents}, user=user
+    )
+
+
+def refund_payment(payment, amount_cents, *, online, reason, user):
+    """Give back all or part of a payment, through the processor or recorded as already done elsewhere."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why the money is refunded.")
+    request = request_service.lock(payment.request)
+    db.session.refresh(payment)
+    if payment.status not in ("succeeded", "refunded"):
+        raise ServiceError(f"Only a received payment can be refunded; this one is {payment.status_label.lower()}.")
+    left = payment.amount_cents - payment.refunded_cents
+    rules.check_amount(amount_cents)
+    if amount_cents > left:
+        raise ServiceError(f"{format_cents(left)} of this payment is left to refund; refund at most that.")
+    if online and payment.processor != "stripe":
+        raise ServiceError("This payment was not made through Stripe; record the refund as made elsewhere.")
+    account = request.bank_account
+    ledgers = lock_ledgers(account, [_holder(payment)])
+    entry = JournalEntry(
+        kind="disbursement",
+        bank_account_id=account.id,
+        entry_date=firm_today(),
+        description=f"Refund of {payment.receipt_number} ({request.number}): {reason}",
+        method="card" if online else "other",
+        counterparty=payment.payer_name or request.contact.name,
+        created_by_id=user.id if user else None,
+    )
+    held = ledgers[_holder(payment).key(account.id)]
+    # Refused beyond the client's available balance: the rules raise InsufficientFunds or UnclearedFunds.
+    _post(entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
+    audit_entry(entry, "trust.refund", user)
+    reference = None
+    if online:
+        processor = processor_for(account, FirmSettings.get())
+        try:
+            reference = processor.refund(
+                payment.processor_reference, amount_cents, key=f"refund-{payment.id}-{entry.id}"
+            )
+        except ProcessorError as error:
+            raise ServiceError(f"Stripe refused the refund: {error}") from error
+    _record_refund(payment, amount_cents, reference, online, reason, entry, user)
+    db.session.commit()
+    return payment
+
+
+def _record_refund(payment, amount_cents, reference, online, reason, entry, user):
+    db.session.add(
+        Refund(
+            payment_id=payment.id,
+            amount_cents=amount_cents,
+            processor_reference=reference,
+            online=online,
+            reason=reason,
+            journal_entry_id=entry.id,
+            created_by_id=user.id if user else None,
+        )
+    )
+    payment.refunded_cents += amount_cents
+    if payment.refunded_cents == payment.amount_cents:
+        payment.status = "refunded"
+    request = payment.request
+    _set_paid(request, request.paid_cents - amount_cents, user, "request.refunded")
+    audit.record(
+        "payment.refunded",
+        payment,
+        after={"amount_cents": amount_cents, "reference": reference, "online": online},
+        user=user,
+    )
+
+
+def _take_back(payment, amount_cents, description, reference):
+    """Money the processor already took: from the paying client up to their balance, the rest owed by the firm."""
+    request = payment.request
+    account = request.bank_account
+    holder = _holder(payment)
+    ledgers = lock_ledgers(account, [holder], with_shortfall=True)
+    held = ledgers[holder.key(account.id)]
+    from_client = min(amount_cents, max(held.balance_cents, 0))
+    from_firm = amount_cents - from_client
+    lines = [(ledgers[f"bank:{account.id}"], -amount_cents)]
+    if from_client:
+        lines.append((held, from_client))
+    if from_firm:
+        lines.append((ledgers[shortfall_key(account)], from_firm))
+    entry = JournalEntry(
+        kind="disbursement",
+        bank_account_id=account.id,
+        entry_date=firm_today(),
+        description=description,
+        method="card",
+        counterparty="Stripe",
+        reference=reference,
+    )
+    # The bank has already paid it: the client's uncleared money may go too.
+    _post(entry, lines, spend_uncleared=True)
+    audit_entry(entry, "trust.taken_back", None)
+    return entry, from_client, from_firm
+
+
+def processor_refund(payment, refund_reference, amount_cents):
+    """A refund made in the processor's dashboard, reported by webhook: booked once, by its reference."""
+    if db.session.scalar(select(Refund.id).where(Refund.processor_reference == refund_reference)):
+        return False
+    request_service.lock(payment.request)
+    db.session.refresh(payment)
+    amount_cents = min(amount_cents, payment.amount_cents - payment.refunded_cents)
+    if amount_cents <= 0:
+        return False
+    entry, _, _ = _take_back(
+        payment, amount_cents, f"Refund of {payment.receipt_number} made at Stripe", refund_reference
+    )
+    _record_refund(payment, amount_cents, refund_reference, True, "Refunded at Stripe", entry, None)
+    return True
+
+
+def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
+    """A chargeback: the money leaves trust from the paying client (and the firm for what was spent)."""
+    if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
+        return False
+    request = request_service.lock(payment.request)
+    db.session.refresh(payment)
+    entry, from_client, from_firm = _take_back(
+        payment, amount_cents, f"Chargeback on {payment.receipt_number} ({request.number})", dispute_reference
+    )
+    dispute = Dispute(
+        payment_id=payment.id,
+        processor_reference=dispute_reference,
+        amount_cents=amount_cents,
+        fee_cents=fee_cents,
+        client_cents=from_client,
+        firm_cents=from_firm,
+        status="open",
+        journal_entry_id=entry.id,
+    )
+    db.session.add(dispute)
+    payment.status = "disputed"
+    if fee_cents:
+        _dispute_fee(payment, fee_cents, dispute_reference)
+    _set_paid(request, request.paid_cents - amount_cents, None, "request.charged_back")
+    audit.record(
+        "payment.disputed",
+        payment,
+        after={"dispute": dispute_reference, "amount_cents": amount_cents, "client": from_client, "firm": from_firm},
+        user=None,
+    )
+    return True
+
+
+def _dispute_fee(payment, fee_cents, reference):
+    """The dispute fee is the firm's cost: operating, or owed to trust when Stripe took it from the payout."""
+    account = payment.request.bank_account
+    original = payment.fee_cents
+    payment.fee_cents = fee_cents  # book_fee reads the amount from the payment
+    try:
+        if account.fee_mode == "deducted":
+            book_shortfall(
+                account, fee_cents, firm_today(), f"Stripe dispute fee on {payment.receipt_number}", reference=reference
+            )
+        else:
+            book_fee(payment.request, payment)
+    finally:
+        payment.fee_cents = original
+
+
+def close_dispute(payment, dispute_reference, won):
+    """The dispute ended: when won, the money comes back to where it was taken from."""
+    dispute = db.session.scalar(select(Dispute).where(Dispute.processor_reference == dispute_reference))
+    if dispute is None or dispute.status != "open":
+        return False
+    request = request_service.lock(payment.request)
+    db.session.refresh(dispute)
+    if dispute.status != "open":
+        return False
+    dispute.status = "won" if won else "lost"
+    if won:
+        account = request.bank_account
+        holder = _holder(payment)
+        ledgers = lock_ledgers(account, [holder], with_shortfall=True)
+        lines = [(ledgers[f"bank:{account.id}"], dispute.amount_cents)]
+        if dispute.client_cents:
+            lines.append((ledgers[holder.key(account.id)], -dispute.client_cents))
+        if dispute.firm_cents:
+            lines.append((ledgers[shortfall_key(account)], -dispute.firm_cents))
+        entry = JournalEntry(
+            kind="deposit",
+            bank_account_id=account.id,
+            entry_date=firm_today(),
+            description=f"Dispute won on {payment.receipt_number}: the money is back",
+            method="card",
+            counterparty="Stripe",
+            reference=dispute_reference,
+        )
+        _post(entry, lines)
+        # Money back in the bank at once: a deposit cleared the day it is booked.
+        db.session.add(DepositClearance(entry=entry, cleared_on=entry.entry_date, created_at=utcnow()))
+        audit_entry(entry, "trust.dispute_won", None)
+        dispute.closing_entry_id = entry.id
+        payment.status = "succeeded" if not payment.refunded_cents else "refunded"
+        _set_paid(request, request.paid_cents + dispute.amount_cents, None, "request.dispute_won")
+    audit.record("payment.dispute_closed", payment, after={"dispute": dispute_reference, "won": won}, user=None)
+    return True

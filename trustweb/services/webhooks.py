@@ -1,0 +1,114 @@
+"""Stripe's webhook events, each applied once whatever the order or number of deliveries.
+
+Every handler is idempotent on its own (a checkout is settled under the
+request's lock and only while pending; refunds and disputes are keyed by
+Stripe's ids, unique in the database), and the event id is recorded once
+handled, so a redelivered event is acknowledged without being looked at. An
+event that arrives early (a refund before the payment's own event) first
+settles the payment from Stripe's current state. Unknown events, and events
+for payments that are not ours, are acknowledged and ignored.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from trustweb.extensions import db
+from trustweb.models import Payment, ProcessorEvent
+from trustweb.services.checkout import payment_for_checkout, settle_checkout
+from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
+
+
+def apply_event(event):
+    """Apply one verified event; returns what happened, in words."""
+    event_id, event_type = event["id"], event["type"]
+    if db.session.scalar(select(ProcessorEvent.id).where(ProcessorEvent.event_id == event_id)):
+        return "already applied"
+    handler = HANDLERS.get(event_type)
+    outcome = handler(event["data"]["object"]) if handler else "ignored: not an event TrustWeb uses"
+    db.session.add(ProcessorEvent(processor="stripe", event_id=event_id, event_type=event_type, outcome=outcome[:300]))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same event, delivered twice at once: the other delivery recorded it
+        return "already applied"
+    return outcome
+
+
+def _checkout(session):
+    payment = payment_for_checkout(session.get("id"))
+    if payment is None:
+        return "ignored: a checkout TrustWeb did not start"
+    payment = settle_checkout(payment)
+    return f"payment {payment.id} is {payment.status}"
+
+
+def _payment_by_intent(intent):
+    """Our payment for a PaymentIntent, settled first if its own event has not come yet."""
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    if not intent:
+        return None
+    payment = db.session.scalar(select(Payment).where(Payment.processor_reference == intent))
+    if payment is None:
+        return None
+    if payment.status == "pending":
+        payment = settle_checkout(payment)
+    return payment if payment.status in ("succeeded", "refunded", "disputed") else None
+
+
+def _payment_for_intent_or_checkout(obj):
+    payment = _payment_by_intent(obj.get("payment_intent"))
+    if payment is None:
+        # Before the checkout's own event the payment is known only by its checkout: find it by metadata.
+        reference = (obj.get("metadata") or {}).get("payment")
+        if reference and reference.isdigit():
+            candidate = db.session.get(Payment, int(reference))
+            if candidate is not None and candidate.status == "pending" and candidate.checkout_reference:
+                candidate = settle_checkout(candidate)
+                if candidate.processor_reference == (obj.get("payment_intent") or None):
+                    payment = candidate
+    return payment
+
+
+def _refunded(charge):
+    payment = _payment_for_intent_or_checkout(charge)
+    if payment is None:
+        return "ignored: a charge TrustWeb did not take"
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    booked = 0
+    for refund in sorted(refunds, key=lambda r: r.get("created") or 0):
+        if refund.get("status", "succeeded") in ("succeeded", "pending"):
+            booked += bool(processor_refund(payment, refund["id"], int(refund["amount"])))
+    db.session.commit()
+    return f"{booked} refund(s) booked on payment {payment.id}"
+
+
+def _dispute_created(dispute):
+    payment = _payment_for_intent_or_checkout(dispute)
+    if payment is None:
+        return "ignored: a charge TrustWeb did not take"
+    fee = sum(int(t.get("fee") or 0) for t in dispute.get("balance_transactions") or [])
+    opened = open_dispute(payment, dispute["id"], int(dispute["amount"]), fee)
+    db.session.commit()
+    return f"chargeback on payment {payment.id}" if opened else "chargeback already booked"
+
+
+def _dispute_closed(dispute):
+    payment = _payment_for_intent_or_checkout(dispute)
+    if payment is None:
+        return "ignored: a charge TrustWeb did not take"
+    # Closed before we heard it opened (events out of order): book the opening first.
+    _dispute_created(dispute)
+    closed = close_dispute(payment, dispute["id"], won=dispute.get("status") == "won")
+    db.session.commit()
+    return f"dispute {dispute.get('status')}" if closed else "dispute already closed"
+
+
+HANDLERS = {
+    "checkout.session.completed": _checkout,
+    "checkout.session.async_payment_succeeded": _checkout,
+    "checkout.session.async_payment_failed": _checkout,
+    "charge.refunded": _refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+}

@@ -1,0 +1,50 @@
+"""Where processors tell us what happened: POST /webhooks/stripe, verified by signature."""
+
+import stripe
+from flask import jsonify, request
+from sqlalchemy import select
+
+from trustweb.auth.permissions import public
+from trustweb.extensions import csrf, db, limiter
+from trustweb.models import BankAccount
+from trustweb.payments import stripe_keys
+from trustweb.services import REFUSALS
+from trustweb.services.webhooks import apply_event
+from trustweb.webhooks import bp
+
+
+def webhook_secrets():
+    """The endpoint secrets of every account set to Stripe (trust and operating may be separate Stripe accounts)."""
+    accounts = db.session.scalars(select(BankAccount).where(BankAccount.processor == "stripe")).all()
+    return list(dict.fromkeys(s for s in (stripe_keys(a).webhook_secret for a in accounts) if s))
+
+
+@bp.post("/stripe")
+@csrf.exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
+@limiter.limit("600 per minute")
+@public
+def stripe_events():
+    """Verify the signature over the raw body (5 minutes' tolerance), then apply the event once."""
+    payload = request.get_data()
+    signature = request.headers.get("Stripe-Signature", "")
+    secrets = webhook_secrets()
+    if not secrets:
+        return jsonify(error="No Stripe webhook secret is configured."), 400
+    event = None
+    for secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=300).to_dict()
+            break
+        except stripe.SignatureVerificationError:
+            continue
+        except ValueError:
+            return jsonify(error="The body is not a Stripe event."), 400
+    if event is None:
+        return jsonify(error="The signature does not match, or it is older than five minutes."), 400
+    try:
+        outcome = apply_event(event)
+    except REFUSALS as error:
+        db.session.rollback()
+        # Not applied: Stripe delivers it again later (until then, nothing was booked).
+        return jsonify(error=str(error)), 503
+    return jsonify(received=True, outcome=outcome)
