@@ -53,9 +53,13 @@ def demo_command(first_run):
 @trustweb_cli.command("check-books")
 def check_books_command():
     """Re-derive every balance from the journal and check that the books are sound."""
-    from trustweb.services.books import check_books
+    from trustweb.services.books import check_books, shortfalls
 
     problems = check_books()
+    owed = set(shortfalls())
+    for item in [p for p in problems if p in owed]:
+        click.echo(f"To do: {item}")
+    problems = [p for p in problems if p not in owed]
     if problems:
         click.echo(f"The books have {len(problems)} problem(s):", err=True)
         for problem in problems:
@@ -109,3 +113,11 @@ def remind_command(send):
     if send and queued:
         sent, failed = deliver_queued()
         click.echo(f"Sent {sent} email(s); {failed} stay queued.")
+
+
+@trustweb_cli.command("clear-payments")
+def clear_payments_command():
+    """Clear bank payments (ACH) whose hold has passed, so their money can be paid out (for cron, daily)."""
+    from trustweb.services.checkout import clear_due_payments
+
+    click.echo(f"Cleared {clear_due_payments()} bank payment(s) whose hold has passed.")

@@ -4,7 +4,7 @@ from flask import current_app, g, url_for
 
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
-from trustweb.ledger.money import format_cents
+from trustweb.ledger.money import format_cents, plain_cents
 
 
 def firm():
@@ -30,6 +30,7 @@ def money(cents):
 
 def register(app):
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["plain"] = plain_cents
     from trustweb.models.base import utcnow
 
     app.jinja_env.globals.update(can=can, firm=firm, htmx_script=htmx_script, now=utcnow)

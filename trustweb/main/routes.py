@@ -6,6 +6,8 @@ from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.main import bp
 from trustweb.models import BankAccount, Contact, LedgerAccount, Matter
+from trustweb.services.trust import firm_today
+from trustweb.trust.forms import ReplaceShortfallForm
 
 
 @bp.get("/")
@@ -36,4 +38,12 @@ def dashboard():
         ).all(),
         my_matters=my_matters,
         recent_matters=recent_matters,
+        shortfalls=db.session.execute(
+            select(BankAccount, LedgerAccount.balance_cents)
+            .join(LedgerAccount, LedgerAccount.bank_account_id == BankAccount.id)
+            .where(LedgerAccount.kind == "shortfall", LedgerAccount.balance_cents < 0)
+            .order_by(BankAccount.name)
+        ).all(),
+        replace_form=ReplaceShortfallForm(formdata=None),
+        today=firm_today().isoformat(),
     )

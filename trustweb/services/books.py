@@ -37,6 +37,7 @@ def check_books():
                 f"deposits add up to {format_cents(uncleared.get(ledger.id, 0))}"
             )
     problems += _trust_accounts_match_their_ledgers(ledgers, derived)
+    problems += shortfalls(ledgers)
     problems += _missing_triggers()
     return problems
 
@@ -123,6 +124,18 @@ def _trust_accounts_match_their_ledgers(ledgers, derived):
                 f"but its client and firm ledgers add up to {format_cents(totals['held'])}"
             )
     return problems
+
+
+def shortfalls(ledgers=None):
+    """Named items: what the firm must replace in a trust account (fees a processor kept, money pulled back)."""
+    if ledgers is None:
+        ledgers = db.session.scalars(select(LedgerAccount).where(LedgerAccount.kind == "shortfall")).all()
+    return [
+        f"{ledger.bank_account.name}: the firm must replace {format_cents(-ledger.balance_cents)} from operating "
+        "(processor fees kept from payouts or money pulled back after it was spent)"
+        for ledger in ledgers
+        if ledger.kind == "shortfall" and ledger.balance_cents < 0
+    ]
 
 
 def _missing_triggers():

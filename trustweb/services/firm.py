@@ -94,3 +94,44 @@ def set_account_active(account, active):
     audit.record("bank_account.reopened" if active else "bank_account.closed", account, after={"active": active})
     db.session.commit()
     return account
+
+
+def save_processor(account, values, user=None):
+    """Choose the account's processor and save its Stripe keys encrypted (the audit trail never sees a key)."""
+    from trustweb.payments import stripe_keys
+    from trustweb.services.secrets import encrypt
+
+    before = {
+        "processor": account.processor,
+        "fee_mode": account.fee_mode,
+        "ach_hold_days": account.ach_hold_days,
+        "key_saved": bool(account.stripe_secret_key_enc),
+        "webhook_secret_saved": bool(account.stripe_webhook_secret_enc),
+    }
+    if values["forget_keys"]:
+        account.stripe_secret_key_enc = account.stripe_webhook_secret_enc = None
+    if values["secret_key"]:
+        account.stripe_secret_key_enc = encrypt(values["secret_key"])
+    if values["webhook_secret"]:
+        account.stripe_webhook_secret_enc = encrypt(values["webhook_secret"])
+    account.processor, account.fee_mode, account.ach_hold_days = (
+        values["processor"],
+        values["fee_mode"],
+        values["ach_hold_days"],
+    )
+    if account.processor == "stripe":
+        keys = stripe_keys(account)
+        if not keys.secret_key:
+            raise ServiceError("Enter the Stripe secret key (or set it in the environment) to use Stripe.")
+        if not keys.webhook_secret:
+            raise ServiceError("Enter the webhook signing secret: without it no payment is ever confirmed.")
+    after = {
+        "processor": account.processor,
+        "fee_mode": account.fee_mode,
+        "ach_hold_days": account.ach_hold_days,
+        "key_saved": bool(account.stripe_secret_key_enc),
+        "webhook_secret_saved": bool(account.stripe_webhook_secret_enc),
+    }
+    audit.record("account.processor_saved", account, before=before, after=after, user=user)
+    db.session.commit()
+    return account

@@ -1,7 +1,7 @@
 from decimal import Decimal, InvalidOperation
 from zoneinfo import available_timezones
 
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, choices, email_validator
@@ -121,3 +121,52 @@ class TemplateForm(BaseForm):
 
     def values(self):
         return {"name": self.name.data, "kind": self.kind.data, "subject": self.subject.data, "body": self.body.data}
+
+
+class ProcessorForm(BaseForm):
+    processor = RadioField(
+        "Card and bank payments",
+        choices=choices([("test", "Test processor (no real money moves)"), ("stripe", "Stripe")]),
+    )
+    secret_key = PasswordField(
+        "Stripe secret key",
+        validators=[
+            Optional(),
+            Length(max=300),
+            Regexp(
+                r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$", message="A Stripe secret key starts with sk_test_ or sk_live_."
+            ),
+        ],
+    )
+    webhook_secret = PasswordField(
+        "Webhook signing secret",
+        validators=[
+            Optional(),
+            Length(max=300),
+            Regexp(r"^whsec_[A-Za-z0-9]+$", message="A webhook signing secret starts with whsec_."),
+        ],
+    )
+    forget_keys = BooleanField("Remove the saved keys")
+    fee_mode = RadioField(
+        "Processing fees",
+        choices=choices(
+            [
+                ("deducted", "Stripe keeps its fees from the payouts into this account (Stripe's default)"),
+                ("billed", "Stripe bills its fees to the firm's operating account"),
+            ]
+        ),
+    )
+    ach_hold_days = IntegerField(
+        "Hold bank payments (ACH) as uncleared for (days)",
+        validators=[InputRequired("Enter a number of days."), NumberRange(0, 30, "Between 0 and 30 days.")],
+    )
+
+    def values(self):
+        return {
+            "processor": self.processor.data,
+            "secret_key": self.secret_key.data or None,
+            "webhook_secret": self.webhook_secret.data or None,
+            "forget_keys": self.forget_keys.data,
+            "fee_mode": self.fee_mode.data,
+            "ach_hold_days": self.ach_hold_days.data,
+        }

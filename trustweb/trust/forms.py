@@ -82,3 +82,9 @@ class ReverseForm(BaseForm):
 
 class ClearForm(BaseForm):
     cleared_on = date_field("Cleared on")
+
+
+class ReplaceShortfallForm(BaseForm):
+    amount = amount_field()
+    entry_date = date_field()
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)])

@@ -8,9 +8,17 @@ from sqlalchemy.orm import joinedload
 from trustweb.auth.permissions import can, requires
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
+from trustweb.services import fees
 from trustweb.services import trust as trust_service
 from trustweb.trust import bp
-from trustweb.trust.forms import ClearForm, DepositForm, DisbursementForm, ReverseForm, TransferForm
+from trustweb.trust.forms import (
+    ClearForm,
+    DepositForm,
+    DisbursementForm,
+    ReplaceShortfallForm,
+    ReverseForm,
+    TransferForm,
+)
 from trustweb.trust.ledgers import (
     destination_holder,
     destinations,
@@ -259,4 +267,22 @@ def account(account_id):
         held_total=sum(ledger.balance_cents for ledger in held),
         page=ledger_lines(bank),
         ledger_url=ledger_url,
+    )
+
+
+@bp.post("/accounts/<int:account_id>/replace-shortfall")
+@requires("clear_deposits")
+def replace_shortfall(account_id):
+    """The firm puts back from operating what a processor kept or took from this trust account."""
+    account = get_or_404(BankAccount, account_id)
+    form = ReplaceShortfallForm()
+    if not form.validate_on_submit():
+        flash("Enter the amount and the date of the transfer from operating.", "error")
+        return redirect(url_for("main.dashboard"), 303)
+    return button_action(
+        lambda: fees.replace_shortfall(
+            account, form.amount.cents, form.entry_date.data, form.text("reference"), acting_user()
+        ),
+        lambda entry: f"{entry.number}: the firm replaced the shortfall in {account.name} from operating.",
+        url_for("main.dashboard"),
     )
