@@ -64,3 +64,9 @@ class PaymentForm(BaseForm):
     payer = StringField("Paid by (name)", validators=[DataRequired("Say who paid."), Length(max=200)])
     reference = StringField("Reference or cheque number", validators=[Optional(), Length(max=100)])
     cleared = BooleanField("The bank has cleared these funds")
+
+
+class RefundForm(BaseForm):
+    amount = amount_field()
+    online = BooleanField("Refund through Stripe (otherwise: recorded as refunded another way)")
+    reason = StringField("Reason", validators=[DataRequired("Say why the money is refunded."), Length(max=300)])

@@ -1,0 +1,110 @@
+"""A lawyer refunds a payment: only from the paying client's ledger, never beyond what is available there."""
+
+import pytest
+
+from tests.conftest import post
+from tests.requests.steps import gen_firm, gen_sent_request, held_for, pay, payments, text
+from trustweb.extensions import db
+from trustweb.models import Refund, TrustRequest, User
+from trustweb.services.books import check_books
+from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
+
+
+@pytest.fixture
+def firm(app, client, auth):
+    with app.app_context():
+        setup = gen_firm()
+        lawyer = db.session.get(User, setup.lawyer)
+        db.session.expunge(lawyer)
+    auth.login_as(lawyer)
+    return setup
+
+
+def paid(app, firm, mailbox, amount="5,000.00"):
+    with app.app_context():
+        request_id, path = gen_sent_request(firm, mailbox, allow_partial=True)
+    assert pay(app.test_client(), path, amount)[0].status_code == 303
+    with app.app_context():
+        return request_id, payments()[-1].id
+
+
+def refund(client, payment_id, amount, reason="Matter settled early"):
+    return post(
+        client, f"/bills/payments/{payment_id}/refund", {"amount": amount, "reason": reason}, follow_redirects=True
+    )
+
+
+def test_a_partial_then_the_rest_refunded_by_hand(app, firm, client, mailbox):
+    request_id, payment_id = paid(app, firm, mailbox)
+    page = text(refund(client, payment_id, "1,000.00"))
+    assert "$1,000.00 of R-000001 refunded." in page
+    with app.app_context():
+        assert held_for(firm) == (400_000, 400_000)
+        trust_request = db.session.get(TrustRequest, request_id)
+        assert (trust_request.status, trust_request.paid_cents) == ("partially_paid", 400_000)
+        [payment] = payments()
+        assert (payment.status, payment.refunded_cents, payment.fee_cents) == ("succeeded", 100_000, 14_530)
+    text(refund(client, payment_id, "4,000.00"))
+    with app.app_context():
+        assert held_for(firm) == (0, 0)
+        [payment] = payments()
+        # The fee was the firm's cost and stays so: a refund does not bring it back.
+        assert (payment.status, payment.refunded_cents, payment.fee_cents) == ("refunded", 500_000, 14_530)
+        assert db.session.get(TrustRequest, request_id).status in ("sent", "viewed")
+        assert db.session.query(Refund).count() == 2
+        assert check_books() == []
+
+
+def test_a_refund_beyond_what_is_left_or_available_is_refused(app, firm, client, mailbox):
+    request_id, payment_id = paid(app, firm, mailbox)
+    page = text(refund(client, payment_id, "5,000.01"))
+    assert "$5,000.00 of this payment is left to refund" in page
+    with app.app_context():
+        # The client's money was spent meanwhile (paid out for a filing fee): only what is left may go back.
+        from trustweb.models import BankAccount
+
+        account = db.session.get(BankAccount, firm.account)
+        record_disbursement(
+            account=account,
+            holder=Holder(firm.client_a, firm.matter_a1),
+            amount_cents=450_000,
+            entry_date=firm_today(),
+            payee="Clerk of Court",
+            description="Filing fee",
+            method="wire",
+        )
+        # Another client's money in the same account is never touched.
+        record_deposit(
+            account=account,
+            holder=Holder(firm.client_b, firm.matter_b1),
+            amount_cents=900_000,
+            entry_date=firm_today(),
+            method="wire",
+            payer="Ben Baker",
+        )
+    page = text(refund(client, payment_id, "1,000.00"))
+    assert "holds $500.00; $1,000.00 cannot be taken from it" in page
+    with app.app_context():
+        assert held_for(firm) == (50_000, 50_000)
+        assert held_for(firm, firm.client_b, firm.matter_b1) == (900_000, 900_000)
+        assert payments()[0].refunded_cents == 0
+        assert check_books() == []
+
+
+def test_only_a_lawyer_or_admin_refunds(app, firm, mailbox, auth, client):
+    _, payment_id = paid(app, firm, mailbox)
+    from tests.factories import gen_user
+
+    with app.app_context():
+        bookkeeper = gen_user("bookkeeper")
+    auth.logout()
+    auth.login_as(bookkeeper)
+    assert post(client, f"/bills/payments/{payment_id}/refund", {"amount": "1", "reason": "x"}).status_code == 403
+
+
+def test_the_payments_list_filters_and_totals(app, firm, client, mailbox):
+    paid(app, firm, mailbox, "2,000.00")
+    page = text(client.get("/bills/payments"))
+    assert "R-000001" in page and "$2,000.00" in page and "$58.30" in page  # 2.9% + 30 cents
+    rows = text(client.get("/bills/payments?status=refunded", headers={"HX-Request": "true"}))
+    assert "R-000001" not in rows and "No payments here." in rows and "<html" not in rows

@@ -1,0 +1,100 @@
+"""The Bills tab's payments: every payment received for a trust request, filtered by htmx; refunds."""
+
+from datetime import date
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from trustweb.auth.permissions import requires
+from trustweb.bills import bp
+from trustweb.bills.forms import RefundForm
+from trustweb.extensions import db
+from trustweb.models import PAYMENT_STATUSES, Payment, TrustRequest
+from trustweb.services import refunds
+from trustweb.services.trust import METHODS
+from trustweb.templating import money
+from trustweb.views import attempt, get_or_404, page_or_partial, paginate
+
+PROCESSORS = {"test": "Test", "stripe": "Stripe", "manual": "Recorded by hand"}
+
+
+def _date(name):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def payment_filters():
+    args = request.args
+    filters = {
+        "status": args.get("status") if args.get("status") in PAYMENT_STATUSES else None,
+        "method": args.get("method") if args.get("method") in METHODS else None,
+        "processor": args.get("processor") if args.get("processor") in PROCESSORS else None,
+        "from": _date("from"),
+        "to": _date("to"),
+    }
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def filtered_payments(filters):
+    statement = select(Payment).options(
+        selectinload(Payment.request).selectinload(TrustRequest.contact),
+        selectinload(Payment.request).selectinload(TrustRequest.matter),
+    )
+    for column in ("status", "method", "processor"):
+        if column in filters:
+            statement = statement.where(getattr(Payment, column) == filters[column])
+    if "from" in filters:
+        statement = statement.where(Payment.received_on >= filters["from"])
+    if "to" in filters:
+        statement = statement.where(Payment.received_on <= filters["to"])
+    return statement
+
+
+@bp.get("/payments")
+@requires("view")
+def payments():
+    """Payments received, newest first, with what came in and what the processors kept."""
+    filters = payment_filters()
+    statement = filtered_payments(filters)
+    received = statement.with_only_columns(
+        func.count(), func.coalesce(func.sum(Payment.amount_cents), 0), func.coalesce(func.sum(Payment.fee_cents), 0)
+    ).where(Payment.status.in_(("succeeded", "refunded", "disputed")))
+    count, gross, fees = db.session.execute(received).one()
+    return page_or_partial(
+        "bills/payments.html",
+        "bills/_payments.html",
+        page=paginate(statement.order_by(Payment.id.desc())),
+        filters=filters,
+        args={key: value.isoformat() if isinstance(value, date) else value for key, value in filters.items()},
+        totals={"count": count, "gross": int(gross), "fees": int(fees)},
+        statuses=PAYMENT_STATUSES,
+        methods=METHODS,
+        processors=PROCESSORS,
+    )
+
+
+@bp.post("/payments/<int:payment_id>/refund")
+@requires("disburse_trust")
+def refund(payment_id):
+    """Give back all or part of a payment: through Stripe, or recorded as made another way."""
+    payment = get_or_404(Payment, payment_id)
+    form = RefundForm()
+    back = url_for("bills.show_request", request_id=payment.trust_request_id)
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors) or "Check the refund.", "error")
+        return redirect(back, 303)
+    done, _ = attempt(
+        form,
+        lambda: refunds.refund_payment(
+            payment, form.amount.cents, online=form.online.data, reason=form.reason.data, user=current_user
+        ),
+    )
+    if done:
+        flash(f"{money(form.amount.cents)} of {payment.receipt_number} refunded.", "success")
+    else:
+        flash(" ".join(form.form_errors), "error")
+    return redirect(back, 303)
