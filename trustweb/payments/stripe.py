@@ -104,6 +104,14 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         return refund.id
 
+    def refunds_of(self, payment_reference):
+        """Every refund of a payment as Stripe has it: [{"id", "amount", "status", "created"}]."""
+        try:
+            listed = self.client.v1.refunds.list({"payment_intent": payment_reference, "limit": 100})
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        return [refund.to_dict() for refund in listed.data]
+
     def verify_event(self, payload, signature):
         """The event, once its signature checks out (5 minutes' tolerance); raises SignatureVerificationError."""
         event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=300)

@@ -13,7 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.models import Payment, ProcessorEvent
+from trustweb.models import FirmSettings, Payment, ProcessorEvent
+from trustweb.payments import processor_for
+from trustweb.payments.stripe import ProcessorError
+from trustweb.services import ServiceError
 from trustweb.services.checkout import payment_for_checkout, settle_checkout
 from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
 
@@ -74,7 +77,14 @@ def _refunded(charge):
     payment = _payment_for_intent_or_checkout(charge)
     if payment is None:
         return "ignored: a charge TrustWeb did not take"
-    refunds = (charge.get("refunds") or {}).get("data") or []
+    refunds = (charge.get("refunds") or {}).get("data")
+    if refunds is None:
+        # Stripe no longer puts the refunds in this event: ask for them.
+        processor = processor_for(payment.request.bank_account, FirmSettings.get())
+        try:
+            refunds = processor.refunds_of(payment.processor_reference)
+        except ProcessorError as error:
+            raise ServiceError(f"Stripe could not list the refunds: {error}") from error
     booked = 0
     for refund in sorted(refunds, key=lambda r: r.get("created") or 0):
         if refund.get("status", "succeeded") in ("succeeded", "pending"):
