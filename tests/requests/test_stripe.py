@@ -106,6 +106,8 @@ def test_a_client_pays_by_card_on_stripes_page_and_the_webhook_posts_it_once(app
     # The payer comes back from Stripe: the receipt.
     back = payer.get(f"{path}/return?session_id={session_id}")
     assert back.status_code == 303 and "/receipts/R-000001" in back.headers["Location"]
+    dashboard = text(client.get("/"))
+    assert "The firm must replace" in dashboard and "$29.30</strong> owed to" in dashboard
     # The firm replaces the fee from operating: nothing is owed any more, and check-books is clean.
     with app.app_context():
         today = firm_today().isoformat()
