@@ -6,13 +6,14 @@ again and out of order. After each, check-books is clean apart from the named sh
 """
 
 import re
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import built_app, post
+from tests.conftest import ON_POSTGRES, built_app, post
 from tests.requests.steps import gen_firm, gen_sent_request, held_for, pay_form, payments, text
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, StandIn
 from trustweb.extensions import db
@@ -329,3 +330,28 @@ def test_fees_billed_to_operating_leave_no_shortfall(app, firm, client, mailbox,
         expense = db.session.scalar(select(LedgerAccount).where(LedgerAccount.kind == "expense"))
         assert expense.balance_cents == 2_930
         assert check_books() == []
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_the_same_event_delivered_at_the_same_moment_posts_once(app, firm, client, mailbox, standin):
+    _, _, _, session_id = checkout(app, firm, mailbox, "1,000.00")
+    standin.complete(session_id)
+    body, header = standin.signed(standin.checkout_session_completed(session_id), WEBHOOK_SECRET)
+    start, statuses = threading.Barrier(6), []
+
+    def deliver_once():
+        webhook = app.test_client()
+        start.wait()
+        statuses.append(webhook.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": header}).status_code)
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 6
+    with app.app_context():
+        assert [p.status for p in payments()] == ["succeeded"]
+        assert held_for(firm) == (100_000, 100_000)
+        assert db.session.query(ProcessorEvent).count() == 1
+    assert books_apart_from_shortfalls(app) == []
