@@ -263,8 +263,8 @@ def test_a_chargeback_after_the_money_was_spent_never_touches_another_client(app
     assert shortfall(app, firm) - owed_before == 80_000 + 1_500
     assert books_apart_from_shortfalls(app) == []
 
-    # The firm wins: the money goes back where it was taken from.
-    standin.close_dispute(dispute["id"], won=True)
+    # The firm wins: the money goes back where it was taken from (Stripe keeps the fee this time).
+    standin.close_dispute(dispute["id"], won=True, return_fee=False)
     deliver(client, standin, standin.charge_dispute_closed(dispute["id"]))
     with app.app_context():
         assert held_for(firm) == (20_000, 20_000)
@@ -272,6 +272,20 @@ def test_a_chargeback_after_the_money_was_spent_never_touches_another_client(app
         assert payments()[0].status == "succeeded"
         assert db.session.get(TrustRequest, request_id).paid_cents == 100_000
     assert shortfall(app, firm) - owed_before == 1_500  # the dispute fee stays the firm's cost
+    assert books_apart_from_shortfalls(app) == []
+
+
+def test_a_dispute_won_with_the_fee_returned_owes_nothing(app, firm, client, mailbox, standin):
+    _, session_id, _ = paid_by_card(app, firm, client, mailbox, standin)
+    owed_before = shortfall(app, firm)
+    dispute = standin.dispute(session_id, fee_cents=1_500)
+    deliver(client, standin, standin.charge_dispute_created(dispute["id"]))
+    assert shortfall(app, firm) - owed_before == 1_500
+    standin.close_dispute(dispute["id"], won=True)  # the fee comes back with the money
+    deliver(client, standin, standin.charge_dispute_closed(dispute["id"]))
+    assert shortfall(app, firm) == owed_before
+    with app.app_context():
+        assert held_for(firm) == (100_000, 100_000)
     assert books_apart_from_shortfalls(app) == []
 
 

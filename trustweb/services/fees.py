@@ -19,7 +19,7 @@ from trustweb.models.base import utcnow
 from trustweb.models.firm import insert_ignore
 from trustweb.services import ServiceError
 from trustweb.services.firm import default_account
-from trustweb.services.trust import _check_date, _post, audit_entry, lock_ledgers, shortfall_key
+from trustweb.services.trust import _check_date, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
 
 def _operating_ledgers(account, expense):
@@ -96,6 +96,42 @@ def book_fee(request, payment):
         reference=payment.processor_reference,
         payee=f"{payment.processor} processor",
     )
+
+
+def book_fee_returned(payment, amount_cents, reference):
+    """A fee the processor gave back (a dispute won): back to where the fee was booked from."""
+    request = payment.request
+    account = request.bank_account
+    operating = default_account("operating")
+    description = f"{payment.processor.title()} returned its dispute fee on {payment.receipt_number}"
+    if (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None:
+        ledgers = lock_ledgers(account, [], with_shortfall=True)
+        lines = [(ledgers[f"bank:{account.id}"], amount_cents), (ledgers[shortfall_key(account)], -amount_cents)]
+        entry = JournalEntry(
+            kind="deposit",
+            bank_account_id=account.id,
+            entry_date=firm_today(),
+            description=description,
+            method="other",
+            counterparty="Stripe",
+            reference=reference,
+        )
+        _post(entry, lines)
+        db.session.add(DepositClearance(entry=entry, cleared_on=entry.entry_date, created_at=utcnow()))
+    else:
+        ledgers = _operating_ledgers(operating, "processing-fees")
+        entry = JournalEntry(
+            kind="deposit",
+            bank_account_id=operating.id,
+            entry_date=firm_today(),
+            description=description,
+            method="other",
+            counterparty="Stripe",
+            reference=reference,
+        )
+        _post(entry, [(ledgers["operating"], amount_cents), (ledgers["expense"], -amount_cents)])
+    audit_entry(entry, "fee.returned", None)
+    return entry
 
 
 def shortfall_of(account):

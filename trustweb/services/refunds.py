@@ -20,7 +20,7 @@ from trustweb.payments import processor_for
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, book_shortfall
+from trustweb.services.fees import book_fee, book_fee_returned, book_shortfall
 from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
 
@@ -208,7 +208,7 @@ def _dispute_fee(payment, fee_cents, reference):
         payment.fee_cents = original
 
 
-def close_dispute(payment, dispute_reference, won):
+def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
     """The dispute ended: when won, the money comes back to where it was taken from."""
     dispute = db.session.scalar(select(Dispute).where(Dispute.processor_reference == dispute_reference))
     if dispute is None or dispute.status != "open":
@@ -241,6 +241,8 @@ def close_dispute(payment, dispute_reference, won):
         db.session.add(DepositClearance(entry=entry, cleared_on=entry.entry_date, created_at=utcnow()))
         audit_entry(entry, "trust.dispute_won", None)
         dispute.closing_entry_id = entry.id
+        if fee_returned_cents > 0:
+            book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
         payment.status = "succeeded" if not payment.refunded_cents else "refunded"
         _set_paid(request, request.paid_cents + dispute.amount_cents, None, "request.dispute_won")
     audit.record("payment.dispute_closed", payment, after={"dispute": dispute_reference, "won": won}, user=None)

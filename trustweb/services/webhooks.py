@@ -109,7 +109,10 @@ def _dispute_closed(dispute):
         return "ignored: a charge TrustWeb did not take"
     # Closed before we heard it opened (events out of order): book the opening first.
     _dispute_created(dispute)
-    closed = close_dispute(payment, dispute["id"], won=dispute.get("status") == "won")
+    # A won dispute may give the fee back: the balance transactions' fees then net to zero.
+    fees = [int(t.get("fee") or 0) for t in dispute.get("balance_transactions") or []]
+    returned = (fees[0] - max(sum(fees), 0)) if fees else 0
+    closed = close_dispute(payment, dispute["id"], won=dispute.get("status") == "won", fee_returned_cents=returned)
     db.session.commit()
     return f"dispute {dispute.get('status')}" if closed else "dispute already closed"
 
