@@ -5,6 +5,7 @@ from trustweb.models.accounts import ACCOUNT_KINDS, BankAccount
 from trustweb.models.audit import AuditChainHead, AuditEvent
 from trustweb.models.contacts import CONTACT_KINDS, Contact
 from trustweb.models.firm import Counter, FirmSettings
+from trustweb.models.invoices import INVOICE_STATUSES, LINE_KINDS, Invoice, InvoiceLine, TrustApplication
 from trustweb.models.ledger import (
     ENTRY_KINDS,
     NORMAL_SIGN,
@@ -40,6 +41,11 @@ __all__ = [
     "MATTER_STATUSES",
     "Matter",
     "EmailTemplate",
+    "INVOICE_STATUSES",
+    "Invoice",
+    "InvoiceLine",
+    "LINE_KINDS",
+    "TrustApplication",
     "MAIL_KINDS",
     "OutboxMessage",
     "PAYMENT_STATUSES",

@@ -16,6 +16,7 @@ DEFAULTS = {
     "remind_overdue_every": 7,
     "card_fee_basis_points": 290,
     "card_fee_fixed_cents": 30,
+    "trust_notice_days": 0,
 }
 
 
@@ -28,6 +29,7 @@ class FirmSettings(db.Model):
         CheckConstraint("pay_link_days BETWEEN 1 AND 365", name="pay_link_days"),
         CheckConstraint("card_fee_basis_points BETWEEN 0 AND 2000", name="card_fee_basis_points"),
         CheckConstraint("card_fee_fixed_cents BETWEEN 0 AND 10000", name="card_fee_fixed_cents"),
+        CheckConstraint("trust_notice_days BETWEEN 0 AND 60", name="trust_notice_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +49,8 @@ class FirmSettings(db.Model):
     # What the test processor charges per card payment: 2.9% + 30 cents unless changed.
     card_fee_basis_points: Mapped[int] = mapped_column(Integer, default=290)
     card_fee_fixed_cents: Mapped[int] = mapped_column(Integer, default=30)
+    # Days a client is given, after the notice of trust money applied to an invoice, before it moves (0: at once).
+    trust_notice_days: Mapped[int] = mapped_column(Integer, default=0)
     # Shown on the pay page for clients who pay by wire or cheque.
     payment_instructions: Mapped[str | None] = mapped_column(Text)
 

@@ -13,6 +13,8 @@ MAIL_KINDS = {
     "reminder": "Reminder",
     "receipt": "Receipt",
     "lawyer_notice": "Payment notice",
+    "invoice": "Invoice",
+    "trust_notice": "Trust funds applied",
 }
 
 

@@ -1,0 +1,221 @@
+"""Invariant 8: trust money goes to operating only against an invoice sent, never beyond its balance due,
+never beyond the client's available funds, never from another client. Worked examples and attempts to break it."""
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import ON_POSTGRES
+from tests.factories import gen_account, gen_trust_setup, trust_ledger
+from trustweb.extensions import db
+from trustweb.ledger.rules import InsufficientFunds, UnclearedFunds
+from trustweb.models import BankAccount, Invoice, LedgerAccount, Matter, TrustApplication, User
+from trustweb.services import ServiceError
+from trustweb.services import invoices as invoice_service
+from trustweb.services.books import check_books
+from trustweb.services.trust import Holder, firm_today, record_deposit
+
+
+@pytest.fixture
+def firm(app):
+    with app.app_context():
+        setup = gen_trust_setup()
+        gen_account("Operating", kind="operating", is_default=True)
+        return setup
+
+
+A1 = object()  # client A's first matter, the default
+
+
+def retainer(firm, cents, *, client=None, matter=A1, cleared=True):
+    """Money into trust; matter=None is the client's funds held without a matter."""
+    record_deposit(
+        account=db.session.get(BankAccount, firm.account),
+        holder=Holder(client or firm.client_a, firm.matter_a1 if matter is A1 else matter),
+        amount_cents=cents,
+        entry_date=firm_today(),
+        method="wire",
+        payer="Ada Archer",
+        cleared=cleared,
+    )
+
+
+def invoice_for(firm, hours_hundredths, rate_cents, *, send=True, matter=None):
+    lawyer = db.session.get(User, firm.lawyer)
+    values = {
+        "matter": db.session.get(Matter, matter or firm.matter_a1),
+        "issued_on": firm_today(),
+        "due_on": None,
+        "notes": None,
+        "lines": [
+            {
+                "line_date": date(2026, 11, 2),
+                "description": "Review of title and closing",
+                "kind": "fee",
+                "quantity_hundredths": hours_hundredths,
+                "rate_cents": rate_cents,
+            }
+        ],
+    }
+    invoice = invoice_service.create_invoice(values, lawyer)
+    if send:
+        invoice_service.send_invoice(invoice, lawyer)
+    return invoice.id
+
+
+def apply(firm, invoice_id, cents, key="click-0000000000000000001", client_funds=False):
+    return invoice_service.apply_trust(
+        db.session.get(Invoice, invoice_id),
+        cents,
+        account=db.session.get(BankAccount, firm.account),
+        from_client_funds=client_funds,
+        idempotency_key=key,
+        user=db.session.get(User, firm.lawyer),
+    )
+
+
+def held(firm, client=None, matter=A1):
+    ledger = trust_ledger(firm.account, Holder(client or firm.client_a, firm.matter_a1 if matter is A1 else matter))
+    return (ledger.balance_cents, ledger.available_cents) if ledger else (0, 0)
+
+
+def operating():
+    rows = db.session.scalars(select(LedgerAccount).where(LedgerAccount.kind.in_(("operating", "receivable")))).all()
+    return {row.kind: row.balance_cents for row in rows}
+
+
+def test_a_retainer_in_an_invoice_sent_and_paid_from_trust_in_full(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 1_000, 30_000)  # 10 hours at $300.00
+        invoice = db.session.get(Invoice, invoice_id)
+        assert (invoice.number, invoice.total_cents, invoice.status) == ("INV-000001", 300_000, "sent")
+        assert operating() == {"receivable": 300_000}
+        assert invoice_service.available_for(invoice, db.session.get(BankAccount, firm.account)) == 300_000
+        apply(firm, invoice_id, 300_000)
+        invoice = db.session.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.paid_cents) == ("paid", 300_000)
+        assert held(firm) == (200_000, 200_000)
+        assert operating() == {"receivable": 0, "operating": 300_000}
+        assert check_books() == []
+
+
+def test_an_invoice_larger_than_the_trust_held_is_paid_in_part(app, firm):
+    with app.app_context():
+        retainer(firm, 100_000)
+        invoice_id = invoice_for(firm, 1_000, 30_000)
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice_service.available_for(invoice, db.session.get(BankAccount, firm.account)) == 100_000
+        apply(firm, invoice_id, 100_000)
+        invoice = db.session.get(Invoice, invoice_id)
+        assert (invoice.status, invoice.due_cents) == ("partially_paid", 200_000)
+        with pytest.raises(InsufficientFunds):
+            apply(firm, invoice_id, 1, key="click-0000000000000000002")
+        db.session.rollback()
+        assert held(firm) == (0, 0) and check_books() == []
+
+
+def test_more_than_the_balance_due_is_refused(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 100, 10_000)  # $100.00
+        with pytest.raises(ServiceError, match="apply at most that"):
+            apply(firm, invoice_id, 10_001)
+        db.session.rollback()
+        assert held(firm) == (500_000, 500_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
+
+
+def test_another_clients_trust_is_never_taken(app, firm):
+    with app.app_context():
+        retainer(firm, 900_000, client=firm.client_b, matter=firm.matter_b1)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        with pytest.raises(InsufficientFunds):
+            apply(firm, invoice_id, 10_000)
+        db.session.rollback()
+        assert held(firm, firm.client_b, firm.matter_b1) == (900_000, 900_000)
+        # Client-level funds are the same client's only.
+        with pytest.raises(InsufficientFunds):
+            apply(firm, invoice_id, 10_000, client_funds=True)
+        db.session.rollback()
+        assert held(firm, firm.client_b, firm.matter_b1) == (900_000, 900_000)
+
+
+def test_client_level_funds_of_the_same_client_may_pay(app, firm):
+    with app.app_context():
+        retainer(firm, 50_000, matter=None)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        apply(firm, invoice_id, 10_000, client_funds=True)
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+        assert held(firm, matter=None) == (40_000, 40_000)
+
+
+def test_uncleared_funds_are_refused(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000, cleared=False)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        with pytest.raises(UnclearedFunds):
+            apply(firm, invoice_id, 10_000)
+
+
+def test_a_draft_or_void_invoice_takes_nothing(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000)
+        draft_id = invoice_for(firm, 100, 10_000, send=False)
+        with pytest.raises(ServiceError, match="is draft"):
+            apply(firm, draft_id, 10_000)
+        db.session.rollback()
+        invoice = db.session.get(Invoice, draft_id)
+        invoice.status = "void"
+        db.session.commit()
+        with pytest.raises(ServiceError, match="is void"):
+            apply(firm, draft_id, 10_000)
+        db.session.rollback()
+        assert held(firm) == (500_000, 500_000)
+
+
+def test_the_same_click_sent_twice_applies_once(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        first = apply(firm, invoice_id, 5_000)
+        second = apply(firm, invoice_id, 5_000)
+        assert first.id == second.id
+        assert db.session.query(TrustApplication).count() == 1
+        assert held(firm) == (495_000, 495_000)
+
+
+def test_line_amounts_are_exact_in_cents():
+    assert invoice_service.line_amount(125, 33_333) == 41_666  # 1.25 h at $333.33 = $416.6625
+    assert invoice_service.line_amount(150, 33_333) == 50_000  # 1.5 h: $499.995 rounds half up
+    assert invoice_service.line_amount(100, 0) == 0
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_two_people_applying_the_whole_balance_at_once_take_it_once(app, firm):
+    with app.app_context():
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 100, 10_000)
+    start, outcomes = threading.Barrier(6), []
+
+    def click(n):
+        with app.app_context():
+            start.wait()
+            try:
+                apply(firm, invoice_id, 10_000, key=f"click-concurrent-00000000{n}")
+                outcomes.append("applied")
+            except ServiceError as error:
+                db.session.rollback()
+                outcomes.append(str(error))
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("applied") == 1
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).paid_cents == 10_000
+        assert held(firm) == (490_000, 490_000)
+        assert check_books() == []

@@ -1,0 +1,119 @@
+"""Invoices for a matter, their line items, and the trust money applied to them (invariant 8)."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustweb.extensions import db
+from trustweb.models.base import UTCDateTime, created_at_column, updated_at_column
+
+INVOICE_STATUSES = {
+    "draft": "Draft",
+    "sent": "Sent",
+    "partially_paid": "Partially paid",
+    "paid": "Paid",
+    "void": "Void",
+}
+LINE_KINDS = {"fee": "Fee", "expense": "Expense"}
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        # The database refuses an invoice paid beyond its total: trust can never go out for more (invariant 8).
+        CheckConstraint("paid_cents >= 0 AND paid_cents <= total_cents", name="paid_within_total"),
+        CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'void')", name="status"),
+        CheckConstraint("status != 'paid' OR paid_cents = total_cents", name="paid_means_paid"),
+        CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
+        Index("ix_invoice_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Booked as owed to the firm (receivable) when sent: the entry in the operating account.
+    receivable_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    matter = relationship("Matter")
+    contact = relationship("Contact")
+    created_by = relationship("User")
+    lines = relationship(
+        "InvoiceLine", back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    applications = relationship("TrustApplication", back_populates="invoice", order_by="TrustApplication.id")
+
+    @property
+    def due_cents(self):
+        return self.total_cents - self.paid_cents
+
+    @property
+    def status_label(self):
+        return INVOICE_STATUSES[self.status]
+
+    @property
+    def is_open(self):
+        return self.status in ("sent", "partially_paid")
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        CheckConstraint("kind IN ('fee', 'expense')", name="kind"),
+        CheckConstraint("quantity_hundredths > 0", name="quantity_positive"),
+        CheckConstraint("rate_cents >= 0 AND amount_cents >= 0", name="money_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    line_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(8), default="fee")
+    # Hours or units in hundredths (1.25 hours is 125): exact, like money.
+    quantity_hundredths: Mapped[int] = mapped_column(Integer)
+    rate_cents: Mapped[int] = mapped_column(BigInteger)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+    invoice = relationship("Invoice", back_populates="lines")
+
+
+class TrustApplication(db.Model):
+    """Trust money applied to an invoice: out of the client's ledger, into the operating account."""
+
+    __tablename__ = "trust_application"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("status IN ('applied', 'scheduled', 'disputed', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    # One click, one application: the form's key is unique.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # The client's ledger it comes from: the matter's, or the client's funds held without a matter.
+    from_client_funds: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10))
+    run_on: Mapped[date | None] = mapped_column(Date)
+    trust_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    operating_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    invoice = relationship("Invoice", back_populates="applications")
+    trust_entry = relationship("JournalEntry", foreign_keys=[trust_entry_id])
+    created_by = relationship("User")

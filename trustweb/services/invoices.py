@@ -1,0 +1,282 @@
+"""Invoices and paying them from trust (invariant 8).
+
+Trust money goes to operating only against an invoice the client has been
+sent, never more than its balance due, and only from the invoice's own client:
+the matter's ledger, or that client's funds held without a matter. One
+transaction moves it: out of the client's trust ledger and the trust bank, into
+the operating bank against the firm's receivable, the invoice's amount paid and
+status, the audit events and the client's notice. The invoice row is locked
+first, so two clicks (or two people) cannot both take the same balance due;
+the trust ledger's own rules refuse more than its available balance.
+"""
+
+from sqlalchemy import select
+
+from trustweb.extensions import db
+from trustweb.ledger import rules
+from trustweb.ledger.money import MAX_CENTS, format_cents
+from trustweb.models import Counter, FirmSettings, Invoice, InvoiceLine, JournalEntry, LedgerAccount, TrustApplication
+from trustweb.models.base import utcnow
+from trustweb.models.firm import insert_ignore
+from trustweb.services import ServiceError, audit, mail
+from trustweb.services.firm import default_account
+from trustweb.services.trust import Holder, _check_date, _post, audit_entry, firm_today, lock_ledgers
+
+FIELDS = ("number", "matter_id", "contact_id", "status", "issued_on", "due_on", "total_cents", "paid_cents")
+
+
+def line_amount(quantity_hundredths, rate_cents):
+    """Quantity (in hundredths) times rate, to the cent, rounded half up; integers only."""
+    return (quantity_hundredths * rate_cents + 50) // 100
+
+
+def _check(values):
+    matter = values["matter"]
+    if matter is None:
+        raise ServiceError("Choose the matter the invoice is for.")
+    if values["due_on"] is not None and values["due_on"] < values["issued_on"]:
+        raise ServiceError("The due date cannot be before the issue date.")
+    if not values["lines"]:
+        raise ServiceError("Add at least one line: what was done, and for how much.")
+    total = sum(line_amount(line["quantity_hundredths"], line["rate_cents"]) for line in values["lines"])
+    if total > MAX_CENTS:
+        raise ServiceError("The invoice's total is too large.")
+    return total
+
+
+def _apply(invoice, values, total):
+    invoice.matter_id, invoice.contact_id = values["matter"].id, values["matter"].client_id
+    invoice.issued_on, invoice.due_on, invoice.notes = values["issued_on"], values["due_on"], values["notes"]
+    invoice.lines = [
+        InvoiceLine(
+            position=position,
+            line_date=line["line_date"],
+            description=line["description"],
+            kind=line["kind"],
+            quantity_hundredths=line["quantity_hundredths"],
+            rate_cents=line["rate_cents"],
+            amount_cents=line_amount(line["quantity_hundredths"], line["rate_cents"]),
+        )
+        for position, line in enumerate(values["lines"], start=1)
+    ]
+    invoice.total_cents = total
+
+
+def create_invoice(values, user):
+    total = _check(values)
+    invoice = Invoice(status="draft", paid_cents=0, created_by_id=user.id)
+    _apply(invoice, values, total)
+    invoice.number = f"INV-{Counter.next_value('invoice'):06d}"
+    db.session.add(invoice)
+    db.session.flush()
+    audit.record("invoice.created", invoice, after=audit.snapshot(invoice, FIELDS), user=user)
+    db.session.commit()
+    return invoice
+
+
+def lock(invoice):
+    return db.session.scalar(
+        select(Invoice).where(Invoice.id == invoice.id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def update_invoice(invoice, values, user):
+    invoice = lock(invoice)
+    if invoice.status != "draft":
+        raise ServiceError(f"{invoice.number} has been sent; only a draft can be changed.")
+    total = _check(values)
+    before = audit.snapshot(invoice, FIELDS)
+    _apply(invoice, values, total)
+    db.session.flush()
+    audit.record("invoice.updated", invoice, before=before, after=audit.snapshot(invoice, FIELDS), user=user)
+    db.session.commit()
+    return invoice
+
+
+def _operating():
+    operating = default_account("operating")
+    if operating is None or not operating.active:
+        raise ServiceError("Add the firm's operating account first: invoices are paid into it.")
+    return operating
+
+
+def _lock_operating(account, keys):
+    """Operating-account ledgers by key (key -> kind), created if new, locked in key order."""
+    for key, kind in keys.items():
+        db.session.execute(
+            insert_ignore(LedgerAccount).values(
+                key=key, kind=kind, bank_account_id=account.id, balance_cents=0, uncleared_cents=0
+            )
+        )
+    rows = db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.key.in_(sorted(keys)))
+        .order_by(LedgerAccount.key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.kind: row for row in rows}
+
+
+def send_invoice(invoice, user):
+    """The invoice goes to the client: owed to the firm from now (receivable), emailed through the outbox."""
+    invoice = lock(invoice)
+    if invoice.status != "draft":
+        raise ServiceError(f"{invoice.number} has already been sent.")
+    if invoice.total_cents <= 0:
+        raise ServiceError("An invoice for nothing is not sent.")
+    recipients = invoice.contact.emails[:1]
+    if not recipients:
+        raise ServiceError(f"{invoice.contact.name} has no email address; add one to send the invoice.")
+    operating = _operating()
+    ledgers = _lock_operating(
+        operating, {f"receivable:{operating.id}": "receivable", f"income:{operating.id}:fees": "income"}
+    )
+    entry = JournalEntry(
+        kind="deposit",
+        bank_account_id=operating.id,
+        entry_date=firm_today(),
+        description=f"Invoice {invoice.number} to {invoice.contact.name}",
+        method="other",
+        counterparty=invoice.contact.name,
+        reference=invoice.number,
+        created_by_id=user.id,
+    )
+    _post(entry, [(ledgers["receivable"], invoice.total_cents), (ledgers["income"], -invoice.total_cents)])
+    audit_entry(entry, "operating.invoice", user)
+    invoice.receivable_entry_id = entry.id
+    invoice.status = "sent"
+    invoice.sent_at = utcnow()
+    firm = FirmSettings.get()
+    mail.queue(
+        "invoice",
+        recipients,
+        f"{firm.firm_name}: invoice {invoice.number} for {format_cents(invoice.total_cents, firm.currency)}",
+        _invoice_text(invoice, firm),
+    )
+    audit.record("invoice.sent", invoice, after={"status": "sent", "to": recipients}, user=user)
+    db.session.commit()
+    return invoice
+
+
+def _invoice_text(invoice, firm):
+    lines = "\n".join(
+        f"  {line.line_date.isoformat()}  {line.description}  {format_cents(line.amount_cents, firm.currency)}"
+        for line in invoice.lines
+    )
+    due = f"due {invoice.due_on.strftime('%B %-d, %Y')}" if invoice.due_on else "due on receipt"
+    return (
+        f"Dear {invoice.contact.name},\n\nOur invoice {invoice.number} for {invoice.matter.number} "
+        f"{invoice.matter.description}:\n\n{lines}\n\nTotal {format_cents(invoice.total_cents, firm.currency)}, "
+        f"{due}.\n\nKind regards,\n{firm.firm_name}\n"
+    )
+
+
+def trust_holder(invoice, from_client_funds):
+    """The ledger trust money for this invoice may come from: its own client's, never another's."""
+    return Holder(invoice.contact_id, None if from_client_funds else invoice.matter_id)
+
+
+def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotency_key, user):
+    """Pay (part of) the invoice from the client's trust: the smaller of the balance due and the available funds."""
+    invoice = lock(invoice)
+    earlier = db.session.scalar(select(TrustApplication).where(TrustApplication.idempotency_key == idempotency_key))
+    if earlier is not None:
+        return earlier  # the same click, sent twice
+    if invoice.status not in ("sent", "partially_paid"):
+        raise ServiceError(
+            f"{invoice.number} is {invoice.status_label.lower()}; "
+            "trust money is applied only to an invoice the client has been sent."
+        )
+    rules.check_amount(amount_cents)
+    if amount_cents > invoice.due_cents:
+        raise ServiceError(f"{format_cents(invoice.due_cents)} is due on {invoice.number}; apply at most that.")
+    if account is None or account.kind != "trust":
+        raise ServiceError("Choose the trust account the money is held in.")
+    operating = _operating()
+    today = firm_today()
+    _check_date(today)
+    holder = trust_holder(invoice, from_client_funds)
+    ledgers = lock_ledgers(account, [holder])
+    held = ledgers[holder.key(account.id)]
+    trust_entry = JournalEntry(
+        kind="disbursement",
+        bank_account_id=account.id,
+        entry_date=today,
+        description=f"Earned fees paid to the firm: invoice {invoice.number}",
+        method="other",
+        counterparty=operating.name,
+        reference=invoice.number,
+        created_by_id=user.id,
+    )
+    # Invariant 3 and the cleared-funds rule: the rules refuse more than the ledger's available balance.
+    _post(trust_entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
+    audit_entry(trust_entry, "trust.invoice_paid", user)
+    op = _lock_operating(
+        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
+    )
+    operating_entry = JournalEntry(
+        kind="deposit",
+        bank_account_id=operating.id,
+        entry_date=today,
+        description=f"From {account.name} for invoice {invoice.number}",
+        method="other",
+        counterparty=account.name,
+        reference=invoice.number,
+        created_by_id=user.id,
+    )
+    _post(operating_entry, [(op["operating"], amount_cents), (op["receivable"], -amount_cents)])
+    audit_entry(operating_entry, "operating.invoice_paid", user)
+    application = TrustApplication(
+        invoice_id=invoice.id,
+        idempotency_key=idempotency_key,
+        amount_cents=amount_cents,
+        from_client_funds=from_client_funds,
+        status="applied",
+        trust_entry_id=trust_entry.id,
+        operating_entry_id=operating_entry.id,
+        created_by_id=user.id,
+    )
+    db.session.add(application)
+    before = {"status": invoice.status, "paid_cents": invoice.paid_cents}
+    invoice.paid_cents += amount_cents
+    invoice.status = "paid" if invoice.paid_cents == invoice.total_cents else "partially_paid"
+    db.session.flush()
+    audit.record(
+        "invoice.paid_from_trust",
+        invoice,
+        before=before,
+        after={"status": invoice.status, "paid_cents": invoice.paid_cents, "from_trust": amount_cents},
+        user=user,
+    )
+    _queue_notice(invoice, amount_cents, held)
+    db.session.commit()
+    return application
+
+
+def _queue_notice(invoice, amount_cents, held):
+    firm = FirmSettings.get()
+    recipients = invoice.contact.emails[:1]
+    if not recipients:
+        return
+    mail.queue(
+        "trust_notice",
+        recipients,
+        f"{firm.firm_name}: {format_cents(amount_cents, firm.currency)} paid from your trust funds ({invoice.number})",
+        f"Dear {invoice.contact.name},\n\nWe have applied {format_cents(amount_cents, firm.currency)} "
+        "of the funds we hold "
+        f"in trust for you to our invoice {invoice.number} ({invoice.matter.number} {invoice.matter.description}).\n\n"
+        f"Still due on the invoice: {format_cents(invoice.due_cents, firm.currency)}.\n"
+        f"Remaining in trust for you: {format_cents(held.balance_cents, firm.currency)}.\n\n"
+        f"If you have any question about this, reply to this email.\n\nKind regards,\n{firm.firm_name}\n",
+    )
+
+
+def available_for(invoice, account, from_client_funds=False):
+    """What may be applied now: the smaller of the balance due and the ledger's available funds."""
+    if account is None:
+        return 0
+    ledger = db.session.scalar(
+        select(LedgerAccount).where(LedgerAccount.key == trust_holder(invoice, from_client_funds).key(account.id))
+    )
+    return max(0, min(invoice.due_cents, ledger.available_cents if ledger else 0))
