@@ -3,7 +3,7 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, StringField
+from wtforms import FieldList, FormField, PasswordField, SelectChoice, StringField
 from wtforms.validators import Email, ValidationError
 
 from trustweb.ledger.money import MoneyError, parse_cents
@@ -27,7 +27,7 @@ class BaseForm(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            if not issubclass(unbound_field.field_class, PasswordField):
+            if not issubclass(unbound_field.field_class, (PasswordField, FieldList, FormField)):
                 options["filters"] = [strip, *unbound_field.kwargs.get("filters", ())]
             return unbound_field.bind(form=form, **options)
 

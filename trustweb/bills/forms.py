@@ -1,9 +1,20 @@
+import re
 from datetime import date
 
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from trustweb.forms import BaseForm, MoneyField, choices
+from trustweb.forms import CONTROL, MARKUP, BaseForm, MoneyField, choices
 from trustweb.services.payments import MANUAL_METHODS
 from trustweb.trust.forms import amount_field, date_field
 
@@ -70,3 +81,73 @@ class RefundForm(BaseForm):
     amount = amount_field()
     online = BooleanField("Refund through Stripe (otherwise: recorded as refunded another way)")
     reason = StringField("Reason", validators=[DataRequired("Say why the money is refunded."), Length(max=300)])
+
+
+def quantity_hundredths(text):
+    """Hours or units as typed ("1.5", "0.25", "2") in hundredths; None when not a usable quantity."""
+    match = re.fullmatch(r"\s*(\d{1,5})(?:\.(\d{1,2}))?\s*", text or "")
+    if not match:
+        return None
+    value = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    return value or None
+
+
+class InvoiceLineForm(Form):
+    """One line of an invoice; a line without a description is left out."""
+
+    line_date = DateField("Date", validators=[Optional()])
+    description = StringField("Description", validators=[Optional(), Length(max=300)])
+    kind = SelectField("Kind", choices=choices([("fee", "Fee"), ("expense", "Expense")]))
+    quantity = StringField("Hours or quantity", validators=[Optional(), Length(max=10)])
+    rate = MoneyField("Rate", validators=[Optional(), Length(max=20)])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if not self.description.data:
+            return valid
+        for field in (self.description, self.quantity):
+            if MARKUP.search(field.data or "") or CONTROL.search(field.data or ""):
+                field.errors = [*field.errors, "This contains characters that cannot be stored."]
+                valid = False
+        if quantity_hundredths(self.quantity.data) is None:
+            self.quantity.errors = [*self.quantity.errors, "Enter the hours or quantity, e.g. 1.5."]
+            valid = False
+        if self.rate.cents is None:
+            self.rate.errors = [*self.rate.errors, "Enter the rate or price."]
+            valid = False
+        if self.line_date.data is None:
+            self.line_date.errors = [*self.line_date.errors, "Enter the date."]
+            valid = False
+        return valid
+
+
+class InvoiceForm(BaseForm):
+    matter_id = SelectField("Matter", coerce=int, validators=[DataRequired("Choose the matter.")])
+    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=date.today)
+    due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
+    notes = TextAreaField("Notes to the client", validators=[Optional(), Length(max=2000)])
+    lines = FieldList(FormField(InvoiceLineForm), min_entries=6, max_entries=40)
+
+    def line_values(self):
+        return [
+            {
+                "line_date": line.line_date.data,
+                "description": line.description.data.strip(),
+                "kind": line.kind.data,
+                "quantity_hundredths": quantity_hundredths(line.quantity.data),
+                "rate_cents": line.rate.cents,
+            }
+            for line in (entry.form for entry in self.lines)
+            if (line.description.data or "").strip()
+        ]
+
+
+class ApplyTrustForm(BaseForm):
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    amount = amount_field()
+    source = SelectField(
+        "From",
+        choices=choices(
+            [("matter", "The matter's trust funds"), ("client", "The client's funds held without a matter")]
+        ),
+    )

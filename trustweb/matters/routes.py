@@ -11,7 +11,7 @@ from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
-from trustweb.models import Contact, Matter, User
+from trustweb.models import Contact, Invoice, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
@@ -66,6 +66,10 @@ def matter_form(matter=None):
     return form
 
 
+def invoices_for(matter):
+    return db.session.scalars(select(Invoice).where(Invoice.matter_id == matter.id).order_by(Invoice.id.desc())).all()
+
+
 def matter_saved(message):
     return lambda matter: (message.format(matter=matter), url_for("matters.show", matter_id=matter.id))
 
@@ -107,6 +111,7 @@ def show(matter_id):
         matter=matter,
         status_form=MatterStatusForm(status=matter.status),
         requests=requests_for(matter=matter),
+        invoices=invoices_for(matter),
         today=firm_today(),
         **trust,
     )
@@ -139,6 +144,7 @@ def change_status(matter_id):
             matter=matter,
             status_form=form,
             requests=requests_for(matter=matter),
+            invoices=invoices_for(matter),
             today=firm_today(),
             **trust,
         )

@@ -272,11 +272,35 @@ def _queue_notice(invoice, amount_cents, held):
     )
 
 
+def trust_ledger(invoice, account, from_client_funds=False):
+    """The client's trust ledger the invoice may be paid from (None when nothing was ever held there)."""
+    if account is None:
+        return None
+    key = trust_holder(invoice, from_client_funds).key(account.id)
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
+
+
 def available_for(invoice, account, from_client_funds=False):
     """What may be applied now: the smaller of the balance due and the ledger's available funds."""
-    if account is None:
+    if invoice.status not in ("sent", "partially_paid"):
         return 0
-    ledger = db.session.scalar(
-        select(LedgerAccount).where(LedgerAccount.key == trust_holder(invoice, from_client_funds).key(account.id))
-    )
+    ledger = trust_ledger(invoice, account, from_client_funds)
     return max(0, min(invoice.due_cents, ledger.available_cents if ledger else 0))
+
+
+def trust_account_for(invoice):
+    """The trust account holding this client's money for the matter (else client funds, else the default)."""
+    from trustweb.models import BankAccount
+
+    for holder in (trust_holder(invoice, False), trust_holder(invoice, True)):
+        prefix = holder.key(0).replace(":0:", ":%:", 1)
+        account_id = db.session.scalar(
+            select(LedgerAccount.bank_account_id)
+            .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+            .where(LedgerAccount.key.like(prefix), LedgerAccount.balance_cents > 0, BankAccount.active)
+            .order_by(LedgerAccount.balance_cents.desc())
+            .limit(1)
+        )
+        if account_id:
+            return db.session.get(BankAccount, account_id)
+    return default_account("trust")

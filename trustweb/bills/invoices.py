@@ -1,0 +1,186 @@
+"""The Bills tab's invoices: list, create, edit, send, print, and apply trust funds (by htmx, in place)."""
+
+import secrets
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from trustweb.auth.permissions import requires
+from trustweb.bills import bp
+from trustweb.bills.forms import ApplyTrustForm, InvoiceForm
+from trustweb.extensions import db
+from trustweb.forms import choices
+from trustweb.ledger.money import plain_cents
+from trustweb.models import INVOICE_STATUSES, Invoice, Matter
+from trustweb.services import invoices as invoice_service
+from trustweb.services.trust import firm_today
+from trustweb.templating import money
+from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial, paginate
+
+FILTERS = {"open": "Open", **INVOICE_STATUSES, "all": "All"}
+
+
+@bp.get("/invoices")
+@requires("view")
+def invoices():
+    status = request.args.get("status", "open")
+    status = status if status in FILTERS else "open"
+    statement = select(Invoice).options(selectinload(Invoice.contact), selectinload(Invoice.matter))
+    if status == "open":
+        statement = statement.where(Invoice.status.in_(("sent", "partially_paid")))
+    elif status != "all":
+        statement = statement.where(Invoice.status == status)
+    outstanding = db.session.scalar(
+        select(func.coalesce(func.sum(Invoice.total_cents - Invoice.paid_cents), 0)).where(
+            Invoice.status.in_(("sent", "partially_paid"))
+        )
+    )
+    return page_or_partial(
+        "bills/invoices.html",
+        "bills/_invoices.html",
+        page=paginate(statement.order_by(Invoice.id.desc())),
+        status=status,
+        statuses=FILTERS,
+        outstanding=int(outstanding),
+    )
+
+
+def invoice_form(invoice=None):
+    form = InvoiceForm(formdata=None) if request.method == "GET" else InvoiceForm()
+    matters = db.session.execute(
+        select(Matter.id, Matter.number, Matter.description).where(Matter.status == "open").order_by(Matter.number)
+    ).all()
+    form.matter_id.choices = choices(
+        [(0, "Choose a matter…")] + [(m.id, f"{m.number} · {m.description}") for m in matters]
+    )
+    if request.method == "GET":
+        if invoice is None:
+            form.matter_id.data = request.args.get("matter_id", 0, type=int)
+            form.issued_on.data = firm_today()
+        else:
+            form.matter_id.data, form.issued_on.data = invoice.matter_id, invoice.issued_on
+            form.due_on.data, form.notes.data = invoice.due_on, invoice.notes
+            for entry, line in zip(form.lines, invoice.lines, strict=False):
+                entry.form.line_date.data, entry.form.description.data = line.line_date, line.description
+                entry.form.kind.data = line.kind
+                entry.form.quantity.data = f"{line.quantity_hundredths // 100}.{line.quantity_hundredths % 100:02d}"
+                entry.form.rate.data = plain_cents(line.rate_cents)
+    return form
+
+
+def values_of(form):
+    matter_id = form.matter_id.data
+    return {
+        "matter": db.session.get(Matter, matter_id) if matter_id and 0 < matter_id < 2**31 else None,
+        "issued_on": form.issued_on.data,
+        "due_on": form.due_on.data,
+        "notes": form.text("notes"),
+        "lines": form.line_values(),
+    }
+
+
+def saved(message):
+    return lambda invoice: (message.format(invoice=invoice), url_for("bills.show_invoice", invoice_id=invoice.id))
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+@requires("manage_requests")
+def create_invoice():
+    form = invoice_form()
+    return form_page(
+        form,
+        "bills/invoice_form.html",
+        lambda: invoice_service.create_invoice(values_of(form), current_user),
+        saved("Invoice {invoice.number} saved as a draft."),
+        invoice=None,
+    )
+
+
+@bp.route("/invoices/<int:invoice_id>/edit", methods=["GET", "POST"])
+@requires("manage_requests")
+def update_invoice(invoice_id):
+    invoice = get_or_404(Invoice, invoice_id)
+    form = invoice_form(invoice)
+    return form_page(
+        form,
+        "bills/invoice_form.html",
+        lambda: invoice_service.update_invoice(invoice, values_of(form), current_user),
+        saved("Invoice {invoice.number} saved."),
+        invoice=invoice,
+    )
+
+
+def panel_context(invoice, form=None, message=None):
+    account = invoice_service.trust_account_for(invoice)
+    if form is None:
+        form = ApplyTrustForm(formdata=None)
+        form.key.data = secrets.token_urlsafe(24)
+        available = invoice_service.available_for(invoice, account)
+        form.amount.data = plain_cents(available) if available else ""
+    matter_ledger = invoice_service.trust_ledger(invoice, account, False)
+    client_ledger = invoice_service.trust_ledger(invoice, account, True)
+    return {
+        "invoice": invoice,
+        "account": account,
+        "apply_form": form,
+        "matter_ledger": matter_ledger,
+        "client_ledger": client_ledger,
+        "message": message,
+    }
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@requires("view")
+def show_invoice(invoice_id):
+    invoice = get_or_404(Invoice, invoice_id)
+    return render_template("bills/invoice.html", **panel_context(invoice))
+
+
+@bp.post("/invoices/<int:invoice_id>/send")
+@requires("manage_requests")
+def send_invoice(invoice_id):
+    invoice = get_or_404(Invoice, invoice_id)
+    return button_action(
+        lambda: invoice_service.send_invoice(invoice, current_user),
+        lambda sent: f"{sent.number} sent to {sent.contact.name}.",
+        url_for("bills.show_invoice", invoice_id=invoice.id),
+    )
+
+
+@bp.post("/invoices/<int:invoice_id>/apply-trust")
+@requires("disburse_trust")
+def apply_trust(invoice_id):
+    """Pay the invoice from the client's trust; htmx swaps the invoice panel in place."""
+    invoice = get_or_404(Invoice, invoice_id)
+    form = ApplyTrustForm()
+    account = invoice_service.trust_account_for(invoice)
+    if form.validate_on_submit():
+        done, application = attempt(
+            form,
+            lambda: invoice_service.apply_trust(
+                invoice,
+                form.amount.cents,
+                account=account,
+                from_client_funds=form.source.data == "client",
+                idempotency_key=form.key.data,
+                user=current_user,
+            ),
+        )
+        if done:
+            db.session.refresh(invoice)
+            message = f"{money(application.amount_cents)} applied from trust to {invoice.number}."
+            context = panel_context(invoice, message=message)
+            if is_htmx():
+                return render_template("bills/_invoice_panel.html", **context)
+            return render_template("bills/invoice.html", **context)
+    context = panel_context(invoice, form=form)
+    template = "bills/_invoice_panel.html" if is_htmx() else "bills/invoice.html"
+    return render_template(template, **context), 422
+
+
+@bp.get("/invoices/<int:invoice_id>/print")
+@requires("view")
+def print_invoice(invoice_id):
+    return render_template("bills/invoice_print.html", invoice=get_or_404(Invoice, invoice_id))
