@@ -93,6 +93,7 @@ def valid_forms(world):
             "card_fee_percent": "2.9",
             "card_fee_fixed": "0.30",
             "payment_instructions": "",
+            "trust_notice_days": "0",
         },
         "/settings/templates/new": {
             "name": "Short retainer",

@@ -79,6 +79,9 @@ def init_blueprints(app):
 
     for module in (auth, main, contacts, matters, bills, pay, reports, settings, trust, webhooks):
         app.register_blueprint(module.bp)
+    from trustweb.pay import notices
+
+    app.register_blueprint(notices.bp)
 
 
 def init_errors(app):

@@ -121,3 +121,16 @@ def clear_payments_command():
     from trustweb.services.checkout import clear_due_payments
 
     click.echo(f"Cleared {clear_due_payments()} bank payment(s) whose hold has passed.")
+
+
+@trustweb_cli.command("run-scheduled")
+def run_scheduled_command():
+    """Make the transfers from trust to invoices whose notice period has passed (for cron, daily)."""
+    from trustweb.services.invoices import run_scheduled
+    from trustweb.services.mail import deliver_queued
+
+    made, refused = run_scheduled()
+    click.echo(f"Made {made} scheduled payment(s) from trust.")
+    for reason in refused:
+        click.echo(f"  not made: {reason}", err=True)
+    deliver_queued()

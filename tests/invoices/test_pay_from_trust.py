@@ -1,8 +1,9 @@
 """Invariant 8: trust money goes to operating only against an invoice sent, never beyond its balance due,
 never beyond the client's available funds, never from another client. Worked examples and attempts to break it."""
 
+import re
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -219,3 +220,81 @@ def test_two_people_applying_the_whole_balance_at_once_take_it_once(app, firm):
         assert db.session.get(Invoice, invoice_id).paid_cents == 10_000
         assert held(firm) == (490_000, 490_000)
         assert check_books() == []
+
+
+def notice_period(days):
+    from trustweb.models import FirmSettings
+
+    settings = db.session.get(FirmSettings, 1) or FirmSettings(id=1)
+    settings.trust_notice_days = days
+    db.session.add(settings)
+    db.session.commit()
+
+
+def test_with_a_notice_period_the_transfer_waits_then_runs(app, firm):
+    with app.app_context():
+        notice_period(3)
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        application = apply(firm, invoice_id, 10_000)
+        assert (application.status, application.run_on) == ("scheduled", firm_today() + timedelta(days=3))
+        # Nothing moves during the notice period, and the same money cannot be promised twice.
+        assert held(firm) == (500_000, 500_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
+        with pytest.raises(ServiceError, match="already scheduled"):
+            apply(firm, invoice_id, 1, key="click-0000000000000000002")
+        db.session.rollback()
+        assert invoice_service.run_scheduled(firm_today()) == (0, [])
+        assert held(firm) == (500_000, 500_000)
+        assert invoice_service.run_scheduled(firm_today() + timedelta(days=3)) == (1, [])
+        assert held(firm) == (490_000, 490_000) and db.session.get(Invoice, invoice_id).status == "paid"
+        assert invoice_service.run_scheduled(firm_today() + timedelta(days=4)) == (0, [])  # once
+        assert check_books() == []
+
+
+def test_a_disputed_fee_is_never_taken(app, firm, client):
+    with app.app_context():
+        notice_period(3)
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        apply(firm, invoice_id, 10_000)
+        from trustweb.models import OutboxMessage
+
+        notice = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "trust_notice")).one()
+        path = re.search(r"/notice/[\w-]+", notice.text_body).group(0)
+    page = client.get(path).get_data(as_text=True)
+    assert "I dispute this fee" in page and "$100.00" in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(path, data={"csrf_token": token, "reason": "I was billed twice."})
+    assert response.status_code == 303
+    assert "You have disputed this fee" in client.get(path).get_data(as_text=True)
+    with app.app_context():
+        assert invoice_service.run_scheduled(firm_today() + timedelta(days=5)) == (0, [])
+        assert held(firm) == (500_000, 500_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
+        from trustweb.models import OutboxMessage
+
+        told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "lawyer_notice")).all()
+        assert len(told) == 1 and "I was billed twice." in told[0].text_body
+    assert client.get("/notice/" + "x" * 32).status_code == 404
+
+
+def test_a_scheduled_transfer_is_refused_if_the_money_is_gone_by_then(app, firm):
+    with app.app_context():
+        notice_period(2)
+        retainer(firm, 10_000)
+        invoice_id = invoice_for(firm, 100, 10_000)
+        apply(firm, invoice_id, 10_000)
+        from trustweb.services.trust import record_disbursement
+
+        record_disbursement(
+            account=db.session.get(BankAccount, firm.account),
+            holder=Holder(firm.client_a, firm.matter_a1),
+            amount_cents=5_000,
+            entry_date=firm_today(),
+            payee="Court",
+            description="Filing fee",
+            method="wire",
+        )
+        made, refused = invoice_service.run_scheduled(firm_today() + timedelta(days=2))
+        assert made == 0 and "cannot be taken from it" in refused[0]
+        assert held(firm) == (5_000, 5_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
+        assert db.session.scalar(select(TrustApplication.status)) == "cancelled"

@@ -108,7 +108,12 @@ class TrustApplication(db.Model):
     # The client's ledger it comes from: the matter's, or the client's funds held without a matter.
     from_client_funds: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(10))
+    # With a notice period: the day the transfer runs (run-scheduled), unless the client disputes first.
     run_on: Mapped[date | None] = mapped_column(Date)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
+    # The client's link to dispute the fee: only its hash is kept.
+    notice_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
     trust_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
     operating_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -116,4 +121,5 @@ class TrustApplication(db.Model):
 
     invoice = relationship("Invoice", back_populates="applications")
     trust_entry = relationship("JournalEntry", foreign_keys=[trust_entry_id])
+    bank_account = relationship("BankAccount")
     created_by = relationship("User")

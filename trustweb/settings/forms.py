@@ -43,6 +43,10 @@ class FirmSettingsForm(BaseForm):
         "When overdue, remind every (days)",
         validators=[InputRequired("Enter a number of days (0 for never)."), NumberRange(0, 90, "Between 0 and 90.")],
     )
+    trust_notice_days = IntegerField(
+        "Notice before trust money pays an invoice (days)",
+        validators=[InputRequired("Enter a number of days (0: at once)."), NumberRange(0, 60, "Between 0 and 60.")],
+    )
     card_fee_percent = StringField("Card fee (%)", validators=[InputRequired("Enter the percentage, e.g. 2.9.")])
     card_fee_fixed = MoneyField("plus per payment", validators=[InputRequired("Enter the fixed fee, e.g. 0.30.")])
     payment_instructions = TextAreaField("Wire and cheque instructions", validators=[Optional(), Length(max=2000)])
@@ -69,6 +73,7 @@ class FirmSettingsForm(BaseForm):
             "card_fee_basis_points": self.card_fee_basis_points,
             "card_fee_fixed_cents": self.card_fee_fixed.cents,
             "payment_instructions": self.text("payment_instructions"),
+            "trust_notice_days": self.trust_notice_days.data,
             "firm_name": self.firm_name.data,
             "address": self.text("address"),
             "email": (self.email.data or "").lower() or None,
