@@ -31,6 +31,11 @@ def money(cents):
 def register(app):
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["plain"] = plain_cents
+    import secrets
+
     from trustweb.models.base import utcnow
 
-    app.jinja_env.globals.update(can=can, firm=firm, htmx_script=htmx_script, now=utcnow)
+    # A fresh key for a one-click money form (a refund): the service refuses a second post with the same key.
+    app.jinja_env.globals.update(
+        can=can, firm=firm, htmx_script=htmx_script, now=utcnow, new_key=lambda: secrets.token_urlsafe(24)
+    )

@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('processor_reference', sa.String(length=100), nullable=True),
     sa.Column('online', sa.Boolean(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=True),
     sa.Column('journal_entry_id', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -72,6 +73,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entry.id'], name=op.f('fk_refund_journal_entry_id_journal_entry')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refund')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_refund_idempotency_key')),
     sa.UniqueConstraint('journal_entry_id', name=op.f('uq_refund_journal_entry_id')),
     sa.UniqueConstraint('processor_reference', name=op.f('uq_refund_processor_reference'))
     )

@@ -1,5 +1,7 @@
 """A lawyer refunds a payment: only from the paying client's ledger, never beyond what is available there."""
 
+import secrets
+
 import pytest
 
 from tests.conftest import post
@@ -28,10 +30,9 @@ def paid(app, firm, mailbox, amount="5,000.00"):
         return request_id, payments()[-1].id
 
 
-def refund(client, payment_id, amount, reason="Matter settled early"):
-    return post(
-        client, f"/bills/payments/{payment_id}/refund", {"amount": amount, "reason": reason}, follow_redirects=True
-    )
+def refund(client, payment_id, amount, reason="Matter settled early", key=None):
+    data = {"amount": amount, "reason": reason, "key": key or secrets.token_urlsafe(24)}
+    return post(client, f"/bills/payments/{payment_id}/refund", data, follow_redirects=True)
 
 
 def test_a_partial_then_the_rest_refunded_by_hand(app, firm, client, mailbox):
@@ -41,7 +42,12 @@ def test_a_partial_then_the_rest_refunded_by_hand(app, firm, client, mailbox):
     with app.app_context():
         assert held_for(firm) == (400_000, 400_000)
         trust_request = db.session.get(TrustRequest, request_id)
-        assert (trust_request.status, trust_request.paid_cents) == ("partially_paid", 400_000)
+        # What was given back is no longer asked for: nothing is due, so no reminder goes out.
+        assert (trust_request.status, trust_request.amount_cents, trust_request.paid_cents) == (
+            "paid",
+            400_000,
+            400_000,
+        )
         [payment] = payments()
         assert (payment.status, payment.refunded_cents, payment.fee_cents) == ("succeeded", 100_000, 14_530)
     text(refund(client, payment_id, "4,000.00"))
@@ -50,7 +56,8 @@ def test_a_partial_then_the_rest_refunded_by_hand(app, firm, client, mailbox):
         [payment] = payments()
         # The fee was the firm's cost and stays so: a refund does not bring it back.
         assert (payment.status, payment.refunded_cents, payment.fee_cents) == ("refunded", 500_000, 14_530)
-        assert db.session.get(TrustRequest, request_id).status in ("sent", "viewed")
+        trust_request = db.session.get(TrustRequest, request_id)
+        assert (trust_request.status, trust_request.void_reason) == ("void", "Refunded in full.")
         assert db.session.query(Refund).count() == 2
         assert check_books() == []
 
@@ -91,6 +98,16 @@ def test_a_refund_beyond_what_is_left_or_available_is_refused(app, firm, client,
         assert check_books() == []
 
 
+def test_a_double_clicked_refund_refunds_once(app, firm, client, mailbox):
+    _, payment_id = paid(app, firm, mailbox)
+    key = secrets.token_urlsafe(24)
+    refund(client, payment_id, "1,000.00", key=key)
+    refund(client, payment_id, "1,000.00", key=key)
+    with app.app_context():
+        assert db.session.query(Refund).count() == 1
+        assert held_for(firm) == (400_000, 400_000)
+
+
 def test_only_a_lawyer_or_admin_refunds(app, firm, mailbox, auth, client):
     _, payment_id = paid(app, firm, mailbox)
     from tests.factories import gen_user
@@ -108,3 +125,17 @@ def test_the_payments_list_filters_and_totals(app, firm, client, mailbox):
     assert "R-000001" in page and "$2,000.00" in page and "$58.30" in page  # 2.9% + 30 cents
     rows = text(client.get("/bills/payments?status=refunded", headers={"HX-Request": "true"}))
     assert "R-000001" not in rows and "No payments here." in rows and "<html" not in rows
+
+
+def test_a_payments_deposit_is_refunded_not_reversed(app, firm, client, mailbox):
+    _, payment_id = paid(app, firm, mailbox)
+    with app.app_context():
+        from trustweb.ledger.rules import LedgerError
+        from trustweb.models import Payment
+        from trustweb.services.trust import reverse
+
+        entry = db.session.get(Payment, payment_id).journal_entry
+        with pytest.raises(LedgerError, match="belongs to payment R-000001"):
+            reverse(entry, reason="Mistake")
+        db.session.rollback()
+        assert held_for(firm) == (500_000, 500_000)

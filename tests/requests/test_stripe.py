@@ -6,6 +6,7 @@ again and out of order. After each, check-books is clean apart from the named sh
 """
 
 import re
+import secrets
 import threading
 import time
 from datetime import timedelta
@@ -190,7 +191,7 @@ def test_refunds_through_stripe_partial_full_and_over_the_balance(app, firm, cli
         post(
             client,
             f"/bills/payments/{payment_id}/refund",
-            {"amount": amount, "reason": "Overpaid", "online": "y"},
+            {"amount": amount, "reason": "Overpaid", "online": "y", "key": secrets.token_urlsafe(24)},
             follow_redirects=True,
         )
     )
@@ -368,4 +369,68 @@ def test_the_same_event_delivered_at_the_same_moment_posts_once(app, firm, clien
         assert [p.status for p in payments()] == ["succeeded"]
         assert held_for(firm) == (100_000, 100_000)
         assert db.session.query(ProcessorEvent).count() == 1
+    assert books_apart_from_shortfalls(app) == []
+
+
+def test_an_inquiry_withdraws_nothing_and_takes_nothing(app, firm, client, mailbox, standin):
+    _, session_id, _ = paid_by_card(app, firm, client, mailbox, standin)
+    dispute = standin.dispute(session_id)
+    inquiry = standin.charge_dispute_created(dispute["id"])
+    inquiry["data"]["object"]["status"] = "warning_needs_response"
+    inquiry["data"]["object"]["balance_transactions"] = []
+    assert deliver(client, standin, inquiry).json["outcome"].startswith("ignored: an inquiry")
+    closed = standin.charge_dispute_closed(dispute["id"])
+    closed["data"]["object"]["status"] = "warning_closed"
+    assert deliver(client, standin, closed).json["outcome"].startswith("ignored")
+    with app.app_context():
+        assert held_for(firm) == (100_000, 100_000) and payments()[0].status == "succeeded"
+        assert db.session.query(Dispute).count() == 0
+
+
+def test_a_chargeback_on_a_payment_smaller_than_the_dispute_fee_is_booked(app, firm, client, mailbox, standin):
+    _, session_id, _ = paid_by_card(app, firm, client, mailbox, standin, amount="10.00")
+    dispute = standin.dispute(session_id, fee_cents=1_500)
+    assert deliver(client, standin, standin.charge_dispute_created(dispute["id"])).status_code == 200
+    with app.app_context():
+        assert payments()[0].status == "disputed" and held_for(firm) == (0, 0)
+    assert books_apart_from_shortfalls(app) == []
+
+
+def test_a_payer_who_leaves_stripes_page_can_start_again(app, firm, client, mailbox, standin):
+    request_id, path, payer, first = checkout(app, firm, mailbox, "5,000.00", partial=False)
+    # Back from Stripe's page without paying: the pay page again, and Continue once more.
+    _, csrf, key = pay_form(payer, path)
+    response = payer.post(path, data={"csrf_token": csrf, "checkout": key, "amount": "5000.00"})
+    assert response.status_code == 303, text(response)
+    assert standin.session(first)["status"] == "expired"
+    with app.app_context():
+        assert [p.status for p in payments()] == ["failed", "pending"]
+
+
+def test_a_checkout_finished_after_the_request_was_paid_by_cheque_is_booked_not_lost(
+    app, firm, client, mailbox, standin
+):
+    request_id, path, payer, session_id = checkout(app, firm, mailbox, "5,000.00", partial=False)
+    with app.app_context():
+        from trustweb.services.payments import record_manual_payment
+
+        record_manual_payment(
+            db.session.get(TrustRequest, request_id),
+            amount_cents=500_000,
+            method="cheque",
+            received_on=firm_today(),
+            reference="4417",
+            payer="Ada Archer",
+            cleared=True,
+            idempotency_key="cheque-000000000000000001",
+            user=db.session.get(User, firm.lawyer),
+        )
+    standin.complete(session_id)
+    assert deliver(client, standin, standin.checkout_session_completed(session_id)).status_code == 200
+    with app.app_context():
+        # Both are in the client's ledger (the money is in the bank); the request counts what it asked for.
+        assert held_for(firm) == (1_000_000, 1_000_000)
+        trust_request = db.session.get(TrustRequest, request_id)
+        assert (trust_request.status, trust_request.paid_cents) == ("paid", 500_000)
+        assert [p.status for p in payments()] == ["succeeded", "succeeded"]
     assert books_apart_from_shortfalls(app) == []

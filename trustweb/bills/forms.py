@@ -78,6 +78,7 @@ class PaymentForm(BaseForm):
 
 
 class RefundForm(BaseForm):
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     amount = amount_field()
     online = BooleanField("Refund through Stripe (otherwise: recorded as refunded another way)")
     reason = StringField("Reason", validators=[DataRequired("Say why the money is refunded."), Length(max=300)])

@@ -90,7 +90,12 @@ def refund(payment_id):
     done, _ = attempt(
         form,
         lambda: refunds.refund_payment(
-            payment, form.amount.cents, online=form.online.data, reason=form.reason.data, user=current_user
+            payment,
+            form.amount.cents,
+            online=form.online.data,
+            reason=form.reason.data,
+            user=current_user,
+            idempotency_key=form.key.data,
         ),
     )
     if done:

@@ -14,7 +14,7 @@ from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, OutboxMessage, TrustRequest
-from trustweb.payments import processor_for
+from trustweb.payments import NotConfigured, processor_for
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import firm_today
@@ -186,12 +186,19 @@ def request_page(trust_request, status=200, **context):
             trust_request=trust_request,
             outbox=outbox,
             needs_approval=request_service.needs_approval(trust_request),
-            processor=processor_for(trust_request.bank_account, firm()),
+            processor=processor_or_none(trust_request),
             today=firm_today(),
             **context,
         ),
         status,
     )
+
+
+def processor_or_none(trust_request):
+    try:
+        return processor_for(trust_request.bank_account, firm())
+    except NotConfigured:
+        return None
 
 
 def new_payment_form(trust_request):

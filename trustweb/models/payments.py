@@ -78,6 +78,8 @@ class Refund(db.Model):
     # re_... from Stripe; unique, so a refund reported by a webhook is booked once.
     processor_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     online: Mapped[bool] = mapped_column(default=False)
+    # The refund form's key: a double click refunds once, here and at Stripe (also its idempotency key there).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
     journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -11,10 +11,11 @@ from flask import current_app
 
 from trustweb.payments.base import CardDetails, Charge, Declined, Processor
 from trustweb.payments.test import TestProcessor
+from trustweb.services import ServiceError  # noqa: I001  (services imports nothing from payments)
 
 
-class NotConfigured(Exception):
-    """The account is set to a processor whose keys are missing or unreadable."""
+class NotConfigured(ServiceError):
+    """The account is set to a processor whose keys are missing or unreadable (shown to staff as a refusal)."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,19 @@ def stripe_keys(account):
 
 
 def processor_for(account, settings):
-    """The processor that takes payments into this bank account."""
-    if account.processor == "stripe":
+    """The processor that takes new payments into this bank account."""
+    return processor_named(account.processor, account, settings)
+
+
+def processor_named(name, account, settings):
+    """A named processor for this account: a payment is settled and refunded by the processor that took it,
+    whatever the account is set to now."""
+    if name == "stripe":
         from trustweb.payments.stripe import StripeProcessor
 
         keys = stripe_keys(account)
         if not keys.secret_key:
-            raise NotConfigured(f"{account.name} is set to Stripe but has no readable secret key.")
+            raise NotConfigured(f"{account.name} has no readable Stripe secret key; enter it in its payment settings.")
         return StripeProcessor(keys.secret_key, keys.webhook_secret, current_app.config["STRIPE_API_BASE"])
     return TestProcessor(settings.card_fee_basis_points, settings.card_fee_fixed_cents)
 
@@ -55,5 +62,6 @@ __all__ = [
     "StripeKeys",
     "TestProcessor",
     "processor_for",
+    "processor_named",
     "stripe_keys",
 ]

@@ -14,6 +14,7 @@ import stripe
 from trustweb.payments.base import Processor
 
 EXPAND = ["payment_intent.latest_charge.balance_transaction"]
+TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,12 @@ class StripeProcessor(Processor):
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.test_mode = secret_key.startswith(("sk_test_", "rk_test_"))
+        # A short timeout: these calls run while the request's row is locked.
         self.client = stripe.StripeClient(
-            secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=2
+            secret_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=1,
+            http_client=stripe.new_default_http_client(timeout=TIMEOUT_SECONDS),
         )
 
     def create_checkout(self, *, amount_cents, currency, description, success_url, cancel_url, metadata, email, key):
@@ -94,6 +99,17 @@ class StripeProcessor(Processor):
         if session.get("status") == "expired":
             return CheckoutState("failed", intent_id, method)
         return CheckoutState("open", intent_id, method)
+
+    def expire_checkout(self, reference):
+        """End a checkout nobody finished; False when it cannot be (it was paid, or is already over)."""
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(reference)
+            if session.status != "open":
+                return session.status == "expired"
+            self.client.v1.checkout.sessions.expire(reference)
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        return True
 
     def refund(self, payment_reference, amount_cents, key):
         try:

@@ -38,6 +38,7 @@ def check_books():
             )
     problems += _trust_accounts_match_their_ledgers(ledgers, derived)
     problems += shortfalls(ledgers)
+    problems += firm_money_in_trust()
     problems += _missing_triggers()
     return problems
 
@@ -135,6 +136,18 @@ def shortfalls(ledgers=None):
         "(processor fees kept from payouts or money pulled back after it was spent)"
         for ledger in ledgers
         if ledger.kind == "shortfall" and ledger.balance_cents < 0
+    ]
+
+
+def firm_money_in_trust():
+    """Problems: money the firm replaced and then got back (a dispute won after it paid the shortfall) sits in trust."""
+    ledgers = db.session.scalars(
+        select(LedgerAccount).where(LedgerAccount.kind == "shortfall", LedgerAccount.balance_cents > 0)
+    ).all()
+    return [
+        f"{ledger.bank_account.name}: {format_cents(ledger.balance_cents)} of the firm's own money is in trust "
+        "(repaid twice); move it back to operating"
+        for ledger in ledgers
     ]
 
 

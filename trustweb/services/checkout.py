@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from trustweb.extensions import db
 from trustweb.models import FirmSettings, JournalEntry, Payment
 from trustweb.models.base import utcnow
-from trustweb.payments import processor_for
+from trustweb.payments import processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
@@ -29,19 +29,41 @@ CHECKOUT_HOURS = 24
 
 
 def reserved_cents(request):
-    """What recent unfinished checkouts for the request may still bring in."""
+    """What unfinished checkouts for the request may still bring in: recent ones, and bank payments on their way."""
     since = utcnow() - timedelta(hours=CHECKOUT_HOURS)
     return db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.trust_request_id == request.id, Payment.status == "pending", Payment.created_at >= since
+            Payment.trust_request_id == request.id,
+            Payment.status == "pending",
+            (Payment.created_at >= since) | (Payment.method == "ach"),
         )
     )
+
+
+def _abandon_open_checkouts(request, processor):
+    """The payer came back without paying (Back on Stripe's page): end those checkouts so they can start again."""
+    pending = db.session.scalars(
+        select(Payment).where(
+            Payment.trust_request_id == request.id,
+            Payment.status == "pending",
+            Payment.method == "card",
+            Payment.checkout_reference.is_not(None),
+        )
+    ).all()
+    for payment in pending:
+        try:
+            if processor.expire_checkout(payment.checkout_reference):
+                payment.status, payment.failure_message = "failed", "The payer left the checkout without paying."
+                audit.record("payment.abandoned", payment, after={"checkout": payment.checkout_reference}, user=None)
+        except ProcessorError:
+            continue  # paid meanwhile, or Stripe unreachable: it stays reserved
+    db.session.flush()
 
 
 def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None):
     """The payer chose an amount: a pending payment and the processor's checkout page to send them to."""
     request = request_service.lock(link.request)
-    earlier = existing(idempotency_key)
+    earlier = existing(idempotency_key, request)
     if earlier is not None:
         return earlier  # a double click: the same checkout again
     db.session.refresh(link)
@@ -49,12 +71,14 @@ def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None)
     if state != "open":
         raise ServiceError(f"This payment link is {state}; no payment was started.")
     check_amount(request, amount_cents)
+    processor = processor_for(request.bank_account, FirmSettings.get())
+    if amount_cents > request.due_cents - reserved_cents(request):
+        _abandon_open_checkouts(request, processor)
     if amount_cents > request.due_cents - reserved_cents(request):
         raise ServiceError(
             "A payment for this request is already in progress. Finish it in the other window, "
             "or wait a day for it to lapse."
         )
-    processor = processor_for(request.bank_account, FirmSettings.get())
     payment = new_payment(
         request,
         idempotency_key,
@@ -99,7 +123,10 @@ def settle_checkout(payment):
     if payment.status not in ("pending",):
         db.session.commit()
         return payment  # already booked (or failed): a repeated or late report changes nothing
-    processor = processor_for(request.bank_account, FirmSettings.get())
+    processor = processor_named(payment.processor, request.bank_account, FirmSettings.get())
+    if not getattr(processor, "hosted", False):
+        db.session.commit()
+        return payment  # not a hosted checkout: nothing to ask
     try:
         state = processor.checkout_state(payment.checkout_reference)
     except ProcessorError as error:

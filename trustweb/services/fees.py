@@ -79,18 +79,18 @@ def book_shortfall(account, amount_cents, entry_date, description, *, reference=
     return entry
 
 
-def book_fee(request, payment):
-    """The processor's fee on a payment into trust: from operating, or owed to trust when the processor kept it."""
+def book_fee(request, payment, fee_cents, description=None):
+    """A processor's fee on a payment into trust: from operating, or owed to trust when the processor kept it."""
     account = request.bank_account
     operating = default_account("operating")
-    description = f"{payment.processor.title()} fee on {payment.receipt_number} ({request.number})"
+    description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({request.number})"
     if (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None:
         return book_shortfall(
-            account, payment.fee_cents, payment.received_on, description, reference=payment.processor_reference
+            account, fee_cents, payment.received_on, description, reference=payment.processor_reference
         )
     return operating_expense(
         operating,
-        payment.fee_cents,
+        fee_cents,
         payment.received_on,
         description,
         reference=payment.processor_reference,

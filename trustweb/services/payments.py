@@ -54,8 +54,12 @@ def check_amount(request, amount_cents):
             raise ServiceError(f"The smallest payment accepted is {format_cents(request.minimum_cents)}.")
 
 
-def existing(idempotency_key):
-    return db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
+def existing(idempotency_key, request=None):
+    """The payment an earlier post of this checkout made, if any; a key from another request is refused."""
+    payment = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
+    if payment is not None and request is not None and payment.trust_request_id != request.id:
+        raise ServiceError("This form belongs to another payment; reload the page and try again.")
+    return payment
 
 
 def new_payment(request, idempotency_key, amount_cents, **details):
@@ -73,7 +77,7 @@ def new_payment(request, idempotency_key, amount_cents, **details):
 def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
     """The client pays on the pay page. Returns the Payment; raises Declined or ServiceError."""
     request = request_service.lock(link.request)
-    earlier = existing(idempotency_key)
+    earlier = existing(idempotency_key, request)
     if earlier is not None:
         return earlier  # the same checkout posted again: nothing more happens
     db.session.refresh(link)
@@ -115,7 +119,7 @@ def record_manual_payment(
 ):
     """A cheque, wire or cash received for the request, posted as the same trust deposit."""
     request = request_service.lock(request)
-    earlier = existing(idempotency_key)
+    earlier = existing(idempotency_key, request)
     if earlier is not None:
         return earlier
     if method not in MANUAL_METHODS:
@@ -164,14 +168,26 @@ def _book(request, payment, *, payer, cleared, user):
     db.session.add(payment)
     db.session.flush()
     if payment.fee_cents:
-        payment.fee_entry_id = book_fee(request, payment).id
+        payment.fee_entry_id = book_fee(request, payment, payment.fee_cents).id
     before = {"status": request.status, "paid_cents": request.paid_cents}
-    request.paid_cents += payment.amount_cents
-    request.status = "paid" if request.paid_cents == request.amount_cents else "partially_paid"
-    if request.status == "paid":
-        request_service.revoke_links(request, user, reason="paid")
+    # Money a processor has already taken is always booked to the client (above). The request counts at
+    # most what was still due, and a void request stays void: a checkout finished after the request was
+    # paid another way or voided leaves an excess for staff to refund, said in the audit trail.
+    counted = 0 if request.status == "void" else min(payment.amount_cents, request.due_cents)
+    if counted:
+        request.paid_cents += counted
+        request.status = "paid" if request.paid_cents == request.amount_cents else "partially_paid"
+        if request.status == "paid":
+            request_service.revoke_links(request, user, reason="paid")
     db.session.flush()
     audit.record("payment.received", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=user)
+    if counted < payment.amount_cents:
+        audit.record(
+            "payment.excess",
+            payment,
+            after={"excess_cents": payment.amount_cents - counted, "request_status": request.status},
+            user=user,
+        )
     audit.record(
         "request.paid" if request.status == "paid" else "request.partially_paid",
         request,

@@ -16,11 +16,11 @@ from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
 from trustweb.models import DepositClearance, Dispute, FirmSettings, JournalEntry, Refund
 from trustweb.models.base import utcnow
-from trustweb.payments import processor_for
+from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, book_fee_returned, book_shortfall
+from trustweb.services.fees import book_fee, book_fee_returned
 from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
 
@@ -45,13 +45,16 @@ def _set_paid(request, paid_cents, user, action):
     )
 
 
-def refund_payment(payment, amount_cents, *, online, reason, user):
+def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_key):
     """Give back all or part of a payment, through the processor or recorded as already done elsewhere."""
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Say why the money is refunded.")
     request = request_service.lock(payment.request)
     db.session.refresh(payment)
+    if db.session.scalar(select(Refund.id).where(Refund.idempotency_key == idempotency_key)):
+        return payment  # the same refund form sent twice: refunded once
+
     if payment.status not in ("succeeded", "refunded"):
         raise ServiceError(f"Only a received payment can be refunded; this one is {payment.status_label.lower()}.")
     left = payment.amount_cents - payment.refunded_cents
@@ -77,21 +80,46 @@ def refund_payment(payment, amount_cents, *, online, reason, user):
     audit_entry(entry, "trust.refund", user)
     reference = None
     if online:
-        processor = processor_for(account, FirmSettings.get())
+        processor = processor_named(payment.processor, account, FirmSettings.get())
         try:
             reference = processor.refund(
                 payment.processor_reference, amount_cents, key=f"refund-{payment.id}-{entry.id}"
             )
         except ProcessorError as error:
             raise ServiceError(f"Stripe refused the refund: {error}") from error
-    _record_refund(payment, amount_cents, reference, online, reason, entry, user)
+    _record_refund(payment, amount_cents, reference, online, reason, entry, user, idempotency_key)
     db.session.commit()
     return payment
 
 
-def _record_refund(payment, amount_cents, reference, online, reason, entry, user):
+def _refund_request(request, amount_cents, user):
+    """Money given back is no longer asked for: the request's amount and amount paid both go down, so what
+    is still due (and any reminder) stays as it was. Refunded in full, the request is void."""
+    taken = min(amount_cents, request.paid_cents)
+    if not taken:
+        return
+    before = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
+    if request.amount_cents - taken <= 0:
+        request.paid_cents -= taken
+        request.status, request.void_reason = "void", "Refunded in full."
+        request_service.revoke_links(request, user, reason="refunded")
+    else:
+        request.paid_cents -= taken  # first: the database checks paid <= amount at every step
+        request.amount_cents -= taken
+        if request.status != "void":
+            request.status = (
+                "paid"
+                if request.paid_cents == request.amount_cents
+                else ("partially_paid" if request.paid_cents else ("viewed" if request.viewed_at else "sent"))
+            )
+    after = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
+    audit.record("request.refunded", request, before=before, after=after, user=user)
+
+
+def _record_refund(payment, amount_cents, reference, online, reason, entry, user, idempotency_key=None):
     db.session.add(
         Refund(
+            idempotency_key=idempotency_key,
             payment_id=payment.id,
             amount_cents=amount_cents,
             processor_reference=reference,
@@ -104,8 +132,7 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
     payment.refunded_cents += amount_cents
     if payment.refunded_cents == payment.amount_cents:
         payment.status = "refunded"
-    request = payment.request
-    _set_paid(request, request.paid_cents - amount_cents, user, "request.refunded")
+    _refund_request(payment.request, amount_cents, user)
     audit.record(
         "payment.refunded",
         payment,
@@ -149,6 +176,9 @@ def processor_refund(payment, refund_reference, amount_cents):
         return False
     request_service.lock(payment.request)
     db.session.refresh(payment)
+    # Again under the lock: our own online refund, or the same event delivered at once, may have booked it.
+    if db.session.scalar(select(Refund.id).where(Refund.processor_reference == refund_reference)):
+        return False
     amount_cents = min(amount_cents, payment.amount_cents - payment.refunded_cents)
     if amount_cents <= 0:
         return False
@@ -165,6 +195,8 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
         return False
     request = request_service.lock(payment.request)
     db.session.refresh(payment)
+    if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
+        return False  # booked meanwhile by the same event delivered at once
     entry, from_client, from_firm = _take_back(
         payment, amount_cents, f"Chargeback on {payment.receipt_number} ({request.number})", dispute_reference
     )
@@ -194,18 +226,7 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
 
 def _dispute_fee(payment, fee_cents, reference):
     """The dispute fee is the firm's cost: operating, or owed to trust when Stripe took it from the payout."""
-    account = payment.request.bank_account
-    original = payment.fee_cents
-    payment.fee_cents = fee_cents  # book_fee reads the amount from the payment
-    try:
-        if account.fee_mode == "deducted":
-            book_shortfall(
-                account, fee_cents, firm_today(), f"Stripe dispute fee on {payment.receipt_number}", reference=reference
-            )
-        else:
-            book_fee(payment.request, payment)
-    finally:
-        payment.fee_cents = original
+    book_fee(payment.request, payment, fee_cents, f"Stripe dispute fee on {payment.receipt_number}")
 
 
 def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
@@ -243,7 +264,7 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
         dispute.closing_entry_id = entry.id
         if fee_returned_cents > 0:
             book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
-        payment.status = "succeeded" if not payment.refunded_cents else "refunded"
+        payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "succeeded"
         _set_paid(request, request.paid_cents + dispute.amount_cents, None, "request.dispute_won")
     audit.record("payment.dispute_closed", payment, after={"dispute": dispute_reference, "won": won}, user=None)
     return True

@@ -285,7 +285,27 @@ def transfer(*, account, source, destination, amount_cents, entry_date, reason=N
 
 
 def _deposit_ledger(entry):
-    return next(line.ledger_account for line in entry.lines if line.ledger_account.kind in rules.HELD_KINDS)
+    held = [line.ledger_account for line in entry.lines if line.ledger_account.kind in rules.HELD_KINDS]
+    if not held:
+        raise LedgerError(f"{entry.number} holds no client's money; there is nothing to clear.")
+    return held[0]
+
+
+def _owned_by(entry):
+    """The payment, refund, chargeback or invoice payment an entry was booked for, in words (None if none)."""
+    from trustweb.models import Dispute, Payment, Refund, TrustApplication
+
+    payment = db.session.scalar(select(Payment).where(Payment.journal_entry_id == entry.id))
+    if payment is not None:
+        return f"payment {payment.receipt_number}"
+    for model, column, label in (
+        (Refund, Refund.journal_entry_id, "a refund"),
+        (Dispute, Dispute.journal_entry_id, "a chargeback"),
+        (TrustApplication, TrustApplication.trust_entry_id, "an invoice paid from trust"),
+    ):
+        if db.session.scalar(select(model.id).where(column == entry.id)):
+            return label
+    return None
 
 
 def mark_cleared(entry, *, cleared_on, user=None):
@@ -340,6 +360,13 @@ def reverse(entry, *, reason, entry_date=None, user=None):
         raise LedgerError("Say why the entry is being reversed.")
     if entry.kind == "reversal":
         raise LedgerError("A reversal cannot itself be reversed; record the entry again instead.")
+    if any(line.ledger_account.kind not in ("bank", "client", "firm") for line in entry.lines):
+        raise LedgerError(
+            f"{entry.number} is a processor's fee or a shortfall the firm owes; it is not reversed by hand."
+        )
+    owner = _owned_by(entry)
+    if owner:
+        raise LedgerError(f"{entry.number} belongs to {owner}; correct it there (a refund, not a reversal).")
     entry_date = entry_date or firm_today()
     _check_date(entry_date)
     holders = [_holder_of(line.ledger_account) for line in entry.lines if line.ledger_account.kind != "bank"]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
 from trustweb.models import FirmSettings, Payment, ProcessorEvent
-from trustweb.payments import processor_for
+from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError
 from trustweb.services.checkout import payment_for_checkout, settle_checkout
@@ -80,7 +80,7 @@ def _refunded(charge):
     refunds = (charge.get("refunds") or {}).get("data")
     if refunds is None:
         # Stripe no longer puts the refunds in this event: ask for them.
-        processor = processor_for(payment.request.bank_account, FirmSettings.get())
+        processor = processor_named("stripe", payment.request.bank_account, FirmSettings.get())
         try:
             refunds = processor.refunds_of(payment.processor_reference)
         except ProcessorError as error:
@@ -93,7 +93,17 @@ def _refunded(charge):
     return f"{booked} refund(s) booked on payment {payment.id}"
 
 
+def _is_inquiry(dispute):
+    """An inquiry (status warning_...) withdraws no money; nor does a dispute before its funds are withdrawn."""
+    if str(dispute.get("status") or "").startswith("warning"):
+        return True
+    transactions = dispute.get("balance_transactions")
+    return transactions is not None and not any(int(t.get("amount") or 0) < 0 for t in transactions)
+
+
 def _dispute_created(dispute):
+    if _is_inquiry(dispute):
+        return "ignored: an inquiry; no money was withdrawn"
     payment = _payment_for_intent_or_checkout(dispute)
     if payment is None:
         return "ignored: a charge TrustWeb did not take"
@@ -104,6 +114,8 @@ def _dispute_created(dispute):
 
 
 def _dispute_closed(dispute):
+    if str(dispute.get("status") or "").startswith("warning"):
+        return "ignored: an inquiry closed; no money had been withdrawn"
     payment = _payment_for_intent_or_checkout(dispute)
     if payment is None:
         return "ignored: a charge TrustWeb did not take"

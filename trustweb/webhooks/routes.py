@@ -1,7 +1,7 @@
 """Where processors tell us what happened: POST /webhooks/stripe, verified by signature."""
 
 import stripe
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 
 from trustweb.auth.permissions import public
@@ -15,8 +15,14 @@ from trustweb.webhooks import bp
 
 def webhook_secrets():
     """The endpoint secrets of every account set to Stripe (trust and operating may be separate Stripe accounts)."""
-    accounts = db.session.scalars(select(BankAccount).where(BankAccount.processor == "stripe")).all()
-    return list(dict.fromkeys(s for s in (stripe_keys(a).webhook_secret for a in accounts) if s))
+    # Also accounts switched away from Stripe since: their earlier payments still get Stripe's events.
+    accounts = db.session.scalars(
+        select(BankAccount).where(
+            (BankAccount.processor == "stripe") | BankAccount.stripe_webhook_secret_enc.is_not(None)
+        )
+    ).all()
+    environment = [keys.get("webhook_secret") for keys in current_app.config["STRIPE_KEYS"].values()]
+    return list(dict.fromkeys(s for s in [*(stripe_keys(a).webhook_secret for a in accounts), *environment] if s))
 
 
 @bp.post("/stripe")
