@@ -261,7 +261,11 @@ def test_a_disputed_fee_is_never_taken(app, firm, client):
 
         notice = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "trust_notice")).one()
         path = re.search(r"/notice/[\w-]+", notice.text_body).group(0)
-    page = client.get(path).get_data(as_text=True)
+    response = client.get(path)
+    assert (
+        response.headers["X-Robots-Tag"] == "noindex, nofollow" and response.headers["Referrer-Policy"] == "no-referrer"
+    )
+    page = response.get_data(as_text=True)
     assert "I dispute this fee" in page and "$100.00" in page
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post(path, data={"csrf_token": token, "reason": "I was billed twice."})

@@ -7,6 +7,7 @@ from wtforms.validators import Length, Optional
 from trustweb.auth.permissions import public
 from trustweb.extensions import db, limiter
 from trustweb.forms import BaseForm
+from trustweb.pay import private
 from trustweb.services import ServiceError
 from trustweb.services import invoices as invoice_service
 
@@ -17,12 +18,7 @@ class DisputeForm(BaseForm):
     reason = TextAreaField("What do you dispute? (optional)", validators=[Optional(), Length(max=1000)])
 
 
-@bp.after_request
-def private(response):
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(private)
 
 
 def found(token):

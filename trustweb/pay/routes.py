@@ -32,14 +32,6 @@ CLOSED = {
 }
 
 
-@bp.after_request
-def private(response):
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def load(token):
     link = request_service.link_for_token(token)
     return link, request_service.link_state(link)

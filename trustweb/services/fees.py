@@ -24,7 +24,13 @@ from trustweb.services.trust import _check_date, _post, audit_entry, firm_today,
 
 def _operating_ledgers(account, expense):
     """The operating bank ledger and an expense ledger of the operating account, created if new, locked."""
-    keys = {f"operating:{account.id}": "operating", f"expense:{account.id}:{expense}": "expense"}
+    return lock_operating(
+        account, {f"operating:{account.id}": "operating", f"expense:{account.id}:{expense}": "expense"}
+    )
+
+
+def lock_operating(account, keys):
+    """Ledgers of the operating account by key (key -> kind), created if new, locked in key order; by kind."""
     for key, kind in keys.items():
         db.session.execute(
             insert_ignore(LedgerAccount).values(

@@ -20,8 +20,8 @@ from trustweb.ledger import rules
 from trustweb.ledger.money import MAX_CENTS, format_cents
 from trustweb.models import Counter, FirmSettings, Invoice, InvoiceLine, JournalEntry, LedgerAccount, TrustApplication
 from trustweb.models.base import utcnow
-from trustweb.models.firm import insert_ignore
 from trustweb.services import ServiceError, audit, mail
+from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import Holder, _check_date, _post, audit_entry, firm_today, lock_ledgers
@@ -105,24 +105,6 @@ def _operating():
     return operating
 
 
-def _lock_operating(account, keys):
-    """Operating-account ledgers by key (key -> kind), created if new, locked in key order."""
-    for key, kind in keys.items():
-        db.session.execute(
-            insert_ignore(LedgerAccount).values(
-                key=key, kind=kind, bank_account_id=account.id, balance_cents=0, uncleared_cents=0
-            )
-        )
-    rows = db.session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.key.in_(sorted(keys)))
-        .order_by(LedgerAccount.key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {row.kind: row for row in rows}
-
-
 def send_invoice(invoice, user):
     """The invoice goes to the client: owed to the firm from now (receivable), emailed through the outbox."""
     invoice = lock(invoice)
@@ -134,7 +116,7 @@ def send_invoice(invoice, user):
     if not recipients:
         raise ServiceError(f"{invoice.contact.name} has no email address; add one to send the invoice.")
     operating = _operating()
-    ledgers = _lock_operating(
+    ledgers = lock_operating(
         operating, {f"receivable:{operating.id}": "receivable", f"income:{operating.id}:fees": "income"}
     )
     entry = JournalEntry(
@@ -286,7 +268,7 @@ def _move(invoice, application, account, holder, user):
     # Invariant 3 and the cleared-funds rule: the rules refuse more than the ledger's available balance.
     _post(trust_entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
     audit_entry(trust_entry, "trust.invoice_paid", user)
-    op = _lock_operating(
+    op = lock_operating(
         operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
     )
     operating_entry = JournalEntry(
