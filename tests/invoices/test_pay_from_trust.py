@@ -3,78 +3,21 @@ never beyond the client's available funds, never from another client. Worked exa
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import ON_POSTGRES
-from tests.factories import gen_account, gen_trust_setup, trust_ledger
+from tests.factories import trust_ledger
+from tests.invoices.steps import A1, apply, invoice_for, retainer
 from trustweb.extensions import db
 from trustweb.ledger.rules import InsufficientFunds, UnclearedFunds
-from trustweb.models import BankAccount, Invoice, LedgerAccount, Matter, TrustApplication, User
+from trustweb.models import BankAccount, Invoice, LedgerAccount, TrustApplication
 from trustweb.services import ServiceError
 from trustweb.services import invoices as invoice_service
 from trustweb.services.books import check_books
-from trustweb.services.trust import Holder, firm_today, record_deposit
-
-
-@pytest.fixture
-def firm(app):
-    with app.app_context():
-        setup = gen_trust_setup()
-        gen_account("Operating", kind="operating", is_default=True)
-        return setup
-
-
-A1 = object()  # client A's first matter, the default
-
-
-def retainer(firm, cents, *, client=None, matter=A1, cleared=True):
-    """Money into trust; matter=None is the client's funds held without a matter."""
-    record_deposit(
-        account=db.session.get(BankAccount, firm.account),
-        holder=Holder(client or firm.client_a, firm.matter_a1 if matter is A1 else matter),
-        amount_cents=cents,
-        entry_date=firm_today(),
-        method="wire",
-        payer="Ada Archer",
-        cleared=cleared,
-    )
-
-
-def invoice_for(firm, hours_hundredths, rate_cents, *, send=True, matter=None):
-    lawyer = db.session.get(User, firm.lawyer)
-    values = {
-        "matter": db.session.get(Matter, matter or firm.matter_a1),
-        "issued_on": firm_today(),
-        "due_on": None,
-        "notes": None,
-        "lines": [
-            {
-                "line_date": date(2026, 11, 2),
-                "description": "Review of title and closing",
-                "kind": "fee",
-                "quantity_hundredths": hours_hundredths,
-                "rate_cents": rate_cents,
-            }
-        ],
-    }
-    invoice = invoice_service.create_invoice(values, lawyer)
-    if send:
-        invoice_service.send_invoice(invoice, lawyer)
-    return invoice.id
-
-
-def apply(firm, invoice_id, cents, key="click-0000000000000000001", client_funds=False):
-    return invoice_service.apply_trust(
-        db.session.get(Invoice, invoice_id),
-        cents,
-        account=db.session.get(BankAccount, firm.account),
-        from_client_funds=client_funds,
-        idempotency_key=key,
-        user=db.session.get(User, firm.lawyer),
-    )
+from trustweb.services.trust import Holder, firm_today
 
 
 def held(firm, client=None, matter=A1):

@@ -8,6 +8,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -152,3 +153,11 @@ class ApplyTrustForm(BaseForm):
             [("matter", "The matter's trust funds"), ("client", "The client's funds held without a matter")]
         ),
     )
+
+
+class BatchForm(BaseForm):
+    """Apply the previewed batch: its fingerprint, and a key so a double click applies it once."""
+
+    digest = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    lawyer = IntegerField(validators=[Optional()])

@@ -2,14 +2,15 @@
 
 import secrets
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.forms import ApplyTrustForm, InvoiceForm
+from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm
+from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
@@ -184,3 +185,51 @@ def apply_trust(invoice_id):
 @requires("view")
 def print_invoice(invoice_id):
     return render_template("bills/invoice_print.html", invoice=get_or_404(Invoice, invoice_id))
+
+
+@bp.get("/invoices/batch")
+@requires("disburse_trust")
+def batch_preview():
+    """Pay outstanding invoices from trust: first what would be paid from where."""
+    lawyer_id = request.args.get("lawyer", type=int)
+    lawyer_id = lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None
+    plan = invoice_service.batch_plan(lawyer_id)
+    return render_template(
+        "bills/invoice_batch.html",
+        plan=plan,
+        digest=invoice_service.plan_digest(plan),
+        batch_key=secrets.token_urlsafe(24),
+        lawyer_id=lawyer_id,
+        lawyers=lawyers(),
+        total=sum(amount for _, _, amount, _ in plan),
+        form=BatchForm(formdata=None),
+    )
+
+
+@bp.post("/invoices/batch")
+@requires("disburse_trust")
+def batch_apply():
+    """Apply exactly the plan that was previewed, or nothing."""
+    form = BatchForm()
+    lawyer_id = form.lawyer.data if form.lawyer.data and 0 < form.lawyer.data < 2**31 else None
+    if form.validate_on_submit():
+        done, applied = attempt(
+            form, lambda: invoice_service.run_batch(lawyer_id, form.digest.data, form.key.data, current_user)
+        )
+        if done:
+            flash(
+                f"{len(applied)} invoice(s) paid from trust, {money(sum(a.amount_cents for a in applied))} in all.",
+                "success",
+            )
+            return redirect(url_for("bills.invoices"), 303)
+    plan = invoice_service.batch_plan(lawyer_id)
+    return render_template(
+        "bills/invoice_batch.html",
+        plan=plan,
+        digest=invoice_service.plan_digest(plan),
+        batch_key=secrets.token_urlsafe(24),
+        lawyer_id=lawyer_id,
+        lawyers=lawyers(),
+        total=sum(amount for _, _, amount, _ in plan),
+        form=form,
+    ), 409

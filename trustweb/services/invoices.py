@@ -442,3 +442,66 @@ def trust_account_for(invoice):
         if account_id:
             return db.session.get(BankAccount, account_id)
     return default_account("trust")
+
+
+def batch_plan(lawyer_id=None):
+    """What "pay outstanding invoices from trust" would do: [(invoice, account, amount, reason)], oldest first.
+
+    Each invoice takes the smaller of its balance due and what its matter's ledger still has available after
+    the invoices before it; one with nothing available is listed with the reason and skipped.
+    """
+    from trustweb.models import Matter
+
+    statement = (
+        select(Invoice)
+        .join(Matter, Matter.id == Invoice.matter_id)
+        .where(Invoice.status.in_(("sent", "partially_paid")))
+        .order_by(Invoice.issued_on, Invoice.id)
+    )
+    if lawyer_id:
+        statement = statement.where(Matter.lawyer_id == lawyer_id)
+    left = {}
+    plan = []
+    for invoice in db.session.scalars(statement):
+        account = trust_account_for(invoice)
+        ledger = trust_ledger(invoice, account)
+        if ledger is None:
+            plan.append((invoice, account, 0, "No trust money is held for this matter."))
+            continue
+        left.setdefault(ledger.key, ledger.available_cents)
+        amount = max(0, min(invoice.due_cents - scheduled_cents(invoice), left[ledger.key]))
+        left[ledger.key] -= amount
+        reason = None if amount else "Nothing available in trust for this matter."
+        plan.append((invoice, account, amount, reason))
+    return plan
+
+
+def plan_digest(plan):
+    """A fingerprint of a plan: the batch runs only if it is still exactly what was previewed."""
+    import hashlib
+
+    text = ";".join(f"{i.id}:{a.id if a else 0}:{amount}" for i, a, amount, _ in plan)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_batch(lawyer_id, digest, batch_key, user):
+    """Apply the previewed plan; refused (nothing done) when the books changed since the preview."""
+    plan = batch_plan(lawyer_id)
+    if plan_digest(plan) != digest:
+        raise ServiceError(
+            "Trust balances or invoices changed since the preview; check the new preview and apply again."
+        )
+    applied = []
+    for invoice, account, amount, _ in plan:
+        if amount:
+            applied.append(
+                apply_trust(
+                    invoice,
+                    amount,
+                    account=account,
+                    from_client_funds=False,
+                    idempotency_key=f"{batch_key[:40]}-{invoice.id}",
+                    user=user,
+                )
+            )
+    return applied
