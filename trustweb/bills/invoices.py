@@ -14,7 +14,7 @@ from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
-from trustweb.models import INVOICE_STATUSES, Invoice, Matter
+from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter
 from trustweb.services import invoices as invoice_service
 from trustweb.services.trust import firm_today
 from trustweb.templating import money
@@ -122,9 +122,19 @@ def panel_context(invoice, form=None, message=None):
         form.amount.data = plain_cents(available) if available else ""
     matter_ledger = invoice_service.trust_ledger(invoice, account, False)
     client_ledger = invoice_service.trust_ledger(invoice, account, True)
+    lines = []
+    if matter_ledger is not None:
+        lines = db.session.scalars(
+            select(JournalLine)
+            .where(JournalLine.ledger_account_id == matter_ledger.id)
+            .options(selectinload(JournalLine.entry), selectinload(JournalLine.ledger_account))
+            .order_by(JournalLine.id.desc())
+            .limit(5)
+        ).all()
     return {
         "invoice": invoice,
         "account": account,
+        "ledger_lines": lines,
         "apply_form": form,
         "matter_ledger": matter_ledger,
         "client_ledger": client_ledger,

@@ -1,0 +1,67 @@
+"""A lawyer pays an invoice from the client's trust in a real browser: status, balance and ledger change in place."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_support import (
+    CSP_WATCH,
+    browser_context,
+    csp_violations,
+    describe,
+    launched_chromium,
+    serving,
+    watch_errors,
+)
+from tests.factories import PASSWORD, gen_account, gen_trust_setup
+from tests.invoices.steps import invoice_for, retainer
+from trustweb.extensions import db
+from trustweb.models import Invoice, User
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with launched_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def live_server(app):
+    with serving(app) as url:
+        yield url
+
+
+def test_apply_trust_funds_updates_the_invoice_in_place(app, chromium, live_server):
+    with app.app_context():
+        firm = gen_trust_setup()
+        gen_account("Operating", kind="operating", is_default=True)
+        retainer(firm, 500_000)
+        invoice_id = invoice_for(firm, 1_000, 30_000)  # 10 hours at $300.00
+        email = db.session.get(User, firm.lawyer).email
+    with browser_context(chromium) as context:
+        context.add_init_script(CSP_WATCH)
+        page = context.new_page()
+        errors = watch_errors(page)
+        page.goto(f"{live_server}/auth/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{live_server}/")
+        page.goto(f"{live_server}/bills/invoices/{invoice_id}")
+        expect(page.locator("#invoice-status")).to_have_text("Sent")
+        expect(page.locator("#invoice-trust")).to_have_text("$5,000.00")
+        page.evaluate("window.__marker = 1")
+
+        page.get_by_label("Amount").fill("3,000.00")
+        page.get_by_role("button", name="Apply trust funds").click()
+
+        expect(page.locator("#invoice-status")).to_have_text("Paid")
+        expect(page.locator("#invoice-due")).to_have_text("$0.00")
+        expect(page.locator("#invoice-trust")).to_have_text("$2,000.00")
+        expect(page.locator("#invoice-ledger tbody tr").first).to_contain_text("Earned fees paid to the firm")
+        expect(page.locator("#invoice-ledger tbody tr").first).to_contain_text("$2,000.00")
+        assert page.evaluate("window.__marker") == 1  # no page load: htmx swapped the panel
+        assert csp_violations(page) == [] and [describe(e) for e in errors] == []
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "paid"
