@@ -53,7 +53,7 @@ def test_apply_trust_funds_updates_the_invoice_in_place(app, chromium, live_serv
         expect(page.locator("#invoice-trust")).to_have_text("$5,000.00")
         page.evaluate("window.__marker = 1")
 
-        page.get_by_label("Amount").fill("3,000.00")
+        page.locator("#invoice-panel form").first.get_by_label("Amount").fill("3,000.00")
         page.get_by_role("button", name="Apply trust funds").click()
 
         expect(page.locator("#invoice-status")).to_have_text("Paid")

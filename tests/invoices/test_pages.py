@@ -116,3 +116,38 @@ def test_a_staff_member_cannot_apply_trust_funds(app, client, firm, auth):
     auth.logout()
     auth.login_as(staff)
     assert post(client, "/bills/invoices/1/apply-trust", {"amount": "1"}).status_code == 403
+
+
+def test_a_cheque_for_the_invoice_goes_to_operating(app, client, firm):
+    response = new_invoice(client, firm, line(0, "Title review", "2", "300.00"))  # $600.00
+    invoice_url = response.headers["Location"]
+    post(client, f"{invoice_url}/send")
+    page = client.get(invoice_url).get_data(as_text=True)
+    key = re.search(r'name="payment-key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {
+        "payment-key": key,
+        "payment-amount": "250.00",
+        "payment-received_on": "2026-11-20",
+        "payment-method": "cheque",
+        "payment-payer": "Ada Archer",
+        "payment-reference": "Cheque 1042",
+    }
+    for _ in range(2):  # a double click records it once
+        response = post(client, f"{invoice_url}/payments", data, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+    assert "Partially paid" in response.get_data(as_text=True)
+    too_much = post(client, f"{invoice_url}/payments", {**data, "payment-key": "k" * 24, "payment-amount": "350.01"})
+    assert too_much.status_code == 422 and "record at most that" in too_much.get_data(as_text=True)
+    with app.app_context():
+        invoice = db.session.scalar(select(Invoice))
+        assert (invoice.status, invoice.paid_cents) == ("partially_paid", 25_000)
+        from trustweb.models import LedgerAccount
+
+        balances = {
+            row.kind: row.balance_cents
+            for row in db.session.scalars(
+                select(LedgerAccount).where(LedgerAccount.kind.in_(("operating", "receivable")))
+            )
+        }
+        assert balances == {"operating": 25_000, "receivable": 35_000}
+        assert check_books() == []

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm
+from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
@@ -113,7 +113,16 @@ def update_invoice(invoice_id):
     )
 
 
-def panel_context(invoice, form=None, message=None):
+def invoice_payment_form(invoice):
+    form = PaymentForm(formdata=None, prefix="payment")  # beside the apply form: its own field names and ids
+    form.key.data = secrets.token_urlsafe(24)
+    form.received_on.data = firm_today()
+    form.payer.data = invoice.contact.name
+    form.amount.data = plain_cents(invoice.due_cents) if invoice.due_cents else ""
+    return form
+
+
+def panel_context(invoice, form=None, message=None, payment_form=None):
     account = invoice_service.trust_account_for(invoice)
     if form is None:
         form = ApplyTrustForm(formdata=None)
@@ -135,6 +144,7 @@ def panel_context(invoice, form=None, message=None):
         "invoice": invoice,
         "account": account,
         "ledger_lines": lines,
+        "payment_form": payment_form or invoice_payment_form(invoice),
         "apply_form": form,
         "matter_ledger": matter_ledger,
         "client_ledger": client_ledger,
@@ -189,6 +199,39 @@ def apply_trust(invoice_id):
     context = panel_context(invoice, form=form)
     template = "bills/_invoice_panel.html" if is_htmx() else "bills/invoice.html"
     return render_template(template, **context), 422
+
+
+@bp.post("/invoices/<int:invoice_id>/payments")
+@requires("record_deposit")
+def record_invoice_payment(invoice_id):
+    """A cheque, wire or cash payment of the invoice, into operating; htmx swaps the panel in place."""
+    invoice = get_or_404(Invoice, invoice_id)
+    form = PaymentForm(prefix="payment")
+    message, status = None, 422
+    if form.validate_on_submit():
+        done, payment = attempt(
+            form,
+            lambda: invoice_service.record_invoice_payment(
+                invoice,
+                amount_cents=form.amount.cents,
+                method=form.method.data,
+                received_on=form.received_on.data,
+                reference=form.text("reference"),
+                payer=form.payer.data,
+                idempotency_key=form.key.data,
+                user=current_user,
+            ),
+        )
+        if done:
+            db.session.refresh(invoice)
+            message, status, form = (
+                f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.",
+                200,
+                None,
+            )
+    context = panel_context(invoice, message=message, payment_form=form)
+    template = "bills/_invoice_panel.html" if is_htmx() else "bills/invoice.html"
+    return render_template(template, **context), status
 
 
 @bp.get("/invoices/<int:invoice_id>/print")

@@ -32,6 +32,7 @@ class Payment(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     receipt_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     trust_request_id: Mapped[int | None] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)

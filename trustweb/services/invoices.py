@@ -505,3 +505,71 @@ def run_batch(lawyer_id, digest, batch_key, user):
                 )
             )
     return applied
+
+
+def record_invoice_payment(invoice, *, amount_cents, method, received_on, reference, payer, idempotency_key, user):
+    """A cheque, wire or cash paid by the client for an invoice: into operating, against the receivable."""
+    from trustweb.models import Payment
+    from trustweb.services.payments import MANUAL_METHODS
+
+    invoice = lock(invoice)
+    earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
+    if earlier is not None:
+        if earlier.invoice_id != invoice.id:
+            raise ServiceError("This form belongs to another payment; reload the page and try again.")
+        return earlier
+    if method not in MANUAL_METHODS:
+        raise ServiceError("Choose how the money was paid.")
+    if invoice.status not in ("sent", "partially_paid"):
+        raise ServiceError(f"{invoice.number} is {invoice.status_label.lower()}; it takes no payment.")
+    rules.check_amount(amount_cents)
+    due = invoice.due_cents - scheduled_cents(invoice)
+    if amount_cents > due:
+        raise ServiceError(f"{format_cents(due)} is due on {invoice.number}; record at most that.")
+    _check_date(received_on)
+    operating = _operating()
+    ledgers = lock_operating(
+        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
+    )
+    entry = JournalEntry(
+        kind="deposit",
+        bank_account_id=operating.id,
+        entry_date=received_on,
+        description=f"Payment for invoice {invoice.number} from {payer}",
+        method=method,
+        counterparty=payer,
+        reference=reference,
+        created_by_id=user.id,
+    )
+    _post(entry, [(ledgers["operating"], amount_cents), (ledgers["receivable"], -amount_cents)])
+    audit_entry(entry, "operating.invoice_payment", user)
+    payment = Payment(
+        idempotency_key=idempotency_key,
+        invoice_id=invoice.id,
+        bank_account_id=operating.id,
+        amount_cents=amount_cents,
+        fee_cents=0,
+        method=method,
+        processor="manual",
+        processor_reference=reference,
+        status="succeeded",
+        payer_name=payer,
+        received_on=received_on,
+        journal_entry_id=entry.id,
+        receipt_number=f"R-{Counter.next_value('receipt'):06d}",
+        created_by_id=user.id,
+    )
+    db.session.add(payment)
+    before = {"status": invoice.status, "paid_cents": invoice.paid_cents}
+    invoice.paid_cents += amount_cents
+    invoice.status = "paid" if invoice.paid_cents == invoice.total_cents else "partially_paid"
+    db.session.flush()
+    audit.record(
+        "invoice.paid",
+        invoice,
+        before=before,
+        after={"status": invoice.status, "paid_cents": invoice.paid_cents},
+        user=user,
+    )
+    db.session.commit()
+    return payment
