@@ -126,7 +126,7 @@ def clear_payments_command():
 @trustweb_cli.command("run-scheduled")
 def run_scheduled_command():
     """Make the transfers from trust to invoices whose notice period has passed (for cron, daily)."""
-    from trustweb.services.invoices import run_scheduled
+    from trustweb.services.invoice_trust import run_scheduled
     from trustweb.services.mail import deliver_queued
 
     made, refused = run_scheduled()

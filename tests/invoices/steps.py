@@ -4,6 +4,7 @@ from datetime import date
 
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Invoice, Matter, User
+from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services.trust import Holder, firm_today, record_deposit
 
@@ -47,7 +48,7 @@ def invoice_for(firm, hours_hundredths, rate_cents, *, send=True, matter=None):
 
 
 def apply(firm, invoice_id, cents, key="click-0000000000000000001", client_funds=False):
-    return invoice_service.apply_trust(
+    return invoice_trust.apply_trust(
         db.session.get(Invoice, invoice_id),
         cents,
         account=db.session.get(BankAccount, firm.account),

@@ -14,7 +14,7 @@ from tests.invoices.steps import A1, apply, invoice_for, retainer
 from trustweb.extensions import db
 from trustweb.ledger.rules import InsufficientFunds, UnclearedFunds
 from trustweb.models import BankAccount, Invoice, LedgerAccount, TrustApplication
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services.books import check_books
 from trustweb.services.trust import Holder, firm_today
@@ -37,7 +37,7 @@ def test_a_retainer_in_an_invoice_sent_and_paid_from_trust_in_full(app, firm):
         invoice = db.session.get(Invoice, invoice_id)
         assert (invoice.number, invoice.total_cents, invoice.status) == ("INV-000001", 300_000, "sent")
         assert operating() == {"receivable": 300_000}
-        assert invoice_service.available_for(invoice, db.session.get(BankAccount, firm.account)) == 300_000
+        assert invoice_trust.available_for(invoice, db.session.get(BankAccount, firm.account)) == 300_000
         apply(firm, invoice_id, 300_000)
         invoice = db.session.get(Invoice, invoice_id)
         assert (invoice.status, invoice.paid_cents) == ("paid", 300_000)
@@ -51,7 +51,7 @@ def test_an_invoice_larger_than_the_trust_held_is_paid_in_part(app, firm):
         retainer(firm, 100_000)
         invoice_id = invoice_for(firm, 1_000, 30_000)
         invoice = db.session.get(Invoice, invoice_id)
-        assert invoice_service.available_for(invoice, db.session.get(BankAccount, firm.account)) == 100_000
+        assert invoice_trust.available_for(invoice, db.session.get(BankAccount, firm.account)) == 100_000
         apply(firm, invoice_id, 100_000)
         invoice = db.session.get(Invoice, invoice_id)
         assert (invoice.status, invoice.due_cents) == ("partially_paid", 200_000)
@@ -186,11 +186,11 @@ def test_with_a_notice_period_the_transfer_waits_then_runs(app, firm):
         with pytest.raises(ServiceError, match="already scheduled"):
             apply(firm, invoice_id, 1, key="click-0000000000000000002")
         db.session.rollback()
-        assert invoice_service.run_scheduled(firm_today()) == (0, [])
+        assert invoice_trust.run_scheduled(firm_today()) == (0, [])
         assert held(firm) == (500_000, 500_000)
-        assert invoice_service.run_scheduled(firm_today() + timedelta(days=3)) == (1, [])
+        assert invoice_trust.run_scheduled(firm_today() + timedelta(days=3)) == (1, [])
         assert held(firm) == (490_000, 490_000) and db.session.get(Invoice, invoice_id).status == "paid"
-        assert invoice_service.run_scheduled(firm_today() + timedelta(days=4)) == (0, [])  # once
+        assert invoice_trust.run_scheduled(firm_today() + timedelta(days=4)) == (0, [])  # once
         assert check_books() == []
 
 
@@ -215,7 +215,7 @@ def test_a_disputed_fee_is_never_taken(app, firm, client):
     assert response.status_code == 303
     assert "You have disputed this fee" in client.get(path).get_data(as_text=True)
     with app.app_context():
-        assert invoice_service.run_scheduled(firm_today() + timedelta(days=5)) == (0, [])
+        assert invoice_trust.run_scheduled(firm_today() + timedelta(days=5)) == (0, [])
         assert held(firm) == (500_000, 500_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
         from trustweb.models import OutboxMessage
 
@@ -241,7 +241,16 @@ def test_a_scheduled_transfer_is_refused_if_the_money_is_gone_by_then(app, firm)
             description="Filing fee",
             method="wire",
         )
-        made, refused = invoice_service.run_scheduled(firm_today() + timedelta(days=2))
+        made, refused = invoice_trust.run_scheduled(firm_today() + timedelta(days=2))
         assert made == 0 and "cannot be taken from it" in refused[0]
         assert held(firm) == (5_000, 5_000) and db.session.get(Invoice, invoice_id).paid_cents == 0
         assert db.session.scalar(select(TrustApplication.status)) == "cancelled"
+
+
+def test_the_run_scheduled_command_reports_what_it_did(app, firm, runner):
+    with app.app_context():
+        notice_period(1)
+        retainer(firm, 50_000)
+        apply(firm, invoice_for(firm, 100, 10_000), 10_000)
+    result = runner.invoke(args=["trustweb", "run-scheduled"])
+    assert result.exit_code == 0 and "Made 0 scheduled payment(s) from trust." in result.output

@@ -15,6 +15,7 @@ from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
 from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter
+from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services.trust import firm_today
 from trustweb.templating import money
@@ -123,14 +124,14 @@ def invoice_payment_form(invoice):
 
 
 def panel_context(invoice, form=None, message=None, payment_form=None):
-    account = invoice_service.trust_account_for(invoice)
+    account = invoice_trust.trust_account_for(invoice)
     if form is None:
         form = ApplyTrustForm(formdata=None)
         form.key.data = secrets.token_urlsafe(24)
-        available = invoice_service.available_for(invoice, account)
+        available = invoice_trust.available_for(invoice, account)
         form.amount.data = plain_cents(available) if available else ""
-    matter_ledger = invoice_service.trust_ledger(invoice, account, False)
-    client_ledger = invoice_service.trust_ledger(invoice, account, True)
+    matter_ledger = invoice_trust.trust_ledger(invoice, account, False)
+    client_ledger = invoice_trust.trust_ledger(invoice, account, True)
     lines = []
     if matter_ledger is not None:
         lines = db.session.scalars(
@@ -176,11 +177,11 @@ def apply_trust(invoice_id):
     """Pay the invoice from the client's trust; htmx swaps the invoice panel in place."""
     invoice = get_or_404(Invoice, invoice_id)
     form = ApplyTrustForm()
-    account = invoice_service.trust_account_for(invoice)
+    account = invoice_trust.trust_account_for(invoice)
     if form.validate_on_submit():
         done, application = attempt(
             form,
-            lambda: invoice_service.apply_trust(
+            lambda: invoice_trust.apply_trust(
                 invoice,
                 form.amount.cents,
                 account=account,
@@ -246,11 +247,11 @@ def batch_preview():
     """Pay outstanding invoices from trust: first what would be paid from where."""
     lawyer_id = request.args.get("lawyer", type=int)
     lawyer_id = lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None
-    plan = invoice_service.batch_plan(lawyer_id)
+    plan = invoice_trust.batch_plan(lawyer_id)
     return render_template(
         "bills/invoice_batch.html",
         plan=plan,
-        digest=invoice_service.plan_digest(plan),
+        digest=invoice_trust.plan_digest(plan),
         batch_key=secrets.token_urlsafe(24),
         lawyer_id=lawyer_id,
         lawyers=lawyers(),
@@ -267,7 +268,7 @@ def batch_apply():
     lawyer_id = form.lawyer.data if form.lawyer.data and 0 < form.lawyer.data < 2**31 else None
     if form.validate_on_submit():
         done, applied = attempt(
-            form, lambda: invoice_service.run_batch(lawyer_id, form.digest.data, form.key.data, current_user)
+            form, lambda: invoice_trust.run_batch(lawyer_id, form.digest.data, form.key.data, current_user)
         )
         if done:
             flash(
@@ -275,11 +276,11 @@ def batch_apply():
                 "success",
             )
             return redirect(url_for("bills.invoices"), 303)
-    plan = invoice_service.batch_plan(lawyer_id)
+    plan = invoice_trust.batch_plan(lawyer_id)
     return render_template(
         "bills/invoice_batch.html",
         plan=plan,
-        digest=invoice_service.plan_digest(plan),
+        digest=invoice_trust.plan_digest(plan),
         batch_key=secrets.token_urlsafe(24),
         lawyer_id=lawyer_id,
         lawyers=lawyers(),

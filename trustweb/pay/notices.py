@@ -8,8 +8,7 @@ from trustweb.auth.permissions import public
 from trustweb.extensions import db, limiter
 from trustweb.forms import BaseForm
 from trustweb.pay import private
-from trustweb.services import ServiceError
-from trustweb.services import invoices as invoice_service
+from trustweb.services import ServiceError, invoice_trust
 
 bp = Blueprint("notices", __name__, url_prefix="/notice")
 
@@ -22,7 +21,7 @@ bp.after_request(private)
 
 
 def found(token):
-    application = invoice_service.application_for_notice(token)
+    application = invoice_trust.application_for_notice(token)
     if application is None:
         return None, (
             render_template(
@@ -64,7 +63,7 @@ def dispute(token):
     error = None
     if form.validate_on_submit():
         try:
-            invoice_service.dispute(application, form.reason.data)
+            invoice_trust.dispute(application, form.reason.data)
             return redirect(url_for("notices.show", token=token), 303)
         except ServiceError as refused:
             db.session.rollback()

@@ -1,0 +1,366 @@
+"""Paying invoices from trust (invariant 8): at once, after a notice period, or in a batch.
+
+Trust money goes to operating only against an invoice the client has been
+sent, never more than its balance due, and only from the invoice's own client:
+the matter's ledger, or that client's funds held without a matter. One
+transaction moves it: out of the client's trust ledger and the trust bank, into
+the operating bank against the firm's receivable, the invoice's amount paid and
+status, the audit events and the client's notice. The invoice row is locked
+first, so two clicks (or two people) cannot both take the same balance due;
+the trust ledger's own rules refuse more than its available balance.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.ledger import rules
+from trustweb.ledger.money import format_cents
+from trustweb.models import BankAccount, FirmSettings, Invoice, JournalEntry, LedgerAccount, Matter, TrustApplication
+from trustweb.services import ServiceError, audit, mail
+from trustweb.services.fees import lock_operating
+from trustweb.services.firm import default_account
+from trustweb.services.invoices import _operating, lock, scheduled_cents
+from trustweb.services.sessions import token_hash
+from trustweb.services.trust import Holder, _check_date, _post, audit_entry, firm_today, lock_ledgers
+from trustweb.urls import external_url
+
+
+def trust_holder(invoice, from_client_funds):
+    """The ledger trust money for this invoice may come from: its own client's, never another's."""
+    return Holder(invoice.contact_id, None if from_client_funds else invoice.matter_id)
+
+
+def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotency_key, user):
+    """Pay (part of) the invoice from the client's trust: the smaller of the balance due and the available funds.
+
+    With a notice period the transfer is scheduled and the client told, with a link to dispute it;
+    run_scheduled() makes it once the period has passed (checking everything again then).
+    """
+    invoice = lock(invoice)
+    earlier = db.session.scalar(select(TrustApplication).where(TrustApplication.idempotency_key == idempotency_key))
+    if earlier is not None:
+        return earlier  # the same click, sent twice
+    if invoice.status not in ("sent", "partially_paid"):
+        raise ServiceError(
+            f"{invoice.number} is {invoice.status_label.lower()}; "
+            "trust money is applied only to an invoice the client has been sent."
+        )
+    rules.check_amount(amount_cents)
+    promised = scheduled_cents(invoice)
+    if amount_cents > invoice.due_cents - promised:
+        already = f" ({format_cents(promised)} is already scheduled from trust)" if promised else ""
+        raise ServiceError(
+            f"{format_cents(invoice.due_cents)} is due on {invoice.number}{already}; apply at most that."
+        )
+    if account is None or account.kind != "trust":
+        raise ServiceError("Choose the trust account the money is held in.")
+    _operating()
+    holder = trust_holder(invoice, from_client_funds)
+    application = TrustApplication(
+        invoice_id=invoice.id,
+        idempotency_key=idempotency_key,
+        amount_cents=amount_cents,
+        from_client_funds=from_client_funds,
+        bank_account_id=account.id,
+        created_by_id=user.id,
+    )
+    notice_days = FirmSettings.get().trust_notice_days
+    if notice_days:
+        return _schedule(invoice, application, account, holder, notice_days, user)
+    held = _move(invoice, application, account, holder, user)
+    _queue_notice(invoice, amount_cents, held)
+    db.session.commit()
+    return application
+
+
+def _schedule(invoice, application, account, holder, notice_days, user):
+    ledgers = lock_ledgers(account, [holder], with_bank=False)
+    held = ledgers[holder.key(account.id)]
+    promised = db.session.scalar(
+        select(func.coalesce(func.sum(TrustApplication.amount_cents), 0))
+        .join(Invoice)
+        .where(
+            TrustApplication.status == "scheduled",
+            TrustApplication.bank_account_id == account.id,
+            TrustApplication.from_client_funds == application.from_client_funds,
+            Invoice.matter_id == invoice.matter_id,
+        )
+    )
+    if application.amount_cents > held.available_cents - promised:
+        raise ServiceError(
+            f"{held.name} has {format_cents(max(held.available_cents - promised, 0))} available that is not "
+            "already promised to an invoice."
+        )
+    token = secrets.token_urlsafe(24)
+    application.status = "scheduled"
+    application.run_on = firm_today() + timedelta(days=notice_days)
+    application.notice_token_hash = token_hash(token)
+    db.session.add(application)
+    db.session.flush()
+    audit.record(
+        "invoice.trust_scheduled",
+        invoice,
+        after={"amount_cents": application.amount_cents, "run_on": application.run_on},
+        user=user,
+    )
+    _queue_notice(invoice, application.amount_cents, held, application=application, token=token)
+    db.session.commit()
+    return application
+
+
+def _move(invoice, application, account, holder, user):
+    """The money itself: out of the client's trust ledger, into operating against the receivable (no commit)."""
+    operating = _operating()
+    today = firm_today()
+    _check_date(today)
+    amount_cents = application.amount_cents
+    ledgers = lock_ledgers(account, [holder])
+    held = ledgers[holder.key(account.id)]
+    trust_entry = JournalEntry(
+        kind="disbursement",
+        bank_account_id=account.id,
+        entry_date=today,
+        description=f"Earned fees paid to the firm: invoice {invoice.number}",
+        method="other",
+        counterparty=operating.name,
+        reference=invoice.number,
+        created_by_id=user.id if user else None,
+    )
+    # Invariant 3 and the cleared-funds rule: the rules refuse more than the ledger's available balance.
+    _post(trust_entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
+    audit_entry(trust_entry, "trust.invoice_paid", user)
+    op = lock_operating(
+        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
+    )
+    operating_entry = JournalEntry(
+        kind="deposit",
+        bank_account_id=operating.id,
+        entry_date=today,
+        description=f"From {account.name} for invoice {invoice.number}",
+        method="other",
+        counterparty=account.name,
+        reference=invoice.number,
+        created_by_id=user.id if user else None,
+    )
+    _post(operating_entry, [(op["operating"], amount_cents), (op["receivable"], -amount_cents)])
+    audit_entry(operating_entry, "operating.invoice_paid", user)
+    application.status = "applied"
+    application.trust_entry_id, application.operating_entry_id = trust_entry.id, operating_entry.id
+    db.session.add(application)
+    before = {"status": invoice.status, "paid_cents": invoice.paid_cents}
+    invoice.paid_cents += amount_cents
+    invoice.status = "paid" if invoice.paid_cents == invoice.total_cents else "partially_paid"
+    db.session.flush()
+    audit.record(
+        "invoice.paid_from_trust",
+        invoice,
+        before=before,
+        after={"status": invoice.status, "paid_cents": invoice.paid_cents, "from_trust": amount_cents},
+        user=user,
+    )
+    return held
+
+
+def run_scheduled(today=None):
+    """The run-scheduled command: make the transfers whose notice period has passed; (made, refused)."""
+    today = today or firm_today()
+    due = db.session.scalars(
+        select(TrustApplication)
+        .where(TrustApplication.status == "scheduled", TrustApplication.run_on <= today)
+        .order_by(TrustApplication.id)
+    ).all()
+    made, refused = 0, []
+    for application in due:
+        invoice = lock(application.invoice)
+        db.session.refresh(application)
+        if application.status != "scheduled":
+            db.session.commit()
+            continue  # disputed (or run) meanwhile
+        try:
+            if invoice.status not in ("sent", "partially_paid") or application.amount_cents > invoice.due_cents:
+                raise ServiceError(
+                    f"{invoice.number} is {invoice.status_label.lower()} with {format_cents(invoice.due_cents)} due."
+                )
+            holder = trust_holder(invoice, application.from_client_funds)
+            held = _move(invoice, application, application.bank_account, holder, None)
+            _queue_notice(invoice, application.amount_cents, held)
+            db.session.commit()
+            made += 1
+        except (ServiceError, rules.LedgerError) as error:
+            db.session.rollback()
+            application = db.session.get(TrustApplication, application.id)
+            application.status, application.note = "cancelled", f"Not made: {error}"
+            audit.record("invoice.trust_cancelled", application.invoice, after={"reason": str(error)}, user=None)
+            _tell_lawyer(
+                application.invoice,
+                f"The scheduled payment of {format_cents(application.amount_cents)} "
+                f"from trust to {application.invoice.number} was not made: {error}",
+            )
+            db.session.commit()
+            refused.append(str(error))
+    return made, refused
+
+
+def application_for_notice(token):
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(select(TrustApplication).where(TrustApplication.notice_token_hash == token_hash(token)))
+
+
+def dispute(application, reason):
+    """The client disputes the fee from the notice's link: the transfer is stopped and the lawyer told."""
+    invoice = lock(application.invoice)
+    db.session.refresh(application)
+    if application.status != "scheduled":
+        raise ServiceError(
+            "This payment has already been made; please contact the firm."
+            if application.status == "applied"
+            else "This payment is no longer scheduled."
+        )
+    reason = (reason or "").strip()[:1000] or None
+    application.status, application.note = "disputed", reason
+    audit.record(
+        "invoice.trust_disputed", invoice, after={"amount_cents": application.amount_cents, "reason": reason}, user=None
+    )
+    _tell_lawyer(
+        invoice,
+        f"{invoice.contact.name} disputes the payment of {format_cents(application.amount_cents)} from trust to "
+        f"{invoice.number}; it will not be made.\n\nTheir words: {reason or '(none given)'}",
+    )
+    db.session.commit()
+    return application
+
+
+def _tell_lawyer(invoice, text):
+    lawyer = invoice.matter.lawyer
+    if lawyer is not None and lawyer.active:
+        mail.queue("lawyer_notice", [lawyer.email], f"{invoice.number}: payment from trust", text + "\n")
+
+
+def _queue_notice(invoice, amount_cents, held, application=None, token=None):
+    """The client's notice: what is taken from trust for which invoice, what remains; with a notice period,
+    when it will be taken and the link to dispute it."""
+    firm = FirmSettings.get()
+    recipients = invoice.contact.emails[:1]
+    if not recipients:
+        return
+    if token is not None:
+        link = external_url("notices.show", token=token)
+        mail.queue(
+            "trust_notice",
+            recipients,
+            f"{firm.firm_name}: {format_cents(amount_cents, firm.currency)} to be paid from your trust funds "
+            f"({invoice.number})",
+            f"Dear {invoice.contact.name},\n\nOn {application.run_on.strftime('%B %-d, %Y')} we will apply "
+            f"{format_cents(amount_cents, firm.currency)} of the funds we hold in trust for you to our invoice "
+            f"{invoice.number} ({invoice.matter.number} {invoice.matter.description}).\n\n"
+            f"If you dispute this fee, tell us before then here: {link}\n\n"
+            f"Kind regards,\n{firm.firm_name}\n",
+        )
+        return
+    mail.queue(
+        "trust_notice",
+        recipients,
+        f"{firm.firm_name}: {format_cents(amount_cents, firm.currency)} paid from your trust funds ({invoice.number})",
+        f"Dear {invoice.contact.name},\n\nWe have applied {format_cents(amount_cents, firm.currency)} "
+        "of the funds we hold "
+        f"in trust for you to our invoice {invoice.number} ({invoice.matter.number} {invoice.matter.description}).\n\n"
+        f"Still due on the invoice: {format_cents(invoice.due_cents, firm.currency)}.\n"
+        f"Remaining in trust for you: {format_cents(held.balance_cents, firm.currency)}.\n\n"
+        f"If you have any question about this, reply to this email.\n\nKind regards,\n{firm.firm_name}\n",
+    )
+
+
+def trust_ledger(invoice, account, from_client_funds=False):
+    """The client's trust ledger the invoice may be paid from (None when nothing was ever held there)."""
+    if account is None:
+        return None
+    key = trust_holder(invoice, from_client_funds).key(account.id)
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
+
+
+def available_for(invoice, account, from_client_funds=False):
+    """What may be applied now: the smaller of the balance due and the ledger's available funds."""
+    if invoice.status not in ("sent", "partially_paid"):
+        return 0
+    ledger = trust_ledger(invoice, account, from_client_funds)
+    return max(0, min(invoice.due_cents, ledger.available_cents if ledger else 0))
+
+
+def trust_account_for(invoice):
+    """The trust account holding this client's money for the matter (else client funds, else the default)."""
+    for holder in (trust_holder(invoice, False), trust_holder(invoice, True)):
+        prefix = holder.key(0).replace(":0:", ":%:", 1)
+        account_id = db.session.scalar(
+            select(LedgerAccount.bank_account_id)
+            .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+            .where(LedgerAccount.key.like(prefix), LedgerAccount.balance_cents > 0, BankAccount.active)
+            .order_by(LedgerAccount.balance_cents.desc())
+            .limit(1)
+        )
+        if account_id:
+            return db.session.get(BankAccount, account_id)
+    return default_account("trust")
+
+
+def batch_plan(lawyer_id=None):
+    """What "pay outstanding invoices from trust" would do: [(invoice, account, amount, reason)], oldest first.
+
+    Each invoice takes the smaller of its balance due and what its matter's ledger still has available after
+    the invoices before it; one with nothing available is listed with the reason and skipped.
+    """
+    statement = (
+        select(Invoice)
+        .join(Matter, Matter.id == Invoice.matter_id)
+        .where(Invoice.status.in_(("sent", "partially_paid")))
+        .order_by(Invoice.issued_on, Invoice.id)
+    )
+    if lawyer_id:
+        statement = statement.where(Matter.lawyer_id == lawyer_id)
+    left = {}
+    plan = []
+    for invoice in db.session.scalars(statement):
+        account = trust_account_for(invoice)
+        ledger = trust_ledger(invoice, account)
+        if ledger is None:
+            plan.append((invoice, account, 0, "No trust money is held for this matter."))
+            continue
+        left.setdefault(ledger.key, ledger.available_cents)
+        amount = max(0, min(invoice.due_cents - scheduled_cents(invoice), left[ledger.key]))
+        left[ledger.key] -= amount
+        reason = None if amount else "Nothing available in trust for this matter."
+        plan.append((invoice, account, amount, reason))
+    return plan
+
+
+def plan_digest(plan):
+    """A fingerprint of a plan: the batch runs only if it is still exactly what was previewed."""
+    text = ";".join(f"{i.id}:{a.id if a else 0}:{amount}" for i, a, amount, _ in plan)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_batch(lawyer_id, digest, batch_key, user):
+    """Apply the previewed plan; refused (nothing done) when the books changed since the preview."""
+    plan = batch_plan(lawyer_id)
+    if plan_digest(plan) != digest:
+        raise ServiceError(
+            "Trust balances or invoices changed since the preview; check the new preview and apply again."
+        )
+    applied = []
+    for invoice, account, amount, _ in plan:
+        if amount:
+            applied.append(
+                apply_trust(
+                    invoice,
+                    amount,
+                    account=account,
+                    from_client_funds=False,
+                    idempotency_key=f"{batch_key[:40]}-{invoice.id}",
+                    user=user,
+                )
+            )
+    return applied
