@@ -151,3 +151,35 @@ def test_a_cheque_for_the_invoice_goes_to_operating(app, client, firm):
         }
         assert balances == {"operating": 25_000, "receivable": 35_000}
         assert check_books() == []
+
+
+def test_a_sent_invoice_voided_reverses_its_receivable(app, client, firm):
+    response = new_invoice(client, firm, line(0, "Title review", "2", "300.00"))
+    invoice_url = response.headers["Location"]
+    post(client, f"{invoice_url}/send")
+    page = post(client, f"{invoice_url}/void", {"reason": "Billed to the wrong matter"}, follow_redirects=True)
+    assert "INV-000001 is void." in page.get_data(as_text=True)
+    with app.app_context():
+        from trustweb.models import LedgerAccount
+
+        invoice = db.session.scalar(select(Invoice))
+        assert (invoice.status, invoice.void_reason) == ("void", "Billed to the wrong matter")
+        receivable = db.session.scalar(select(LedgerAccount).where(LedgerAccount.kind == "receivable"))
+        assert receivable.balance_cents == 0
+        assert check_books() == []
+    again = post(client, f"{invoice_url}/void", {"reason": "Again"}, follow_redirects=True)
+    assert "already void" in again.get_data(as_text=True)
+
+
+def test_an_invoice_with_a_payment_is_not_voided(app, client, firm):
+    response = new_invoice(client, firm, line(0, "Title review", "2", "300.00"))
+    invoice_url = response.headers["Location"]
+    post(client, f"{invoice_url}/send")
+    page = client.get(invoice_url).get_data(as_text=True)
+    post(
+        client, f"{invoice_url}/apply-trust", {"key": KEY.search(page).group(1), "amount": "100.00", "source": "matter"}
+    )
+    page = post(client, f"{invoice_url}/void", {"reason": "Mistake"}, follow_redirects=True).get_data(as_text=True)
+    assert "cannot be voided" in page
+    with app.app_context():
+        assert db.session.scalar(select(Invoice)).status == "partially_paid"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm
+from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
@@ -167,6 +167,21 @@ def send_invoice(invoice_id):
     return button_action(
         lambda: invoice_service.send_invoice(invoice, current_user),
         lambda sent: f"{sent.number} sent to {sent.contact.name}.",
+        url_for("bills.show_invoice", invoice_id=invoice.id),
+    )
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+@requires("void_requests")
+def void_invoice(invoice_id):
+    invoice = get_or_404(Invoice, invoice_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash("Say why the invoice is void.", "error")
+        return redirect(url_for("bills.show_invoice", invoice_id=invoice.id), 303)
+    return button_action(
+        lambda: invoice_service.void_invoice(invoice, form.reason.data, current_user),
+        lambda voided: f"{voided.number} is void.",
         url_for("bills.show_invoice", invoice_id=invoice.id),
     )
 

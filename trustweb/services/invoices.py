@@ -218,3 +218,38 @@ def record_invoice_payment(invoice, *, amount_cents, method, received_on, refere
     )
     db.session.commit()
     return payment
+
+
+def void_invoice(invoice, reason, user):
+    """Cancel an invoice nothing was paid on; a sent one's receivable is reversed, pointing at the original."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why the invoice is void.")
+    invoice = lock(invoice)
+    if invoice.status == "void":
+        raise ServiceError(f"{invoice.number} is already void.")
+    if invoice.paid_cents or any(a.status == "scheduled" for a in invoice.applications):
+        raise ServiceError(f"{invoice.number} has payments (or a payment from trust on notice); it cannot be voided.")
+    if invoice.receivable_entry_id:
+        original = db.session.get(JournalEntry, invoice.receivable_entry_id)
+        operating = original.bank_account
+        ledgers = lock_operating(
+            operating, {line.ledger_account.key: line.ledger_account.kind for line in original.lines}
+        )
+        reversal = JournalEntry(
+            kind="reversal",
+            bank_account_id=operating.id,
+            entry_date=firm_today(),
+            description=f"Reversal of {original.number}: invoice {invoice.number} void ({reason})",
+            reverses_id=original.id,
+            created_by_id=user.id,
+        )
+        _post(reversal, [(ledgers[line.ledger_account.kind], -line.amount_cents) for line in original.lines])
+        audit_entry(reversal, "operating.invoice_void", user)
+    before = invoice.status
+    invoice.status, invoice.void_reason = "void", reason
+    audit.record(
+        "invoice.voided", invoice, before={"status": before}, after={"status": "void", "reason": reason}, user=user
+    )
+    db.session.commit()
+    return invoice
