@@ -155,3 +155,14 @@ def test_a_stored_template_that_reaches_in_stops_the_send_with_a_reason(app, cli
     with app.app_context():
         assert db.session.get(TrustRequest, request_id).status == "draft"
         assert outbox(request_id) == []
+
+
+def test_the_html_part_escapes_the_templates_own_words_and_links_only_the_pay_link():
+    from trustweb.services.templates import as_html
+
+    html = str(
+        as_html("Fees & costs: a < b\nPay: https://firm.example/pay/abc\n\nThanks", "https://firm.example/pay/abc")
+    )
+    assert "Fees &amp; costs: a &lt; b<br>" in html
+    assert '<a href="https://firm.example/pay/abc">https://firm.example/pay/abc</a>' in html
+    assert html.count("<p>") == 2 and "<script" not in str(as_html("<script>alert(1)</script>"))
