@@ -4,17 +4,19 @@ Call the gen_*/send_* steps inside an app context; the page steps take a test cl
 """
 
 import re
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from tests.conftest import post
 from tests.factories import gen_account, gen_trust_setup, trust_ledger
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, OutboxMessage, Payment, TrustRequest, User
 from trustweb.models.base import utcnow
 from trustweb.services import mail
 from trustweb.services import requests as request_service
-from trustweb.services.trust import Holder, firm_today
+from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
 CHECKOUT = re.compile(r'name="checkout" type="hidden" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -148,3 +150,33 @@ def held_for(setup, contact_id=None, matter_id=_SAME):
 def outbox(request_id, kind=None):
     where = [OutboxMessage.trust_request_id == request_id] + ([OutboxMessage.kind == kind] if kind else [])
     return db.session.scalars(select(OutboxMessage).where(*where).order_by(OutboxMessage.id)).all()
+
+
+def spend_and_fund_another_client(setup, spent_cents, other_cents):
+    """Client A's money is partly paid out (a filing fee); client B has money in the same trust account."""
+    account = db.session.get(BankAccount, setup.account)
+    record_disbursement(
+        account=account,
+        holder=Holder(setup.client_a, setup.matter_a1),
+        amount_cents=spent_cents,
+        entry_date=firm_today(),
+        payee="Clerk of Court",
+        description="Filing fee",
+        method="wire",
+    )
+    record_deposit(
+        account=account,
+        holder=Holder(setup.client_b, setup.matter_b1),
+        amount_cents=other_cents,
+        entry_date=firm_today(),
+        method="wire",
+        payer="Ben Baker",
+    )
+
+
+def refund(client, payment_id, amount, reason="Matter settled early", key=None, online=False):
+    """A lawyer refunds from the request page (through Stripe when online); a fresh form key unless given."""
+    data = {"amount": amount, "reason": reason, "key": key or secrets.token_urlsafe(24)}
+    if online:
+        data["online"] = "y"
+    return post(client, f"/bills/payments/{payment_id}/refund", data, follow_redirects=True)

@@ -5,11 +5,19 @@ import secrets
 import pytest
 
 from tests.conftest import post
-from tests.requests.steps import gen_firm, gen_sent_request, held_for, pay, payments, text
+from tests.requests.steps import (
+    gen_firm,
+    gen_sent_request,
+    held_for,
+    pay,
+    payments,
+    refund,
+    spend_and_fund_another_client,
+    text,
+)
 from trustweb.extensions import db
 from trustweb.models import Refund, TrustRequest, User
 from trustweb.services.books import check_books
-from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
 
 @pytest.fixture
@@ -28,11 +36,6 @@ def paid(app, firm, mailbox, amount="5,000.00"):
     assert pay(app.test_client(), path, amount)[0].status_code == 303
     with app.app_context():
         return request_id, payments()[-1].id
-
-
-def refund(client, payment_id, amount, reason="Matter settled early", key=None):
-    data = {"amount": amount, "reason": reason, "key": key or secrets.token_urlsafe(24)}
-    return post(client, f"/bills/payments/{payment_id}/refund", data, follow_redirects=True)
 
 
 def test_a_partial_then_the_rest_refunded_by_hand(app, firm, client, mailbox):
@@ -67,28 +70,8 @@ def test_a_refund_beyond_what_is_left_or_available_is_refused(app, firm, client,
     page = text(refund(client, payment_id, "5,000.01"))
     assert "$5,000.00 of this payment is left to refund" in page
     with app.app_context():
-        # The client's money was spent meanwhile (paid out for a filing fee): only what is left may go back.
-        from trustweb.models import BankAccount
-
-        account = db.session.get(BankAccount, firm.account)
-        record_disbursement(
-            account=account,
-            holder=Holder(firm.client_a, firm.matter_a1),
-            amount_cents=450_000,
-            entry_date=firm_today(),
-            payee="Clerk of Court",
-            description="Filing fee",
-            method="wire",
-        )
-        # Another client's money in the same account is never touched.
-        record_deposit(
-            account=account,
-            holder=Holder(firm.client_b, firm.matter_b1),
-            amount_cents=900_000,
-            entry_date=firm_today(),
-            method="wire",
-            payer="Ben Baker",
-        )
+        # The client's money was spent meanwhile (a filing fee); another client's money is never touched.
+        spend_and_fund_another_client(firm, 450_000, 900_000)
     page = text(refund(client, payment_id, "1,000.00"))
     assert "holds $500.00; $1,000.00 cannot be taken from it" in page
     with app.app_context():

@@ -6,7 +6,6 @@ again and out of order. After each, check-books is clean apart from the named sh
 """
 
 import re
-import secrets
 import threading
 import time
 from datetime import timedelta
@@ -15,13 +14,22 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ON_POSTGRES, built_app, post
-from tests.requests.steps import gen_firm, gen_sent_request, held_for, pay_form, payments, text
+from tests.requests.steps import (
+    gen_firm,
+    gen_sent_request,
+    held_for,
+    pay_form,
+    payments,
+    refund,
+    spend_and_fund_another_client,
+    text,
+)
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, StandIn
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Dispute, LedgerAccount, ProcessorEvent, TrustRequest, User
 from trustweb.services.books import check_books, shortfalls
 from trustweb.services.checkout import clear_due_payments
-from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
+from trustweb.services.trust import firm_today
 
 KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
 
@@ -187,19 +195,11 @@ def paid_by_card(app, firm, client, mailbox, standin, amount="1,000.00"):
 
 def test_refunds_through_stripe_partial_full_and_over_the_balance(app, firm, client, mailbox, standin):
     request_id, session_id, payment_id = paid_by_card(app, firm, client, mailbox, standin)
-    refund = lambda amount: text(  # noqa: E731
-        post(
-            client,
-            f"/bills/payments/{payment_id}/refund",
-            {"amount": amount, "reason": "Overpaid", "online": "y", "key": secrets.token_urlsafe(24)},
-            follow_redirects=True,
-        )
-    )
-    assert "$300.00 of R-000001 refunded." in refund("300.00")
+    assert "$300.00 of R-000001 refunded." in text(refund(client, payment_id, "300.00", reason="Overpaid", online=True))
     [call] = standin.calls("POST", "/v1/refunds")
     assert dict(call.pairs)["amount"] == "30000"
-    assert "left to refund" in refund("700.01")
-    assert "$700.00 of R-000001 refunded." in refund("700.00")
+    assert "left to refund" in text(refund(client, payment_id, "700.01", reason="Overpaid", online=True))
+    assert "$700.00 of R-000001 refunded." in text(refund(client, payment_id, "700.00", reason="Overpaid", online=True))
     with app.app_context():
         [payment] = payments()
         assert (payment.status, payment.refunded_cents) == ("refunded", 100_000)
@@ -230,25 +230,8 @@ def test_a_refund_made_in_stripes_dashboard_is_booked_from_the_webhook(app, firm
 def test_a_chargeback_after_the_money_was_spent_never_touches_another_client(app, firm, client, mailbox, standin):
     request_id, session_id, payment_id = paid_by_card(app, firm, client, mailbox, standin)
     with app.app_context():
-        account = db.session.get(BankAccount, firm.account)
         # Most of the client's money was paid out (a filing fee); another client has money in the same account.
-        record_disbursement(
-            account=account,
-            holder=Holder(firm.client_a, firm.matter_a1),
-            amount_cents=80_000,
-            entry_date=firm_today(),
-            payee="Clerk of Court",
-            description="Filing fee",
-            method="wire",
-        )
-        record_deposit(
-            account=account,
-            holder=Holder(firm.client_b, firm.matter_b1),
-            amount_cents=500_000,
-            entry_date=firm_today(),
-            method="wire",
-            payer="Ben Baker",
-        )
+        spend_and_fund_another_client(firm, 80_000, 500_000)
     owed_before = shortfall(app, firm)
     dispute = standin.dispute(session_id, fee_cents=1_500)
     for _ in range(2):

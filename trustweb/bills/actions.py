@@ -118,15 +118,7 @@ def record_payment(request_id):
         done, payment = attempt(
             form,
             lambda: payment_service.record_manual_payment(
-                trust_request,
-                amount_cents=form.amount.cents,
-                method=form.method.data,
-                received_on=form.received_on.data,
-                reference=form.text("reference"),
-                payer=form.payer.data,
-                cleared=form.cleared.data,
-                idempotency_key=form.key.data,
-                user=current_user,
+                trust_request, **form.values(), cleared=form.cleared.data, user=current_user
             ),
         )
         if done:

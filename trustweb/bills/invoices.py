@@ -227,16 +227,7 @@ def record_invoice_payment(invoice_id):
     if form.validate_on_submit():
         done, payment = attempt(
             form,
-            lambda: invoice_service.record_invoice_payment(
-                invoice,
-                amount_cents=form.amount.cents,
-                method=form.method.data,
-                received_on=form.received_on.data,
-                reference=form.text("reference"),
-                payer=form.payer.data,
-                idempotency_key=form.key.data,
-                user=current_user,
-            ),
+            lambda: invoice_service.record_invoice_payment(invoice, **form.values(), user=current_user),
         )
         if done:
             db.session.refresh(invoice)

@@ -7,7 +7,7 @@ must not leak to another site), loads no script, and is rate limited.
 
 import secrets
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from trustweb.auth.permissions import public
@@ -48,11 +48,17 @@ def paid_page(link, status=200):
 
 
 def processor_of(trust_request):
-    """The processor for the request's account; None when it is set up wrongly (the page then says so)."""
-    try:
-        return processor_for(trust_request.bank_account, FirmSettings.get())
-    except NotConfigured:
-        return None
+    """The processor for the request's account; None when it is set up wrongly (the page then says so).
+
+    Built once per request: the page, its form and the payment all ask, and building a Stripe one
+    decrypts its keys.
+    """
+    if "processor" not in g:
+        try:
+            g.processor = processor_for(trust_request.bank_account, FirmSettings.get())
+        except NotConfigured:
+            g.processor = None
+    return g.processor
 
 
 def page(token, link, form, status=200, error=None):
