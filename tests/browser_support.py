@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def describe(error):
 def csp_violations(page):
     """The violations CSP_WATCH saw on the current page (it must be an init script of the context)."""
     return page.evaluate("window.__cspViolations")
+
+
+GOOD_CARD = "4242 4242 4242 4242"
+
+
+def assert_fits_phone(page):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 390, f"{page.url} is {scroll_width}px wide on a 390px phone"
+
+
+def pay_by_card(page, card, amount=None, name="Ada Archer", email=None):
+    """Fill the card form on the pay page and press Pay."""
+    if amount is not None:
+        page.get_by_label("Amount to pay").fill(amount)
+    page.get_by_label("Name on card").fill(name)
+    page.get_by_label("Card number").press_sequentially(card)
+    page.get_by_label("Expiry (MM/YY)").fill(f"12/{(date.today().year + 3) % 100:02d}")
+    page.get_by_label("Security code (CVC)").fill("123")
+    if email:
+        page.get_by_label("Email for your receipt").fill(email)
+    page.locator("form").get_by_role("button", name="Pay").click()

@@ -160,3 +160,13 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def standin():
+    """A running Stripe stand-in (tests/stripe_standin.py); a test fails if it saw a request it could not answer."""
+    from tests.stripe_standin import StandIn
+
+    with StandIn() as server:
+        yield server
+        assert server.errors == []

@@ -1290,3 +1290,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):  # noqa: N802
         self._serve("DELETE")
+
+
+def deliver(client, standin, event, timestamp=None, secret=WEBHOOK_SECRET):
+    """Post a Stripe-signed webhook event to the app."""
+    body, header = standin.signed(event, secret, timestamp=timestamp)
+    return client.post(
+        "/webhooks/stripe", data=body, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+    )

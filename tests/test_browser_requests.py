@@ -12,13 +12,16 @@ from playwright.sync_api import expect
 
 from tests.browser_support import (
     CSP_WATCH,
+    GOOD_CARD,
     PHONE,
+    assert_fits_phone,
     browser_context,
     csp_violations,
     describe,
     launched_chromium,
     listener_url,
     loopback_listener,
+    pay_by_card,
     serving,
     watch_errors,
 )
@@ -33,7 +36,6 @@ pytestmark = pytest.mark.browser
 LAWYER_EMAIL = "amelia@firm.example.com"
 CLIENT_EMAIL = "ada@example.com"
 RECEIPTS_EMAIL = "ada.receipts@example.com"
-GOOD_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
 POLL_WAIT_MS = 15_000  # the ledger table polls every 5 s
 
@@ -114,27 +116,9 @@ def wait_for_email(mailbox, address, count=1, seconds=5):
     return messages
 
 
-def assert_fits_phone(page):
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= 390, f"{page.url} is {scroll_width}px wide on a 390px phone"
-
-
 def assert_no_script(page):
     """The client's pages load no script at all."""
     assert page.locator("script").count() == 0, f"{page.url} has a script"
-
-
-def pay_by_card(page, card, amount=None, name="Ada Archer", email=None):
-    """Fill the card form on the pay page and press Pay."""
-    if amount is not None:
-        page.get_by_label("Amount to pay").fill(amount)
-    page.get_by_label("Name on card").fill(name)
-    page.get_by_label("Card number").press_sequentially(card)
-    page.get_by_label("Expiry (MM/YY)").fill(f"12/{(date.today().year + 3) % 100:02d}")
-    page.get_by_label("Security code (CVC)").fill("123")
-    if email:
-        page.get_by_label("Email for your receipt").fill(email)
-    page.locator("form").get_by_role("button", name="Pay").click()
 
 
 def test_a_lawyer_asks_for_a_retainer_and_the_client_pays_it_on_a_phone(chromium, live_server, app, firm, mailbox):

@@ -145,7 +145,7 @@ CHOICES = {
     "/settings/": {"timezone": "Mars/Olympus", "currency": "XYZ"},
     "/settings/users": {"role": "superuser"},
     "/settings/accounts/new": {"kind": "savings", "currency": "BTC"},
-    "/settings/templates/new": {"kind": "invoice"},
+    "/settings/templates/new": {"kind": "statement"},
     "/bills/requests/new": {"contact_id": "99999", "matter_id": "abc", "account_id": "0", "template_id": "77"},
 }
 

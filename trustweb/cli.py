@@ -29,7 +29,7 @@ def create_user_command(email, role, name, password):
 @click.option("--first-run", is_flag=True, help="Only load into a database with no users yet; never an error.")
 def demo_command(first_run):
     """Fill an empty database with a small demo firm (running it again changes nothing)."""
-    from trustweb.demo import DEMO_PASSWORD, DEMO_USERS, database_is_empty, demo_pay_link, demo_present, load_demo
+    from trustweb.demo import DEMO_PASSWORD, DEMO_USERS, database_is_empty, demo_pay_links, demo_present, load_demo
 
     if first_run and not database_is_empty() and not demo_present():
         click.echo("The database already has users; no demo data loaded.")
@@ -43,10 +43,8 @@ def demo_command(first_run):
 
     for email, _name, role in DEMO_USERS:
         click.echo(f"  {role:<11} {email}")
-    found = demo_pay_link()
-    if found:
-        trust_request, url = found
-        click.echo(f"Pay {trust_request.number} as the client (test card 4242 4242 4242 4242, any future expiry):")
+    for payable, url in demo_pay_links():
+        click.echo(f"Pay {payable.number} as the client (test card 4242 4242 4242 4242, any future expiry):")
         click.echo(f"  {url}")
 
 

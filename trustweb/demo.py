@@ -179,6 +179,7 @@ def load_demo(seed=2026):
     db.session.commit()
     _demo_ledger(rng, users)
     _demo_requests(users)
+    _demo_invoices()
     return True
 
 
@@ -261,19 +262,93 @@ def _demo_requests(users):
     requests.void_request(void, "Sent to the wrong client; reissued.", void.created_by)
 
 
-def demo_pay_link():
-    """A fresh pay link for the demo's open request, so a newcomer can pay as the client; None when it is gone."""
-    from trustweb.models import TrustRequest
+DEMO_OPEN_INVOICE = "Thank you for your instructions. Payment is due within 30 days."
+
+
+def _demo_invoices():
+    """Invoices: one paid partly from trust, one sent and open (its link printed), one draft."""
+    from trustweb.models import LedgerAccount
+    from trustweb.services import invoice_trust, invoices
+    from trustweb.services.trust import Holder
+
+    def held(matter):
+        key = Holder(matter.client_id, matter.id).key(account.id)
+        ledger = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
+        return ledger.available_cents if ledger is not None else 0
+
+    today = date(2026, 11, 1)
+    account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
+    matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
+    funded = next(m for m in matters[8:] if held(m) >= 100_000)
+
+    def bill(matter, lines, notes=None):
+        return invoices.create_invoice(
+            {
+                "matter": matter,
+                "issued_on": today,
+                "due_on": today + timedelta(days=30),
+                "notes": notes,
+                "lines": [
+                    {
+                        "line_date": today - timedelta(days=days),
+                        "description": text,
+                        "kind": kind,
+                        "quantity_hundredths": qty,
+                        "rate_cents": rate,
+                    }
+                    for days, text, kind, qty, rate in lines
+                ],
+            },
+            matter.lawyer,
+        )
+
+    paid_from_trust = bill(
+        funded,
+        [
+            (12, "Review of the file and first meeting", "fee", 250, 30_000),
+            (5, "Court filing fee", "expense", 100, 35_000),
+        ],
+    )
+    invoices.send_invoice(paid_from_trust, funded.lawyer)
+    invoice_trust.apply_trust(
+        paid_from_trust,
+        min(paid_from_trust.due_cents, invoice_trust.available_for(paid_from_trust, account)),
+        account=account,
+        from_client_funds=False,
+        idempotency_key="demo-apply-trust-000000001",
+        user=funded.lawyer,
+    )
+    open_invoice = bill(
+        matters[2],
+        [(20, "Drafting the purchase agreement", "fee", 400, 27_500), (18, "Title search", "expense", 100, 42_000)],
+        notes=DEMO_OPEN_INVOICE,
+    )
+    invoices.send_invoice(open_invoice, matters[2].lawyer)
+    bill(matters[3], [(2, "Telephone conference with opposing counsel", "fee", 50, 30_000)])
+
+
+def demo_pay_links():
+    """Fresh pay links for the demo's open request and open invoice, so a newcomer can pay as the client:
+    [(the request or invoice, its URL)], leaving out any no longer open."""
+    from trustweb.models import Invoice, TrustRequest
     from trustweb.services import requests
 
+    found = []
     trust_request = db.session.scalar(
         select(TrustRequest)
         .where(TrustRequest.message == DEMO_OPEN_REQUEST, TrustRequest.status.in_(("sent", "viewed", "partially_paid")))
         .order_by(TrustRequest.id)
     )
-    if trust_request is None:
-        return None
-    return trust_request, requests.copy_link(trust_request, trust_request.created_by)
+    if trust_request is not None:
+        found.append((trust_request, requests.copy_link(trust_request, trust_request.created_by)))
+    invoice = db.session.scalar(
+        select(Invoice).where(Invoice.notes == DEMO_OPEN_INVOICE, Invoice.status.in_(("sent", "partially_paid")))
+    )
+    if invoice is not None:
+        url = requests.new_link(invoice, invoice.created_by)
+        db.session.commit()
+        found.append((invoice, url))
+    return found
 
 
 def _demo_ledger(rng, users):

@@ -3,7 +3,7 @@
 from datetime import date
 
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Invoice, Matter, User
+from trustweb.models import BankAccount, FirmSettings, Invoice, Matter, User
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services.trust import Holder, firm_today, record_deposit
@@ -56,3 +56,11 @@ def apply(firm, invoice_id, cents, key="click-0000000000000000001", client_funds
         idempotency_key=key,
         user=db.session.get(User, firm.lawyer),
     )
+
+
+def notice_period(days):
+    """The firm's notice period before trust money is applied to an invoice."""
+    settings = db.session.get(FirmSettings, 1) or FirmSettings(id=1)
+    settings.trust_notice_days = days
+    db.session.add(settings)
+    db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import ON_POSTGRES
 from tests.factories import trust_ledger
-from tests.invoices.steps import A1, apply, invoice_for, retainer
+from tests.invoices.steps import A1, apply, invoice_for, notice_period, retainer
 from trustweb.extensions import db
 from trustweb.ledger.rules import InsufficientFunds, UnclearedFunds
 from trustweb.models import BankAccount, Invoice, LedgerAccount, TrustApplication
@@ -163,15 +163,6 @@ def test_two_people_applying_the_whole_balance_at_once_take_it_once(app, firm):
         assert db.session.get(Invoice, invoice_id).paid_cents == 10_000
         assert held(firm) == (490_000, 490_000)
         assert check_books() == []
-
-
-def notice_period(days):
-    from trustweb.models import FirmSettings
-
-    settings = db.session.get(FirmSettings, 1) or FirmSettings(id=1)
-    settings.trust_notice_days = days
-    db.session.add(settings)
-    db.session.commit()
 
 
 def test_with_a_notice_period_the_transfer_waits_then_runs(app, firm):

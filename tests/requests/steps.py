@@ -73,7 +73,7 @@ def send(request_id, by):
     """The lawyer presses Send: the request is emailed with a new pay link, through the outbox."""
     trust_request = db.session.get(TrustRequest, request_id)
     request_service.send_request(trust_request, db.session.get(User, by))
-    mail.deliver_queued(request_id=request_id)
+    mail.deliver_queued(about=trust_request)
 
 
 def pay_path(mailbox, address="ada@example.com"):

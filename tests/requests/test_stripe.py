@@ -24,7 +24,7 @@ from tests.requests.steps import (
     spend_and_fund_another_client,
     text,
 )
-from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, StandIn
+from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Dispute, LedgerAccount, ProcessorEvent, TrustRequest, User
 from trustweb.services.books import check_books, shortfalls
@@ -32,13 +32,6 @@ from trustweb.services.checkout import clear_due_payments
 from trustweb.services.trust import firm_today
 
 KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
-
-
-@pytest.fixture
-def standin():
-    with StandIn() as server:
-        yield server
-        assert server.errors == []
 
 
 @pytest.fixture
@@ -73,13 +66,6 @@ def checkout(app, firm, mailbox, amount, partial=True):
     assert response.status_code == 303, text(response)
     session_id = re.search(r"/pay/(cs_test_\w+)", response.headers["Location"]).group(1)
     return request_id, path, payer, session_id
-
-
-def deliver(client, standin, event, timestamp=None, secret=WEBHOOK_SECRET):
-    body, header = standin.signed(event, secret, timestamp=timestamp)
-    return client.post(
-        "/webhooks/stripe", data=body, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
-    )
 
 
 def shortfall(app, firm):

@@ -3,10 +3,12 @@
 import pytest
 
 from tests.conftest import post
+from tests.factories import gen_user
+from tests.invoices.steps import apply, invoice_for, notice_period, retainer
 from tests.requests.steps import gen_firm, gen_request, outbox, text
 from trustweb.extensions import db
 from trustweb.models import Contact, EmailTemplate, TrustRequest, User
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, mail
 from trustweb.services.templates import check_template, render, sample_values, save_template
 
 REACHING_IN = [
@@ -166,3 +168,53 @@ def test_the_html_part_escapes_the_templates_own_words_and_links_only_the_pay_li
     assert "Fees &amp; costs: a &lt; b<br>" in html
     assert '<a href="https://firm.example/pay/abc">https://firm.example/pay/abc</a>' in html
     assert html.count("<p>") == 2 and "<script" not in str(as_html("<script>alert(1)</script>"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [("invoice", "request_number"), ("invoice", "amount_requested"), ("applied", "pay_link"), ("request", "notes")],
+)
+def test_each_kind_of_email_takes_only_its_own_merge_fields(app, kind, field):
+    with app.app_context(), pytest.raises(ServiceError, match=f"unknown merge field “{field}”"):
+        save_template(None, {"name": "Mixed up", "kind": kind, "subject": "Hello", "body": f"{{{{ {field} }}}}"})
+
+
+def test_the_firms_own_invoice_and_notice_templates_are_the_ones_sent(app, client, auth, mailbox):
+    with app.app_context():
+        setup = gen_firm()
+        db.session.get(Contact, setup.client_a).email = "ada@example.com"
+        db.session.commit()
+        admin = gen_user("admin")
+
+    auth.login_as(admin)
+    # The admin writes the firm's own invoice and scheduled-notice templates; the preview follows the kind.
+    preview = text(
+        post(client, "/settings/templates/preview", {"kind": "invoice", "subject": "x", "body": "{{ invoice_lines }}"})
+    )
+    assert "Drafting the statement of claim" in preview and "{{ invoice_number }}" in preview
+    for kind, subject, body in [
+        ("invoice", "Our bill {{ invoice_number }}", "Hi {{ client_name }}, {{ amount_due }} please: {{ pay_link }}"),
+        ("scheduled", "Heads up: {{ amount_applied }}", "On {{ transfer_date }}. Object here: {{ dispute_link }}"),
+    ]:
+        response = post(
+            client, "/settings/templates/new", {"name": f"Ours {kind}", "kind": kind, "subject": subject, "body": body}
+        )
+        assert response.status_code == 303, text(response)
+        with app.app_context():
+            template = db.session.scalar(db.select(EmailTemplate).where(EmailTemplate.name == f"Ours {kind}"))
+            template_id = template.id
+        assert post(client, f"/settings/templates/{template_id}/default").status_code == 303
+    with app.app_context():
+        notice_period(5)
+        retainer(setup, 50_000)
+        invoice_id = invoice_for(setup, 100, 20_000)
+        apply(setup, invoice_id, 10_000)
+        mail.deliver_queued()
+    invoice_email, notice = mailbox.to("ada@example.com")[-2:]
+    assert invoice_email["Subject"] == "Our bill INV-000001"
+    assert "Hi Ada" in mailbox.text(invoice_email) and "$200.00 please: http://localhost/pay/" in mailbox.text(
+        invoice_email
+    )
+    assert notice["Subject"] == "Heads up: $100.00"
+    assert "Object here: http://localhost/notice/" in mailbox.text(notice)
+    assert '<a href="http://localhost/notice/' in mailbox.html(notice)

@@ -18,13 +18,16 @@ from trustweb.templating import money
 from trustweb.views import attempt, button_action, get_or_404, is_htmx
 
 
-def back_to(trust_request):
-    return url_for("bills.show_request", request_id=trust_request.id)
+def back_to(payable):
+    """The staff page of a trust request or invoice."""
+    if payable.is_invoice:
+        return url_for("bills.show_invoice", invoice_id=payable.id)
+    return url_for("bills.show_request", request_id=payable.id)
 
 
-def deliver_now(trust_request):
-    """Try the request's queued emails at once; whatever fails stays queued for send-mail."""
-    sent, failed = outbox.deliver_queued(request_id=trust_request.id)
+def deliver_now(payable):
+    """Try the queued emails about a request or invoice at once; whatever fails stays queued for send-mail."""
+    sent, failed = outbox.deliver_queued(about=payable)
     if failed:
         flash(f"{failed} email(s) could not be sent now and stay queued; they are retried automatically.", "error")
     return sent
@@ -42,7 +45,7 @@ def approve_request(request_id):
 
 
 def queue_and_deliver(trust_request, action, success):
-    """Run an action that queues an email, then try to send it at once."""
+    """Run an action that queues an email about a request or invoice, then try to send it at once."""
     try:
         message = action()
     except REFUSALS as error:
@@ -143,14 +146,15 @@ def send_reminder(request_id):
 @requires("manage_requests")
 def resend(request_id):
     """Try the request's queued emails again now."""
-    trust_request = get_or_404(TrustRequest, request_id)
-    sent = deliver_now(trust_request)
+    return resend_queued(get_or_404(TrustRequest, request_id))
+
+
+def resend_queued(payable):
+    """Send the queued emails about a request or invoice now, and say how it went."""
+    sent = deliver_now(payable)
+    column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
     if sent:
         flash(f"{sent} queued email(s) sent.", "success")
-    elif not db.session.scalar(
-        select(OutboxMessage.id).where(
-            OutboxMessage.trust_request_id == trust_request.id, OutboxMessage.status != "sent"
-        )
-    ):
+    elif not db.session.scalar(select(OutboxMessage.id).where(column == payable.id, OutboxMessage.status != "sent")):
         flash("Nothing is waiting to be sent.", "info")
-    return redirect(back_to(trust_request), 303)
+    return redirect(back_to(payable), 303)

@@ -9,14 +9,16 @@ from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
+from trustweb.bills.actions import queue_and_deliver, resend_queued
 from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
-from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter
+from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, OutboxMessage
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
+from trustweb.services import payments as payment_service
 from trustweb.services.trust import firm_today
 from trustweb.templating import money
 from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial, paginate
@@ -157,18 +159,29 @@ def panel_context(invoice, form=None, message=None, payment_form=None):
 @requires("view")
 def show_invoice(invoice_id):
     invoice = get_or_404(Invoice, invoice_id)
-    return render_template("bills/invoice.html", **panel_context(invoice))
+    outbox = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.invoice_id == invoice.id).order_by(OutboxMessage.id.desc())
+    ).all()
+    return render_template("bills/invoice.html", outbox=outbox, **panel_context(invoice))
 
 
 @bp.post("/invoices/<int:invoice_id>/send")
 @requires("manage_requests")
 def send_invoice(invoice_id):
+    """Email the invoice (again) with a fresh pay link, and try to deliver it at once."""
     invoice = get_or_404(Invoice, invoice_id)
-    return button_action(
+    return queue_and_deliver(
+        invoice,
         lambda: invoice_service.send_invoice(invoice, current_user),
-        lambda sent: f"{sent.number} sent to {sent.contact.name}.",
-        url_for("bills.show_invoice", invoice_id=invoice.id),
+        lambda sent: f"{sent.number} emailed to {', '.join(sent.recipient_list)}.",
     )
+
+
+@bp.post("/invoices/<int:invoice_id>/resend")
+@requires("manage_requests")
+def resend_invoice_emails(invoice_id):
+    """Try the invoice's queued emails again now."""
+    return resend_queued(get_or_404(Invoice, invoice_id))
 
 
 @bp.post("/invoices/<int:invoice_id>/void")
@@ -227,7 +240,7 @@ def record_invoice_payment(invoice_id):
     if form.validate_on_submit():
         done, payment = attempt(
             form,
-            lambda: invoice_service.record_invoice_payment(invoice, **form.values(), user=current_user),
+            lambda: payment_service.record_manual_payment(invoice, **form.values(), user=current_user),
         )
         if done:
             db.session.refresh(invoice)
@@ -238,7 +251,7 @@ def record_invoice_payment(invoice_id):
             )
     context = panel_context(invoice, message=message, payment_form=form)
     template = "bills/_invoice_panel.html" if is_htmx() else "bills/invoice.html"
-    return render_template(template, **context), status
+    return render_template(template, oob=is_htmx(), **context), status
 
 
 @bp.get("/invoices/<int:invoice_id>/print")

@@ -1,17 +1,18 @@
-"""The Bills tab's payments: every payment received for a trust request, filtered by htmx; refunds."""
+"""The Bills tab's payments: every payment received for a trust request or an invoice, filtered by htmx; refunds."""
 
 from datetime import date
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
+from trustweb.bills.actions import back_to
 from trustweb.bills.forms import RefundForm
 from trustweb.extensions import db
-from trustweb.models import PAYMENT_STATUSES, Payment, TrustRequest
+from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
 from trustweb.services import refunds
 from trustweb.services.trust import METHODS
 from trustweb.templating import money
@@ -42,7 +43,7 @@ def payment_filters():
 def filtered_payments(filters):
     statement = select(Payment).options(
         selectinload(Payment.request).selectinload(TrustRequest.contact),
-        selectinload(Payment.request).selectinload(TrustRequest.matter),
+        selectinload(Payment.invoice).selectinload(Invoice.contact),
     )
     for column in ("status", "method", "processor"):
         if column in filters:
@@ -83,7 +84,7 @@ def refund(payment_id):
     """Give back all or part of a payment: through Stripe, or recorded as made another way."""
     payment = get_or_404(Payment, payment_id)
     form = RefundForm()
-    back = url_for("bills.show_request", request_id=payment.trust_request_id)
+    back = back_to(payment.payable)
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors) or "Check the refund.", "error")
         return redirect(back, 303)

@@ -55,10 +55,50 @@ class Invoice(db.Model):
         "InvoiceLine", back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
     applications = relationship("TrustApplication", back_populates="invoice", order_by="TrustApplication.id")
+    receivable_entry = relationship("JournalEntry")
+    links = relationship("PayLink", back_populates="invoice", order_by="PayLink.id")
+    payments = relationship("Payment", back_populates="invoice", order_by="Payment.id")
+
+    # What the pay page and the payment services ask of anything a pay link pays (a TrustRequest too).
+    is_invoice = True
+    allow_partial = True  # a client may pay part of an invoice, any amount
+    minimum_cents = None
+
+    @property
+    def amount_cents(self):
+        return self.total_cents
+
+    @property
+    def message(self):
+        return self.notes
+
+    @property
+    def bank_account(self):
+        """The operating account the invoice is owed to (where its receivable was booked when sent)."""
+        return self.receivable_entry.bank_account if self.receivable_entry is not None else None
+
+    @property
+    def lawyer(self):
+        return self.matter.lawyer or self.created_by
+
+    @property
+    def recipient_list(self):
+        """Where the invoice and its receipts go: the client's first email address."""
+        return self.contact.emails[:1]
 
     @property
     def due_cents(self):
         return self.total_cents - self.paid_cents
+
+    @property
+    def scheduled_cents(self):
+        """Trust money already promised to the invoice by a notice, not yet moved."""
+        return sum(a.amount_cents for a in self.applications if a.status == "scheduled")
+
+    @property
+    def payable_cents(self):
+        """What the client may still pay: the balance due less trust money promised to it."""
+        return self.due_cents - self.scheduled_cents
 
     @property
     def status_label(self):

@@ -28,6 +28,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     trust_request_id: Mapped[int | None] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     recipients: Mapped[str] = mapped_column(String(1000))
     cc: Mapped[str | None] = mapped_column(String(1000))
     subject: Mapped[str] = mapped_column(String(300))
@@ -41,6 +42,7 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     request = relationship("TrustRequest")
+    invoice = relationship("Invoice")
 
     @property
     def kind_label(self):

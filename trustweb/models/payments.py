@@ -57,6 +57,7 @@ class Payment(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     request = relationship("TrustRequest", back_populates="payments")
+    invoice = relationship("Invoice", back_populates="payments")
     bank_account = relationship("BankAccount")
     journal_entry = relationship("JournalEntry", foreign_keys=[journal_entry_id])
     fee_entry = relationship("JournalEntry", foreign_keys=[fee_entry_id])
@@ -65,6 +66,11 @@ class Payment(db.Model):
     @property
     def status_label(self):
         return PAYMENT_STATUSES[self.status]
+
+    @property
+    def payable(self):
+        """What the payment paid: its trust request or its invoice."""
+        return self.invoice if self.invoice_id is not None else self.request
 
 
 class Refund(db.Model):

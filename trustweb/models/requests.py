@@ -18,7 +18,13 @@ REQUEST_STATUSES = {
 }
 # Statuses in which the client may still pay.
 PAYABLE = ("draft", "sent", "viewed", "partially_paid")
-TEMPLATE_KINDS = {"request": "Trust request", "reminder": "Reminder"}
+TEMPLATE_KINDS = {
+    "request": "Trust request",
+    "reminder": "Reminder",
+    "invoice": "Invoice",
+    "applied": "Trust funds applied to an invoice",
+    "scheduled": "Notice of trust funds to be applied",
+}
 
 
 class TrustRequest(db.Model):
@@ -74,9 +80,16 @@ class TrustRequest(db.Model):
     links = relationship("PayLink", back_populates="request", order_by="PayLink.id")
     payments = relationship("Payment", back_populates="request", order_by="Payment.id")
 
+    is_invoice = False
+
     @property
     def due_cents(self):
         return self.amount_cents - self.paid_cents
+
+    @property
+    def payable_cents(self):
+        """What the client may still pay (an invoice also deducts trust money promised to it)."""
+        return self.due_cents
 
     @property
     def status_label(self):
@@ -107,12 +120,16 @@ class TrustRequest(db.Model):
 
 
 class PayLink(db.Model):
-    """One pay link handed to a client: only the SHA-256 of its token is kept."""
+    """One pay link handed to a client, for a trust request or an invoice: only the SHA-256 of its token is kept."""
 
     __tablename__ = "pay_link"
+    __table_args__ = (
+        CheckConstraint("(trust_request_id IS NULL) != (invoice_id IS NULL)", name="pays_one_thing"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    trust_request_id: Mapped[int] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    trust_request_id: Mapped[int | None] = mapped_column(ForeignKey("trust_request.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -120,6 +137,12 @@ class PayLink(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     request = relationship("TrustRequest", back_populates="links")
+    invoice = relationship("Invoice", back_populates="links")
+
+    @property
+    def payable(self):
+        """What the link pays: its trust request or its invoice."""
+        return self.invoice if self.invoice_id is not None else self.request
 
 
 class EmailTemplate(db.Model):
@@ -127,7 +150,7 @@ class EmailTemplate(db.Model):
 
     __tablename__ = "email_template"
     __table_args__ = (
-        CheckConstraint("kind IN ('request', 'reminder')", name="kind"),
+        CheckConstraint("kind IN ('request', 'reminder', 'invoice', 'applied', 'scheduled')", name="kind"),
         # One default template of each kind, enforced by the database.
         Index(
             "uq_email_template_default_kind",

@@ -1,8 +1,9 @@
-"""The client's pay link: public pages that show one request and take its payment.
+"""The client's pay link: public pages that show one trust request or invoice (the "payable") and take its payment.
 
 Nothing here needs a login; the token in the URL is the key. A page shows
-only its own request, is never indexed or cached, sends no Referer (the token
-must not leak to another site), loads no script, and is rate limited.
+only its own request or invoice, is never indexed or cached, sends no Referer
+(the token must not leak to another site), loads no script, and is rate limited.
+A trust request's money goes to its trust account, an invoice's to operating.
 """
 
 import secrets
@@ -28,7 +29,7 @@ CLOSED = {
     "unknown": (404, "This payment link is not valid", "Check that the whole link was copied from the email."),
     "revoked": (410, "This payment link is no longer active", "The firm has replaced or withdrawn it."),
     "expired": (410, "This payment link has expired", "Ask the firm for a new link."),
-    "void": (410, "This request has been cancelled", "There is nothing to pay."),
+    "void": (410, "This {what} has been cancelled", "There is nothing to pay."),
 }
 
 
@@ -39,43 +40,44 @@ def load(token):
 
 def closed_page(state, link):
     status, title, hint = CLOSED[state]
+    title = title.format(what="invoice" if link is not None and link.payable.is_invoice else "request")
     return render_template("pay/closed.html", title=title, hint=hint, link=link), status
 
 
 def paid_page(link, status=200):
     """A paid link says so, also to a second tab that presses Pay after the first paid it all."""
-    return render_template("pay/paid.html", request=link.request), status
+    return render_template("pay/paid.html", payable=link.payable), status
 
 
-def processor_of(trust_request):
-    """The processor for the request's account; None when it is set up wrongly (the page then says so).
+def processor_of(payable):
+    """The processor for the payable's account; None when it is set up wrongly (the page then says so).
 
     Built once per request: the page, its form and the payment all ask, and building a Stripe one
     decrypts its keys.
     """
     if "processor" not in g:
         try:
-            g.processor = processor_for(trust_request.bank_account, FirmSettings.get())
+            g.processor = processor_for(payable.bank_account, FirmSettings.get())
         except NotConfigured:
             g.processor = None
     return g.processor
 
 
 def page(token, link, form, status=200, error=None):
-    request = link.request
-    processor = processor_of(request)
+    payable = link.payable
+    processor = processor_of(payable)
     return (
-        render_template("pay/show.html", token=token, request=request, form=form, error=error, processor=processor),
+        render_template("pay/show.html", token=token, payable=payable, form=form, error=error, processor=processor),
         status,
     )
 
 
-def fresh_form(request):
+def fresh_form(payable):
     """The pay form with a new checkout key: each checkout is posted at most once."""
-    processor = processor_of(request)
+    processor = processor_of(payable)
     form = (CheckoutForm if processor is None or processor.hosted else PayForm)(formdata=None)
     form.checkout.data = secrets.token_urlsafe(24)
-    form.amount.data = plain_cents(request.due_cents)
+    form.amount.data = plain_cents(payable.payable_cents)
     return form
 
 
@@ -98,9 +100,9 @@ def show(token):
         return paid_page(link)
     if state != "open":
         return closed_page(state, link)
-    if link.request.viewed_at is None:
+    if not link.payable.is_invoice and link.request.viewed_at is None:
         request_service.mark_viewed(link.request)
-    return page(token, link, fresh_form(link.request))
+    return page(token, link, fresh_form(link.payable))
 
 
 @bp.post("/<token>")
@@ -111,7 +113,7 @@ def pay(token):
     link, state = load(token)
     if link is None:
         return closed_page("unknown", None)
-    processor = processor_of(link.request)
+    processor = processor_of(link.payable)
     form = CheckoutForm() if processor is None or processor.hosted else PayForm()
     if not form.validate_on_submit():
         if state == "paid":
@@ -153,10 +155,10 @@ def after_payment(token, link, form, payment):
     if payment.status == "pending":
         if payment.checkout_url and payment.method == "card":
             return redirect(payment.checkout_url, 303)
-        return render_template("pay/processing.html", request=link.request, payment=payment), 202
+        return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     # The receipt and the lawyer's notice are committed with the payment; send them now if the
     # mail server answers, otherwise send-mail retries them.
-    outbox.deliver_queued(request_id=link.trust_request_id)
+    outbox.deliver_queued(about=link.payable)
     return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number), 303)
 
 
@@ -170,29 +172,27 @@ def returned(token):
     if link is None:
         return closed_page("unknown", None)
     payment = checkout_service.payment_for_checkout(request.args.get("session_id", "")[:100])
-    if payment is None or payment.trust_request_id != link.trust_request_id:
+    if payment is None or payment.payable is not link.payable:
         abort(404)
     try:
         payment = checkout_service.settle_checkout(payment)
     except ServiceError:
         db.session.rollback()  # the webhook will settle it; tell the payer it is on its way
-        return render_template("pay/processing.html", request=link.request, payment=payment), 202
+        return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     if payment.status == "pending":
-        return render_template("pay/processing.html", request=link.request, payment=payment), 202
-    return after_payment(token, link, fresh_form(link.request), payment)
+        return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
+    return after_payment(token, link, fresh_form(link.payable), payment)
 
 
 @bp.get("/<token>/receipts/<number>")
 @limiter.limit("60 per minute")
 @public
 def receipt(token, number):
-    """The receipt for a payment made through this link's request."""
+    """The receipt for a payment made through this link's request or invoice."""
     link = request_service.link_for_token(token)
     if link is None:
         return closed_page("unknown", None)
-    payment = db.session.scalar(
-        select(Payment).where(Payment.receipt_number == number[:20], Payment.trust_request_id == link.trust_request_id)
-    )
-    if payment is None:
+    payment = db.session.scalar(select(Payment).where(Payment.receipt_number == number[:20]))
+    if payment is None or payment.payable is not link.payable:
         abort(404)
-    return render_template("pay/receipt.html", token=token, request=link.request, payment=payment)
+    return render_template("pay/receipt.html", token=token, payable=link.payable, payment=payment)

@@ -1,11 +1,11 @@
 """Payments through a hosted checkout (Stripe): start it, then settle what the processor reports.
 
-start_checkout() records a pending Payment under the request's lock, with the
+start_checkout() records a pending Payment under the request's (or invoice's) lock, with the
 checkout key unique, and asks the processor for a Checkout Session for it.
 settle_checkout() asks the processor how that checkout stands and books it,
 once: the webhook, the payer's return to our page and a retried delivery all
-end here, and under the request's lock the first one books and the others
-find it done. A bank payment (ACH) is booked when the processor confirms it
+end here, and under the request's (or invoice's) lock the first one books and
+the others find it done. A bank payment (ACH) is booked when the processor confirms it
 and stays uncleared for the account's hold days (clear_due_payments).
 """
 
@@ -20,7 +20,7 @@ from trustweb.payments import processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
-from trustweb.services.payments import PAYMENT_FIELDS, _book, check_amount, existing, new_payment
+from trustweb.services.payments import PAYMENT_FIELDS, _book, check_amount, existing, lock_payable, new_payment
 from trustweb.services.trust import firm_today, mark_cleared
 from trustweb.urls import external_url
 
@@ -28,23 +28,28 @@ from trustweb.urls import external_url
 CHECKOUT_HOURS = 24
 
 
-def reserved_cents(request):
-    """What unfinished checkouts for the request may still bring in: recent ones, and bank payments on their way."""
+def _payments_of(payable):
+    return (Payment.invoice_id if payable.is_invoice else Payment.trust_request_id) == payable.id
+
+
+def reserved_cents(payable):
+    """What unfinished checkouts for the request (or invoice) may still bring in: recent ones, and bank payments
+    on their way."""
     since = utcnow() - timedelta(hours=CHECKOUT_HOURS)
     return db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.trust_request_id == request.id,
+            _payments_of(payable),
             Payment.status == "pending",
             (Payment.created_at >= since) | (Payment.method == "ach"),
         )
     )
 
 
-def _abandon_open_checkouts(request, processor):
+def _abandon_open_checkouts(payable, processor):
     """The payer came back without paying (Back on Stripe's page): end those checkouts so they can start again."""
     pending = db.session.scalars(
         select(Payment).where(
-            Payment.trust_request_id == request.id,
+            _payments_of(payable),
             Payment.status == "pending",
             Payment.method == "card",
             Payment.checkout_reference.is_not(None),
@@ -62,25 +67,24 @@ def _abandon_open_checkouts(request, processor):
 
 def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None):
     """The payer chose an amount: a pending payment and the processor's checkout page to send them to."""
-    request = request_service.lock(link.request)
-    earlier = existing(idempotency_key, request)
+    payable = lock_payable(link.payable)
+    earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier  # a double click: the same checkout again
     db.session.refresh(link)
     state = request_service.link_state(link)
     if state != "open":
         raise ServiceError(f"This payment link is {state}; no payment was started.")
-    check_amount(request, amount_cents)
-    processor = processor_for(request.bank_account, FirmSettings.get())
-    if amount_cents > request.due_cents - reserved_cents(request):
-        _abandon_open_checkouts(request, processor)
-    if amount_cents > request.due_cents - reserved_cents(request):
+    check_amount(payable, amount_cents)
+    processor = processor_for(payable.bank_account, FirmSettings.get())
+    if amount_cents > payable.payable_cents - reserved_cents(payable):
+        _abandon_open_checkouts(payable, processor)
+    if amount_cents > payable.payable_cents - reserved_cents(payable):
         raise ServiceError(
-            "A payment for this request is already in progress. Finish it in the other window, "
-            "or wait a day for it to lapse."
+            "A payment for this is already in progress. Finish it in the other window, or wait a day for it to lapse."
         )
     payment = new_payment(
-        request,
+        payable,
         idempotency_key,
         amount_cents,
         method="card",
@@ -95,10 +99,14 @@ def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None)
         checkout = processor.create_checkout(
             amount_cents=amount_cents,
             currency=FirmSettings.get().currency,
-            description=f"{request.number}: funds in trust for {request.contact.name}",
+            description=(
+                f"Invoice {payable.number} for {payable.contact.name}"
+                if payable.is_invoice
+                else f"{payable.number}: funds in trust for {payable.contact.name}"
+            ),
             success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=external_url("pay.show", token=token),
-            metadata={"payment": str(payment.id), "request": request.number},
+            metadata={"payment": str(payment.id), ("invoice" if payable.is_invoice else "payable"): payable.number},
             email=payer_email,
             key=f"checkout-{idempotency_key}",
         )
@@ -118,12 +126,12 @@ def payment_for_checkout(reference):
 
 def settle_checkout(payment):
     """Book what the processor says about the payment's checkout; returns the payment (idempotent)."""
-    request = request_service.lock(payment.request)
+    payable = lock_payable(payment.payable)
     db.session.refresh(payment)
     if payment.status not in ("pending",):
         db.session.commit()
         return payment  # already booked (or failed): a repeated or late report changes nothing
-    processor = processor_named(payment.processor, request.bank_account, FirmSettings.get())
+    processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
     if not getattr(processor, "hosted", False):
         db.session.commit()
         return payment  # not a hosted checkout: nothing to ask
@@ -138,11 +146,11 @@ def settle_checkout(payment):
         payment.received_on = firm_today()
         bank_payment = state.method == "ach"
         if bank_payment:
-            payment.clears_on = payment.received_on + timedelta(days=request.bank_account.ach_hold_days)
-        payer = request.contact.name
+            payment.clears_on = payment.received_on + timedelta(days=payment.bank_account.ach_hold_days)
+        payer = payable.contact.name
         payment.payer_name = payment.payer_name or payer
         _book(
-            request, payment, payer=payer, cleared=not bank_payment or not payment.clears_on > firm_today(), user=None
+            payable, payment, payer=payer, cleared=not bank_payment or not payment.clears_on > firm_today(), user=None
         )
         return payment
     if state.status == "failed":

@@ -85,12 +85,19 @@ def book_shortfall(account, amount_cents, entry_date, description, *, reference=
     return entry
 
 
-def book_fee(request, payment, fee_cents, description=None):
-    """A processor's fee on a payment into trust: from operating, or owed to trust when the processor kept it."""
-    account = request.bank_account
-    operating = default_account("operating")
-    description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({request.number})"
-    if (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None:
+def _kept_from_trust(payment, account, operating):
+    """Whether the processor took the fee out of a trust account's payout (then the firm owes it to trust)."""
+    if account.kind != "trust":
+        return False  # paid into operating: the fee is the firm's expense whichever way Stripe charges it
+    return (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None
+
+
+def book_fee(payable, payment, fee_cents, description=None):
+    """A processor's fee on a payment: from operating, or owed to trust when the processor kept it from trust."""
+    account = payment.bank_account
+    operating = default_account("operating") if account.kind == "trust" else account
+    description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({payable.number})"
+    if _kept_from_trust(payment, account, operating):
         return book_shortfall(
             account, fee_cents, payment.received_on, description, reference=payment.processor_reference
         )
@@ -106,11 +113,10 @@ def book_fee(request, payment, fee_cents, description=None):
 
 def book_fee_returned(payment, amount_cents, reference):
     """A fee the processor gave back (a dispute won): back to where the fee was booked from."""
-    request = payment.request
-    account = request.bank_account
-    operating = default_account("operating")
+    account = payment.bank_account
+    operating = default_account("operating") if account.kind == "trust" else account
     description = f"{payment.processor.title()} returned its dispute fee on {payment.receipt_number}"
-    if (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None:
+    if _kept_from_trust(payment, account, operating):
         ledgers = lock_ledgers(account, [], with_shortfall=True)
         lines = [(ledgers[f"bank:{account.id}"], amount_cents), (ledgers[shortfall_key(account)], -amount_cents)]
         entry = JournalEntry(

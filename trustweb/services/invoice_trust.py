@@ -21,9 +21,10 @@ from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankAccount, FirmSettings, Invoice, JournalEntry, LedgerAccount, Matter, TrustApplication
 from trustweb.services import ServiceError, audit, mail
+from trustweb.services import templates as email_templates
 from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
-from trustweb.services.invoices import _operating, lock, scheduled_cents
+from trustweb.services.invoices import _operating, common_values, lock
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import Holder, _check_date, _post, audit_entry, firm_today, lock_ledgers
 from trustweb.urls import external_url
@@ -50,7 +51,7 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
             "trust money is applied only to an invoice the client has been sent."
         )
     rules.check_amount(amount_cents)
-    promised = scheduled_cents(invoice)
+    promised = invoice.scheduled_cents
     if amount_cents > invoice.due_cents - promised:
         already = f" ({format_cents(promised)} is already scheduled from trust)" if promised else ""
         raise ServiceError(
@@ -238,41 +239,32 @@ def dispute(application, reason):
 def _tell_lawyer(invoice, text):
     lawyer = invoice.matter.lawyer
     if lawyer is not None and lawyer.active:
-        mail.queue("lawyer_notice", [lawyer.email], f"{invoice.number}: payment from trust", text + "\n")
+        mail.queue("lawyer_notice", [lawyer.email], f"{invoice.number}: payment from trust", text + "\n", about=invoice)
 
 
 def _queue_notice(invoice, amount_cents, held, application=None, token=None):
-    """The client's notice: what is taken from trust for which invoice, what remains; with a notice period,
-    when it will be taken and the link to dispute it."""
-    firm = FirmSettings.get()
-    recipients = invoice.contact.emails[:1]
+    """The client's notice, from the firm's template: what is taken from trust for which invoice, what remains;
+    with a notice period, when it will be taken and the link to dispute it."""
+    recipients = invoice.recipient_list
     if not recipients:
         return
-    if token is not None:
-        link = external_url("notices.show", token=token)
-        mail.queue(
-            "trust_notice",
-            recipients,
-            f"{firm.firm_name}: {format_cents(amount_cents, firm.currency)} to be paid from your trust funds "
-            f"({invoice.number})",
-            f"Dear {invoice.contact.name},\n\nOn {application.run_on.strftime('%B %-d, %Y')} we will apply "
-            f"{format_cents(amount_cents, firm.currency)} of the funds we hold in trust for you to our invoice "
-            f"{invoice.number} ({invoice.matter.number} {invoice.matter.description}).\n\n"
-            f"If you dispute this fee, tell us before then here: {link}\n\n"
-            f"Kind regards,\n{firm.firm_name}\n",
-        )
-        return
-    mail.queue(
-        "trust_notice",
-        recipients,
-        f"{firm.firm_name}: {format_cents(amount_cents, firm.currency)} paid from your trust funds ({invoice.number})",
-        f"Dear {invoice.contact.name},\n\nWe have applied {format_cents(amount_cents, firm.currency)} "
-        "of the funds we hold "
-        f"in trust for you to our invoice {invoice.number} ({invoice.matter.number} {invoice.matter.description}).\n\n"
-        f"Still due on the invoice: {format_cents(invoice.due_cents, firm.currency)}.\n"
-        f"Remaining in trust for you: {format_cents(held.balance_cents, firm.currency)}.\n\n"
-        f"If you have any question about this, reply to this email.\n\nKind regards,\n{firm.firm_name}\n",
-    )
+    firm = FirmSettings.get()
+    scheduled = token is not None
+    # Scheduled, the money has not moved yet: say what will remain once it has.
+    due_after = invoice.due_cents - (amount_cents if scheduled else 0)
+    trust_after = held.balance_cents - (amount_cents if scheduled else 0)
+    values = {
+        **common_values(invoice, firm),
+        "amount_applied": format_cents(amount_cents, firm.currency),
+        "amount_due": format_cents(due_after, firm.currency),
+        "trust_balance": format_cents(trust_after, firm.currency),
+    }
+    if scheduled:
+        values["transfer_date"] = application.run_on.strftime("%B %-d, %Y")
+        values["dispute_link"] = external_url("notices.show", token=token)
+    kind = "scheduled" if scheduled else "applied"
+    subject, text, html = email_templates.fill(kind, values)
+    mail.queue("trust_notice", recipients, subject, text, html, about=invoice)
 
 
 def trust_ledger(invoice, account, from_client_funds=False):
@@ -330,7 +322,7 @@ def batch_plan(lawyer_id=None):
             plan.append((invoice, account, 0, "No trust money is held for this matter."))
             continue
         left.setdefault(ledger.key, ledger.available_cents)
-        amount = max(0, min(invoice.due_cents - scheduled_cents(invoice), left[ledger.key]))
+        amount = max(0, min(invoice.payable_cents, left[ledger.key]))
         left[ledger.key] -= amount
         reason = None if amount else "Nothing available in trust for this matter."
         plan.append((invoice, account, amount, reason))

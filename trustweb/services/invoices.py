@@ -1,19 +1,21 @@
-"""Invoices: drafted with exact line amounts, sent as a receivable of the operating account, paid by hand.
+"""Invoices: drafted with exact line amounts, sent with a pay link as a receivable of the operating account.
 
-Paying them from the client's trust is in invoice_trust.py.
+Payments by card or by hand are in payments.py (the same as a trust request's, into operating);
+paying them from the client's trust is in invoice_trust.py.
 """
 
 from sqlalchemy import select
 
 from trustweb.extensions import db
-from trustweb.ledger import rules
 from trustweb.ledger.money import MAX_CENTS, format_cents
 from trustweb.models import Counter, FirmSettings, Invoice, InvoiceLine, JournalEntry
 from trustweb.models.base import utcnow
 from trustweb.services import ServiceError, audit, mail
+from trustweb.services import requests as request_service
+from trustweb.services import templates as email_templates
 from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
-from trustweb.services.trust import _check_date, _post, audit_entry, firm_today
+from trustweb.services.trust import _post, audit_entry, firm_today
 
 FIELDS = ("number", "matter_id", "contact_id", "status", "issued_on", "due_on", "total_cents", "paid_cents")
 
@@ -94,15 +96,34 @@ def _operating():
 
 
 def send_invoice(invoice, user):
-    """The invoice goes to the client: owed to the firm from now (receivable), emailed through the outbox."""
+    """The invoice goes to the client with a pay link, through the outbox. The first time, it is owed to the firm
+    from then on (a receivable of the operating account); an open invoice may be sent again with a new link."""
     invoice = lock(invoice)
-    if invoice.status != "draft":
-        raise ServiceError(f"{invoice.number} has already been sent.")
+    if invoice.status not in ("draft", "sent", "partially_paid"):
+        raise ServiceError(f"{invoice.number} is {invoice.status_label.lower()}; it is not sent again.")
     if invoice.total_cents <= 0:
         raise ServiceError("An invoice for nothing is not sent.")
-    recipients = invoice.contact.emails[:1]
+    recipients = invoice.recipient_list
     if not recipients:
         raise ServiceError(f"{invoice.contact.name} has no email address; add one to send the invoice.")
+    first = invoice.status == "draft"
+    if first:
+        _book_receivable(invoice, user)
+    link_url = request_service.new_link(invoice, user)
+    subject, text, html = email_templates.fill("invoice", merge_values(invoice, link_url))
+    mail.queue("invoice", recipients, subject, text, html, about=invoice)
+    invoice.sent_at = utcnow()
+    audit.record(
+        "invoice.sent" if first else "invoice.sent_again",
+        invoice,
+        after={"status": invoice.status, "to": recipients},
+        user=user,
+    )
+    db.session.commit()
+    return invoice
+
+
+def _book_receivable(invoice, user):
     operating = _operating()
     ledgers = lock_operating(
         operating, {f"receivable:{operating.id}": "receivable", f"income:{operating.id}:fees": "income"}
@@ -121,103 +142,35 @@ def send_invoice(invoice, user):
     audit_entry(entry, "operating.invoice", user)
     invoice.receivable_entry_id = entry.id
     invoice.status = "sent"
-    invoice.sent_at = utcnow()
+
+
+def common_values(invoice, firm):
+    """The merge fields every email about an invoice has (the invoice itself and the trust notices)."""
+    return {
+        "client_name": invoice.contact.name,
+        "matter": f"{invoice.matter.number} · {invoice.matter.description}",
+        "firm_name": firm.firm_name,
+        "lawyer": invoice.lawyer.name,
+        "invoice_number": invoice.number,
+        "invoice_total": format_cents(invoice.total_cents, firm.currency),
+    }
+
+
+def merge_values(invoice, link_url):
+    """The invoice email's merge fields."""
     firm = FirmSettings.get()
-    mail.queue(
-        "invoice",
-        recipients,
-        f"{firm.firm_name}: invoice {invoice.number} for {format_cents(invoice.total_cents, firm.currency)}",
-        _invoice_text(invoice, firm),
-    )
-    audit.record("invoice.sent", invoice, after={"status": "sent", "to": recipients}, user=user)
-    db.session.commit()
-    return invoice
-
-
-def _invoice_text(invoice, firm):
     lines = "\n".join(
         f"  {line.line_date.isoformat()}  {line.description}  {format_cents(line.amount_cents, firm.currency)}"
         for line in invoice.lines
     )
-    due = f"due {invoice.due_on.strftime('%B %-d, %Y')}" if invoice.due_on else "due on receipt"
-    return (
-        f"Dear {invoice.contact.name},\n\nOur invoice {invoice.number} for {invoice.matter.number} "
-        f"{invoice.matter.description}:\n\n{lines}\n\nTotal {format_cents(invoice.total_cents, firm.currency)}, "
-        f"{due}.\n\nKind regards,\n{firm.firm_name}\n"
-    )
-
-
-def scheduled_cents(invoice):
-    """Trust money already promised to the invoice by a notice, not yet moved."""
-    return sum(a.amount_cents for a in invoice.applications if a.status == "scheduled")
-
-
-def record_invoice_payment(invoice, *, amount_cents, method, received_on, reference, payer, idempotency_key, user):
-    """A cheque, wire or cash paid by the client for an invoice: into operating, against the receivable."""
-    from trustweb.models import Payment
-    from trustweb.services.payments import MANUAL_METHODS
-
-    invoice = lock(invoice)
-    earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
-    if earlier is not None:
-        if earlier.invoice_id != invoice.id:
-            raise ServiceError("This form belongs to another payment; reload the page and try again.")
-        return earlier
-    if method not in MANUAL_METHODS:
-        raise ServiceError("Choose how the money was paid.")
-    if invoice.status not in ("sent", "partially_paid"):
-        raise ServiceError(f"{invoice.number} is {invoice.status_label.lower()}; it takes no payment.")
-    rules.check_amount(amount_cents)
-    due = invoice.due_cents - scheduled_cents(invoice)
-    if amount_cents > due:
-        raise ServiceError(f"{format_cents(due)} is due on {invoice.number}; record at most that.")
-    _check_date(received_on)
-    operating = _operating()
-    ledgers = lock_operating(
-        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
-    )
-    entry = JournalEntry(
-        kind="deposit",
-        bank_account_id=operating.id,
-        entry_date=received_on,
-        description=f"Payment for invoice {invoice.number} from {payer}",
-        method=method,
-        counterparty=payer,
-        reference=reference,
-        created_by_id=user.id,
-    )
-    _post(entry, [(ledgers["operating"], amount_cents), (ledgers["receivable"], -amount_cents)])
-    audit_entry(entry, "operating.invoice_payment", user)
-    payment = Payment(
-        idempotency_key=idempotency_key,
-        invoice_id=invoice.id,
-        bank_account_id=operating.id,
-        amount_cents=amount_cents,
-        fee_cents=0,
-        method=method,
-        processor="manual",
-        processor_reference=reference,
-        status="succeeded",
-        payer_name=payer,
-        received_on=received_on,
-        journal_entry_id=entry.id,
-        receipt_number=f"R-{Counter.next_value('receipt'):06d}",
-        created_by_id=user.id,
-    )
-    db.session.add(payment)
-    before = {"status": invoice.status, "paid_cents": invoice.paid_cents}
-    invoice.paid_cents += amount_cents
-    invoice.status = "paid" if invoice.paid_cents == invoice.total_cents else "partially_paid"
-    db.session.flush()
-    audit.record(
-        "invoice.paid",
-        invoice,
-        before=before,
-        after={"status": invoice.status, "paid_cents": invoice.paid_cents},
-        user=user,
-    )
-    db.session.commit()
-    return payment
+    return {
+        **common_values(invoice, firm),
+        "amount_due": format_cents(invoice.payable_cents, firm.currency),
+        "due_date": invoice.due_on.strftime("%B %-d, %Y") if invoice.due_on else "on receipt",
+        "invoice_lines": lines,
+        "notes": invoice.notes or "",
+        "pay_link": link_url,
+    }
 
 
 def void_invoice(invoice, reason, user):
@@ -230,6 +183,7 @@ def void_invoice(invoice, reason, user):
         raise ServiceError(f"{invoice.number} is already void.")
     if invoice.paid_cents or any(a.status == "scheduled" for a in invoice.applications):
         raise ServiceError(f"{invoice.number} has payments (or a payment from trust on notice); it cannot be voided.")
+    request_service.revoke_links(invoice, user, reason="voided")
     if invoice.receivable_entry_id:
         original = db.session.get(JournalEntry, invoice.receivable_entry_id)
         operating = original.bank_account

@@ -48,8 +48,8 @@ class TimedConnection(Connection):
         return host
 
 
-def queue(kind, recipients, subject, text, html=None, *, cc=None, request=None):
-    """Add a message to the outbox (the caller commits)."""
+def queue(kind, recipients, subject, text, html=None, *, cc=None, about=None):
+    """Add a message to the outbox (the caller commits); `about` is the trust request or invoice it concerns."""
     message = OutboxMessage(
         kind=kind,
         recipients=",".join(recipients),
@@ -57,7 +57,8 @@ def queue(kind, recipients, subject, text, html=None, *, cc=None, request=None):
         subject=subject,
         text_body=text,
         html_body=html and str(html),
-        trust_request_id=request.id if request is not None else None,
+        trust_request_id=about.id if about is not None and not about.is_invoice else None,
+        invoice_id=about.id if about is not None and about.is_invoice else None,
         status="queued",
         attempts=0,
     )
@@ -123,8 +124,8 @@ def redact(body):
     return re.sub(r"(/pay/)[A-Za-z0-9_-]{16,}", r"\1[link sent]", body)
 
 
-def deliver_queued(limit=500, request_id=None):
-    """Send what is waiting, oldest first: (sent, failed)."""
+def deliver_queued(limit=500, about=None):
+    """Send what is waiting, oldest first (only about one trust request or invoice, if given): (sent, failed)."""
     stale = utcnow() - timedelta(minutes=CLAIM_MINUTES)
     statement = (
         select(OutboxMessage.id)
@@ -137,8 +138,9 @@ def deliver_queued(limit=500, request_id=None):
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    if request_id is not None:
-        statement = statement.where(OutboxMessage.trust_request_id == request_id)
+    if about is not None:
+        column = OutboxMessage.invoice_id if about.is_invoice else OutboxMessage.trust_request_id
+        statement = statement.where(column == about.id)
     ids = db.session.scalars(statement).all()
     db.session.commit()
     sent = sum(1 for message_id in ids if deliver(message_id))

@@ -1,11 +1,12 @@
-"""Payments into trust for a trust request: by card on the pay page, or recorded by hand.
+"""Payments for a trust request (into trust) or an invoice (into operating): by card on the pay page, or by hand.
 
-One transaction each (invariants 6 and 7): the request row is locked, the
-checkout's idempotency key looked up (a second post of the same checkout
-returns the first payment, and the key is unique in the database), the amount
-checked against what is still due, the money taken, and then the payment, the
-full amount deposited to the client's ledger, the processor's fee booked as an
-operating expense, the request's new status, the audit events and the
+One transaction each (invariants 6 and 7): the request or invoice row is
+locked, the checkout's idempotency key looked up (a second post of the same
+checkout returns the first payment, and the key is unique in the database),
+the amount checked against what is still due, the money taken, and then the
+payment, the full amount deposited (to the client's trust ledger, or to the
+operating account against the invoice's receivable), the processor's fee
+booked as an operating expense, the new status, the audit events and the
 receipt emails all commit together.
 """
 
@@ -13,20 +14,23 @@ from flask import render_template
 from sqlalchemy import select
 
 from trustweb.extensions import db
+from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, Payment
+from trustweb.models import Counter, FirmSettings, JournalEntry, Payment
 from trustweb.payments import Declined, processor_for
 from trustweb.services import ServiceError, audit, mail
+from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee
+from trustweb.services.fees import book_fee, lock_operating
 from trustweb.services.firm import default_account
-from trustweb.services.trust import METHODS, Holder, firm_today, post_deposit
+from trustweb.services.trust import METHODS, Holder, _check_date, _post, audit_entry, firm_today, post_deposit
 from trustweb.urls import external_url
 
 MANUAL_METHODS = {key: METHODS[key] for key in ("cheque", "wire", "cash", "other")}
 PAYMENT_FIELDS = (
     "receipt_number",
     "trust_request_id",
+    "invoice_id",
     "amount_cents",
     "fee_cents",
     "method",
@@ -40,34 +44,45 @@ PAYMENT_FIELDS = (
 )
 
 
-def check_amount(request, amount_cents):
+def lock_payable(payable):
+    """The trust request or invoice row, locked and fresh: every payment on it goes through this lock."""
+    return invoice_service.lock(payable) if payable.is_invoice else request_service.lock(payable)
+
+
+def prefix(payable):
+    """The audit-trail name of what is paid: "invoice" or "request"."""
+    return "invoice" if payable.is_invoice else "request"
+
+
+def check_amount(payable, amount_cents):
     """What the payer may pay now: never more than is due; all of it unless partial payments are allowed."""
-    due = request.due_cents
+    due = payable.payable_cents
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > due:
         raise ServiceError(f"The amount due is {format_cents(due)}; you cannot pay more than that.")
     if amount_cents < due:
-        if not request.allow_partial:
+        if not payable.allow_partial:
             raise ServiceError(f"This request is for the full amount due, {format_cents(due)}.")
-        if request.minimum_cents and amount_cents < request.minimum_cents:
-            raise ServiceError(f"The smallest payment accepted is {format_cents(request.minimum_cents)}.")
+        if payable.minimum_cents and amount_cents < payable.minimum_cents:
+            raise ServiceError(f"The smallest payment accepted is {format_cents(payable.minimum_cents)}.")
 
 
-def existing(idempotency_key, request=None):
-    """The payment an earlier post of this checkout made, if any; a key from another request is refused."""
+def existing(idempotency_key, payable=None):
+    """The payment an earlier post of this checkout made, if any; a key from something else is refused."""
     payment = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
-    if payment is not None and request is not None and payment.trust_request_id != request.id:
+    if payment is not None and payable is not None and payment.payable is not payable:
         raise ServiceError("This form belongs to another payment; reload the page and try again.")
     return payment
 
 
-def new_payment(request, idempotency_key, amount_cents, **details):
-    """A payment for the request, not yet booked (fee zero until the processor reports one)."""
+def new_payment(payable, idempotency_key, amount_cents, **details):
+    """A payment for the request or invoice, not yet booked (fee zero until the processor reports one)."""
     return Payment(
         idempotency_key=idempotency_key,
-        trust_request_id=request.id,
-        bank_account_id=request.bank_account_id,
+        trust_request_id=None if payable.is_invoice else payable.id,
+        invoice_id=payable.id if payable.is_invoice else None,
+        bank_account_id=payable.bank_account.id,
         amount_cents=amount_cents,
         fee_cents=0,
         **details,
@@ -76,21 +91,21 @@ def new_payment(request, idempotency_key, amount_cents, **details):
 
 def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
     """The client pays on the pay page. Returns the Payment; raises Declined or ServiceError."""
-    request = request_service.lock(link.request)
-    earlier = existing(idempotency_key, request)
+    payable = lock_payable(link.payable)
+    earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier  # the same checkout posted again: nothing more happens
     db.session.refresh(link)
     state = request_service.link_state(link)
     if state != "open":
         raise ServiceError(f"This payment link is {state}; no payment was taken.")
-    check_amount(request, amount_cents)
+    check_amount(payable, amount_cents)
     operating = default_account("operating")
     if operating is None or not operating.active:
         raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
-    processor = processor_for(request.bank_account, FirmSettings.get())
+    processor = processor_for(payable.bank_account, FirmSettings.get())
     payment = new_payment(
-        request,
+        payable,
         idempotency_key,
         amount_cents,
         method="card",
@@ -101,7 +116,7 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
         received_on=firm_today(),
     )
     try:
-        charge = processor.charge_card(amount_cents, card, idempotency_key, f"{request.number} {request.contact.name}")
+        charge = processor.charge_card(amount_cents, card, idempotency_key, f"{payable.number} {payable.contact.name}")
     except Declined as error:
         payment.status, payment.failure_message = "failed", str(error)
         db.session.add(payment)
@@ -110,30 +125,34 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
         db.session.commit()
         raise
     payment.processor_reference, payment.fee_cents = charge.reference, charge.fee_cents
-    _book(request, payment, payer=card.name, cleared=True, user=None)
+    _book(payable, payment, payer=card.name, cleared=True, user=None)
     return payment
 
 
 def record_manual_payment(
-    request, *, amount_cents, method, received_on, reference, payer, cleared, idempotency_key, user
+    payable, *, amount_cents, method, received_on, reference, payer, idempotency_key, user, cleared=True
 ):
-    """A cheque, wire or cash received for the request, posted as the same trust deposit."""
-    request = request_service.lock(request)
-    earlier = existing(idempotency_key, request)
+    """A cheque, wire or cash received for a request (into trust) or an invoice (into operating)."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier
     if method not in MANUAL_METHODS:
         raise ServiceError("Choose how the money was paid.")
-    if request.status == "void":
-        raise ServiceError(f"{request.number} is void; record the money as a deposit on the matter instead.")
-    if request.status == "paid":
-        raise ServiceError(f"{request.number} is already paid in full.")
-    if amount_cents is None or amount_cents <= 0:
-        raise ServiceError("Enter an amount greater than zero.")
-    if amount_cents > request.due_cents:
-        raise ServiceError(f"{format_cents(request.due_cents)} is due on {request.number}; record at most that.")
+    if payable.status == "void":
+        if payable.is_invoice:
+            raise ServiceError(f"{payable.number} is void; it takes no payment.")
+        raise ServiceError(f"{payable.number} is void; record the money as a deposit on the matter instead.")
+    if payable.status == "paid":
+        raise ServiceError(f"{payable.number} is already paid in full.")
+    if payable.is_invoice and payable.status == "draft":
+        raise ServiceError(f"{payable.number} is a draft; send it before recording a payment.")
+    rules.check_amount(amount_cents)
+    if amount_cents > payable.payable_cents:
+        raise ServiceError(f"{format_cents(payable.payable_cents)} is due on {payable.number}; record at most that.")
+    _check_date(received_on)
     payment = new_payment(
-        request,
+        payable,
         idempotency_key,
         amount_cents,
         method=method,
@@ -143,67 +162,91 @@ def record_manual_payment(
         received_on=received_on,
         created_by_id=user.id,
     )
-    _book(request, payment, payer=payer, cleared=cleared, user=user)
+    _book(payable, payment, payer=payer, cleared=cleared, user=user)
     return payment
 
 
-def _book(request, payment, *, payer, cleared, user):
-    """Deposit, fee, status, audit and emails for money received: the caller holds the request's lock."""
-    holder = Holder(request.contact_id, request.matter_id)
-    entry = post_deposit(
-        account=request.bank_account,
-        holder=holder,
-        amount_cents=payment.amount_cents,
-        entry_date=payment.received_on,
-        method=payment.method,
-        payer=payer or request.contact.name,
-        reference=payment.processor_reference,
-        cleared=cleared,
-        description=f"Payment for {request.number} from {payer or request.contact.name}",
-        user=user,
+def _deposit(payable, payment, *, payer, cleared, user):
+    """The money in the books: the client's trust ledger for a request, operating against the receivable for
+    an invoice."""
+    if not payable.is_invoice:
+        return post_deposit(
+            account=payable.bank_account,
+            holder=Holder(payable.contact_id, payable.matter_id),
+            amount_cents=payment.amount_cents,
+            entry_date=payment.received_on,
+            method=payment.method,
+            payer=payer,
+            reference=payment.processor_reference,
+            cleared=cleared,
+            description=f"Payment for {payable.number} from {payer}",
+            user=user,
+        )
+    operating = payable.bank_account
+    ledgers = lock_operating(
+        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
     )
+    entry = JournalEntry(
+        kind="deposit",
+        bank_account_id=operating.id,
+        entry_date=payment.received_on,
+        description=f"Payment for invoice {payable.number} from {payer}",
+        method=payment.method,
+        counterparty=payer,
+        reference=payment.processor_reference,
+        created_by_id=user.id if user else None,
+    )
+    _post(entry, [(ledgers["operating"], payment.amount_cents), (ledgers["receivable"], -payment.amount_cents)])
+    audit_entry(entry, "operating.invoice_payment", user)
+    return entry
+
+
+def _book(payable, payment, *, payer, cleared, user):
+    """Deposit, fee, status, audit and emails for money received: the caller holds the request's (or
+    invoice's) lock."""
+    entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
     payment.journal_entry_id = entry.id
     payment.status = "succeeded"
     payment.receipt_number = f"R-{Counter.next_value('receipt'):06d}"
     db.session.add(payment)
     db.session.flush()
     if payment.fee_cents:
-        payment.fee_entry_id = book_fee(request, payment, payment.fee_cents).id
-    before = {"status": request.status, "paid_cents": request.paid_cents}
-    # Money a processor has already taken is always booked to the client (above). The request counts at
-    # most what was still due, and a void request stays void: a checkout finished after the request was
-    # paid another way or voided leaves an excess for staff to refund, said in the audit trail.
-    counted = 0 if request.status == "void" else min(payment.amount_cents, request.due_cents)
+        payment.fee_entry_id = book_fee(payable, payment, payment.fee_cents).id
+    before = {"status": payable.status, "paid_cents": payable.paid_cents}
+    # Money a processor has already taken is always booked (above). The request or invoice counts at most
+    # what was still due, and a void one stays void: a checkout finished after it was paid another way or
+    # voided leaves an excess for staff to refund (for an invoice, a credit in the receivable), audited.
+    counted = 0 if payable.status == "void" else min(payment.amount_cents, payable.due_cents)
     if counted:
-        request.paid_cents += counted
-        request.status = "paid" if request.paid_cents == request.amount_cents else "partially_paid"
-        if request.status == "paid":
-            request_service.revoke_links(request, user, reason="paid")
+        payable.paid_cents += counted
+        payable.status = "paid" if payable.paid_cents == payable.amount_cents else "partially_paid"
+        if payable.status == "paid":
+            request_service.revoke_links(payable, user, reason="paid")
     db.session.flush()
     audit.record("payment.received", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=user)
     if counted < payment.amount_cents:
         audit.record(
             "payment.excess",
             payment,
-            after={"excess_cents": payment.amount_cents - counted, "request_status": request.status},
+            after={"excess_cents": payment.amount_cents - counted, "request_status": payable.status},
             user=user,
         )
     audit.record(
-        "request.paid" if request.status == "paid" else "request.partially_paid",
-        request,
+        f"{prefix(payable)}.paid" if payable.status == "paid" else f"{prefix(payable)}.partially_paid",
+        payable,
         before=before,
-        after={"status": request.status, "paid_cents": request.paid_cents},
+        after={"status": payable.status, "paid_cents": payable.paid_cents},
         user=user,
     )
-    _queue_receipts(request, payment)
+    _queue_receipts(payable, payment)
     db.session.commit()
 
 
-def _queue_receipts(request, payment):
+def _queue_receipts(payable, payment):
     """The payer's receipt and the responsible lawyer's notice, through the outbox."""
     firm = FirmSettings.get()
-    context = {"request": request, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
-    to = [payment.payer_email] if payment.payer_email else request.recipient_list
+    context = {"payable": payable, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
+    to = [payment.payer_email] if payment.payer_email else payable.recipient_list
     if to:
         mail.queue(
             "receipt",
@@ -212,15 +255,19 @@ def _queue_receipts(request, payment):
             f"{firm.firm_name}",
             render_template("email/receipt.txt", **context),
             render_template("email/receipt.html", **context),
-            request=request,
+            about=payable,
         )
-    lawyer = request.lawyer
+    lawyer = payable.lawyer
     if lawyer is not None and lawyer.active:
-        context["request_url"] = external_url("bills.show_request", request_id=request.id)
+        context["staff_url"] = (
+            external_url("bills.show_invoice", invoice_id=payable.id)
+            if payable.is_invoice
+            else external_url("bills.show_request", request_id=payable.id)
+        )
         mail.queue(
             "lawyer_notice",
             [lawyer.email],
-            f"{request.contact.name} paid {format_cents(payment.amount_cents, firm.currency)} on {request.number}",
+            f"{payable.contact.name} paid {format_cents(payment.amount_cents, firm.currency)} on {payable.number}",
             render_template("email/lawyer_notice.txt", **context),
-            request=request,
+            about=payable,
         )

@@ -7,6 +7,10 @@ chargeback, a refund made in its dashboard) is gone from the bank already: it
 is taken from the paying client's ledger up to its balance, and the rest is
 booked to the trust account's shortfall ledger, owed by the firm. The original
 processing fee is not returned by the processor and stays an expense.
+
+An invoice's payment went to operating: money going back leaves the operating
+account and the amount is owed on the invoice again (the receivable goes back
+up); a dispute won puts both back.
 """
 
 from sqlalchemy import select
@@ -20,7 +24,8 @@ from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, book_fee_returned
+from trustweb.services.fees import book_fee, book_fee_returned, lock_operating
+from trustweb.services.payments import lock_payable, prefix
 from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
 
@@ -29,8 +34,14 @@ def _holder(payment):
     return Holder(request.contact_id, request.matter_id)
 
 
+def _unpaid_status(payable):
+    if payable.is_invoice:
+        return "sent"
+    return "viewed" if payable.viewed_at else "sent"
+
+
 def _set_paid(request, paid_cents, user, action):
-    """The request's amount paid after money went back (or came back), and the status that follows."""
+    """The request's (or invoice's) amount paid after money went back (or came back), and the status that follows."""
     before = {"status": request.status, "paid_cents": request.paid_cents}
     request.paid_cents = max(0, min(paid_cents, request.amount_cents))
     if request.status != "void":
@@ -39,10 +50,33 @@ def _set_paid(request, paid_cents, user, action):
         elif request.paid_cents:
             request.status = "partially_paid"
         else:
-            request.status = "viewed" if request.viewed_at else "sent"
+            request.status = _unpaid_status(request)
     audit.record(
         action, request, before=before, after={"status": request.status, "paid_cents": request.paid_cents}, user=user
     )
+
+
+def _operating_move(payment, amount_cents, *, back, description, method, reference=None, counterparty=None, user=None):
+    """An invoice payment's money leaving operating (back=True: refunded or charged back, owed again on the
+    invoice) or coming back to it (a dispute won); no commit."""
+    operating = payment.bank_account
+    ledgers = lock_operating(
+        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
+    )
+    sign = -1 if back else 1
+    entry = JournalEntry(
+        kind="disbursement" if back else "deposit",
+        bank_account_id=operating.id,
+        entry_date=firm_today(),
+        description=description,
+        method=method,
+        counterparty=counterparty or payment.payer_name or payment.payable.contact.name,
+        reference=reference,
+        created_by_id=user.id if user else None,
+    )
+    _post(entry, [(ledgers["operating"], sign * amount_cents), (ledgers["receivable"], -sign * amount_cents)])
+    audit_entry(entry, "operating.invoice_refund" if back else "operating.invoice_dispute_won", user)
+    return entry
 
 
 def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_key):
@@ -50,7 +84,7 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Say why the money is refunded.")
-    request = request_service.lock(payment.request)
+    request = lock_payable(payment.payable)
     db.session.refresh(payment)
     if db.session.scalar(select(Refund.id).where(Refund.idempotency_key == idempotency_key)):
         return payment  # the same refund form sent twice: refunded once
@@ -63,21 +97,27 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
         raise ServiceError(f"{format_cents(left)} of this payment is left to refund; refund at most that.")
     if online and payment.processor != "stripe":
         raise ServiceError("This payment was not made through Stripe; record the refund as made elsewhere.")
-    account = request.bank_account
-    ledgers = lock_ledgers(account, [_holder(payment)])
-    entry = JournalEntry(
-        kind="disbursement",
-        bank_account_id=account.id,
-        entry_date=firm_today(),
-        description=f"Refund of {payment.receipt_number} ({request.number}): {reason}",
-        method="card" if online else "other",
-        counterparty=payment.payer_name or request.contact.name,
-        created_by_id=user.id if user else None,
-    )
-    held = ledgers[_holder(payment).key(account.id)]
-    # Refused beyond the client's available balance: the rules raise InsufficientFunds or UnclearedFunds.
-    _post(entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
-    audit_entry(entry, "trust.refund", user)
+    account = payment.bank_account
+    description = f"Refund of {payment.receipt_number} ({request.number}): {reason}"
+    if request.is_invoice:
+        entry = _operating_move(
+            payment, amount_cents, back=True, description=description, method="card" if online else "other", user=user
+        )
+    else:
+        ledgers = lock_ledgers(account, [_holder(payment)])
+        entry = JournalEntry(
+            kind="disbursement",
+            bank_account_id=account.id,
+            entry_date=firm_today(),
+            description=description,
+            method="card" if online else "other",
+            counterparty=payment.payer_name or request.contact.name,
+            created_by_id=user.id if user else None,
+        )
+        held = ledgers[_holder(payment).key(account.id)]
+        # Refused beyond the client's available balance: the rules raise InsufficientFunds or UnclearedFunds.
+        _post(entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
+        audit_entry(entry, "trust.refund", user)
     reference = None
     if online:
         processor = processor_named(payment.processor, account, FirmSettings.get())
@@ -132,7 +172,11 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
     payment.refunded_cents += amount_cents
     if payment.refunded_cents == payment.amount_cents:
         payment.status = "refunded"
-    _refund_request(payment.request, amount_cents, user)
+    if payment.invoice_id is not None:
+        invoice = payment.invoice  # the money is owed on the invoice again
+        _set_paid(invoice, invoice.paid_cents - amount_cents, user, "invoice.refunded")
+    else:
+        _refund_request(payment.request, amount_cents, user)
     audit.record(
         "payment.refunded",
         payment,
@@ -142,7 +186,19 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
 
 
 def _take_back(payment, amount_cents, description, reference):
-    """Money the processor already took: from the paying client up to their balance, the rest owed by the firm."""
+    """Money the processor already took: from the paying client up to their balance, the rest owed by the firm.
+    For an invoice's payment: out of operating, owed on the invoice again (all of it "from the client")."""
+    if payment.invoice_id is not None:
+        entry = _operating_move(
+            payment,
+            amount_cents,
+            back=True,
+            description=description,
+            method="card",
+            reference=reference,
+            counterparty="Stripe",
+        )
+        return entry, amount_cents, 0
     request = payment.request
     account = request.bank_account
     holder = _holder(payment)
@@ -174,7 +230,7 @@ def processor_refund(payment, refund_reference, amount_cents):
     """A refund made in the processor's dashboard, reported by webhook: booked once, by its reference."""
     if db.session.scalar(select(Refund.id).where(Refund.processor_reference == refund_reference)):
         return False
-    request_service.lock(payment.request)
+    lock_payable(payment.payable)
     db.session.refresh(payment)
     # Again under the lock: our own online refund, or the same event delivered at once, may have booked it.
     if db.session.scalar(select(Refund.id).where(Refund.processor_reference == refund_reference)):
@@ -193,7 +249,7 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
     """A chargeback: the money leaves trust from the paying client (and the firm for what was spent)."""
     if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
         return False
-    request = request_service.lock(payment.request)
+    request = lock_payable(payment.payable)
     db.session.refresh(payment)
     if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
         return False  # booked meanwhile by the same event delivered at once
@@ -214,7 +270,7 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
     payment.status = "disputed"
     if fee_cents:
         _dispute_fee(payment, fee_cents, dispute_reference)
-    _set_paid(request, request.paid_cents - amount_cents, None, "request.charged_back")
+    _set_paid(request, request.paid_cents - amount_cents, None, f"{prefix(request)}.charged_back")
     audit.record(
         "payment.disputed",
         payment,
@@ -226,7 +282,7 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
 
 def _dispute_fee(payment, fee_cents, reference):
     """The dispute fee is the firm's cost: operating, or owed to trust when Stripe took it from the payout."""
-    book_fee(payment.request, payment, fee_cents, f"Stripe dispute fee on {payment.receipt_number}")
+    book_fee(payment.payable, payment, fee_cents, f"Stripe dispute fee on {payment.receipt_number}")
 
 
 def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
@@ -234,12 +290,27 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
     dispute = db.session.scalar(select(Dispute).where(Dispute.processor_reference == dispute_reference))
     if dispute is None or dispute.status != "open":
         return False
-    request = request_service.lock(payment.request)
+    request = lock_payable(payment.payable)
     db.session.refresh(dispute)
     if dispute.status != "open":
         return False
     dispute.status = "won" if won else "lost"
-    if won:
+    if won and request.is_invoice:
+        entry = _operating_move(
+            payment,
+            dispute.amount_cents,
+            back=False,
+            description=f"Dispute won on {payment.receipt_number}: the money is back",
+            method="card",
+            reference=dispute_reference,
+            counterparty="Stripe",
+        )
+        dispute.closing_entry_id = entry.id
+        if fee_returned_cents > 0:
+            book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
+        payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "succeeded"
+        _set_paid(request, request.paid_cents + dispute.amount_cents, None, "invoice.dispute_won")
+    elif won:
         account = request.bank_account
         holder = _holder(payment)
         ledgers = lock_ledgers(account, [holder], with_shortfall=True)

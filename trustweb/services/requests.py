@@ -139,13 +139,14 @@ def approve(request, user):
     return request
 
 
-def new_link(request, user=None):
-    """A fresh pay link for the request; returns its URL (the only time the token exists in full)."""
+def new_link(payable, user=None):
+    """A fresh pay link for a trust request or invoice; returns its URL (the only time the token exists in full)."""
     token = secrets.token_urlsafe(24)
     days = FirmSettings.get().pay_link_days
     db.session.add(
         PayLink(
-            trust_request_id=request.id,
+            trust_request_id=None if payable.is_invoice else payable.id,
+            invoice_id=payable.id if payable.is_invoice else None,
             token_hash=token_hash(token),
             expires_at=utcnow() + timedelta(days=days),
             created_by_id=user.id if user else None,
@@ -172,12 +173,11 @@ def merge_values(request, link_url):
 
 
 def _queue_email(request, kind, link_url):
-    template = request.template if kind == "request" and request.template else None
-    template = template or email_templates.default_template(kind)
-    subject, text, html = email_templates.render(template.subject, template.body, merge_values(request, link_url))
+    template = request.template if kind == "request" else None
+    subject, text, html = email_templates.fill(kind, merge_values(request, link_url), template)
     if not request.recipient_list:
         raise ServiceError(f"{request.number} has no email recipient; add the client's email address.")
-    return mail.queue(kind, request.recipient_list, subject, text, html, cc=request.cc_list, request=request)
+    return mail.queue(kind, request.recipient_list, subject, text, html, cc=request.cc_list, about=request)
 
 
 def send_request(request, user):
@@ -220,15 +220,15 @@ def copy_link(request, user):
     return url
 
 
-def revoke_links(request, user, reason="revoked"):
-    """End every live pay link of the request (no commit)."""
+def revoke_links(payable, user, reason="revoked"):
+    """End every live pay link of the trust request or invoice (no commit)."""
+    column = PayLink.invoice_id if payable.is_invoice else PayLink.trust_request_id
     revoked = db.session.execute(
-        update(PayLink)
-        .where(PayLink.trust_request_id == request.id, PayLink.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        update(PayLink).where(column == payable.id, PayLink.revoked_at.is_(None)).values(revoked_at=utcnow())
     ).rowcount
     if revoked:
-        audit.record("request.links_revoked", request, after={"links": revoked, "reason": reason}, user=user)
+        action = "invoice.links_revoked" if payable.is_invoice else "request.links_revoked"
+        audit.record(action, payable, after={"links": revoked, "reason": reason}, user=user)
     return revoked
 
 
@@ -272,10 +272,10 @@ def link_state(link):
     """Whether a link can take a payment: open, or why not (unknown, revoked, expired, void, paid)."""
     if link is None:
         return "unknown"
-    request = link.request
-    if request.status == "void":
+    payable = link.payable
+    if payable.status == "void":
         return "void"
-    if request.status == "paid":
+    if payable.status == "paid":
         return "paid"
     if link.revoked_at is not None:
         return "revoked"

@@ -18,18 +18,53 @@ from trustweb.extensions import db
 from trustweb.models import EmailTemplate
 from trustweb.services import ServiceError, audit
 
-MERGE_FIELDS = {
+COMMON_FIELDS = {
     "client_name": "The client's name",
-    "amount_due": "Amount still due, e.g. $2,500.00",
-    "amount_requested": "Amount asked for in the request",
-    "due_date": "Due date, or “on receipt”",
     "matter": "Matter number and description",
     "firm_name": "Your firm's name",
     "lawyer": "The responsible lawyer",
+}
+REQUEST_FIELDS = {
+    **COMMON_FIELDS,
+    "amount_due": "Amount still due, e.g. $2,500.00",
+    "amount_requested": "Amount asked for in the request",
+    "due_date": "Due date, or “on receipt”",
     "pay_link": "The client's secure pay link",
     "request_number": "The request number, e.g. TR-000123",
     "message": "The message typed on the request",
 }
+INVOICE_FIELDS = {
+    **COMMON_FIELDS,
+    "invoice_number": "The invoice number, e.g. INV-000042",
+    "invoice_total": "The invoice's total",
+    "amount_due": "Amount still due on the invoice",
+    "due_date": "Due date, or “on receipt”",
+    "invoice_lines": "The invoice's lines, one per row: date, description, amount",
+    "notes": "The notes typed on the invoice",
+    "pay_link": "The client's secure pay link",
+}
+NOTICE_FIELDS = {
+    **COMMON_FIELDS,
+    "invoice_number": "The invoice number, e.g. INV-000042",
+    "invoice_total": "The invoice's total",
+    "amount_applied": "The amount taken from trust for the invoice",
+    "amount_due": "Still due on the invoice afterwards",
+    "trust_balance": "What remains in trust for the client afterwards",
+}
+SCHEDULED_FIELDS = {
+    **NOTICE_FIELDS,
+    "transfer_date": "The day the money will be taken from trust",
+    "dispute_link": "The client's link to dispute the fee before then",
+}
+# The merge fields each kind of template may use, and the one field that is a link (made an anchor in HTML).
+FIELDS = {
+    "request": REQUEST_FIELDS,
+    "reminder": REQUEST_FIELDS,
+    "invoice": INVOICE_FIELDS,
+    "applied": NOTICE_FIELDS,
+    "scheduled": SCHEDULED_FIELDS,
+}
+LINK_FIELD = {"request": "pay_link", "reminder": "pay_link", "invoice": "pay_link", "scheduled": "dispute_link"}
 FILTERS = ("upper", "lower", "title", "capitalize")
 MAX_LENGTH = 5_000
 
@@ -54,13 +89,46 @@ DEFAULTS = {
         "If you have already paid, thank you, and please ignore this message.\n\n"
         "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
     ),
+    "invoice": (
+        "Default invoice",
+        "{{ firm_name }}: invoice {{ invoice_number }} for {{ invoice_total }}",
+        "Dear {{ client_name }},\n\n"
+        "Please find our invoice {{ invoice_number }} for {{ matter }}:\n\n"
+        "{{ invoice_lines }}\n\n"
+        "Total {{ invoice_total }}, due {{ due_date }}.\n\n"
+        "{{ notes }}\n\n"
+        "Pay securely online: {{ pay_link }}\n\n"
+        "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
+    ),
+    "applied": (
+        "Default notice: trust funds applied",
+        "{{ firm_name }}: {{ amount_applied }} paid from your trust funds ({{ invoice_number }})",
+        "Dear {{ client_name }},\n\n"
+        "We have applied {{ amount_applied }} of the funds we hold in trust for you to our invoice "
+        "{{ invoice_number }} ({{ matter }}).\n\n"
+        "Still due on the invoice: {{ amount_due }}.\n"
+        "Remaining in trust for you: {{ trust_balance }}.\n\n"
+        "If you have any question about this, reply to this email.\n\n"
+        "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
+    ),
+    "scheduled": (
+        "Default notice: trust funds to be applied",
+        "{{ firm_name }}: {{ amount_applied }} to be paid from your trust funds ({{ invoice_number }})",
+        "Dear {{ client_name }},\n\n"
+        "On {{ transfer_date }} we will apply {{ amount_applied }} of the funds we hold in trust for you to our "
+        "invoice {{ invoice_number }} ({{ matter }}).\n\n"
+        "Still due on the invoice afterwards: {{ amount_due }}.\n"
+        "Remaining in trust for you afterwards: {{ trust_balance }}.\n\n"
+        "If you dispute this fee, tell us before then here: {{ dispute_link }}\n\n"
+        "Kind regards,\n{{ lawyer }}\n{{ firm_name }}",
+    ),
 }
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def check_template(source, what="template"):
-    """Refuse anything but text and merge fields, with a message that says what to fix."""
+def check_template(source, what="template", kind="request"):
+    """Refuse anything but text and the kind's merge fields, with a message that says what to fix."""
     if len(source) > MAX_LENGTH:
         raise ServiceError(f"The {what} is too long (at most {MAX_LENGTH:,} characters).")
     try:
@@ -75,27 +143,25 @@ def check_template(source, what="template"):
         for node in output.nodes:
             if isinstance(node, nodes.TemplateData):
                 continue
-            _check_field(node, what)
+            _check_field(node, what, FIELDS[kind])
 
 
-def _check_field(node, what):
+def _check_field(node, what, fields):
     while isinstance(node, nodes.Filter) and node.node is not None:
         if node.name not in FILTERS or node.args or node.kwargs:
             raise ServiceError(f"The {what} uses “{node.name}”; only {', '.join(FILTERS)} may follow a merge field.")
         node = node.node
     if not isinstance(node, nodes.Name):
         raise ServiceError(f"The {what} may only use merge fields by name, such as {{{{ client_name }}}}.")
-    if node.name not in MERGE_FIELDS:
-        raise ServiceError(
-            f"The {what} uses an unknown merge field “{node.name}”. Use one of: {', '.join(MERGE_FIELDS)}."
-        )
+    if node.name not in fields:
+        raise ServiceError(f"The {what} uses an unknown merge field “{node.name}”. Use one of: {', '.join(fields)}.")
 
 
-def render(subject, body, values):
+def render(subject, body, values, kind="request"):
     """(subject, text body, html body) for the merge values; refuses a template check_template refuses."""
-    check_template(subject, "subject")
-    check_template(body, "body")
-    text_values = {name: str(values.get(name, "")) for name in MERGE_FIELDS}
+    check_template(subject, "subject", kind)
+    check_template(body, "body", kind)
+    text_values = {name: str(values.get(name, "")) for name in FIELDS[kind]}
     try:
         subject_text = _env.from_string(subject).render(text_values)
         text = _tidy(_env.from_string(body).render(text_values))
@@ -103,7 +169,8 @@ def render(subject, body, values):
         raise ServiceError(f"The template could not be filled in: {error}") from error
     # A subject is one line: a line break in it would let a field add mail headers.
     subject_text = " ".join(subject_text.split())[:300]
-    return subject_text, text, as_html(text, text_values["pay_link"])
+    link = text_values.get(LINK_FIELD.get(kind, ""))
+    return subject_text, text, as_html(text, link)
 
 
 def as_html(text, link=None):
@@ -132,7 +199,17 @@ def _tidy(text):
 
 
 def sample_values(firm_name):
+    """Made-up values for the preview: every field of every kind."""
     return {
+        "invoice_number": "INV-000042",
+        "invoice_total": "$1,875.00",
+        "invoice_lines": "  2026-11-02  Drafting the statement of claim  $1,500.00\n"
+        "  2026-11-09  Court filing fee  $375.00",
+        "notes": "Thank you for your instructions.",
+        "amount_applied": "$1,875.00",
+        "trust_balance": "$625.00",
+        "transfer_date": "December 9, 2026",
+        "dispute_link": "https://pay.example.com/notice/…",
         "client_name": "Jordan Avery",
         "amount_due": "$2,500.00",
         "amount_requested": "$2,500.00",
@@ -157,10 +234,18 @@ def default_template(kind):
     return template
 
 
+def fill(kind, values, template=None):
+    """(subject, text, html) of the given template, or of the firm's default for the kind."""
+    template = template or default_template(kind)
+    return render(template.subject, template.body, values, kind)
+
+
 def save_template(template, values, user=None):
     """Create or change a template after checking it renders."""
-    check_template(values["subject"], "subject")
-    check_template(values["body"], "body")
+    if values["kind"] not in FIELDS:
+        raise ServiceError("Choose what the template is used for.")
+    check_template(values["subject"], "subject", values["kind"])
+    check_template(values["body"], "body", values["kind"])
     name_taken = db.session.scalar(
         select(EmailTemplate.id).where(
             EmailTemplate.name == values["name"], EmailTemplate.id != (template and template.id)

@@ -80,7 +80,7 @@ def _refunded(charge):
     refunds = (charge.get("refunds") or {}).get("data")
     if refunds is None:
         # Stripe no longer puts the refunds in this event: ask for them.
-        processor = processor_named("stripe", payment.request.bank_account, FirmSettings.get())
+        processor = processor_named("stripe", payment.bank_account, FirmSettings.get())
         try:
             refunds = processor.refunds_of(payment.processor_reference)
         except ProcessorError as error:

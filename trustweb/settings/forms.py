@@ -5,7 +5,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, RadioField, Selec
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, choices, email_validator
-from trustweb.models import ROLE_LABELS
+from trustweb.models import ROLE_LABELS, TEMPLATE_KINDS
 
 CURRENCIES = [
     ("USD", "US dollar (USD)"),
@@ -120,7 +120,7 @@ class BankAccountForm(BaseForm):
 
 class TemplateForm(BaseForm):
     name = StringField("Name", validators=[DataRequired("Name the template."), Length(max=120)])
-    kind = SelectField("Used for", choices=choices([("request", "Trust request"), ("reminder", "Reminder")]))
+    kind = SelectField("Used for", choices=choices(list(TEMPLATE_KINDS.items())))
     subject = StringField("Subject", validators=[DataRequired("Enter the subject."), Length(max=300)])
     body = TextAreaField("Body", validators=[DataRequired("Enter the body."), Length(max=5_000)])
 

@@ -35,8 +35,8 @@ def template_page(template):
         lambda: template_service.save_template(template, form.values(), current_user),
         lambda saved: (f"Template “{saved.name}” saved.", url_for("settings.templates")),
         email_template=template,
-        fields=template_service.MERGE_FIELDS,
-        preview=preview_of(form.subject.data, form.body.data),
+        fields=template_service.FIELDS.get(form.kind.data or "request", template_service.REQUEST_FIELDS),
+        preview=preview_of(form.subject.data, form.body.data, form.kind.data),
     )
 
 
@@ -63,14 +63,15 @@ def default_template(template_id):
     )
 
 
-def preview_of(subject, body):
+def preview_of(subject, body, kind):
     """(subject, text, html) with sample values, or the reason the template is refused."""
     if not subject and not body:
         return None
+    kind = kind if kind in template_service.FIELDS else "request"
     try:
         return {
             "parts": template_service.render(
-                subject or "", body or "", template_service.sample_values(firm().firm_name)
+                subject or "", body or "", template_service.sample_values(firm().firm_name), kind
             )
         }
     except ServiceError as error:
@@ -81,5 +82,9 @@ def preview_of(subject, body):
 @requires("manage_settings")
 def preview_template():
     """The live preview beside the template editor (htmx, as the admin types)."""
-    preview = preview_of(request.form.get("subject", "")[:300], request.form.get("body", "")[:20_000])
-    return render_template("settings/_template_preview.html", preview=preview)
+    preview = preview_of(
+        request.form.get("subject", "")[:300], request.form.get("body", "")[:20_000], request.form.get("kind")
+    )
+    kind = request.form.get("kind")
+    fields = template_service.FIELDS.get(kind, template_service.REQUEST_FIELDS)
+    return render_template("settings/_template_preview.html", preview=preview, fields=fields)

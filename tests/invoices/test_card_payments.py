@@ -1,0 +1,271 @@
+"""Invoices paid through the same pay link as trust requests, but into the operating account.
+
+Each test walks a firm's day through HTTP and real SMTP: the invoice emailed with its link (from the firm's
+template), part of it paid from trust, the rest by card on the client's phone; refunds and chargebacks of
+such a payment; a notice period that holds part of the balance back. After each, the books and check-books
+agree.
+"""
+
+import re
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import built_app, post
+from tests.invoices.steps import apply, invoice_for, notice_period, retainer
+from tests.requests.steps import BASE_URL, DECLINED_CARD, pay, pay_form, text
+from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
+from trustweb.extensions import db
+from trustweb.models import BankAccount, Contact, Invoice, LedgerAccount, OutboxMessage, Payment, User
+from trustweb.services import mail
+from trustweb.services.books import check_books
+
+
+@pytest.fixture
+def app(database, pg_schema, mailbox, standin):
+    """Real email to the test mailbox; the operating account may take payments through the Stripe stand-in."""
+    keys = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
+    config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": {}, "operating": keys}}
+    with built_app(database, pg_schema, BASE_URL=BASE_URL, **mailbox.config(), **config) as app:
+        yield app
+
+
+@pytest.fixture
+def signed_in(app, firm, auth):
+    """The firm, client A's address ada@example.com, the lawyer signed in."""
+    with app.app_context():
+        db.session.get(Contact, firm.client_a).email = "ada@example.com"
+        db.session.commit()
+        lawyer = db.session.get(User, firm.lawyer)
+        db.session.expunge(lawyer)
+    auth.login_as(lawyer)
+    return firm
+
+
+def sent_invoice(app, firm, mailbox, hours=1000, rate=15_000, **kwargs):
+    """An invoice for hours (in hundredths) × rate, sent and delivered; (its id, the pay link's path, the email)."""
+    with app.app_context():
+        invoice_id = invoice_for(firm, hours, rate, **kwargs)
+        mail.deliver_queued()
+    email = mailbox.to("ada@example.com")[-1]
+    return invoice_id, mailbox.pay_link(email).removeprefix(BASE_URL), email
+
+
+def operating(app, kind):
+    with app.app_context():
+        return db.session.scalar(select(LedgerAccount.balance_cents).where(LedgerAccount.kind == kind)) or 0
+
+
+def invoice(app, invoice_id):
+    with app.app_context():
+        row = db.session.get(Invoice, invoice_id)
+        return row.status, row.paid_cents
+
+
+def test_a_retainer_pays_part_of_the_invoice_and_the_client_pays_the_rest_by_card(app, signed_in, mailbox):
+    firm = signed_in
+    with app.app_context():
+        retainer(firm, 100_000)
+    # $1,500.00: 10 hours at $150. The email comes from the firm's invoice template, with the lines and the link.
+    invoice_id, path, email = sent_invoice(app, firm, mailbox)
+    assert email["Subject"] == "Your Law Firm: invoice INV-000001 for $1,500.00"
+    body = mailbox.text(email)
+    assert "Review of title and closing" in body and "$1,500.00" in body and "/pay/" in body
+    assert f'<a href="{BASE_URL}{path}">' in mailbox.html(email)
+    assert operating(app, "receivable") == 150_000
+
+    # $1,000 from trust: the client is told, the invoice is partly paid.
+    with app.app_context():
+        apply(firm, invoice_id, 100_000)
+        mail.deliver_queued()
+    assert invoice(app, invoice_id) == ("partially_paid", 100_000)
+    notice = mailbox.to("ada@example.com")[-1]
+    assert "$1,000.00 paid from your trust funds" in notice["Subject"]
+    assert "Remaining in trust for you: $0.00" in mailbox.text(notice)
+
+    # The client opens the invoice's link on their phone: $500 is due, with the lines; no trust wording.
+    payer = app.test_client()
+    html, _, _ = pay_form(payer, path)
+    assert "Invoice INV-000001" in html and 'id="amount-due">$500.00' in html
+    assert "Review of title and closing" in html and "held in" not in html
+
+    # More than is due is refused; a declined card changes nothing.
+    response, _ = pay(payer, path, "600.00")
+    assert response.status_code == 422 and "$500.00" in text(response)
+    response, _ = pay(payer, path, "500.00", card=DECLINED_CARD)
+    assert response.status_code == 402
+    assert invoice(app, invoice_id) == ("partially_paid", 100_000)
+
+    # The rest by card, the Pay button pressed twice: one payment, into operating.
+    response, posted = pay(payer, path, "500.00")
+    again = payer.post(path, data=posted)
+    assert response.status_code == 303 and again.status_code in (303, 409)
+    receipt = text(payer.get(response.headers["Location"]))
+    assert "$500.00" in receipt and "for invoice INV-000001" in receipt and "held in" not in receipt
+    with app.app_context():
+        [payment] = db.session.scalars(select(Payment).where(Payment.status == "succeeded")).all()
+        assert (payment.invoice_id, payment.trust_request_id, payment.amount_cents) == (invoice_id, None, 50_000)
+        assert payment.bank_account.kind == "operating"
+        # The test processor's fee (2.9% + 30c of $500 = $14.80) is an operating expense.
+        assert payment.fee_cents == 1_480
+        assert check_books() == []
+    assert invoice(app, invoice_id) == ("paid", 150_000)
+    assert operating(app, "receivable") == 0
+    assert operating(app, "operating") == 100_000 + 50_000 - 1_480
+    receipt_email = mailbox.to("ada.receipts@example.com")[-1]
+    assert "Paid to" in mailbox.text(receipt_email) and "trust account" not in mailbox.text(receipt_email)
+
+    # Paid in full: the link says so.
+    paid = payer.get(path)
+    assert paid.status_code == 200 and "Invoice INV-000001" in text(paid) and "paid in full" in text(paid)
+
+
+def test_the_staff_page_shows_card_payments_and_emails_and_refunds_reopen_the_balance(app, signed_in, mailbox, client):
+    firm = signed_in
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=200, rate=10_000)  # $200
+    payer = app.test_client()
+    response, _ = pay(payer, path, "200.00")
+    assert response.status_code == 303
+    assert invoice(app, invoice_id) == ("paid", 20_000)
+    page = text(client.get(f"/bills/invoices/{invoice_id}"))
+    assert "R-000001" in page and "Invoice" in page and "Receipt" in page and "Sent" in page
+    assert "owed on INV-000001 again" in page  # the refund form says what a refund does
+    with app.app_context():
+        payment_id = db.session.scalar(select(Payment.id))
+    # A refund of $50, clicked twice: once; the operating account pays it and the invoice owes it again.
+    key = secrets.token_urlsafe(24)
+    for _ in range(2):
+        post(client, f"/bills/payments/{payment_id}/refund", {"amount": "50.00", "reason": "Goodwill", "key": key})
+    assert invoice(app, invoice_id) == ("partially_paid", 15_000)
+    assert operating(app, "receivable") == 5_000
+    with app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert (payment.refunded_cents, payment.status) == (5_000, "succeeded")
+        assert check_books() == []
+    # The Payments list names the invoice.
+    listing = text(client.get("/bills/payments"))
+    assert "INV-000001" in listing and f"/bills/invoices/{invoice_id}" in listing
+
+
+def test_money_promised_from_trust_on_notice_is_not_asked_for_again_on_the_pay_page(app, signed_in, mailbox):
+    firm = signed_in
+    with app.app_context():
+        notice_period(7)
+        retainer(firm, 100_000)
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox)  # $1,500
+    with app.app_context():
+        apply(firm, invoice_id, 100_000)  # scheduled, not moved
+        mail.deliver_queued()
+    notice = mailbox.to("ada@example.com")[-1]
+    assert "to be paid from your trust funds" in notice["Subject"]
+    assert "/notice/" in mailbox.text(notice) and "/notice/" in mailbox.html(notice)
+    payer = app.test_client()
+    html, _, _ = pay_form(payer, path)
+    assert 'id="amount-due">$500.00' in html and "To be paid from your trust funds" in html
+    response, _ = pay(payer, path, "1,500.00")
+    assert response.status_code == 422
+    response, _ = pay(payer, path, "500.00")
+    assert response.status_code == 303
+    assert invoice(app, invoice_id) == ("partially_paid", 50_000)
+
+
+def test_a_void_or_unsent_invoice_takes_no_payment_and_sending_again_replaces_nothing_paid(
+    app, signed_in, mailbox, client
+):
+    firm = signed_in
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=100, rate=10_000)
+    # Sent again: a second link; both work until the invoice is paid or void.
+    response = post(client, f"/bills/invoices/{invoice_id}/send")
+    assert response.status_code == 303
+    second = mailbox.pay_link(mailbox.to("ada@example.com")[-1]).removeprefix(BASE_URL)
+    assert second != path and app.test_client().get(second).status_code == 200
+    post(client, f"/bills/invoices/{invoice_id}/void", {"reason": "Billed to the wrong matter"})
+    assert invoice(app, invoice_id)[0] == "void"
+    for link in (path, second):
+        page = app.test_client().get(link)
+        assert page.status_code == 410 and "Invoice INV-000001" in text(page)
+    closed = post(app.test_client(), second, {"amount": "100.00", "checkout": secrets.token_urlsafe(24)})
+    assert closed.status_code == 410
+    with app.app_context():
+        assert db.session.scalar(select(Payment.id)) is None
+        # A draft has no link at all.
+        draft = invoice_for(firm, 100, 10_000, send=False)
+        assert db.session.get(Invoice, draft).links == []
+
+
+def test_a_manual_payment_of_an_invoice_sends_a_receipt_and_shows_in_the_payment_list(app, signed_in, client, mailbox):
+    firm = signed_in
+    invoice_id, _, _ = sent_invoice(app, firm, mailbox, hours=100, rate=10_000)
+    page = text(client.get(f"/bills/invoices/{invoice_id}"))
+    key = page.split('name="payment-key" type="hidden" value="')[1].split('"')[0]
+    response = post(
+        client,
+        f"/bills/invoices/{invoice_id}/payments",
+        {
+            "payment-key": key,
+            "payment-amount": "100.00",
+            "payment-received_on": "2026-11-25",
+            "payment-method": "cheque",
+            "payment-payer": "Ada Archer",
+            "payment-reference": "Cheque 1182",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, text(response)
+    # htmx swaps the panel and, out of band, the payment list.
+    assert 'id="invoice-payments" hx-swap-oob="true"' in text(response) and "Cheque 1182" in text(response)
+    assert invoice(app, invoice_id) == ("paid", 10_000)
+    with app.app_context():
+        mail.deliver_queued()
+        kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == invoice_id)).all()
+    assert sorted(kinds) == ["invoice", "lawyer_notice", "receipt"]
+
+
+def stripe_operating(app, firm):
+    with app.app_context():
+        account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "operating"))
+        account.processor = "stripe"
+        db.session.commit()
+
+
+def test_an_invoice_paid_through_stripe_then_charged_back_and_won(app, signed_in, mailbox, standin, client):
+    firm = signed_in
+    stripe_operating(app, firm)
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=400, rate=10_000)  # $400
+    payer = app.test_client()
+    html, csrf, key = pay_form(payer, path)
+    assert "Continue to secure payment" in html
+    response = payer.post(path, data={"csrf_token": csrf, "checkout": key, "amount": "400.00"})
+    assert response.status_code == 303, text(response)
+    session_id = re.search(r"/pay/(cs_test_\w+)", response.headers["Location"]).group(1)
+    [call] = standin.calls("POST", "/v1/checkout/sessions")
+    assert "Invoice INV-000001" in dict(call.pairs)["line_items[0][price_data][product_data][name]"]
+    standin.complete(session_id)
+    for _ in range(3):
+        assert deliver(client, standin, standin.checkout_session_completed(session_id)).status_code == 200
+    with app.app_context():
+        [payment] = db.session.scalars(select(Payment)).all()
+        # Stripe kept its fee from the payout into operating: an operating expense, no trust shortfall.
+        assert (payment.status, payment.amount_cents, payment.fee_cents) == ("succeeded", 40_000, 1_190)
+        assert db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.kind == "shortfall")) is None
+        intent = payment.processor_reference
+        assert check_books() == []
+    assert invoice(app, invoice_id) == ("paid", 40_000)
+    back = payer.get(f"{path}/return?session_id={session_id}")
+    assert back.status_code == 303 and "/receipts/R-000001" in back.headers["Location"]
+
+    # A chargeback: the money leaves operating and is owed on the invoice again; the dispute fee is the firm's.
+    dispute = standin.dispute(intent, 40_000)
+    assert deliver(client, standin, standin.charge_dispute_created(dispute["id"])).status_code == 200
+    assert invoice(app, invoice_id) == ("sent", 0)
+    assert operating(app, "receivable") == 40_000
+    with app.app_context():
+        assert check_books() == []
+    # Won: the money and the invoice's payment come back.
+    standin.close_dispute(dispute["id"], won=True)
+    assert deliver(client, standin, standin.charge_dispute_closed(dispute["id"])).status_code == 200
+    assert invoice(app, invoice_id) == ("paid", 40_000)
+    assert operating(app, "receivable") == 0
+    with app.app_context():
+        assert check_books() == []
