@@ -25,6 +25,13 @@
     }
   });
 
+  // "Print" on a report: the browser's print dialog, with the report's print layout.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
   // "Copy" beside a one-time link: to the clipboard where the browser allows it, selected otherwise.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");

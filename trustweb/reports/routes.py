@@ -1,11 +1,333 @@
-from flask import render_template
+"""Reports: each on screen (filters applied by htmx, a printable layout) and as CSV (?format=csv, streamed).
+
+The figures come from services/reports.py; here the filters are read from the
+query string (a bad one is a 400 with the reason, never a guess) and the report
+is laid out as a page, the table alone for htmx, or a CSV file for Excel.
+"""
+
+import csv
+import io
+from datetime import date
+
+from flask import Response, render_template, request, stream_with_context
+from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
+from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
+from trustweb.models import PAYMENT_STATUSES, REQUEST_STATUSES, BankAccount, Contact, Matter, User
+from trustweb.models.base import utcnow
 from trustweb.reports import bp
+from trustweb.services import reports
+from trustweb.services.trust import firm_today
+from trustweb.templating import firm
+from trustweb.views import MAX_ID, is_htmx
+
+JOURNAL_PAGE = 100
+
+# Each report: its title, what it is for, the filters it takes, and whether it needs a trust account.
+REPORTS = {
+    "open-requests": (
+        "Open trust requests",
+        "What clients still owe on trust requests, how overdue, with ageing totals.",
+        ("as_of", "from", "to", "account", "lawyer", "matter", "status"),
+    ),
+    "payments": (
+        "Payments through trust requests",
+        "Every payment received on a trust request, with the processor's fee; totals by method.",
+        ("from", "to", "account", "lawyer", "matter", "status"),
+    ),
+    "client-ledger": (
+        "Client ledger",
+        "One matter's trust ledger (or a client's funds without a matter): opening balance, every entry with its "
+        "running balance, closing balance.",
+        ("from", "to", "account", "matter"),
+    ),
+    "journal": (
+        "Trust account journal",
+        "Every entry of a trust account in date order, with the running bank balance.",
+        ("from", "to", "account"),
+    ),
+    "balances": (
+        "Client trust balances",
+        "Every client's balance in a trust account at the end of a day, and the proof that they add up to the "
+        "account's journal balance.",
+        ("as_of", "account", "lawyer", "matter"),
+    ),
+}
+BUILDERS = {
+    "open-requests": reports.open_requests,
+    "payments": reports.request_payments,
+    "client-ledger": reports.client_ledger,
+    "balances": reports.client_balances,
+}
+STATUS_CHOICES = {
+    "open-requests": {key: REQUEST_STATUSES[key] for key in reports.REQUEST_STATUS_CHOICES},
+    "payments": PAYMENT_STATUSES,
+}
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def _date(name):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadFilter(f"“{value[:20]}” is not a date; use YYYY-MM-DD.") from None
+
+
+def _id(name):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        raise BadFilter(f"Choose the {name} from the list.")
+    return int(value)
+
+
+def read_filters(key):
+    """The report's filters from the query string; raises BadFilter with a message for the person."""
+    allowed = REPORTS[key][2]
+    filters = reports.Filters()
+    if "from" in allowed:
+        filters.date_from = _date("from")
+    if "to" in allowed:
+        filters.date_to = _date("to")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise BadFilter("The start date is after the end date.")
+    if "as_of" in allowed:
+        filters.as_of = _date("as_of")
+    if "account" in allowed:
+        account_id = _id("account")
+        if account_id is not None:
+            filters.account = db.session.get(BankAccount, account_id)
+            if filters.account is None or filters.account.kind != "trust":
+                raise BadFilter("Choose a trust account from the list.")
+    if "lawyer" in allowed:
+        lawyer_id = _id("lawyer")
+        if lawyer_id is not None:
+            filters.lawyer = db.session.get(User, lawyer_id)
+            if filters.lawyer is None:
+                raise BadFilter("Choose the lawyer from the list.")
+    if "matter" in allowed:
+        number = request.args.get("matter", "").strip()[:40]
+        if number:
+            filters.matter = db.session.scalar(select(Matter).where(Matter.number == number))
+            if filters.matter is None:
+                raise BadFilter(f"No matter is numbered “{number}”.")
+        client_id = _id("client")
+        if client_id is not None and filters.matter is None:
+            filters.contact = db.session.get(Contact, client_id)
+            if filters.contact is None:
+                raise BadFilter("That client does not exist.")
+    if "status" in allowed:
+        status = request.args.get("status", "").strip()
+        if status:
+            if status not in STATUS_CHOICES[key]:
+                raise BadFilter("Choose a status from the list.")
+            filters.status = status
+    return filters
+
+
+def default_account(filters):
+    """Reports of one trust account use the firm's default trust account unless another is chosen."""
+    if filters.account is None:
+        filters.account = db.session.scalar(
+            select(BankAccount)
+            .where(BankAccount.kind == "trust", BankAccount.active)
+            .order_by(BankAccount.is_default.desc(), BankAccount.id)
+        )
+    return filters.account
+
+
+def described(filters):
+    """The filters in words, for the printed header and the CSV."""
+    parts = []
+    if filters.as_of:
+        parts.append(f"as of {filters.as_of.isoformat()}")
+    if filters.date_from or filters.date_to:
+        start = filters.date_from.isoformat() if filters.date_from else "the beginning"
+        end = filters.date_to.isoformat() if filters.date_to else "today"
+        parts.append(f"from {start} to {end}")
+    if filters.account:
+        parts.append(filters.account.name)
+    if filters.lawyer:
+        parts.append(f"lawyer {filters.lawyer.name}")
+    if filters.matter:
+        parts.append(f"matter {filters.matter.number}")
+    elif filters.contact:
+        parts.append(f"{filters.contact.name}, client funds")
+    if filters.status:
+        parts.append(f"status {filters.status.replace('_', ' ')}")
+    return "; ".join(parts) or "everything"
+
+
+def cell(value, kind):
+    """A value as the CSV writes it: plain decimals for money, ISO dates, nothing for none."""
+    if value is None:
+        return ""
+    if kind == "money":
+        return plain_cents(value)
+    if kind == "date":
+        return value.isoformat()
+    return value
+
+
+def csv_response(report, filters, filename):
+    """The report as a CSV file, streamed row by row: UTF-8 with a BOM so Excel reads it as UTF-8."""
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+
+        def flush():
+            chunk = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+            return chunk
+
+        yield "\ufeff"
+        writer.writerow([report.title])
+        writer.writerow(["Firm", firm().firm_name])
+        writer.writerow(["Filters", described(filters)])
+        writer.writerow(["Generated at", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
+        for label, value, kind in report.summary:
+            writer.writerow([label, cell(value, kind)])
+        writer.writerow([])
+        writer.writerow([column.label for column in report.columns])
+        yield flush()
+        for count, row in enumerate(report.rows, start=1):
+            writer.writerow([cell(row.get(column.key), column.kind) for column in report.columns])
+            if count % 1_000 == 0:
+                yield flush()
+        if report.totals:
+            writer.writerow(
+                ["Total"]
+                + [
+                    cell(report.totals.get(column.key), column.kind) if column.kind == "money" else ""
+                    for column in report.columns[1:]
+                ]
+            )
+        for title, columns, rows in report.groups:
+            writer.writerow([])
+            writer.writerow([title])
+            writer.writerow([column.label for column in columns])
+            for row in rows:
+                writer.writerow([cell(row.get(column.key), column.kind) for column in columns])
+        yield flush()
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def show(key, report, filters, status=200, error=None, **context):
+    title, purpose, allowed = REPORTS[key]
+    context = {
+        "key": key,
+        "title": title,
+        "purpose": purpose,
+        "allowed": allowed,
+        "report": report,
+        "filters": filters,
+        "described": described(filters),
+        "generated_at": utcnow(),
+        "error": error,
+        "args": {k: v for k, v in request.args.items() if k in allowed or k == "client"},
+        "accounts": db.session.scalars(
+            select(BankAccount).where(BankAccount.kind == "trust").order_by(BankAccount.name)
+        ).all(),
+        "lawyers": db.session.scalars(select(User).where(User.role.in_(("admin", "lawyer"))).order_by(User.name))
+        .all(),
+        "statuses": STATUS_CHOICES.get(key, {}),
+        **context,
+    }
+    template = "reports/_results.html" if is_htmx() else "reports/report.html"
+    return render_template(template, **context), status
 
 
 @bp.get("/")
 @requires("view")
 def index():
     """The list of reports the firm can run."""
-    return render_template("reports/index.html")
+    return render_template("reports/index.html", reports=REPORTS)
+
+
+def run(key):
+    try:
+        filters = read_filters(key)
+    except BadFilter as error:
+        return show(key, None, reports.Filters(), 400, error=str(error))
+    if key in ("client-ledger", "balances", "journal") and default_account(filters) is None:
+        return show(key, None, filters, 404, error="Add a trust account first: this report is of one.")
+    if key == "client-ledger" and filters.matter is None and filters.contact is None:
+        return show(key, None, filters, error=None, needs_matter=True)
+    if key == "journal":
+        return run_journal(filters)
+    report = BUILDERS[key](filters, firm_today())
+    if request.args.get("format") == "csv":
+        return csv_response(report, filters, f"{key}-{firm_today().isoformat()}.csv")
+    return show(key, report, filters)
+
+
+def run_journal(filters):
+    """The journal: a page at a time on screen (the running balance carried from the entries before the page),
+    all of it streamed as CSV."""
+    totals = reports.journal_totals(filters)
+    if request.args.get("format") == "csv":
+        report = reports.journal(filters, firm_today())
+        report.summary = journal_summary(filters, totals)
+        return csv_response(report, filters, f"journal-{filters.account.id}-{firm_today().isoformat()}.csv")
+    pages = max(1, -(-totals["count"] // JOURNAL_PAGE))
+    page = request.args.get("page", 1, type=int)
+    page = page if 1 <= page <= pages else 1
+    report = reports.journal(filters, firm_today(), offset=(page - 1) * JOURNAL_PAGE, limit=JOURNAL_PAGE)
+    report.summary = journal_summary(filters, totals)
+    return show("journal", report, filters, page=page, pages=pages)
+
+
+def journal_summary(filters, totals):
+    return [
+        ("Trust account", filters.account.name, "text"),
+        ("Entries", totals["count"], "number"),
+        ("Opening balance", totals["opening"], "money"),
+        ("Deposits", totals["in"], "money"),
+        ("Withdrawals", totals["out"], "money"),
+        ("Closing balance", totals["closing"], "money"),
+    ]
+
+
+@bp.get("/open-requests")
+@requires("view")
+def open_requests():
+    return run("open-requests")
+
+
+@bp.get("/payments")
+@requires("view")
+def payments():
+    return run("payments")
+
+
+@bp.get("/client-ledger")
+@requires("view")
+def client_ledger():
+    return run("client-ledger")
+
+
+@bp.get("/journal")
+@requires("view")
+def journal():
+    return run("journal")
+
+
+@bp.get("/balances")
+@requires("view")
+def balances():
+    return run("balances")

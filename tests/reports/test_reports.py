@@ -1,0 +1,368 @@
+"""Each report's figures against a ledger built by hand, and its CSV read back and compared with the page.
+
+The firm's autumn, through the services a person uses: two retainers, a filing fee, a transfer between
+Ada's matters, a deposit made in error and reversed, Ben's expert fee, Ben's payment on an overdue trust
+request, part of it refunded and then charged back. The expected figures below are worked out by hand
+from that story, not by the code under test.
+"""
+
+import csv
+import io
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import gen_account, gen_trust_setup, gen_user
+from trustweb.extensions import db
+from trustweb.models import BankAccount, Contact, JournalEntry, Matter, Payment, User
+from trustweb.services import payments, refunds
+from trustweb.services import requests as request_service
+from trustweb.services.books import check_books
+from trustweb.services.trust import Holder, record_deposit, record_disbursement, reverse, transfer
+
+AS_OF = "2026-11-25"
+
+
+@pytest.fixture
+def books(app):
+    """The hand-built autumn; returns the ids the tests need."""
+    with app.app_context():
+        setup = gen_trust_setup()
+        gen_account("Operating", kind="operating", is_default=True)
+        account = db.session.get(BankAccount, setup.account)
+        lawyer = db.session.get(User, setup.lawyer)
+        a1, a2, b1 = (
+            Holder(setup.client_a, setup.matter_a1),
+            Holder(setup.client_a, setup.matter_a2),
+            Holder(setup.client_b, setup.matter_b1),
+        )
+        record_deposit(
+            account=account,
+            holder=a1,
+            amount_cents=1_000_000,
+            entry_date=date(2026, 9, 1),
+            method="wire",
+            payer="Ada Archer",
+        )
+        record_deposit(
+            account=account,
+            holder=b1,
+            amount_cents=500_000,
+            entry_date=date(2026, 9, 5),
+            method="cheque",
+            payer="Ben Baker",
+        )
+        record_disbursement(
+            account=account,
+            holder=a1,
+            amount_cents=120_000,
+            entry_date=date(2026, 9, 10),
+            payee="Clerk of Court",
+            description="Filing fee",
+            method="wire",
+        )
+        transfer(
+            account=account,
+            source=a1,
+            destination=a2,
+            amount_cents=200_000,
+            entry_date=date(2026, 9, 15),
+            reason="Estate work",
+        )
+        mistake = record_deposit(
+            account=account,
+            holder=a2,
+            amount_cents=30_000,
+            entry_date=date(2026, 10, 2),
+            method="wire",
+            payer="Ada Archer",
+        )
+        reverse(mistake, reason="Deposited to the wrong matter", entry_date=date(2026, 10, 3))
+        record_disbursement(
+            account=account,
+            holder=b1,
+            amount_cents=50_000,
+            entry_date=date(2026, 10, 20),
+            payee="Dr. Expert",
+            description="Expert report",
+            method="wire",
+        )
+
+        def ask(holder, amount, issued, due):
+            return request_service.create_request(
+                {
+                    "contact": db.session.get(Contact, holder.contact_id),
+                    "matter": db.session.get(Matter, holder.matter_id),
+                    "account": account,
+                    "template": None,
+                    "amount_cents": amount,
+                    "issued_on": issued,
+                    "due_on": due,
+                    "message": None,
+                    "allow_partial": True,
+                    "minimum_cents": None,
+                    "recipients": ["client@example.com"],
+                    "cc": [],
+                },
+                lawyer,
+            )
+
+        overdue_a_month = ask(a1, 500_000, date(2026, 10, 15), date(2026, 11, 1))
+        request_service.send_request(overdue_a_month, lawyer)
+        long_overdue = ask(b1, 200_000, date(2026, 7, 20), date(2026, 8, 1))
+        request_service.send_request(long_overdue, lawyer)
+        ask(a2, 90_000, date(2026, 11, 20), date(2026, 12, 10))  # a draft: not open yet
+        payment = payments.record_manual_payment(
+            long_overdue,
+            amount_cents=100_000,
+            method="cheque",
+            received_on=date(2026, 11, 4),
+            reference="Cheque 5521",
+            payer="Ben Baker",
+            cleared=True,
+            idempotency_key="k" * 24,
+            user=lawyer,
+        )
+        refunds.refund_payment(
+            payment, 25_000, online=False, reason="Overpaid expert deposit", user=lawyer, idempotency_key="r" * 24
+        )
+        refunds.open_dispute(db.session.get(Payment, payment.id), "dp_test_autumn", 40_000, 1_500)
+        db.session.commit()
+        assert check_books() == []
+        return setup
+
+
+def sign_in(app, auth):
+    """The bookkeeper runs the reports."""
+    with app.app_context():
+        bookkeeper = gen_user("bookkeeper")
+    auth.login_as(bookkeeper)
+
+
+class Table(HTMLParser):
+    """The cells of the page's #report-table, as text."""
+
+    def __init__(self, table_id="report-table"):
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(" ".join(self.cell.split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def page_table(html, table_id="report-table"):
+    parser = Table(table_id)
+    parser.feed(html)
+    return parser.rows
+
+
+def summary(html):
+    return dict(re.findall(r'data-label="([^"]+)">([^<]*)</dd>', html))
+
+
+def read_csv(response):
+    """(preamble as {label: value}, header, rows, total row or None) of a report's CSV."""
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())  # the BOM: Excel reads the file as UTF-8
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    blank = lines.index([])
+    preamble = {line[0]: line[1] for line in lines[1:blank] if len(line) == 2}
+    header, body = lines[blank + 1], lines[blank + 2 :]
+    rows, total = [], None
+    for line in body:
+        if not line:
+            break
+        if line[0] == "Total":
+            total = line
+            break
+        rows.append(line)
+    return preamble, header, rows, total
+
+
+def as_plain(cell):
+    """A cell of the page the way the CSV writes it: $1,200.00 is 1200.00."""
+    match = re.fullmatch(r"(-?)\$([\d,]+\.\d\d)", cell)
+    return f"{match.group(1)}{match.group(2).replace(',', '')}" if match else cell
+
+
+def assert_csv_matches_page(client, url):
+    html = client.get(url).get_data(as_text=True)
+    shown = page_table(html)
+    preamble, header, rows, total = read_csv(client.get(url + ("&" if "?" in url else "?") + "format=csv"))
+    assert header == shown[0]
+    body = [row for row in shown[1:] if row and row[0] != "Total"]
+    assert rows == [[as_plain(cell) for cell in row] for row in body]
+    if total is not None:
+        assert total == [as_plain(cell) for cell in shown[-1]]
+    for label, value in summary(html).items():
+        assert preamble[label] == as_plain(value)
+    return html, rows, preamble
+
+
+def test_client_balances_as_of_three_dates_add_up_to_the_journal(app, client, auth, books):
+    sign_in(app, auth)
+    expected = {
+        "2026-09-30": {
+            "Ada Archer 1": "6800.00",
+            "Ada Archer 2": "2000.00",
+            "Ben Baker": "5000.00",
+            "bank": "13800.00",
+        },
+        "2026-10-31": {
+            "Ada Archer 1": "6800.00",
+            "Ada Archer 2": "2000.00",
+            "Ben Baker": "4500.00",
+            "bank": "13300.00",
+        },
+        # Ben: 4,500 + 1,000 paid − 250 refunded − 400 charged back.
+        AS_OF: {"Ada Archer 1": "6800.00", "Ada Archer 2": "2000.00", "Ben Baker": "4850.00", "bank": "13650.00"},
+    }
+    for as_of, figures in expected.items():
+        html, rows, preamble = assert_csv_matches_page(client, f"/reports/balances?as_of={as_of}")
+        balances = sorted(row[3] for row in rows)
+        assert balances == sorted(v for k, v in figures.items() if k != "bank")
+        assert preamble["Trust account journal balance"] == figures["bank"]
+        assert preamble["Total of all client ledgers"] == figures["bank"]
+        assert preamble["Difference"] == "0.00"
+    # Before anything happened: nothing held.
+    html = client.get("/reports/balances?as_of=2026-08-01").get_data(as_text=True)
+    assert "Nothing to report" in html and summary(html)["Trust account journal balance"] == "$0.00"
+
+
+def test_the_journal_runs_its_balance_through_transfers_and_reversals(app, client, auth, books):
+    sign_in(app, auth)
+    html, rows, preamble = assert_csv_matches_page(client, "/reports/journal?from=2026-09-01&to=2026-09-30")
+    assert [(r[2], r[6], r[7], r[8]) for r in rows] == [
+        ("Deposit", "10000.00", "", "10000.00"),
+        ("Deposit", "5000.00", "", "15000.00"),
+        ("Payment out", "", "1200.00", "13800.00"),
+        ("Transfer", "", "", "13800.00"),  # between two of Ada's matters: the bank is untouched
+    ]
+    html = client.get("/reports/journal?from=2026-10-01&to=2026-10-31").get_data(as_text=True)
+    figures = summary(html)
+    assert (figures["Opening balance"], figures["Deposits"], figures["Withdrawals"], figures["Closing balance"]) == (
+        "$13,800.00",
+        "$300.00",
+        "$800.00",
+        "$13,300.00",
+    )
+    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-10-01&to=2026-10-31&format=csv"))
+    assert [(r[2], r[8]) for r in rows] == [
+        ("Deposit", "14100.00"),
+        ("Reversal", "13800.00"),
+        ("Payment out", "13300.00"),
+    ]
+    # The whole journal's CSV ends on the account's balance today.
+    _, _, rows, _ = read_csv(client.get("/reports/journal?format=csv"))
+    assert rows[-1][8] == "13650.00" and len(rows) == 10
+
+
+def test_a_client_ledger_over_a_range_opens_and_closes_on_the_right_balances(app, client, auth, books):
+    sign_in(app, auth)
+    with app.app_context():
+        number = db.session.get(Matter, books.matter_a1).number
+    html, rows, preamble = assert_csv_matches_page(
+        client, f"/reports/client-ledger?matter={number}&from=2026-09-06&to=2026-10-31"
+    )
+    assert preamble["Opening balance"] == "10000.00" and preamble["Closing balance"] == "6800.00"
+    assert [(r[6], r[7]) for r in rows] == [("1200.00", "8800.00"), ("2000.00", "6800.00")]
+    assert preamble["Money out"] == "3200.00" and preamble["Money in"] == "0.00"
+
+
+def test_open_requests_age_by_how_long_they_are_overdue(app, client, auth, books):
+    sign_in(app, auth)
+    html, rows, preamble = assert_csv_matches_page(client, f"/reports/open-requests?as_of={AS_OF}")
+    # TR-000001 (Ada) due Nov 1: 24 days. TR-000002 (Ben) due Aug 1: 116 days; 2,000 asked, the 250 refunded is
+    # no longer asked for, the 400 charged back is owed again: 1,750 asked, 350 paid, 1,400 due.
+    assert [(r[0], r[7], r[8], r[9], r[10], r[11]) for r in rows] == [
+        ("TR-000002", "1750.00", "350.00", "1400.00", "116", "Over 90"),
+        ("TR-000001", "5000.00", "0.00", "5000.00", "24", "1–30 days"),
+    ]
+    assert (preamble["Current"], preamble["1–30 days"], preamble["Over 90"]) == ("0.00", "5000.00", "1400.00")
+    # The draft shows when asked for.
+    _, _, rows, _ = read_csv(client.get(f"/reports/open-requests?as_of={AS_OF}&status=draft&format=csv"))
+    assert [r[0] for r in rows] == ["TR-000003"]
+
+
+def test_payments_report_totals_by_method(app, client, auth, books):
+    sign_in(app, auth)
+    html, rows, preamble = assert_csv_matches_page(client, "/reports/payments?from=2026-11-01")
+    assert [(r[4], r[5], r[8], r[9], r[10], r[11]) for r in rows] == [
+        ("TR-000002", "Cheque", "1000.00", "0.00", "250.00", "Disputed")
+    ]
+    groups = page_table(html, "report-group-1")
+    assert groups[1] == ["Cheque", "1", "$1,000.00", "$0.00", "$250.00"]
+    assert client.get("/reports/payments?from=2026-11-05").get_data(as_text=True).count("Nothing to report") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/reports/balances?as_of=31/12/2026", "is not a date"),
+        ("/reports/journal?from=2026-10-01&to=2026-09-01", "start date is after the end date"),
+        ("/reports/payments?account=abc", "Choose the account from the list"),
+        ("/reports/payments?account=99999", "Choose a trust account"),
+        ("/reports/open-requests?lawyer=99999", "Choose the lawyer"),
+        ("/reports/client-ledger?matter=1999-9999", "No matter is numbered"),
+        ("/reports/open-requests?status=paid", "Choose a status"),
+        ("/reports/balances?as_of=2026-13-01&format=csv", "is not a date"),
+    ],
+)
+def test_a_bad_filter_is_a_400_with_the_reason(app, client, auth, books, url, message):
+    sign_in(app, auth)
+    response = client.get(url)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+
+
+def test_htmx_gets_the_results_alone_and_the_page_prints_its_header(app, client, auth, books):
+    sign_in(app, auth)
+    partial = client.get(f"/reports/balances?as_of={AS_OF}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in partial and 'id="report-table"' in partial
+    page = client.get(f"/reports/balances?as_of={AS_OF}").get_data(as_text=True)
+    assert 'class="print-only report-head"' in page and "Filters: as of 2026-11-25" in page
+    assert 'hx-get="/reports/balances"' in page and "data-print" in page
+
+
+def test_reports_need_a_login(app, client, books):
+    for url in ("/reports/", "/reports/balances", "/reports/journal?format=csv"):
+        response = client.get(url)
+        assert response.status_code in (302, 303) and "/auth/login" in response.headers["Location"]
+
+
+def test_entries_dated_the_same_day_keep_their_order(app, client, auth, books):
+    """Backdated entries sort by date, then by when they were made: the running balance is by date."""
+    sign_in(app, auth)
+    with app.app_context():
+        account = db.session.get(BankAccount, books.account)
+        record_deposit(
+            account=account,
+            holder=Holder(books.client_b, books.matter_b1),
+            amount_cents=1_00,
+            entry_date=date(2026, 9, 2),
+            method="cash",
+            payer="Ben Baker",
+        )
+        assert db.session.scalar(select(JournalEntry.id).order_by(JournalEntry.id.desc()))
+    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-09-01&to=2026-09-30&format=csv"))
+    assert [r[8] for r in rows] == ["10000.00", "10001.00", "15001.00", "13801.00", "13801.00"]
