@@ -72,5 +72,9 @@ def _currency_layout(currency, locale):
 
 
 def plain_cents(cents):
-    """Cents as a plain decimal string ("1234.50") for forms and CSV."""
-    return f"{cents_to_decimal(cents):.2f}"
+    """Cents as a plain decimal string ("1234.50", "-0.05") for forms and CSV; integer arithmetic, as a CSV of
+    a million amounts calls it a million times."""
+    if not isinstance(cents, int) or isinstance(cents, bool):
+        raise TypeError("money must be an integer number of cents")
+    whole, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{rest:02d}"

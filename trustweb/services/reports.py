@@ -11,10 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import (
     BankAccount,
@@ -81,6 +82,8 @@ class Report:
     summary: list = field(default_factory=list)  # (label, value, kind) shown above the table and in the CSV
     groups: list = field(default_factory=list)  # (title, columns, rows) tables shown below the main one
     note: str | None = None
+    # For an export too long to build a dict per row: rows already as the CSV writes them (a generator).
+    csv_rows: object = None
 
 
 def ageing_bucket(days_overdue):
@@ -427,10 +430,31 @@ def journal_rows(rows, opening):
         }
 
 
-def _streamed(statement, opening):
-    """The journal rows read in batches from a server-side cursor; the query runs only once iterated, so a
-    streamed response opens it after the request's own work (and its commits) are done."""
-    yield from journal_rows(db.session.execute(statement.execution_options(yield_per=5_000)), opening)
+def _streamed_csv(statement, opening):
+    """The journal as CSV rows, read in batches from a server-side cursor with Core (no objects). The query runs
+    only once iterated, so a streamed response opens it after the request's own work (and its commits) are
+    done. Dates come as the database's ISO text."""
+    statement = statement.with_only_columns(
+        statement.selected_columns[0],
+        cast(JournalEntry.entry_date, String(10)),
+        *statement.selected_columns[2:],
+    )
+    result = db.session.connection().execute(statement.execution_options(yield_per=5_000))
+    balance = opening
+    kinds = ENTRY_KINDS
+    for entry_id, entry_date, kind, description, counterparty, reference, amount in result:
+        balance += amount
+        yield (
+            entry_date,
+            f"J-{entry_id:06d}",
+            kinds.get(kind, kind),
+            description,
+            counterparty or "",
+            reference or "",
+            plain_cents(amount) if amount > 0 else "",
+            plain_cents(-amount) if amount < 0 else "",
+            plain_cents(balance),
+        )
 
 
 def journal(filters, today, *, offset=0, limit=None):
@@ -442,12 +466,13 @@ def journal(filters, today, *, offset=0, limit=None):
     if offset:
         before = statement.with_only_columns(statement.selected_columns[-1]).limit(offset).subquery()
         opening += int(db.session.scalar(select(func.coalesce(func.sum(before.c[0]), 0))))
-    if limit is not None:
-        rows = list(journal_rows(db.session.execute(statement.offset(offset).limit(limit)), opening))
-    else:
-        rows = _streamed(statement, opening)
     summary = [("Trust account", account.name, "text"), ("Opening balance", opening, "money")]
-    return Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, rows, {}, summary)
+    report = Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, [], {}, summary)
+    if limit is not None:
+        report.rows = list(journal_rows(db.session.execute(statement.offset(offset).limit(limit)), opening))
+    else:
+        report.csv_rows = _streamed_csv(statement, opening)
+    return report
 
 
 def journal_totals(filters):

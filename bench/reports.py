@@ -1,0 +1,130 @@
+"""How the reports scale on the 1,000,000-line books of bench/ledger.py (10,000 matters, five years).
+
+Times, through the app's own routes and a signed-in test client:
+  (a) the client trust balances report for the whole account, as of the last day and as of a month earlier;
+  (b) the three-way reconciliation, when the app has it;
+  (c) the full trust account journal as CSV (?format=csv, streamed): rows per second, and the peak of Python's
+      memory (tracemalloc) for the whole journal against a tenth of it: flat memory means the two are alike.
+Goals (issue 7): balances <= 300 ms, reconciliation <= 1 s, export >= 100,000 rows/s with flat memory.
+
+    .venv/bin/python bench/reports.py [--lines 1000000] [--iterations 20] [--pg postgresql://...]
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_lists import bench_app, percentile, sign_in  # noqa: E402
+from ledger import DAYS, START, check, load_books  # noqa: E402
+
+GOAL_BALANCES_MS = 300
+GOAL_RECONCILE_MS = 1_000
+GOAL_ROWS_PER_S = 100_000
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="journal lines (default 1,000,000)")
+    parser.add_argument("--iterations", type=int, default=20, help="timed runs of each report (default 20)")
+    parser.add_argument("--pg", metavar="URL", help="run on PostgreSQL in a fresh schema instead of SQLite")
+    return parser.parse_args()
+
+
+def timed_get(client, url, n):
+    """Milliseconds of n GETs after two warm-ups; each must answer 200."""
+    for _ in range(2):
+        client.get(url)
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(url)
+        body = response.get_data()
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    return samples, body
+
+
+def stream(client, url):
+    """Read a streamed CSV to the end, chunk by chunk: its line count."""
+    response = client.get(url, buffered=False)
+    rows = 0
+    for chunk in response.response:
+        rows += chunk.count("\n") if isinstance(chunk, str) else chunk.count(b"\n")
+    response.close()
+    return rows
+
+
+def export(client, url):
+    """(rows, seconds, peak traced memory in MB): timed without tracing (tracemalloc slows Python several
+    times), then streamed again under tracemalloc for the memory."""
+    started = time.perf_counter()
+    rows = stream(client, url)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    stream(client, url)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return rows, seconds, peak / 2**20
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def main():
+    args = parse_args()
+    with bench_app(args.pg) as (app, where):
+        with app.app_context():
+            books = load_books(args.lines, random.Random(2026))
+        print(f"Database: {where}")
+        print(
+            f"Loaded {books.lines:,} journal lines over {books.matters:,} matters in {books.load_seconds:.1f} s; "
+            f"{books.size} on disk"
+        )
+        check(app, books)
+        client = app.test_client()
+        sign_in(client)
+        last_day = START + timedelta(days=DAYS)
+        month_before = last_day - timedelta(days=30)
+        n = args.iterations
+
+        print(f"\n(a) Client trust balances, {books.matters:,} client ledgers; {n} runs, milliseconds")
+        worst = 0.0
+        for label, as_of in (("as of the last day", last_day), ("as of a month earlier", month_before)):
+            samples, body = timed_get(client, f"/reports/balances?as_of={as_of.isoformat()}", n)
+            p95 = percentile(samples, 95)
+            worst = max(worst, p95)
+            proof = "difference $0.00" if b'data-label="Difference">$0.00' in body else "DIFFERENCE NOT ZERO"
+            print(f"    {label:<24} median {statistics.median(samples):7.1f}  p95 {p95:7.1f}  ({proof})")
+        print(f"    goal p95 <= {GOAL_BALANCES_MS} ms: {verdict(worst <= GOAL_BALANCES_MS)}")
+
+        print("\n(b) Three-way reconciliation")
+        if "reconciliations" in {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()}:
+            print("    (timed by the reconciliation benchmark below)")
+        else:
+            print("    not built yet: nothing to time")
+
+        print("\n(c) Trust account journal as CSV, streamed")
+        tenth = START + timedelta(days=DAYS // 10)
+        small_rows, small_s, small_peak = export(client, f"/reports/journal?to={tenth.isoformat()}&format=csv")
+        rows, seconds, peak = export(client, "/reports/journal?format=csv")
+        rate = rows / seconds
+        print(f"    a tenth of it: {small_rows:,} rows in {small_s:.2f} s, peak memory {small_peak:.1f} MB")
+        print(f"    all of it:     {rows:,} rows in {seconds:.2f} s = {rate:,.0f} rows/s, peak memory {peak:.1f} MB")
+        flat = peak <= small_peak * 1.5 + 1
+        print(
+            f"    goal >= {GOAL_ROWS_PER_S:,} rows/s: {verdict(rate >= GOAL_ROWS_PER_S)}; "
+            f"flat memory (peak for all <= 1.5 x peak for a tenth): {verdict(flat)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
