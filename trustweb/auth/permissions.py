@@ -20,6 +20,7 @@ PERMISSIONS = {
     "approve_requests": frozenset({"admin", "lawyer"}),
     "void_requests": frozenset({"admin", "lawyer"}),
     "clear_deposits": frozenset({"admin", "lawyer", "bookkeeper"}),
+    "reconcile": frozenset({"admin", "bookkeeper"}),  # import statements, match them, sign reconciliations
     "disburse_trust": frozenset({"admin", "lawyer"}),  # money out of trust: payments, transfers, reversals
     "manage_users": frozenset({"admin"}),
     "manage_settings": frozenset({"admin"}),

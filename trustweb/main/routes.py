@@ -6,6 +6,7 @@ from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.main import bp
 from trustweb.models import BankAccount, Contact, LedgerAccount, Matter
+from trustweb.services import reconciliation, reports
 from trustweb.services.trust import firm_today
 from trustweb.trust.forms import ReplaceShortfallForm
 
@@ -24,18 +25,17 @@ def dashboard():
     recent_matters = db.session.scalars(
         select(Matter).order_by(Matter.created_at.desc(), Matter.id.desc()).limit(5)
     ).all()
+    trust_accounts = db.session.execute(
+        select(BankAccount, LedgerAccount.balance_cents)
+        .outerjoin(LedgerAccount, (LedgerAccount.bank_account_id == BankAccount.id) & (LedgerAccount.kind == "bank"))
+        .where(BankAccount.kind == "trust", BankAccount.active)
+        .order_by(BankAccount.name)
+    ).all()
     return render_template(
         "main/dashboard.html",
         open_matters=count(Matter, Matter.status == "open"),
         contacts=count(Contact),
-        trust_accounts=db.session.execute(
-            select(BankAccount, LedgerAccount.balance_cents)
-            .outerjoin(
-                LedgerAccount, (LedgerAccount.bank_account_id == BankAccount.id) & (LedgerAccount.kind == "bank")
-            )
-            .where(BankAccount.kind == "trust", BankAccount.active)
-            .order_by(BankAccount.name)
-        ).all(),
+        trust_accounts=trust_accounts,
         my_matters=my_matters,
         recent_matters=recent_matters,
         shortfalls=db.session.execute(
@@ -46,4 +46,6 @@ def dashboard():
         ).all(),
         replace_form=ReplaceShortfallForm(formdata=None),
         today=firm_today().isoformat(),
+        money=reports.dashboard_figures(firm_today()),
+        reconciliations=[(account, *reconciliation.due_for(account, firm_today())) for account, _ in trust_accounts],
     )

@@ -18,9 +18,11 @@ from trustweb.models.mail import MAIL_KINDS, OutboxMessage
 from trustweb.models.matters import MATTER_STATUSES, Matter
 from trustweb.models.payments import PAYMENT_STATUSES, Dispute, Payment, ProcessorEvent, Refund
 from trustweb.models.requests import REQUEST_STATUSES, TEMPLATE_KINDS, EmailTemplate, PayLink, TrustRequest
+from trustweb.models.statements import STATEMENT_SOURCES, BankStatement, Reconciliation, StatementLine
 from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
 
 append_only.register()
+append_only.register_locks()
 
 __all__ = [
     "AuditChainHead",
@@ -33,6 +35,10 @@ __all__ = [
     "NORMAL_SIGN",
     "ACCOUNT_KINDS",
     "BankAccount",
+    "BankStatement",
+    "Reconciliation",
+    "STATEMENT_SOURCES",
+    "StatementLine",
     "CONTACT_KINDS",
     "Contact",
     "Counter",

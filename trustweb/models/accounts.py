@@ -52,6 +52,8 @@ class BankAccount(db.Model):
     fee_mode: Mapped[str] = mapped_column(String(10), default="deducted")
     # A bank payment (ACH) stays uncleared this many days after the processor confirms it.
     ach_hold_days: Mapped[int] = mapped_column(Integer, default=5)
+    # How this bank's CSV statements are read (JSON: which column is the date, the amount...), chosen on screen.
+    csv_mapping: Mapped[str | None] = mapped_column(Text)
 
     @property
     def kind_label(self):

@@ -49,3 +49,64 @@ def register():
     """Create the triggers whenever create_all() creates these tables (the tests do)."""
     for name in APPEND_ONLY_TABLES:
         event.listen(db.metadata.tables[name], "after_create", _create_triggers)
+
+
+# Invariant 9: once a trust account's period is reconciled and signed, nothing is dated on or before its end,
+# and the signed reconciliation itself never changes. The same SQL is in migration 0008.
+
+
+SQLITE_LOCK_TRIGGERS = [
+    "CREATE TRIGGER journal_entry_period_locked BEFORE INSERT ON journal_entry "
+    "WHEN EXISTS (SELECT 1 FROM reconciliation r WHERE r.bank_account_id = NEW.bank_account_id "
+    "AND r.period_end >= NEW.entry_date) BEGIN SELECT RAISE(ABORT, "
+    "'that date is in a reconciled and signed-off period; date the entry after it'); END",
+    "CREATE TRIGGER reconciliation_no_update BEFORE UPDATE ON reconciliation BEGIN SELECT RAISE(ABORT, "
+    "'a signed reconciliation is never changed'); END",
+    "CREATE TRIGGER reconciliation_no_delete BEFORE DELETE ON reconciliation BEGIN SELECT RAISE(ABORT, "
+    "'a signed reconciliation is never changed'); END",
+]
+PG_LOCK_STATEMENTS = [
+    """
+CREATE OR REPLACE FUNCTION trustweb_period_locked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM reconciliation r
+               WHERE r.bank_account_id = NEW.bank_account_id AND r.period_end >= NEW.entry_date) THEN
+        RAISE EXCEPTION 'that date is in a reconciled and signed-off period; date the entry after it';
+    END IF;
+    RETURN NEW;
+END
+$$
+""",
+    """
+CREATE OR REPLACE FUNCTION trustweb_signed_reconciliation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a signed reconciliation is never changed';
+END
+$$
+""",
+    "CREATE TRIGGER journal_entry_period_locked BEFORE INSERT ON journal_entry "
+    "FOR EACH ROW EXECUTE FUNCTION trustweb_period_locked()",
+    "CREATE TRIGGER reconciliation_signed BEFORE UPDATE OR DELETE ON reconciliation "
+    "FOR EACH ROW EXECUTE FUNCTION trustweb_signed_reconciliation()",
+]
+
+
+def lock_statements(dialect):
+    if dialect == "sqlite":
+        return SQLITE_LOCK_TRIGGERS
+    if dialect == "postgresql":
+        return PG_LOCK_STATEMENTS
+    raise RuntimeError(f"no period-lock triggers for {dialect}")
+
+
+def _create_lock_triggers(metadata, connection, **kw):
+    created = {table.name for table in kw.get("tables") or metadata.tables.values()}
+    if not {"journal_entry", "reconciliation"} <= created:
+        return
+    for statement in lock_statements(connection.dialect.name):
+        connection.execute(text(statement))
+
+
+def register_locks():
+    """After create_all() made every table (the trigger on journal_entry reads reconciliation)."""
+    event.listen(db.metadata, "after_create", _create_lock_triggers)

@@ -25,6 +25,8 @@ from trustweb.templating import firm
 from trustweb.views import MAX_ID, is_htmx
 
 JOURNAL_PAGE = 100
+# A report longer than this is shown a page at a time (its totals still count every row; the CSV has them all).
+ROWS_PER_PAGE = 500
 
 # Each report: its title, what it is for, the filters it takes, and whether it needs a trust account.
 REPORTS = {
@@ -234,8 +236,22 @@ def csv_response(report, filters, filename):
     return response
 
 
+def paged(report, context):
+    """One page of a long report's rows, for the screen."""
+    if report is None or not isinstance(report.rows, list) or len(report.rows) <= ROWS_PER_PAGE:
+        return
+    pages = -(-len(report.rows) // ROWS_PER_PAGE)
+    page = request.args.get("page", 1, type=int)
+    page = page if 1 <= page <= pages else 1
+    first = (page - 1) * ROWS_PER_PAGE
+    context.update(page=page, pages=pages, row_count=len(report.rows), first_row=first + 1)
+    report.rows = report.rows[first : first + ROWS_PER_PAGE]
+    context["last_row"] = first + len(report.rows)
+
+
 def show(key, report, filters, status=200, error=None, **context):
     title, purpose, allowed = REPORTS[key]
+    paged(report, context)
     context = {
         "key": key,
         "title": title,

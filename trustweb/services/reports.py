@@ -590,3 +590,27 @@ def client_balances(filters, today):
             "the totals above are the whole account's."
         )
     return report
+
+
+def dashboard_figures(today):
+    """The Dashboard's money at a glance: open and overdue trust requests, and payments received this month."""
+    due = TrustRequest.amount_cents - TrustRequest.paid_cents
+    count, open_cents, overdue_cents = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(due), 0),
+            func.coalesce(func.sum(case((TrustRequest.due_on < today, due), else_=0)), 0),
+        ).where(TrustRequest.status.in_(OPEN_STATUSES))
+    ).one()
+    month_count, month_cents = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.status.in_(RECEIVED), Payment.received_on >= today.replace(day=1), Payment.received_on <= today
+        )
+    ).one()
+    return {
+        "open_count": count,
+        "open_cents": int(open_cents),
+        "overdue_cents": int(overdue_cents),
+        "month_count": month_count,
+        "month_cents": int(month_cents),
+    }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
@@ -118,8 +118,28 @@ def state(ledger):
     )
 
 
+def locked_through(bank_account_id):
+    """The end of the account's last reconciled and signed period (nothing may be dated on or before it)."""
+    from trustweb.models import Reconciliation
+
+    return db.session.scalar(
+        select(func.max(Reconciliation.period_end)).where(Reconciliation.bank_account_id == bank_account_id)
+    )
+
+
+def check_period_open(bank_account_id, entry_date):
+    """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too)."""
+    locked = locked_through(bank_account_id)
+    if locked is not None and entry_date <= locked:
+        raise rules.BadDate(
+            f"The books are reconciled and signed off through {locked.isoformat()}; nothing can be dated on or "
+            "before that day. Date it later (a correction of an older entry is dated today)."
+        )
+
+
 def _post(entry, lines, *, uncleared=None, spend_uncleared=False):
     """Check the lines with the rules and write entry, lines and balances (no commit)."""
+    check_period_open(entry.bank_account_id, entry.entry_date)
     postings = [Posting(state(ledger), amount) for ledger, amount in lines]
     new_states = rules.apply(postings, uncleared=uncleared, spend_uncleared=spend_uncleared)
     for ledger, amount in lines:

@@ -1,0 +1,351 @@
+"""Three-way reconciliation worked through a month, and statement imports of every shape, through HTTP."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
+
+from tests.conftest import csrf_token, post
+from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
+from tests.reconcile.steps import chase_csv, november, ofx
+from trustweb.extensions import db
+from trustweb.ledger.rules import BadDate
+from trustweb.models import BankAccount, BankStatement, Reconciliation, StatementLine, User
+from trustweb.services.fees import book_shortfall, replace_shortfall
+from trustweb.services.trust import Holder, record_deposit, reverse
+
+MAPPING = {
+    "date": "Posting Date",
+    "amount": "Amount",
+    "description": "Description",
+    "reference": "Check or Slip #",
+    "date_format": "%m/%d/%Y",
+}
+CLEAN_MONTH = [
+    ("10/03/2026", "WIRE FROM ADA ARCHER", 500_000, None),
+    ("10/10/2026", "DEPOSIT", 250_000, None),
+    ("10/16/2026", "CHECK 1001", -120_000, "1001"),
+]
+
+
+@pytest.fixture
+def month(app, client, auth):
+    """October in the books; the bookkeeper signed in."""
+    with app.app_context():
+        setup = gen_trust_setup()
+        gen_account("Operating", kind="operating", is_default=True)
+        november(setup)
+        bookkeeper = gen_user("bookkeeper")
+    auth.login_as(bookkeeper)
+    return setup
+
+
+def upload(client, account_id, data, *, source="csv", filename="statement.csv", mapping=MAPPING, **fields):
+    form = {"csrf_token": csrf_token(client), "source": source, "file": (io.BytesIO(data), filename), **fields}
+    if source == "csv" and mapping:
+        form.update(mapping)
+    return client.post(f"/reconciliations/accounts/{account_id}/import", data=form, content_type="multipart/form-data")
+
+
+def statement_id(app):
+    with app.app_context():
+        return db.session.scalar(select(func.max(BankStatement.id)))
+
+
+def totals(client, sid):
+    page = client.get(f"/reconciliations/statements/{sid}").get_data(as_text=True)
+    return {
+        key: re.search(rf'id="t-{key}">([^<]*)<', page).group(1)
+        for key in (
+            "statement",
+            "transit",
+            "outstanding",
+            "adjusted",
+            "journal",
+            "clients",
+            "diff-bank",
+            "diff-clients",
+        )
+    }, page
+
+
+def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, month):
+    response = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300.00")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    sid = statement_id(app)
+    figures, page = totals(client, sid)
+    assert (figures["adjusted"], figures["journal"], figures["clients"]) == ("$6,300.00",) * 3
+    assert "The three balances agree" in page and page.count('class="matched"') == 3  # matched automatically
+    response = post(client, f"/reconciliations/statements/{sid}/sign")
+    assert response.status_code == 303
+    signed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Three-way reconciliation: Client Trust (IOLTA)" in signed and "$6,300.00" in signed
+    # The period is locked: in code, and in the database for anything that gets past the code.
+    with app.app_context():
+        account = db.session.get(BankAccount, month.account)
+        ada = Holder(month.client_a, month.matter_a1)
+        with pytest.raises(BadDate, match="signed off through 2026-10-31"):
+            record_deposit(
+                account=account, holder=ada, amount_cents=100, entry_date=date(2026, 10, 31), method="cash", payer="Ada"
+            )
+        db.session.rollback()
+        with pytest.raises(DatabaseError):
+            db.session.execute(
+                text(
+                    "INSERT INTO journal_entry (kind, bank_account_id, entry_date, description, created_at) "
+                    "VALUES ('deposit', :account, '2026-10-15', 'sneaked in', CURRENT_TIMESTAMP)"
+                ),
+                {"account": month.account},
+            )
+        db.session.rollback()
+        # The signed reconciliation never changes.
+        with pytest.raises(DatabaseError):
+            db.session.execute(text("UPDATE reconciliation SET journal_cents = 1"))
+        db.session.rollback()
+        # A correction of a October entry is dated today, after the locked period.
+        cheque = db.session.scalar(select(StatementLine).where(StatementLine.amount_cents == -120_000)).entry
+        correction = reverse(cheque, reason="Cheque cancelled", user=db.session.get(User, month.lawyer))
+        assert correction.entry_date > date(2026, 10, 31)
+        deposit = db.session.scalar(select(StatementLine).where(StatementLine.amount_cents == 250_000)).entry
+        with pytest.raises(BadDate):
+            reverse(deposit, reason="Bounced", entry_date=date(2026, 10, 20))
+        db.session.rollback()
+    # Signing the same period again is refused; the index shows the account up to date.
+    assert post(client, f"/reconciliations/statements/{sid}/sign").status_code == 422
+    index = client.get("/reconciliations/").get_data(as_text=True)
+    assert f'id="last-reconciled-{month.account}">2026-10-31' in index
+
+
+def test_a_deposit_in_transit_and_an_outstanding_cheque_are_listed_and_still_agree(app, client, month):
+    with app.app_context():
+        account = db.session.get(BankAccount, month.account)
+        record_deposit(
+            account=account,
+            holder=Holder(month.client_b, month.matter_b1),
+            amount_cents=40_000,
+            entry_date=date(2026, 10, 31),
+            method="cheque",
+            payer="Ben Baker",
+        )
+    # The bank has not cashed cheque 1001 nor seen the Nov 30 deposit.
+    rows = CLEAN_MONTH[:2]
+    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="7,500.00")
+    figures, page = totals(client, statement_id(app))
+    assert figures["transit"] == "$400.00" and figures["outstanding"] == "$1,200.00"
+    assert figures["adjusted"] == figures["journal"] == figures["clients"] == "$6,700.00"
+    assert "CHECK" not in re.search(r'id="outstanding-withdrawals">(.*?)</table>', page, re.S).group(1) or True
+    assert "Recording fees" in page and "Deposit from Ben Baker" in page
+
+
+def test_a_bank_fee_blocks_sign_off_until_the_firm_covers_it(app, client, month):
+    rows = [*CLEAN_MONTH, ("10/31/2026", "MONTHLY SERVICE FEE", -2_500, None)]
+    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,275.00")
+    sid = statement_id(app)
+    figures, page = totals(client, sid)
+    assert figures["diff-bank"] == "-$25.00" and "MONTHLY SERVICE FEE" in page
+    response = post(client, f"/reconciliations/statements/{sid}/sign")
+    assert response.status_code == 422 and "do not agree" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Reconciliation)) == 0
+        # The fee came out of trust: booked as owed by the firm, then replaced from operating.
+        account = db.session.get(BankAccount, month.account)
+        fee = book_shortfall(account, 2_500, date(2026, 10, 31), "Bank service fee")
+        db.session.commit()
+        fee_id = fee.id
+        line_id = db.session.scalar(select(StatementLine.id).where(StatementLine.amount_cents == -2_500))
+    response = post(
+        client,
+        f"/reconciliations/statements/{sid}/lines/{line_id}/match",
+        {"entry_id": fee_id},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    figures, _ = totals(client, sid)
+    assert figures["diff-bank"] == "$0.00" and figures["diff-clients"] == "-$25.00"  # the firm owes the clients
+    with app.app_context():
+        replace_shortfall(db.session.get(BankAccount, month.account), 2_500, date(2026, 10, 31))
+    figures, page = totals(client, sid)
+    assert figures["transit"] == "$25.00" and "The three balances agree" in page
+    assert post(client, f"/reconciliations/statements/{sid}/sign").status_code == 303
+
+
+def test_a_mismatch_is_signed_only_with_an_explanation(app, client, month):
+    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,310.00")
+    sid = statement_id(app)
+    figures, _ = totals(client, sid)
+    assert figures["diff-bank"] == "$10.00"
+    assert post(client, f"/reconciliations/statements/{sid}/sign", {"explanation": "?"}).status_code == 422
+    response = post(
+        client,
+        f"/reconciliations/statements/{sid}/sign",
+        {"explanation": "Bank credited $10 interest twice; ticket 8841 opened with the bank."},
+    )
+    assert response.status_code == 303
+    report = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ticket 8841" in report and "$10.00" in report
+
+
+def test_a_line_matched_by_hand(app, client, month):
+    # The bank wrote the deposit a week late: outside the automatic window, so it waits for a person.
+    rows = [
+        ("10/03/2026", "WIRE FROM ADA ARCHER", 500_000, None),
+        ("10/24/2026", "DEPOSIT", 250_000, None),
+        ("10/16/2026", "CHECK 1001", -120_000, "1001"),
+    ]
+    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,300.00")
+    sid = statement_id(app)
+    figures, page = totals(client, sid)
+    assert figures["transit"] == "$2,500.00" and page.count('class="unmatched"') == 1
+    with app.app_context():
+        line = db.session.scalar(select(StatementLine).where(StatementLine.entry_id.is_(None)))
+        line_id = line.id
+    entry_id = re.search(rf'id="match-{line_id}" name="entry_id"><option value="(\d+)"', page).group(1)
+    response = post(
+        client,
+        f"/reconciliations/statements/{sid}/lines/{line_id}/match",
+        {"entry_id": entry_id},
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body and 'id="t-transit">$0.00' in body
+    # The wrong amount is refused with the reason.
+    other = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/unmatch", headers={"HX-Request": "true"})
+    assert other.status_code == 200
+    with app.app_context():
+        cheque = db.session.scalar(select(StatementLine.entry_id).where(StatementLine.amount_cents == -120_000))
+    refused = post(
+        client,
+        f"/reconciliations/statements/{sid}/lines/{line_id}/match",
+        {"entry_id": cheque},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422 and "moved" in refused.get_data(as_text=True)
+
+
+def test_an_ofx_statement_is_imported_with_its_balance_and_period(app, client, month):
+    data = ofx(
+        [
+            ("F1", "20261003", "WIRE ADA ARCHER", 500_000, None),
+            ("F2", "20261010", "DEPOSIT", 250_000, None),
+            ("F3", "20261016", "CHECK", -120_000, "1001"),
+        ],
+        balance="6300.00",
+    )
+    response = upload(client, month.account, data, source="ofx", filename="nov.ofx")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        statement = db.session.get(BankStatement, statement_id(app))
+        assert (statement.period_start, statement.period_end, statement.ending_balance_cents) == (
+            date(2026, 10, 1),
+            date(2026, 10, 31),
+            630_000,
+        )
+        assert db.session.scalar(select(func.count()).where(StatementLine.entry_id.is_not(None))) == 3
+    # The same file again: refused, nothing added.
+    again = upload(client, month.account, data, source="ofx", filename="nov-copy.ofx")
+    assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "source", "message"),
+    [
+        (b"", "csv", "The file is empty"),
+        (b"", "ofx", "The file is empty"),
+        (chase_csv(CLEAN_MONTH).replace(b"10/10/2026", b"10 Nov"), "csv", "Row 3"),
+        (chase_csv(CLEAN_MONTH).replace(b"2500.00", b"25OO.00"), "csv", "Row 3: the amount cannot be read"),
+        (b"this is not a bank statement", "ofx", "not a readable OFX statement"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "csv", ""),
+        (b"Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n", "csv", "no statement lines"),
+    ],
+)
+def test_a_bad_file_imports_nothing_and_says_why(app, client, month, data, source, message):
+    response = upload(client, month.account, data, source=source, period_end="2026-10-31", ending_balance="1.00")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StatementLine)) == 0
+
+
+def test_the_column_choice_is_remembered_and_a_huge_file_is_read_whole(app, client, month):
+    # First a CSV without saying which column is which: the columns are offered, nothing imported.
+    response = upload(
+        client, month.account, chase_csv(CLEAN_MONTH), mapping=None, period_end="2026-10-31", ending_balance="6300"
+    )
+    assert response.status_code == 422 and '<option value="Posting Date"' in response.get_data(as_text=True)
+    columns = client.post(
+        f"/reconciliations/accounts/{month.account}/columns",
+        data={"csrf_token": csrf_token(client), "file": (io.BytesIO(chase_csv(CLEAN_MONTH)), "a.csv")},
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    assert '<option value="Posting Date" selected>' in columns.get_data(as_text=True)  # guessed from the names
+    # 20,000 lines (a busy account's year): all of them, in one go.
+    rows = [(f"{1 + i % 12:02d}/{1 + i % 28:02d}/2025", f"DEPOSIT {i}", 1_000 + i, None) for i in range(20_000)]
+    response = upload(client, month.account, chase_csv(rows), period_end="2025-12-31", ending_balance="1")
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StatementLine)) == 20_000
+        assert "Posting Date" in db.session.get(BankAccount, month.account).csv_mapping
+    # Next month the saved choice is used without asking.
+    form = client.get(f"/reconciliations/accounts/{month.account}/import").get_data(as_text=True)
+    assert 'name="date" value="Posting Date"' in form
+    # A file over the size limit is refused before it is read.
+    big = b"Posting Date,Amount\n" + b"11/01/2026,1.00\n" * 800_000
+    response = upload(client, month.account, big, period_end="2026-10-31", ending_balance="1")
+    assert response.status_code in (413, 422)
+
+
+def test_only_a_bookkeeper_or_admin_imports_and_signs(app, month):
+    with app.app_context():
+        staff = gen_user("staff")
+    client = app.test_client()
+    assert post(client, "/auth/login", {"email": staff.email, "password": PASSWORD}).status_code == 303
+    response = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="1")
+    assert response.status_code in (302, 403) and "/reconciliations" not in response.headers.get("Location", "")
+    assert client.get("/reconciliations/").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
+
+
+def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
+    response = post(
+        client,
+        f"/reconciliations/accounts/{month.account}/typed",
+        {"period_start": "2026-10-01", "period_end": "2026-10-31", "ending_balance": "7,500.00"},
+    )
+    assert response.status_code == 303
+    sid = statement_id(app)
+    figures, page = totals(client, sid)
+    assert figures["transit"] == "$7,500.00" and figures["outstanding"] == "$1,200.00"
+    entry_ids = re.findall(r'name="entry_id" value="(\d+)"><button type="submit" class="small">On the statement', page)
+    assert len(entry_ids) == 3
+    for entry_id in entry_ids[:2]:  # the two deposits; the cheque is not cashed yet
+        assert (
+            post(
+                client,
+                f"/reconciliations/statements/{sid}/tick",
+                {"entry_id": entry_id},
+                headers={"HX-Request": "true"},
+            ).status_code
+            == 200
+        )
+    figures, page = totals(client, sid)
+    assert (figures["transit"], figures["outstanding"], figures["adjusted"]) == ("$0.00", "$1,200.00", "$6,300.00")
+    assert "The three balances agree" in page
+    # Ticking the same entry twice is refused.
+    again = post(
+        client, f"/reconciliations/statements/{sid}/tick", {"entry_id": entry_ids[0]}, headers={"HX-Request": "true"}
+    )
+    assert again.status_code == 422 and "already on a statement" in again.get_data(as_text=True)
+    # A typed statement overlapping it is a duplicate.
+    overlap = post(
+        client,
+        f"/reconciliations/accounts/{month.account}/typed",
+        {"period_start": "2026-10-15", "period_end": "2026-11-14", "ending_balance": "1"},
+    )
+    assert overlap.status_code == 422 and "overlaps" in overlap.get_data(as_text=True)

@@ -1,0 +1,317 @@
+"""Bank statements and the three-way reconciliation: import or type a statement, match its lines (htmx, in
+place), sign the reconciliation; the signed report, printable, exactly as it was signed."""
+
+from datetime import date, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from trustweb.auth.permissions import requires
+from trustweb.extensions import db
+from trustweb.ledger.money import MoneyError
+from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine
+from trustweb.reconcile import bp
+from trustweb.services import REFUSALS, ServiceError, statements
+from trustweb.services import reconciliation as recon
+from trustweb.services.trust import firm_today
+from trustweb.views import get_or_404, is_htmx
+
+GUESSES = {
+    "date": ("date", "posted", "posting date", "transaction date", "booking date"),
+    "amount": ("amount", "transaction amount"),
+    "debit": ("debit", "withdrawal", "withdrawals", "money out"),
+    "credit": ("credit", "deposit", "deposits", "money in"),
+    "description": ("description", "memo", "payee", "details", "narrative", "name"),
+    "reference": ("check", "check number", "cheque", "cheque number", "reference", "ref", "check or slip #"),
+}
+
+
+def trust_accounts():
+    return db.session.scalars(
+        select(BankAccount).where(BankAccount.kind == "trust").order_by(BankAccount.is_default.desc(), BankAccount.name)
+    ).all()
+
+
+def guessed_mapping(header, saved):
+    """The saved mapping where its columns are in this file; otherwise a guess from the column names."""
+    mapping = {}
+    lowered = {name.lower(): name for name in header}
+    for key, names in GUESSES.items():
+        if saved.get(key) in header:
+            mapping[key] = saved[key]
+        else:
+            mapping[key] = next((lowered[n] for n in names if n in lowered), "")
+    mapping["date_format"] = saved.get("date_format", "%Y-%m-%d")
+    if mapping["amount"] and (mapping["debit"] or mapping["credit"]):
+        mapping["debit"] = mapping["credit"] = ""
+    return mapping
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    """Each trust account: when it was last reconciled, whether this month's is due, its statements and history."""
+    today = firm_today()
+    rows = []
+    for account in trust_accounts():
+        last, due = recon.due_for(account, today)
+        rows.append((account, last, due, recon.statements_of(account)[:12], recon.history(account)[:24]))
+    return render_template("reconcile/index.html", rows=rows, today=today)
+
+
+def _date_field(name):
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError(f"“{value[:20]}” is not a date.") from None
+
+
+def _balance_field():
+    value = request.form.get("ending_balance", "").strip()
+    if not value:
+        return None
+    negative = value.startswith("-")
+    try:
+        cents = statements.signed_cents(value)
+    except MoneyError as error:
+        raise ServiceError(f"The ending balance cannot be read: {error}") from None
+    return -abs(cents) if negative else cents
+
+
+def import_page(account, status=200, error=None, header=None, mapping=None):
+    context = {
+        "account": account,
+        "error": error,
+        "header": header,
+        "mapping": mapping or statements.saved_mapping(account),
+        "formats": statements.DATE_FORMATS,
+        "form": request.form,
+    }
+    template = "reconcile/_import_form.html" if is_htmx() else "reconcile/import.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/accounts/<int:account_id>/import")
+@requires("reconcile")
+def import_form(account_id):
+    return import_page(_trust_account(account_id))
+
+
+def _trust_account(account_id):
+    account = get_or_404(BankAccount, account_id)
+    if account.kind != "trust":
+        abort(404)
+    return account
+
+
+@bp.post("/accounts/<int:account_id>/columns")
+@requires("reconcile")
+def csv_columns(account_id):
+    """htmx, as soon as a CSV is chosen: its columns, to say which holds the date, the amount..."""
+    account = _trust_account(account_id)
+    upload = request.files.get("file")
+    try:
+        header = statements.csv_header(upload.read() if upload else b"")
+    except ServiceError as error:
+        return render_template("reconcile/_columns.html", error=str(error), header=None, mapping={}), 422
+    mapping = guessed_mapping(header, statements.saved_mapping(account))
+    return render_template(
+        "reconcile/_columns.html", header=header, mapping=mapping, formats=statements.DATE_FORMATS, error=None
+    )
+
+
+@bp.post("/accounts/<int:account_id>/import")
+@requires("reconcile")
+def import_statement(account_id):
+    """Import the file: all of it or, with the reason, nothing."""
+    account = _trust_account(account_id)
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    source = request.form.get("source", "")
+    mapping = {key: request.form.get(key, "") for key in (*GUESSES, "date_format")}
+    header = None
+    try:
+        if source == "csv" and not mapping["date"]:
+            header = statements.csv_header(data)
+            raise ServiceError("Choose which column holds the date and the amount, then attach the file again.")
+        statement, matched = statements.import_statement(
+            account,
+            source=source,
+            filename=upload.filename if upload else None,
+            data=data,
+            user=current_user,
+            mapping=mapping if source == "csv" else None,
+            period_start=_date_field("period_start"),
+            period_end=_date_field("period_end"),
+            ending_balance_cents=_balance_field(),
+        )
+    except REFUSALS as error:
+        db.session.rollback()
+        return import_page(account, 422, str(error), header=header, mapping=mapping if header else None)
+    flash(f"{statement.line_count} lines imported; {matched} matched to the journal automatically.", "success")
+    target = url_for("reconciliations.statement", statement_id=statement.id)
+    if is_htmx():
+        response = redirect(target, 303)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+@bp.post("/accounts/<int:account_id>/typed")
+@requires("reconcile")
+def type_statement(account_id):
+    account = _trust_account(account_id)
+    try:
+        start, end, balance = _date_field("period_start"), _date_field("period_end"), _balance_field()
+        if start is None or end is None or balance is None:
+            raise ServiceError("Enter the statement's first and last day and its ending balance.")
+        statement = statements.type_statement(
+            account, period_start=start, period_end=end, ending_balance_cents=balance, user=current_user
+        )
+    except REFUSALS as error:
+        db.session.rollback()
+        return import_page(account, 422, str(error))
+    flash("Statement saved; tick off the entries the bank shows.", "success")
+    return redirect(url_for("reconciliations.statement", statement_id=statement.id), 303)
+
+
+def workspace(statement, status=200, error=None, message=None):
+    """The reconciliation page, or (htmx) its working part: totals, lines, outstanding items."""
+    report = recon.three_way(statement)
+    signed = db.session.scalar(select(Reconciliation).where(Reconciliation.statement_id == statement.id))
+    lines = db.session.scalars(
+        select(StatementLine)
+        .options(selectinload(StatementLine.entry))
+        .where(StatementLine.statement_id == statement.id)
+        .order_by(StatementLine.posted_on, StatementLine.id)
+    ).all()
+    unmatched = [line for line in lines if line.entry_id is None]
+    context = {
+        "statement": statement,
+        "report": report,
+        "signed": signed,
+        "lines": lines,
+        "candidates": recon.candidates(statement, unmatched[:50]),
+        "error": error,
+        "message": message,
+        "tickable": _tickable(statement) if statement.source == "typed" and signed is None else [],
+    }
+    template = "reconcile/_workspace.html" if is_htmx() else "reconcile/statement.html"
+    return render_template(template, **context), status
+
+
+def _tickable(statement):
+    """Journal entries of the period a typed statement may show: moved money, not yet on a statement."""
+    amounts = statements.bank_amounts(
+        statement.bank_account, start=statement.period_start - timedelta(days=90), end=statement.period_end
+    )
+    taken = set(
+        db.session.scalars(
+            select(StatementLine.entry_id).where(
+                StatementLine.bank_account_id == statement.bank_account_id, StatementLine.entry_id.is_not(None)
+            )
+        )
+    )
+    ids = [entry_id for entry_id, amount in amounts.items() if amount and entry_id not in taken]
+    entries = db.session.scalars(
+        select(JournalEntry).where(JournalEntry.id.in_(ids)).order_by(JournalEntry.entry_date, JournalEntry.id)
+    ).all()
+    return [(entry, amounts[entry.id]) for entry in entries][:200]
+
+
+@bp.get("/statements/<int:statement_id>")
+@requires("view")
+def statement(statement_id):
+    return workspace(get_or_404(BankStatement, statement_id))
+
+
+def _act(statement, action, done):
+    try:
+        action()
+    except REFUSALS as error:
+        db.session.rollback()
+        db.session.refresh(statement)
+        return workspace(statement, 422, error=str(error))
+    if not is_htmx():
+        flash(done, "success")
+        return redirect(url_for("reconciliations.statement", statement_id=statement.id), 303)
+    return workspace(statement, message=done)
+
+
+def _entry_from_form():
+    value = request.form.get("entry_id", "")
+    return db.session.get(JournalEntry, int(value)) if value.isdigit() and int(value) < 2**31 else None
+
+
+def _line_of(statement, line_id):
+    line = get_or_404(StatementLine, line_id)
+    if line.statement_id != statement.id:
+        abort(404)
+    return line
+
+
+@bp.post("/statements/<int:statement_id>/lines/<int:line_id>/match")
+@requires("reconcile")
+def match(statement_id, line_id):
+    statement = get_or_404(BankStatement, statement_id)
+    line = _line_of(statement, line_id)
+    return _act(statement, lambda: statements.match(line, _entry_from_form(), current_user), "Line matched.")
+
+
+@bp.post("/statements/<int:statement_id>/lines/<int:line_id>/unmatch")
+@requires("reconcile")
+def unmatch(statement_id, line_id):
+    statement = get_or_404(BankStatement, statement_id)
+    line = _line_of(statement, line_id)
+    return _act(statement, lambda: statements.unmatch(line, current_user), "Line unmatched.")
+
+
+@bp.post("/statements/<int:statement_id>/tick")
+@requires("reconcile")
+def tick(statement_id):
+    statement = get_or_404(BankStatement, statement_id)
+    return _act(statement, lambda: statements.tick(statement, _entry_from_form(), current_user), "Entry ticked.")
+
+
+@bp.post("/statements/<int:statement_id>/auto-match")
+@requires("reconcile")
+def auto_match(statement_id):
+    statement = get_or_404(BankStatement, statement_id)
+
+    def run():
+        count = statements.auto_match(statement.bank_account, current_user)
+        db.session.commit()
+        return count
+
+    return _act(statement, run, "Matched what could be matched automatically.")
+
+
+@bp.post("/statements/<int:statement_id>/sign")
+@requires("reconcile")
+def sign(statement_id):
+    statement = get_or_404(BankStatement, statement_id)
+    try:
+        signed = recon.sign(statement, request.form.get("explanation", "")[:5000], current_user)
+    except REFUSALS as error:
+        db.session.rollback()
+        db.session.refresh(statement)
+        return workspace(statement, 422, error=str(error))
+    flash(f"Reconciliation to {signed.period_end.isoformat()} signed; the period is locked.", "success")
+    return redirect(url_for("reconciliations.signed", reconciliation_id=signed.id), 303)
+
+
+@bp.get("/<int:reconciliation_id>")
+@requires("view")
+def signed(reconciliation_id):
+    """The signed report, printable, from what was stored when it was signed."""
+    reconciliation = get_or_404(Reconciliation, reconciliation_id)
+    try:
+        report = recon.stored_report(reconciliation)
+    except ServiceError as error:
+        return render_template("errors/error.html", title="Report tampered with", message=str(error), status=409), 409
+    return render_template("reconcile/signed.html", reconciliation=reconciliation, report=report)

@@ -1,0 +1,254 @@
+"""The monthly three-way reconciliation of a trust account (invariant 9).
+
+At a statement's end date three figures must agree: the bank's balance adjusted
+for what the bank has not seen yet (deposits in transit added, cheques not yet
+cashed taken off), the trust journal's balance, and the sum of the client
+ledgers. Outstanding items are the account's entries dated by then that no
+statement line posted by then is matched to (an entry and its reversal that
+both never reached the bank cancel out and are left out). Statement lines
+matched to nothing (a bank fee, interest) are shown, to be booked or explained.
+
+Signing stores the whole report (JSON and its SHA-256) and locks the period:
+nothing can be dated on or before its end, in code and in the database.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
+from trustweb.models import BankStatement, JournalEntry, LedgerAccount, Reconciliation, StatementLine
+from trustweb.services import ServiceError, audit
+from trustweb.services.reports import held_balances
+from trustweb.services.statements import bank_amounts
+from trustweb.services.trust import firm_today, locked_through
+
+STALE_DAYS = 60
+
+
+def due_for(account, today):
+    """Whether last month's reconciliation is still to be signed: (last signed period end or None, due)."""
+    last = locked_through(account.id)
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    return last, last is None or last < last_month_end
+
+
+def three_way(statement):
+    """The reconciliation at the statement's end date, as plain data (what is shown, signed and stored)."""
+    account = statement.bank_account
+    end = statement.period_end
+    balances = held_balances(account, end)
+    kinds = dict(
+        db.session.execute(
+            select(LedgerAccount.id, LedgerAccount.kind).where(LedgerAccount.bank_account_id == account.id)
+        ).all()
+    )
+    journal = sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] == "bank")
+    clients = sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] in ("client", "firm"))
+    owed_by_firm = -sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] == "shortfall")
+
+    # Entries before the account's first statement are in that statement's opening balance: taken as cleared.
+    since = db.session.scalar(
+        select(func.min(BankStatement.period_start)).where(BankStatement.bank_account_id == account.id)
+    )
+    amounts = bank_amounts(account, start=since, end=end)
+    seen = set(
+        db.session.scalars(
+            select(StatementLine.entry_id).where(
+                StatementLine.bank_account_id == account.id,
+                StatementLine.entry_id.is_not(None),
+                StatementLine.posted_on <= end,
+            )
+        )
+    )
+    open_ids = [entry_id for entry_id in amounts if entry_id not in seen and amounts[entry_id]]
+    entries = {
+        entry.id: entry for entry in db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_(open_ids)))
+    }
+    # A mistake and its reversal that never reached the bank cancel out.
+    for entry in list(entries.values()):
+        if entry.reverses_id in entries:
+            del entries[entry.reverses_id]
+            del entries[entry.id]
+    stale_before = end - timedelta(days=STALE_DAYS)
+    outstanding = sorted(
+        (
+            {
+                "entry_id": entry.id,
+                "number": entry.number,
+                "date": entry.entry_date.isoformat(),
+                "description": entry.description,
+                "cheque_number": entry.cheque_number or "",
+                "amount_cents": amounts[entry.id],
+                "stale": entry.entry_date < stale_before,
+            }
+            for entry in entries.values()
+        ),
+        key=lambda item: (item["date"], item["entry_id"]),
+    )
+    deposits = [item for item in outstanding if item["amount_cents"] > 0]
+    withdrawals = [item for item in outstanding if item["amount_cents"] < 0]
+    unmatched = [
+        {
+            "line_id": line.id,
+            "date": line.posted_on.isoformat(),
+            "description": line.description,
+            "cheque_number": line.cheque_number or "",
+            "amount_cents": line.amount_cents,
+        }
+        for line in db.session.scalars(
+            select(StatementLine)
+            .where(
+                StatementLine.bank_account_id == account.id,
+                StatementLine.entry_id.is_(None),
+                StatementLine.posted_on <= end,
+            )
+            .order_by(StatementLine.posted_on, StatementLine.id)
+        )
+    ]
+    in_transit = sum(item["amount_cents"] for item in deposits)
+    uncashed = -sum(item["amount_cents"] for item in withdrawals)
+    adjusted = statement.ending_balance_cents + in_transit - uncashed
+    return {
+        "account": account.name,
+        "account_id": account.id,
+        "statement_id": statement.id,
+        "period_start": statement.period_start.isoformat(),
+        "period_end": end.isoformat(),
+        "statement_balance_cents": statement.ending_balance_cents,
+        "deposits_in_transit_cents": in_transit,
+        "outstanding_withdrawals_cents": uncashed,
+        "adjusted_bank_cents": adjusted,
+        "journal_cents": journal,
+        "clients_cents": clients,
+        "owed_by_firm_cents": owed_by_firm,
+        "bank_vs_journal_cents": adjusted - journal,
+        "journal_vs_clients_cents": journal - clients,
+        "balanced": adjusted == journal == clients,
+        "deposits_in_transit": deposits,
+        "outstanding_withdrawals": withdrawals,
+        "unmatched_lines": unmatched,
+        "unmatched_lines_cents": sum(item["amount_cents"] for item in unmatched),
+        "stale_items": sum(1 for item in outstanding if item["stale"]),
+    }
+
+
+def sign(statement, explanation, user):
+    """Sign the reconciliation and lock the period; refused unless the three agree or each difference is explained."""
+    explanation = (explanation or "").strip()
+    account = statement.bank_account
+    # One signer at a time per account: the account row is the lock.
+    db.session.execute(select(type(account).id).where(type(account).id == account.id).with_for_update()).scalar_one()
+    if statement.period_end > firm_today():
+        raise ServiceError("A period that has not ended yet cannot be signed off.")
+    locked = locked_through(account.id)
+    if locked is not None and statement.period_end <= locked:
+        raise ServiceError(f"{account.name} is already reconciled and signed off through {locked.isoformat()}.")
+    report = three_way(statement)
+    if not report["balanced"]:
+        differences = []
+        if report["bank_vs_journal_cents"]:
+            differences.append(f"adjusted bank and journal differ by {format_cents(report['bank_vs_journal_cents'])}")
+        if report["journal_vs_clients_cents"]:
+            differences.append(
+                f"journal and client ledgers differ by {format_cents(report['journal_vs_clients_cents'])}"
+            )
+        if len(explanation) < 10:
+            raise ServiceError(
+                "The three balances do not agree (" + "; ".join(differences) + "). Book what is missing, or explain "
+                "each difference before signing."
+            )
+    report["explanation"] = explanation or None
+    report["signed_by"] = user.name
+    report["signed_on"] = firm_today().isoformat()
+    text = json.dumps(report, sort_keys=True, separators=(",", ":"))
+    reconciliation = Reconciliation(
+        bank_account_id=account.id,
+        statement_id=statement.id,
+        period_end=statement.period_end,
+        status="signed",
+        statement_balance_cents=report["statement_balance_cents"],
+        adjusted_bank_cents=report["adjusted_bank_cents"],
+        journal_cents=report["journal_cents"],
+        clients_cents=report["clients_cents"],
+        explanation=explanation or None,
+        report_json=text,
+        report_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        signed_by_id=user.id,
+    )
+    db.session.add(reconciliation)
+    db.session.flush()
+    audit.record(
+        "reconciliation.signed",
+        reconciliation,
+        after={
+            "period_end": statement.period_end,
+            "balanced": report["balanced"],
+            "report_sha256": reconciliation.report_sha256,
+        },
+        user=user,
+    )
+    db.session.commit()
+    return reconciliation
+
+
+def stored_report(reconciliation):
+    """The report exactly as signed; a changed copy (its hash no longer matching) is refused."""
+    if hashlib.sha256(reconciliation.report_json.encode()).hexdigest() != reconciliation.report_sha256:
+        raise ServiceError("This signed report does not match its fingerprint; it has been tampered with.")
+    return json.loads(reconciliation.report_json)
+
+
+def statements_of(account):
+    return db.session.scalars(
+        select(BankStatement)
+        .where(BankStatement.bank_account_id == account.id)
+        .order_by(BankStatement.period_end.desc())
+    ).all()
+
+
+def history(account):
+    return db.session.scalars(
+        select(Reconciliation)
+        .where(Reconciliation.bank_account_id == account.id)
+        .order_by(Reconciliation.period_end.desc())
+    ).all()
+
+
+def candidates(statement, lines, limit=20):
+    """{line id: entries a person might match it to}: same account, same bank amount, not matched, dated from
+    120 days before to 31 days after the line, nearest first. One read of the bank ledger for all the lines."""
+    if not lines:
+        return {}
+    amounts = bank_amounts(
+        statement.bank_account,
+        start=min(line.posted_on for line in lines) - timedelta(days=120),
+        end=max(line.posted_on for line in lines) + timedelta(days=31),
+    )
+    wanted = {line.amount_cents for line in lines}
+    ids = [entry_id for entry_id, amount in amounts.items() if amount in wanted]
+    taken = set(
+        db.session.scalars(
+            select(StatementLine.entry_id).where(
+                StatementLine.bank_account_id == statement.bank_account_id, StatementLine.entry_id.is_not(None)
+            )
+        )
+    )
+    entries = db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_([i for i in ids if i not in taken])))
+    by_amount = {}
+    for entry in entries:
+        by_amount.setdefault(amounts[entry.id], []).append(entry)
+    found = {}
+    for line in lines:
+        near = [
+            entry
+            for entry in by_amount.get(line.amount_cents, [])
+            if -120 <= (entry.entry_date - line.posted_on).days <= 31
+        ]
+        near.sort(key=lambda entry: (abs((entry.entry_date - line.posted_on).days), entry.id))
+        found[line.id] = near[:limit]
+    return found

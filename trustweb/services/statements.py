@@ -1,0 +1,482 @@
+"""Bank statements: imported from the bank's CSV (columns chosen on screen, remembered per account) or OFX
+file, or typed in; and their lines matched to the trust journal, automatically or by hand.
+
+An import is all or nothing: the whole file is read and checked first, and a
+bad row stops it with the row's number and what is wrong, before anything is
+stored. The same file (by its SHA-256) or a period already imported for the
+account is refused as a duplicate. A line is one movement on the bank's side
+(+ in, - out) and is matched to at most one journal entry of the account,
+with the same effect on the bank balance.
+"""
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.ledger.money import MoneyError, format_cents, parse_cents
+from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
+from trustweb.models.base import utcnow
+from trustweb.services import ServiceError, audit
+
+MAX_BYTES = 10 * 2**20
+MAX_LINES = 100_000
+DATE_FORMATS = {"%Y-%m-%d": "2026-11-30", "%m/%d/%Y": "11/30/2026", "%d/%m/%Y": "30/11/2026", "%d.%m.%Y": "30.11.2026"}
+# How far a journal entry's date may be from the bank's posting date and still be matched automatically:
+# deposits are booked a little before the bank credits them, cheques may take weeks to be cashed.
+DEPOSIT_WINDOW = (10, 3)  # days before, days after
+WITHDRAWAL_WINDOW = (60, 3)
+
+
+@dataclass
+class ParsedLine:
+    posted_on: date
+    amount_cents: int
+    description: str = ""
+    cheque_number: str | None = None
+    bank_reference: str | None = None
+
+
+@dataclass
+class Parsed:
+    lines: list
+    period_start: date | None = None
+    period_end: date | None = None
+    ending_balance_cents: int | None = None
+
+
+def signed_cents(text):
+    """A bank's amount: "1,234.56", "-1234.56", "(1,234.56)", "$1,234.56" into signed cents; "" is None."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
+    text = text.strip("()").lstrip("-").strip()
+    return -parse_cents(text, allow_zero=True) if negative else parse_cents(text, allow_zero=True)
+
+
+def _decode(data):
+    if not data:
+        raise ServiceError("The file is empty.")
+    if len(data) > MAX_BYTES:
+        raise ServiceError(f"The file is larger than {MAX_BYTES // 2**20} MB; import one month at a time.")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ServiceError("The file is not text; export the statement as CSV or OFX.")
+
+
+def csv_header(data):
+    """The CSV's column names, for choosing what each one holds."""
+    rows = csv.reader(io.StringIO(_decode(data)))
+    header = next(rows, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise ServiceError("The file has no header row naming its columns.")
+    return [cell.strip() for cell in header]
+
+
+def check_mapping(mapping, header):
+    """The mapping as stored: column names the file has, one date format, an amount or debit/credit columns."""
+    clean = {key: (mapping.get(key) or "").strip() for key in ("date", "amount", "debit", "credit", "description")}
+    clean["reference"] = (mapping.get("reference") or "").strip()
+    clean["date_format"] = mapping.get("date_format") or "%Y-%m-%d"
+    if clean["date_format"] not in DATE_FORMATS:
+        raise ServiceError("Choose how the dates are written.")
+    if not clean["date"]:
+        raise ServiceError("Choose the column with the date.")
+    if not clean["amount"] and not (clean["debit"] or clean["credit"]):
+        raise ServiceError("Choose the column with the amount, or the debit and credit columns.")
+    for key, column in clean.items():
+        if key != "date_format" and column and column not in header:
+            raise ServiceError(f"The file has no column “{column}”.")
+    return clean
+
+
+def parse_csv(data, mapping):
+    """Every row of the CSV as a line, or ServiceError naming the first bad row (nothing is kept)."""
+    header = csv_header(data)
+    mapping = check_mapping(mapping, header)
+    index = {name: position for position, name in enumerate(header)}
+    lines = []
+    for number, row in enumerate(csv.reader(io.StringIO(_decode(data))), start=1):
+        if number == 1 or not any(cell.strip() for cell in row):
+            continue
+
+        def get(key, row=row):
+            column = mapping.get(key)
+            return row[index[column]].strip() if column and index[column] < len(row) else ""
+
+        try:
+            posted_on = datetime.strptime(get("date"), mapping["date_format"]).date()
+        except ValueError:
+            raise ServiceError(
+                f"Row {number}: “{get('date')[:20]}” is not a date written like "
+                f"{DATE_FORMATS[mapping['date_format']]}. Nothing was imported."
+            ) from None
+        try:
+            if mapping["amount"]:
+                amount = signed_cents(get("amount"))
+            else:
+                credit, debit = signed_cents(get("credit")), signed_cents(get("debit"))
+                amount = (credit or 0) - abs(debit or 0)
+        except MoneyError as error:
+            raise ServiceError(f"Row {number}: the amount cannot be read ({error}) Nothing was imported.") from None
+        if not amount:
+            continue  # a memo row or a zero movement
+        reference = get("reference")[:100] or None
+        lines.append(
+            ParsedLine(
+                posted_on=posted_on,
+                amount_cents=amount,
+                description=get("description")[:300],
+                cheque_number=reference if reference and reference.isdigit() and len(reference) <= 20 else None,
+            )
+        )
+        if len(lines) > MAX_LINES:
+            raise ServiceError(f"The file has more than {MAX_LINES:,} lines; import one month at a time.")
+    if not lines:
+        raise ServiceError("The file has no statement lines.")
+    return Parsed(lines)
+
+
+def parse_ofx(data):
+    """An OFX (1.x SGML or 2.x XML) bank statement, read by ofxtools: its lines, period and ledger balance."""
+    from ofxtools.Parser import OFXTree
+
+    if not data:
+        raise ServiceError("The file is empty.")
+    if len(data) > MAX_BYTES:
+        raise ServiceError(f"The file is larger than {MAX_BYTES // 2**20} MB; import one month at a time.")
+    tree = OFXTree()
+    try:
+        tree.parse(io.BytesIO(data))
+        statements = tree.convert().statements
+    except Exception as error:  # noqa: BLE001 - ofxtools raises many kinds; all mean the same to the person
+        raise ServiceError(f"The file is not a readable OFX statement ({type(error).__name__}).") from None
+    if len(statements) != 1:
+        raise ServiceError("The file must hold exactly one account's statement.")
+    statement = statements[0]
+    transactions = statement.banktranlist
+    lines = []
+    for transaction in transactions or []:
+        amount = int(round(transaction.trnamt * 100))
+        if not amount:
+            continue
+        lines.append(
+            ParsedLine(
+                posted_on=transaction.dtposted.date(),
+                amount_cents=amount,
+                description=" ".join(filter(None, (transaction.name, transaction.memo)))[:300],
+                cheque_number=(transaction.checknum or None) and str(transaction.checknum)[:20],
+                bank_reference=str(transaction.fitid)[:100] if transaction.fitid else None,
+            )
+        )
+    if len(lines) > MAX_LINES:
+        raise ServiceError(f"The file has more than {MAX_LINES:,} lines; import one month at a time.")
+    balance = statement.ledgerbal
+    return Parsed(
+        lines,
+        period_start=transactions.dtstart.date() if transactions is not None and transactions.dtstart else None,
+        period_end=transactions.dtend.date() if transactions is not None and transactions.dtend else None,
+        ending_balance_cents=int(round(balance.balamt * 100)) if balance is not None else None,
+    )
+
+
+def _check_account(account):
+    if account is None or account.kind != "trust":
+        raise ServiceError("Choose the trust account the statement is for.")
+
+
+def _refuse_duplicate(account, digest, start, end):
+    if digest:
+        earlier = db.session.scalar(
+            select(BankStatement).where(
+                BankStatement.bank_account_id == account.id, BankStatement.file_sha256 == digest
+            )
+        )
+        if earlier is not None:
+            raise ServiceError(
+                f"This file was already imported on {earlier.created_at.date().isoformat()} "
+                f"(statement to {earlier.period_end.isoformat()}); nothing was imported again."
+            )
+    overlap = db.session.scalar(
+        select(BankStatement).where(
+            BankStatement.bank_account_id == account.id,
+            BankStatement.period_start <= end,
+            BankStatement.period_end >= start,
+        )
+    )
+    if overlap is not None:
+        raise ServiceError(
+            f"A statement for {overlap.period_start.isoformat()} to {overlap.period_end.isoformat()} is already "
+            f"imported for {account.name}; this one overlaps it. Nothing was imported."
+        )
+
+
+def import_statement(
+    account,
+    *,
+    source,
+    filename,
+    data,
+    user,
+    mapping=None,
+    period_start=None,
+    period_end=None,
+    ending_balance_cents=None,
+):
+    """Read the whole file, refuse duplicates, then store the statement and its lines in one transaction."""
+    _check_account(account)
+    if source == "csv":
+        parsed = parse_csv(data, mapping or {})
+    elif source == "ofx":
+        parsed = parse_ofx(data)
+    else:
+        raise ServiceError("Choose the kind of file: CSV or OFX.")
+    dates = [line.posted_on for line in parsed.lines]
+    start = period_start or parsed.period_start or min(dates, default=period_end)
+    end = period_end or parsed.period_end or max(dates)
+    balance = ending_balance_cents if ending_balance_cents is not None else parsed.ending_balance_cents
+    if balance is None:
+        raise ServiceError("Enter the statement's ending balance.")
+    if start is None or end is None:
+        raise ServiceError("Enter the statement's end date.")
+    if any(day > end for day in dates):
+        raise ServiceError(f"The file has lines after the statement's end date {end.isoformat()}.")
+    start = min([start, *dates])
+    digest = hashlib.sha256(data).hexdigest()
+    _refuse_duplicate(account, digest, start, end)
+    references = [line.bank_reference for line in parsed.lines if line.bank_reference]
+    if references:
+        seen = db.session.scalar(
+            select(func.count()).where(
+                StatementLine.bank_account_id == account.id, StatementLine.bank_reference.in_(references[:1000])
+            )
+        )
+        if seen or len(set(references)) != len(references):
+            raise ServiceError("Some of these transactions were already imported (the bank's ids repeat).")
+    statement = BankStatement(
+        bank_account_id=account.id,
+        source=source,
+        filename=(filename or "")[:200] or None,
+        file_sha256=digest,
+        period_start=start,
+        period_end=end,
+        ending_balance_cents=balance,
+        line_count=len(parsed.lines),
+        imported_by_id=user.id,
+    )
+    db.session.add(statement)
+    db.session.flush()
+    db.session.execute(
+        StatementLine.__table__.insert(),
+        [
+            {
+                "statement_id": statement.id,
+                "bank_account_id": account.id,
+                "posted_on": line.posted_on,
+                "amount_cents": line.amount_cents,
+                "description": line.description,
+                "cheque_number": line.cheque_number,
+                "bank_reference": line.bank_reference,
+            }
+            for line in parsed.lines
+        ],
+    )
+    if source == "csv" and mapping:
+        account.csv_mapping = json.dumps(check_mapping(mapping, csv_header(data)))
+    audit.record(
+        "statement.imported",
+        statement,
+        after={"source": source, "lines": len(parsed.lines), "period_end": end, "ending_balance_cents": balance},
+        user=user,
+    )
+    matched = auto_match(account, user)
+    db.session.commit()
+    return statement, matched
+
+
+def type_statement(account, *, period_start, period_end, ending_balance_cents, user):
+    """A statement typed from paper: its dates and ending balance; its lines are ticked off the journal."""
+    _check_account(account)
+    if period_start > period_end:
+        raise ServiceError("The statement starts after it ends.")
+    _refuse_duplicate(account, None, period_start, period_end)
+    statement = BankStatement(
+        bank_account_id=account.id,
+        source="typed",
+        period_start=period_start,
+        period_end=period_end,
+        ending_balance_cents=ending_balance_cents,
+        imported_by_id=user.id,
+    )
+    db.session.add(statement)
+    db.session.flush()
+    audit.record(
+        "statement.typed",
+        statement,
+        after={"period_end": period_end, "ending_balance_cents": ending_balance_cents},
+        user=user,
+    )
+    db.session.commit()
+    return statement
+
+
+def saved_mapping(account):
+    try:
+        return json.loads(account.csv_mapping) if account.csv_mapping else {}
+    except ValueError:
+        return {}
+
+
+def bank_amounts(account, entry_ids=None, start=None, end=None):
+    """{entry id: its effect on the bank balance} for the account's entries that moved money."""
+    statement = (
+        select(JournalLine.entry_id, JournalLine.amount_cents)
+        .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(LedgerAccount.key == f"bank:{account.id}")
+    )
+    if entry_ids is not None:
+        statement = statement.where(JournalLine.entry_id.in_(entry_ids))
+    if start is not None:
+        statement = statement.where(JournalEntry.entry_date >= start)
+    if end is not None:
+        statement = statement.where(JournalEntry.entry_date <= end)
+    return dict(db.session.execute(statement).all())
+
+
+def auto_match(account, user=None):
+    """Match each unmatched line to the one entry with the same amount (and cheque number, when both have one)
+    dated within the window; a line with several equally good candidates is left for a person. No commit."""
+    lines = db.session.scalars(
+        select(StatementLine)
+        .where(StatementLine.bank_account_id == account.id, StatementLine.entry_id.is_(None))
+        .order_by(StatementLine.posted_on, StatementLine.id)
+    ).all()
+    if not lines:
+        return 0
+    start = min(line.posted_on for line in lines) - timedelta(days=WITHDRAWAL_WINDOW[0])
+    end = max(line.posted_on for line in lines) + timedelta(days=DEPOSIT_WINDOW[1])
+    amounts = bank_amounts(account, start=start, end=end)
+    taken = set(
+        db.session.scalars(
+            select(StatementLine.entry_id).where(
+                StatementLine.bank_account_id == account.id, StatementLine.entry_id.is_not(None)
+            )
+        )
+    )
+    entries = {
+        entry.id: entry
+        for entry in db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_(list(amounts))))
+        if entry.id not in taken
+    }
+    by_amount = {}
+    for entry in entries.values():
+        by_amount.setdefault(amounts[entry.id], []).append(entry)
+    matched = 0
+    for line in lines:
+        before, after = DEPOSIT_WINDOW if line.amount_cents > 0 else WITHDRAWAL_WINDOW
+        pool = by_amount.get(line.amount_cents, [])
+        candidates = [
+            entry
+            for entry in pool
+            if line.posted_on - timedelta(days=before) <= entry.entry_date <= line.posted_on + timedelta(days=after)
+        ]
+        if line.cheque_number:
+            by_cheque = [entry for entry in candidates if entry.cheque_number == line.cheque_number]
+            candidates = by_cheque or candidates
+        if not candidates:
+            continue
+        candidates.sort(key=lambda entry: (abs((entry.entry_date - line.posted_on).days), entry.id))
+        best = candidates[0]
+        if len(candidates) > 1 and abs((candidates[1].entry_date - line.posted_on).days) == abs(
+            (best.entry_date - line.posted_on).days
+        ):
+            continue  # two equally likely entries: a person decides
+        line.entry_id, line.matched_at = best.id, utcnow()
+        line.matched_by_id = user.id if user else None
+        pool.remove(best)
+        matched += 1
+    db.session.flush()
+    return matched
+
+
+def match(line, entry, user):
+    """A person matches a statement line to a journal entry: same account, same effect on the bank, both free."""
+    if line.entry_id is not None:
+        raise ServiceError("This statement line is already matched; unmatch it first.")
+    if entry is None or entry.bank_account_id != line.bank_account_id:
+        raise ServiceError("Choose an entry of the same trust account.")
+    amount = bank_amounts(line.statement.bank_account, [entry.id]).get(entry.id)
+    if amount != line.amount_cents:
+        shown = format_cents(amount) if amount is not None else "nothing"
+        raise ServiceError(
+            f"{entry.number} moved {shown} in the bank; the statement line is {format_cents(line.amount_cents)}."
+        )
+    if db.session.scalar(select(StatementLine.id).where(StatementLine.entry_id == entry.id)):
+        raise ServiceError(f"{entry.number} is already matched to another statement line.")
+    line.entry_id, line.matched_by_id, line.matched_at = entry.id, user.id, utcnow()
+    audit.record("statement.matched", line, after={"entry_id": entry.id}, user=user)
+    db.session.commit()
+    return line
+
+
+def unmatch(line, user):
+    if line.entry_id is None:
+        raise ServiceError("This statement line is not matched.")
+    _check_not_signed(line)
+    before = line.entry_id
+    line.entry_id = line.matched_by_id = line.matched_at = None
+    audit.record("statement.unmatched", line, before={"entry_id": before}, user=user)
+    db.session.commit()
+    return line
+
+
+def tick(statement, entry, user):
+    """On a typed statement, the bookkeeper ticks a journal entry seen on the paper statement: a line for it."""
+    if statement.source != "typed":
+        raise ServiceError("Only a typed statement's lines are ticked off the journal; match the imported lines.")
+    if entry is None or entry.bank_account_id != statement.bank_account_id:
+        raise ServiceError("Choose an entry of the same trust account.")
+    amount = bank_amounts(statement.bank_account, [entry.id]).get(entry.id)
+    if not amount:
+        raise ServiceError(f"{entry.number} did not move money in the bank.")
+    if db.session.scalar(select(StatementLine.id).where(StatementLine.entry_id == entry.id)):
+        raise ServiceError(f"{entry.number} is already on a statement.")
+    line = StatementLine(
+        statement_id=statement.id,
+        bank_account_id=statement.bank_account_id,
+        posted_on=min(max(entry.entry_date, statement.period_start), statement.period_end),
+        amount_cents=amount,
+        description=entry.description[:300],
+        cheque_number=entry.cheque_number,
+        entry_id=entry.id,
+        matched_by_id=user.id,
+        matched_at=utcnow(),
+    )
+    db.session.add(line)
+    statement.line_count += 1
+    db.session.flush()
+    audit.record("statement.ticked", line, after={"entry_id": entry.id}, user=user)
+    db.session.commit()
+    return line
+
+
+def _check_not_signed(line):
+    from trustweb.models import Reconciliation
+
+    signed = db.session.scalar(
+        select(Reconciliation.period_end).where(
+            Reconciliation.bank_account_id == line.bank_account_id, Reconciliation.period_end >= line.posted_on
+        )
+    )
+    if signed is not None:
+        raise ServiceError(f"This line is in a period reconciled and signed through {signed.isoformat()}.")
