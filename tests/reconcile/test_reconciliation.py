@@ -113,6 +113,11 @@ def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, 
         with pytest.raises(BadDate):
             reverse(deposit, reason="Bounced", entry_date=date(2026, 10, 20))
         db.session.rollback()
+    # The signed period's matches stay as they were counted.
+    with app.app_context():
+        line_id = db.session.scalar(select(StatementLine.id).order_by(StatementLine.id))
+    refused = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/unmatch", headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "signed through 2026-10-31" in refused.get_data(as_text=True)
     # Signing the same period again is refused; the index shows the account up to date.
     assert post(client, f"/reconciliations/statements/{sid}/sign").status_code == 422
     index = client.get("/reconciliations/").get_data(as_text=True)

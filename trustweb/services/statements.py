@@ -413,6 +413,7 @@ def match(line, entry, user):
     """A person matches a statement line to a journal entry: same account, same effect on the bank, both free."""
     if line.entry_id is not None:
         raise ServiceError("This statement line is already matched; unmatch it first.")
+    _check_not_signed(line.bank_account_id, line.posted_on)
     if entry is None or entry.bank_account_id != line.bank_account_id:
         raise ServiceError("Choose an entry of the same trust account.")
     amount = bank_amounts(line.statement.bank_account, [entry.id]).get(entry.id)
@@ -432,7 +433,7 @@ def match(line, entry, user):
 def unmatch(line, user):
     if line.entry_id is None:
         raise ServiceError("This statement line is not matched.")
-    _check_not_signed(line)
+    _check_not_signed(line.bank_account_id, line.posted_on)
     before = line.entry_id
     line.entry_id = line.matched_by_id = line.matched_at = None
     audit.record("statement.unmatched", line, before={"entry_id": before}, user=user)
@@ -444,6 +445,7 @@ def tick(statement, entry, user):
     """On a typed statement, the bookkeeper ticks a journal entry seen on the paper statement: a line for it."""
     if statement.source != "typed":
         raise ServiceError("Only a typed statement's lines are ticked off the journal; match the imported lines.")
+    _check_not_signed(statement.bank_account_id, statement.period_end)
     if entry is None or entry.bank_account_id != statement.bank_account_id:
         raise ServiceError("Choose an entry of the same trust account.")
     amount = bank_amounts(statement.bank_account, [entry.id]).get(entry.id)
@@ -470,12 +472,13 @@ def tick(statement, entry, user):
     return line
 
 
-def _check_not_signed(line):
+def _check_not_signed(bank_account_id, day):
+    """Lines of a signed period keep their matches: the signed report counted them."""
     from trustweb.models import Reconciliation
 
     signed = db.session.scalar(
-        select(Reconciliation.period_end).where(
-            Reconciliation.bank_account_id == line.bank_account_id, Reconciliation.period_end >= line.posted_on
+        select(func.max(Reconciliation.period_end)).where(
+            Reconciliation.bank_account_id == bank_account_id, Reconciliation.period_end >= day
         )
     )
     if signed is not None:
