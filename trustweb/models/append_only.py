@@ -100,7 +100,8 @@ def lock_statements(dialect):
 
 
 def _create_lock_triggers(metadata, connection, **kw):
-    created = {table.name for table in kw.get("tables") or metadata.tables.values()}
+    # create_all() names the tables it made this time (none when they were there already).
+    created = {table.name for table in (kw["tables"] if "tables" in kw else metadata.tables.values())}
     if not {"journal_entry", "reconciliation"} <= created:
         return
     for statement in lock_statements(connection.dialect.name):
