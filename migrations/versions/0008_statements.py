@@ -1,4 +1,4 @@
-"""bank statements, their lines, reconciliations; the period lock
+"""bank statements, their lines, reconciliations; the period lock; the counted part of a payment
 
 Revision ID: 0008
 Revises: 0007
@@ -102,6 +102,12 @@ def upgrade():
     with op.batch_alter_table('bank_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('csv_mapping', sa.Text(), nullable=True))
 
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('applied_cents', sa.BigInteger(), nullable=True))
+
+    with op.batch_alter_table('journal_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_journal_entry_account_date', ['bank_account_id', 'entry_date', 'id'], unique=False)
+
     # Invariant 9 in the database: nothing dated into a signed period; a signed reconciliation never changes.
     # (The same SQL is in trustweb/models/append_only.py, for create_all.)
     for statement in lock_statements(op.get_bind().dialect.name):
@@ -118,6 +124,12 @@ def downgrade():
         op.execute("DROP TRIGGER IF EXISTS journal_entry_period_locked")
         op.execute("DROP TRIGGER IF EXISTS reconciliation_no_update")
         op.execute("DROP TRIGGER IF EXISTS reconciliation_no_delete")
+    with op.batch_alter_table('journal_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_journal_entry_account_date')
+
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_column('applied_cents')
+
     with op.batch_alter_table('bank_account', schema=None) as batch_op:
         batch_op.drop_column('csv_mapping')
 

@@ -8,18 +8,23 @@ agree.
 
 import re
 import secrets
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import built_app, post
+from tests.conftest import ON_POSTGRES, built_app, post
 from tests.invoices.steps import apply, invoice_for, notice_period, retainer
 from tests.requests.steps import BASE_URL, DECLINED_CARD, pay, pay_form, text
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Invoice, LedgerAccount, OutboxMessage, Payment, User
-from trustweb.services import mail
+from trustweb.services import ServiceError, mail
+from trustweb.services import payments as payment_service
 from trustweb.services.books import check_books
+from trustweb.services.checkout import clear_due_payments
+from trustweb.services.trust import firm_today
 
 
 @pytest.fixture
@@ -269,3 +274,149 @@ def test_an_invoice_paid_through_stripe_then_charged_back_and_won(app, signed_in
     assert operating(app, "receivable") == 0
     with app.app_context():
         assert check_books() == []
+
+
+# Invoice card payments meeting the firm's other work (found by a review; each failed before its fix).
+
+
+def start_checkout(app, path, amount):
+    payer = app.test_client()
+    _, csrf, key = pay_form(payer, path)
+    response = payer.post(path, data={"csrf_token": csrf, "checkout": key, "amount": amount})
+    assert response.status_code == 303, text(response)
+    return re.search(r"/pay/(cs_test_\w+)", response.headers["Location"]).group(1)
+
+
+def test_a_bank_payment_of_an_invoice_is_not_held_for_clearing(app, signed_in, mailbox, standin, client):
+    firm = signed_in
+    stripe_operating(app, firm)
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=400, rate=10_000)  # $400
+    session_id = start_checkout(app, path, "400.00")
+    standin.complete(session_id, method="us_bank_account")
+    deliver(client, standin, standin.checkout_session_completed(session_id))
+    standin.settle_ach(session_id, succeeded=True)
+    deliver(client, standin, standin.checkout_session_async_payment_succeeded(session_id))
+    with app.app_context():
+        [payment] = db.session.scalars(select(Payment)).all()
+        assert (payment.status, payment.method) == ("succeeded", "ach")
+        # Operating money is not held: nothing waits for clear-payments, which runs clean.
+        assert payment.clears_on is None
+        assert clear_due_payments() == 0
+    assert invoice(app, invoice_id) == ("paid", 40_000)
+
+
+def test_refunding_the_excess_of_a_late_checkout_leaves_the_invoice_paid(app, signed_in, mailbox, standin, client):
+    firm = signed_in
+    stripe_operating(app, firm)
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=100, rate=10_000)  # $100
+    session_id = start_checkout(app, path, "100.00")  # the client is on Stripe's page...
+    with app.app_context():  # ...while the office records the cheque that arrived for the same invoice
+        payment_service.record_manual_payment(
+            db.session.get(Invoice, invoice_id),
+            amount_cents=10_000,
+            method="cheque",
+            received_on=firm_today(),
+            reference="Cheque 1",
+            payer="Ada Archer",
+            idempotency_key=secrets.token_urlsafe(24),
+            user=db.session.get(User, firm.lawyer),
+        )
+    standin.complete(session_id)
+    deliver(client, standin, standin.checkout_session_completed(session_id))
+    assert invoice(app, invoice_id) == ("paid", 10_000)
+    assert operating(app, "receivable") == -10_000  # the card's $100 is a credit the firm owes back
+    with app.app_context():
+        card = db.session.scalar(select(Payment).where(Payment.method == "card"))
+        card_id = card.id
+    # The firm gives the duplicate $100 back.
+    post(
+        client,
+        f"/bills/payments/{card_id}/refund",
+        {"amount": "100.00", "reason": "Paid twice", "key": secrets.token_urlsafe(24)},
+    )
+    # The excess went back: nothing is owed either way, and the invoice stays paid by the cheque.
+    assert operating(app, "receivable") == 0
+    assert invoice(app, invoice_id) == ("paid", 10_000)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_an_invoice_card_payment_and_the_firm_replacing_a_trust_shortfall_both_go_through(
+    app, signed_in, mailbox, monkeypatch
+):
+    """Both lock the operating ledgers in the same (sorted) order, so neither waits on the other in reverse: the
+    fee step of each is held at the worst moment (a hook around operating_expense) and both still commit."""
+    from trustweb.models import BankAccount
+    from trustweb.services import fees
+
+    firm = signed_in
+    invoice_id, invoice_path, _ = sent_invoice(app, firm, mailbox, hours=1000, rate=10_000)
+    assert pay(app.test_client(), invoice_path, "10.00")[0].status_code == 303  # every operating ledger exists
+    with app.app_context():
+        from tests.invoices.steps import retainer
+
+        retainer(firm, 100_000)
+        fees.book_shortfall(db.session.get(BankAccount, firm.account), 5_000, firm_today(), "Stripe kept a fee")
+        db.session.commit()
+
+    original = fees.operating_expense
+    a_holds_operating, b_in_expense = threading.Event(), threading.Event()
+
+    def operating_expense(operating, amount_cents, entry_date, description, **kwargs):
+        if "replaced" in description:  # replace_shortfall
+            a_holds_operating.wait(5)
+            b_in_expense.set()
+        else:  # the invoice payment's fee: operating and receivable are already locked
+            a_holds_operating.set()
+            b_in_expense.wait(5)
+            time.sleep(0.5)  # B now holds expense and waits for operating
+        return original(operating, amount_cents, entry_date, description, **kwargs)
+
+    monkeypatch.setattr(fees, "operating_expense", operating_expense)
+    outcome = {}
+
+    def invoice_payment():
+        outcome["invoice"] = pay(app.test_client(), invoice_path, "20.00")[0].status_code
+
+    def replace():
+        with app.app_context():
+            try:
+                fees.replace_shortfall(db.session.get(BankAccount, firm.account), 5_000, firm_today())
+                outcome["replace"] = "ok"
+            except Exception as error:  # noqa: BLE001
+                outcome["replace"] = repr(error)[:200]
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=invoice_payment), threading.Thread(target=replace)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome == {"invoice": 303, "replace": "ok"}
+
+
+def test_trust_is_not_scheduled_against_what_the_client_is_paying_online(app, signed_in, mailbox, standin, client):
+    from tests.invoices.steps import apply, notice_period, retainer
+    from trustweb.services import mail
+
+    firm = signed_in
+    stripe_operating(app, firm)
+    with app.app_context():
+        notice_period(7)
+        retainer(firm, 100_000)
+    invoice_id, path, _ = sent_invoice(app, firm, mailbox, hours=100, rate=10_000)  # $100
+    session_id = start_checkout(app, path, "100.00")  # the client is paying all of it on Stripe's page
+    with app.app_context(), pytest.raises(ServiceError, match="being paid by the client online"):
+        apply(firm, invoice_id, 6_000)
+    standin.complete(session_id)
+    deliver(client, standin, standin.checkout_session_completed(session_id))
+    with app.app_context():
+        row = db.session.get(Invoice, invoice_id)
+        assert (row.status, row.paid_cents, row.scheduled_cents) == ("paid", 10_000, 0)
+        mail.deliver_queued()
+    receipt = mailbox.text(
+        mailbox.to("ada.receipts@example.com")[-1]
+        if mailbox.to("ada.receipts@example.com")
+        else mailbox.to("ada@example.com")[-1]
+    )
+    assert "Still due:    $0.00" in receipt, receipt

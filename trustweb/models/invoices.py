@@ -98,7 +98,7 @@ class Invoice(db.Model):
     @property
     def payable_cents(self):
         """What the client may still pay: the balance due less trust money promised to it."""
-        return self.due_cents - self.scheduled_cents
+        return max(self.due_cents - self.scheduled_cents, 0)
 
     @property
     def status_label(self):

@@ -82,6 +82,8 @@ class JournalEntry(db.Model):
         CheckConstraint("kind IN ('deposit', 'disbursement', 'transfer', 'reversal')", name="kind"),
         CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_back"),
         # A cheque number is used once per bank account.
+        # A trust account's journal in date order (reports, reconciliation, statements matched by date).
+        Index("ix_journal_entry_account_date", "bank_account_id", "entry_date", "id"),
         Index(
             "uq_journal_entry_cheque",
             "bank_account_id",

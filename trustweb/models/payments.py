@@ -43,6 +43,9 @@ class Payment(db.Model):
     checkout_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     checkout_url: Mapped[str | None] = mapped_column(Text)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The part that counted toward the request or invoice when booked; the rest was an excess (a checkout
+    # finished after it was paid another way) and is what a refund or chargeback gives back first.
+    applied_cents: Mapped[int | None] = mapped_column(BigInteger)
     # A bank payment's deposit is cleared automatically on this date (clear-payments command).
     clears_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
@@ -18,6 +18,7 @@ from trustweb.services import reconciliation as recon
 from trustweb.services.trust import firm_today
 from trustweb.views import get_or_404, is_htmx
 
+SHOWN_LINES = 200
 GUESSES = {
     "date": ("date", "posted", "posting date", "transaction date", "booking date"),
     "amount": ("amount", "transaction amount"),
@@ -184,18 +185,27 @@ def workspace(statement, status=200, error=None, message=None):
     """The reconciliation page, or (htmx) its working part: totals, lines, outstanding items."""
     report = recon.three_way(statement)
     signed = db.session.scalar(select(Reconciliation).where(Reconciliation.statement_id == statement.id))
-    lines = db.session.scalars(
+    of_statement = (
         select(StatementLine)
         .options(selectinload(StatementLine.entry))
         .where(StatementLine.statement_id == statement.id)
         .order_by(StatementLine.posted_on, StatementLine.id)
+    )
+    # Every line still to match (up to a screenful), and the latest matched ones: a busy month has thousands.
+    unmatched = db.session.scalars(of_statement.where(StatementLine.entry_id.is_(None)).limit(SHOWN_LINES)).all()
+    matched = db.session.scalars(
+        of_statement.where(StatementLine.entry_id.is_not(None))
+        .order_by(None)
+        .order_by(StatementLine.posted_on.desc(), StatementLine.id.desc())
+        .limit(SHOWN_LINES)
     ).all()
-    unmatched = [line for line in lines if line.entry_id is None]
+    lines = unmatched + matched[::-1]
     context = {
         "statement": statement,
         "report": report,
         "signed": signed,
         "lines": lines,
+        "hidden_matched": max(statement.line_count - _count_unmatched(statement) - len(matched), 0),
         "candidates": recon.candidates(statement, unmatched[:50]),
         "error": error,
         "message": message,
@@ -203,6 +213,12 @@ def workspace(statement, status=200, error=None, message=None):
     }
     template = "reconcile/_workspace.html" if is_htmx() else "reconcile/statement.html"
     return render_template(template, **context), status
+
+
+def _count_unmatched(statement):
+    return db.session.scalar(
+        select(func.count()).where(StatementLine.statement_id == statement.id, StatementLine.entry_id.is_(None))
+    )
 
 
 def _tickable(statement):

@@ -19,7 +19,7 @@ from trustweb.ledger.money import plain_cents
 from trustweb.models import PAYMENT_STATUSES, REQUEST_STATUSES, BankAccount, Contact, Matter, User
 from trustweb.models.base import utcnow
 from trustweb.reports import bp
-from trustweb.services import reports
+from trustweb.services import ledger_reports, reports
 from trustweb.services.trust import firm_today
 from trustweb.templating import firm
 from trustweb.views import MAX_ID, is_htmx
@@ -61,8 +61,8 @@ REPORTS = {
 BUILDERS = {
     "open-requests": reports.open_requests,
     "payments": reports.request_payments,
-    "client-ledger": reports.client_ledger,
-    "balances": reports.client_balances,
+    "client-ledger": ledger_reports.client_ledger,
+    "balances": ledger_reports.client_balances,
 }
 STATUS_CHOICES = {
     "open-requests": {key: REQUEST_STATUSES[key] for key in reports.REQUEST_STATUS_CHOICES},
@@ -302,15 +302,15 @@ def run(key):
 def run_journal(filters):
     """The journal: a page at a time on screen (the running balance carried from the entries before the page),
     all of it streamed as CSV."""
-    totals = reports.journal_totals(filters)
+    totals = ledger_reports.journal_totals(filters)
     if request.args.get("format") == "csv":
-        report = reports.journal(filters, firm_today())
+        report = ledger_reports.journal(filters, firm_today())
         report.summary = journal_summary(filters, totals)
         return csv_response(report, filters, f"journal-{filters.account.id}-{firm_today().isoformat()}.csv")
     pages = max(1, -(-totals["count"] // JOURNAL_PAGE))
     page = request.args.get("page", 1, type=int)
     page = page if 1 <= page <= pages else 1
-    report = reports.journal(filters, firm_today(), offset=(page - 1) * JOURNAL_PAGE, limit=JOURNAL_PAGE)
+    report = ledger_reports.journal(filters, firm_today(), offset=(page - 1) * JOURNAL_PAGE, limit=JOURNAL_PAGE)
     report.summary = journal_summary(filters, totals)
     return show("journal", report, filters, page=page, pages=pages)
 

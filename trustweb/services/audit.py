@@ -58,13 +58,23 @@ def _acting_user(user):
     return None
 
 
+def lock_chain():
+    """Lock the chain's head row for the rest of the transaction; returns it.
+
+    Every write appends to the chain, so writers already take turns at the head. The services that lock rows
+    (a request, an invoice, ledgers) take the head first: every transaction then locks in the same order, head
+    before rows, and two of them can never each hold what the other waits for (PostgreSQL would abort one).
+    """
+    db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+    return db.session.scalar(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 def record(action, obj=None, *, object_type=None, object_id=None, before=None, after=None, user=None):
     """Append an event to the chain in the current transaction (the caller commits)."""
     # The head row is locked so that concurrent writers append one after another.
-    db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
-    head = db.session.scalar(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    )
+    head = lock_chain()
     user = _acting_user(user)
     event = AuditEvent(
         seq=head.last_seq + 1,

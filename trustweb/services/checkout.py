@@ -36,11 +36,13 @@ def reserved_cents(payable):
     """What unfinished checkouts for the request (or invoice) may still bring in: recent ones, and bank payments
     on their way."""
     since = utcnow() - timedelta(hours=CHECKOUT_HOURS)
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            _payments_of(payable),
-            Payment.status == "pending",
-            (Payment.created_at >= since) | (Payment.method == "ach"),
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+                _payments_of(payable),
+                Payment.status == "pending",
+                (Payment.created_at >= since) | (Payment.method == "ach"),
+            )
         )
     )
 
@@ -106,7 +108,7 @@ def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None)
             ),
             success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=external_url("pay.show", token=token),
-            metadata={"payment": str(payment.id), ("invoice" if payable.is_invoice else "payable"): payable.number},
+            metadata={"payment": str(payment.id), ("invoice" if payable.is_invoice else "request"): payable.number},
             email=payer_email,
             key=f"checkout-{idempotency_key}",
         )
@@ -144,7 +146,9 @@ def settle_checkout(payment):
     if state.status == "paid":
         payment.fee_cents = min(state.fee_cents, payment.amount_cents)
         payment.received_on = firm_today()
-        bank_payment = state.method == "ach"
+        # A bank payment into trust is held uncleared for the account's hold days; an invoice's goes to
+        # operating, where nothing waits for clearing.
+        bank_payment = state.method == "ach" and not payable.is_invoice
         if bank_payment:
             payment.clears_on = payment.received_on + timedelta(days=payment.bank_account.ach_hold_days)
         payer = payable.contact.name
@@ -168,7 +172,11 @@ def clear_due_payments(today=None):
     due = db.session.scalars(
         select(Payment)
         .join(JournalEntry, JournalEntry.id == Payment.journal_entry_id)
-        .where(Payment.clears_on <= today, Payment.status.in_(("succeeded", "refunded", "disputed")))
+        .where(
+            Payment.clears_on <= today,
+            Payment.trust_request_id.is_not(None),
+            Payment.status.in_(("succeeded", "refunded", "disputed")),
+        )
         .order_by(Payment.id)
     ).all()
     cleared = 0

@@ -17,7 +17,7 @@ from trustweb.ledger.money import format_cents
 from trustweb.models import DepositClearance, JournalEntry, LedgerAccount
 from trustweb.models.base import utcnow
 from trustweb.models.firm import insert_ignore
-from trustweb.services import ServiceError
+from trustweb.services import ServiceError, audit
 from trustweb.services.firm import default_account
 from trustweb.services.trust import _check_date, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
@@ -29,8 +29,19 @@ def _operating_ledgers(account, expense):
     )
 
 
+def operating_keys(account):
+    """The operating ledgers an invoice payment (or its refund, chargeback and fees) moves: key -> kind.
+    Locked together, in one sorted go, so no two such transactions wait on each other in opposite order."""
+    return {
+        f"operating:{account.id}": "operating",
+        f"receivable:{account.id}": "receivable",
+        f"expense:{account.id}:processing-fees": "expense",
+    }
+
+
 def lock_operating(account, keys):
     """Ledgers of the operating account by key (key -> kind), created if new, locked in key order; by kind."""
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
     for key, kind in keys.items():
         db.session.execute(
             insert_ignore(LedgerAccount).values(

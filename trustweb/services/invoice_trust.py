@@ -22,6 +22,7 @@ from trustweb.ledger.money import format_cents
 from trustweb.models import BankAccount, FirmSettings, Invoice, JournalEntry, LedgerAccount, Matter, TrustApplication
 from trustweb.services import ServiceError, audit, mail
 from trustweb.services import templates as email_templates
+from trustweb.services.checkout import reserved_cents
 from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
 from trustweb.services.invoices import _operating, common_values, lock
@@ -51,11 +52,14 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
             "trust money is applied only to an invoice the client has been sent."
         )
     rules.check_amount(amount_cents)
-    promised = invoice.scheduled_cents
-    if amount_cents > invoice.due_cents - promised:
+    promised, paying = invoice.scheduled_cents, reserved_cents(invoice)
+    if amount_cents > invoice.due_cents - promised - paying:
         already = f" ({format_cents(promised)} is already scheduled from trust)" if promised else ""
+        if paying:
+            already += f" ({format_cents(paying)} is being paid by the client online right now)"
+        most = "that" if not (promised or paying) else format_cents(max(invoice.due_cents - promised - paying, 0))
         raise ServiceError(
-            f"{format_cents(invoice.due_cents)} is due on {invoice.number}{already}; apply at most that."
+            f"{format_cents(invoice.due_cents)} is due on {invoice.number}{already}; apply at most {most}."
         )
     if account is None or account.kind != "trust":
         raise ServiceError("Choose the trust account the money is held in.")
@@ -280,7 +284,7 @@ def available_for(invoice, account, from_client_funds=False):
     if invoice.status not in ("sent", "partially_paid"):
         return 0
     ledger = trust_ledger(invoice, account, from_client_funds)
-    return max(0, min(invoice.due_cents, ledger.available_cents if ledger else 0))
+    return max(0, min(invoice.payable_cents - reserved_cents(invoice), ledger.available_cents if ledger else 0))
 
 
 def trust_account_for(invoice):
@@ -322,7 +326,7 @@ def batch_plan(lawyer_id=None):
             plan.append((invoice, account, 0, "No trust money is held for this matter."))
             continue
         left.setdefault(ledger.key, ledger.available_cents)
-        amount = max(0, min(invoice.payable_cents, left[ledger.key]))
+        amount = max(0, min(invoice.payable_cents - reserved_cents(invoice), left[ledger.key]))
         left[ledger.key] -= amount
         reason = None if amount else "Nothing available in trust for this matter."
         plan.append((invoice, account, amount, reason))

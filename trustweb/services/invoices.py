@@ -70,6 +70,7 @@ def create_invoice(values, user):
 
 
 def lock(invoice):
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
     return db.session.scalar(
         select(Invoice).where(Invoice.id == invoice.id).with_for_update().execution_options(populate_existing=True)
     )

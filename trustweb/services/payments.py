@@ -14,14 +14,13 @@ from flask import render_template
 from sqlalchemy import select
 
 from trustweb.extensions import db
-from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
 from trustweb.models import Counter, FirmSettings, JournalEntry, Payment
 from trustweb.payments import Declined, processor_for
 from trustweb.services import ServiceError, audit, mail
 from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, lock_operating
+from trustweb.services.fees import book_fee, lock_operating, operating_keys
 from trustweb.services.firm import default_account
 from trustweb.services.trust import METHODS, Holder, _check_date, _post, audit_entry, firm_today, post_deposit
 from trustweb.urls import external_url
@@ -101,7 +100,7 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
         raise ServiceError(f"This payment link is {state}; no payment was taken.")
     check_amount(payable, amount_cents)
     operating = default_account("operating")
-    if operating is None or not operating.active:
+    if operating is None or not operating.active or not payable.bank_account.active:
         raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
     processor = processor_for(payable.bank_account, FirmSettings.get())
     payment = new_payment(
@@ -147,7 +146,8 @@ def record_manual_payment(
         raise ServiceError(f"{payable.number} is already paid in full.")
     if payable.is_invoice and payable.status == "draft":
         raise ServiceError(f"{payable.number} is a draft; send it before recording a payment.")
-    rules.check_amount(amount_cents)
+    if amount_cents is None or amount_cents <= 0:
+        raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > payable.payable_cents:
         raise ServiceError(f"{format_cents(payable.payable_cents)} is due on {payable.number}; record at most that.")
     _check_date(received_on)
@@ -183,9 +183,8 @@ def _deposit(payable, payment, *, payer, cleared, user):
             user=user,
         )
     operating = payable.bank_account
-    ledgers = lock_operating(
-        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
-    )
+    # The fee's expense ledger is locked now too: every path locks the operating ledgers in one sorted go.
+    ledgers = lock_operating(operating, operating_keys(operating))
     entry = JournalEntry(
         kind="deposit",
         bank_account_id=operating.id,
@@ -217,6 +216,7 @@ def _book(payable, payment, *, payer, cleared, user):
     # what was still due, and a void one stays void: a checkout finished after it was paid another way or
     # voided leaves an excess for staff to refund (for an invoice, a credit in the receivable), audited.
     counted = 0 if payable.status == "void" else min(payment.amount_cents, payable.due_cents)
+    payment.applied_cents = counted
     if counted:
         payable.paid_cents += counted
         payable.status = "paid" if payable.paid_cents == payable.amount_cents else "partially_paid"
@@ -228,7 +228,7 @@ def _book(payable, payment, *, payer, cleared, user):
         audit.record(
             "payment.excess",
             payment,
-            after={"excess_cents": payment.amount_cents - counted, "request_status": payable.status},
+            after={"excess_cents": payment.amount_cents - counted, "status": payable.status},
             user=user,
         )
     audit.record(

@@ -22,7 +22,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankStatement, JournalEntry, LedgerAccount, Reconciliation, StatementLine
 from trustweb.services import ServiceError, audit
-from trustweb.services.reports import held_balances
+from trustweb.services.ledger_reports import held_balances
 from trustweb.services.statements import bank_amounts
 from trustweb.services.trust import firm_today, locked_through
 
@@ -141,7 +141,8 @@ def sign(statement, explanation, user):
     """Sign the reconciliation and lock the period; refused unless the three agree or each difference is explained."""
     explanation = (explanation or "").strip()
     account = statement.bank_account
-    # One signer at a time per account: the account row is the lock.
+    # One signer at a time per account: the account row is the lock (after the audit head, as everywhere).
+    audit.lock_chain()
     db.session.execute(select(type(account).id).where(type(account).id == account.id).with_for_update()).scalar_one()
     if statement.period_end > firm_today():
         raise ServiceError("A period that has not ended yet cannot be signed off.")

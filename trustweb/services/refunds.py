@@ -24,7 +24,7 @@ from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.services import ServiceError, audit
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, book_fee_returned, lock_operating
+from trustweb.services.fees import book_fee, book_fee_returned, lock_operating, operating_keys
 from trustweb.services.payments import lock_payable, prefix
 from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
 
@@ -43,6 +43,10 @@ def _unpaid_status(payable):
 def _set_paid(request, paid_cents, user, action):
     """The request's (or invoice's) amount paid after money went back (or came back), and the status that follows."""
     before = {"status": request.status, "paid_cents": request.paid_cents}
+    if request.is_invoice and request.status == "void":
+        # A void invoice owes nothing and is paid nothing: money coming back is a credit in the receivable.
+        audit.record(action, request, before=before, after=before, user=user)
+        return
     request.paid_cents = max(0, min(paid_cents, request.amount_cents))
     if request.status != "void":
         if request.paid_cents == request.amount_cents:
@@ -60,9 +64,7 @@ def _operating_move(payment, amount_cents, *, back, description, method, referen
     """An invoice payment's money leaving operating (back=True: refunded or charged back, owed again on the
     invoice) or coming back to it (a dispute won); no commit."""
     operating = payment.bank_account
-    ledgers = lock_operating(
-        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
-    )
+    ledgers = lock_operating(operating, operating_keys(operating))
     sign = -1 if back else 1
     entry = JournalEntry(
         kind="disbursement" if back else "deposit",
@@ -156,6 +158,14 @@ def _refund_request(request, amount_cents, user):
     audit.record("request.refunded", request, before=before, after=after, user=user)
 
 
+def _counted_part(payment, amount_cents):
+    """Of money going back from a payment, the part that had counted toward its request or invoice: an excess
+    the payment brought beyond what was due goes back first and changes nothing owed."""
+    applied = payment.applied_cents if payment.applied_cents is not None else payment.amount_cents
+    excess_left = max(payment.amount_cents - applied - payment.refunded_cents, 0)
+    return amount_cents - min(amount_cents, excess_left)
+
+
 def _record_refund(payment, amount_cents, reference, online, reason, entry, user, idempotency_key=None):
     db.session.add(
         Refund(
@@ -169,14 +179,16 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
             created_by_id=user.id if user else None,
         )
     )
+    counted = _counted_part(payment, amount_cents)
     payment.refunded_cents += amount_cents
     if payment.refunded_cents == payment.amount_cents:
         payment.status = "refunded"
     if payment.invoice_id is not None:
-        invoice = payment.invoice  # the money is owed on the invoice again
-        _set_paid(invoice, invoice.paid_cents - amount_cents, user, "invoice.refunded")
+        invoice = payment.invoice  # what had counted is owed on the invoice again
+        if counted:
+            _set_paid(invoice, invoice.paid_cents - counted, user, "invoice.refunded")
     else:
-        _refund_request(payment.request, amount_cents, user)
+        _refund_request(payment.request, counted, user)
     audit.record(
         "payment.refunded",
         payment,
@@ -253,9 +265,13 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
     db.session.refresh(payment)
     if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
         return False  # booked meanwhile by the same event delivered at once
+    counted = _counted_part(payment, amount_cents)
     entry, from_client, from_firm = _take_back(
         payment, amount_cents, f"Chargeback on {payment.receipt_number} ({request.number})", dispute_reference
     )
+    if request.is_invoice:
+        # For an invoice: client_cents is what is owed on it again, firm_cents the excess it had brought.
+        from_client, from_firm = counted, amount_cents - counted
     dispute = Dispute(
         payment_id=payment.id,
         processor_reference=dispute_reference,
@@ -270,7 +286,8 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
     payment.status = "disputed"
     if fee_cents:
         _dispute_fee(payment, fee_cents, dispute_reference)
-    _set_paid(request, request.paid_cents - amount_cents, None, f"{prefix(request)}.charged_back")
+    if counted:
+        _set_paid(request, request.paid_cents - counted, None, f"{prefix(request)}.charged_back")
     audit.record(
         "payment.disputed",
         payment,
@@ -309,7 +326,8 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
         if fee_returned_cents > 0:
             book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
         payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "succeeded"
-        _set_paid(request, request.paid_cents + dispute.amount_cents, None, "invoice.dispute_won")
+        if dispute.client_cents:
+            _set_paid(request, request.paid_cents + dispute.client_cents, None, "invoice.dispute_won")
     elif won:
         account = request.bank_account
         holder = _holder(payment)

@@ -90,6 +90,7 @@ def create_request(values, user):
 
 def lock(request):
     """The request's row, locked and re-read: every change of status or amount paid goes through here."""
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
     return db.session.scalar(
         select(TrustRequest)
         .where(TrustRequest.id == request.id)

@@ -338,14 +338,15 @@ def saved_mapping(account):
 
 def bank_amounts(account, entry_ids=None, start=None, end=None):
     """{entry id: its effect on the bank balance} for the account's entries that moved money."""
+    bank = select(LedgerAccount.id).where(LedgerAccount.key == f"bank:{account.id}").scalar_subquery()
+    # From the account's entries in the date range (ix_journal_entry_account_date) to their bank line.
     statement = (
-        select(JournalLine.entry_id, JournalLine.amount_cents)
-        .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(LedgerAccount.key == f"bank:{account.id}")
+        select(JournalEntry.id, JournalLine.amount_cents)
+        .join(JournalLine, (JournalLine.entry_id == JournalEntry.id) & (JournalLine.ledger_account_id == bank))
+        .where(JournalEntry.bank_account_id == account.id)
     )
     if entry_ids is not None:
-        statement = statement.where(JournalLine.entry_id.in_(entry_ids))
+        statement = statement.where(JournalEntry.id.in_(entry_ids))
     if start is not None:
         statement = statement.where(JournalEntry.entry_date >= start)
     if end is not None:
@@ -397,10 +398,13 @@ def auto_match(account, user=None):
             continue
         candidates.sort(key=lambda entry: (abs((entry.entry_date - line.posted_on).days), entry.id))
         best = candidates[0]
-        if len(candidates) > 1 and abs((candidates[1].entry_date - line.posted_on).days) == abs(
-            (best.entry_date - line.posted_on).days
+        runner_up = candidates[1] if len(candidates) > 1 else None
+        if (
+            runner_up is not None
+            and runner_up.entry_date != best.entry_date
+            and abs((runner_up.entry_date - line.posted_on).days) == abs((best.entry_date - line.posted_on).days)
         ):
-            continue  # two equally likely entries: a person decides
+            continue  # as near before as after: a person decides (same amount on the same day is the same to the bank)
         line.entry_id, line.matched_at = best.id, utcnow()
         line.matched_by_id = user.id if user else None
         pool.remove(best)

@@ -82,6 +82,7 @@ def shortfall_key(account):
 
 def lock_ledgers(account, holders, with_bank=True, with_shortfall=False):
     """The ledger rows for these holders in this trust account, created if new, locked, fresh."""
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
     wanted = {h.key(account.id): h for h in holders}
     if with_bank:
         wanted[f"bank:{account.id}"] = None

@@ -1,0 +1,348 @@
+"""Reports of the trust ledgers: one client's ledger, the account's journal, and every client's balance as of a
+day. Balances "as of" a day are the ledger's current balance less what was dated after it, so a recent day
+reads few lines however long the history is; the journal's CSV streams from Core rows in flat memory.
+"""
+
+from sqlalchemy import String, case, cast, func, select
+
+from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
+from trustweb.ledger.rules import NORMAL_SIGN
+from trustweb.models import Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
+from trustweb.services.reports import ENTRY_KINDS, HELD_KINDS, Column, Report
+
+
+def client_ledger(filters, today):
+    """One client ledger (a matter's, or the client's funds without a matter) over a date range, with the opening
+    balance, each entry's running balance, and the closing balance."""
+    ledger = _client_ledger_of(filters)
+    columns = [
+        Column("date", "Date", "date"),
+        Column("entry", "Entry"),
+        Column("description", "Description"),
+        Column("counterparty", "Paid by / to"),
+        Column("reference", "Reference"),
+        Column("in", "In", "money"),
+        Column("out", "Out", "money"),
+        Column("balance", "Balance", "money"),
+    ]
+    if ledger is None:
+        return Report("client-ledger", "Client ledger", columns, [], note="Nothing has been held for this client.")
+    sign = NORMAL_SIGN[ledger.kind]
+    lines = (
+        select(
+            JournalEntry.id,
+            JournalEntry.entry_date,
+            JournalEntry.description,
+            JournalEntry.counterparty,
+            JournalEntry.reference,
+            JournalLine.amount_cents,
+        )
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.ledger_account_id == ledger.id)
+    )
+    opening = 0
+    if filters.date_from is not None:
+        opening = sign * _balance_before(ledger.id, filters.date_from)
+        lines = lines.where(JournalEntry.entry_date >= filters.date_from)
+    if filters.date_to is not None:
+        lines = lines.where(JournalEntry.entry_date <= filters.date_to)
+    rows, balance = [], opening
+    totals = {"in": 0, "out": 0}
+    for entry_id, entry_date, description, counterparty, reference, amount in db.session.execute(
+        lines.order_by(JournalEntry.entry_date, JournalEntry.id)
+    ):
+        natural = sign * amount
+        balance += natural
+        rows.append(
+            {
+                "date": entry_date,
+                "entry": f"J-{entry_id:06d}",
+                "description": description,
+                "counterparty": counterparty or "",
+                "reference": reference or "",
+                "in": natural if natural > 0 else None,
+                "out": -natural if natural < 0 else None,
+                "balance": balance,
+                "_entry_id": entry_id,
+            }
+        )
+        totals["in" if natural > 0 else "out"] += abs(natural)
+    totals["balance"] = balance
+    summary = [
+        ("Ledger", ledger.name, "text"),
+        ("Trust account", ledger.bank_account.name, "text"),
+        ("Opening balance", opening, "money"),
+        ("Money in", totals["in"], "money"),
+        ("Money out", totals["out"], "money"),
+        ("Closing balance", balance, "money"),
+    ]
+    return Report("client-ledger", f"Client ledger: {ledger.name}", columns, rows, totals, summary)
+
+
+def _client_ledger_of(filters):
+    if filters.matter is None and filters.contact is None:
+        return None
+    contact_id = filters.matter.client_id if filters.matter is not None else filters.contact.id
+    matter_part = filters.matter.id if filters.matter is not None else "-"
+    statement = select(LedgerAccount).where(LedgerAccount.kind == "client", LedgerAccount.contact_id == contact_id)
+    keys = [f"client:{filters.account.id}:{contact_id}:{matter_part}"] if filters.account is not None else None
+    if keys is not None:
+        statement = statement.where(LedgerAccount.key.in_(keys))
+    elif filters.matter is not None:
+        statement = statement.where(LedgerAccount.matter_id == filters.matter.id)
+    else:
+        statement = statement.where(LedgerAccount.matter_id.is_(None))
+    return db.session.scalars(statement.order_by(LedgerAccount.id)).first()
+
+
+def bank_ledger(account):
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == f"bank:{account.id}"))
+
+
+def _balance_before(ledger_id, day):
+    """A ledger's summed line amounts dated before the day (its raw sign)."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(JournalLine.amount_cents), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.ledger_account_id == ledger_id, JournalEntry.entry_date < day)
+        )
+    )
+
+
+JOURNAL_COLUMNS = [
+    Column("date", "Date", "date"),
+    Column("entry", "Entry"),
+    Column("kind", "Kind"),
+    Column("description", "Description"),
+    Column("counterparty", "Paid by / to"),
+    Column("reference", "Reference"),
+    Column("in", "Deposits", "money"),
+    Column("out", "Withdrawals", "money"),
+    Column("balance", "Balance", "money"),
+]
+
+
+def journal_statement(account, filters):
+    """The trust account's entries in date order, each with what it did to the bank balance (0 for a transfer
+    between two ledgers); Core rows, so a long export reads them without building objects."""
+    ledger = bank_ledger(account)
+    bank_line = (
+        select(JournalLine.entry_id, JournalLine.amount_cents)
+        .where(JournalLine.ledger_account_id == (ledger.id if ledger is not None else -1))
+        .subquery()
+    )
+    statement = (
+        select(
+            JournalEntry.id,
+            JournalEntry.entry_date,
+            JournalEntry.kind,
+            JournalEntry.description,
+            JournalEntry.counterparty,
+            JournalEntry.reference,
+            func.coalesce(bank_line.c.amount_cents, 0),
+        )
+        .outerjoin(bank_line, bank_line.c.entry_id == JournalEntry.id)
+        .where(JournalEntry.bank_account_id == account.id)
+    )
+    if filters.date_from is not None:
+        statement = statement.where(JournalEntry.entry_date >= filters.date_from)
+    if filters.date_to is not None:
+        statement = statement.where(JournalEntry.entry_date <= filters.date_to)
+    return statement.order_by(JournalEntry.entry_date, JournalEntry.id), ledger
+
+
+def journal_rows(rows, opening):
+    """Rows of the journal with their running balance, one at a time."""
+    balance = opening
+    for entry_id, entry_date, kind, description, counterparty, reference, amount in rows:
+        balance += amount
+        yield {
+            "date": entry_date,
+            "entry": f"J-{entry_id:06d}",
+            "kind": ENTRY_KINDS.get(kind, kind),
+            "description": description,
+            "counterparty": counterparty or "",
+            "reference": reference or "",
+            "in": amount if amount > 0 else None,
+            "out": -amount if amount < 0 else None,
+            "balance": balance,
+            "_entry_id": entry_id,
+        }
+
+
+def _streamed_csv(statement, opening):
+    """The journal as CSV rows, read in batches from a server-side cursor with Core (no objects). The query runs
+    only once iterated, so a streamed response opens it after the request's own work (and its commits) are
+    done. Dates come as the database's ISO text."""
+    statement = statement.with_only_columns(
+        statement.selected_columns[0],
+        cast(JournalEntry.entry_date, String(10)),
+        *statement.selected_columns[2:],
+    )
+    result = db.session.connection().execute(statement.execution_options(yield_per=5_000))
+    balance = opening
+    kinds = ENTRY_KINDS
+    for entry_id, entry_date, kind, description, counterparty, reference, amount in result:
+        balance += amount
+        yield (
+            entry_date,
+            f"J-{entry_id:06d}",
+            kinds.get(kind, kind),
+            description,
+            counterparty or "",
+            reference or "",
+            plain_cents(amount) if amount > 0 else "",
+            plain_cents(-amount) if amount < 0 else "",
+            plain_cents(balance),
+        )
+
+
+def journal(filters, today, *, offset=0, limit=None):
+    """The trust account journal: every entry in order, with the running bank balance. With a limit, one page of
+    it (the running balance still counts every entry before the page); without, a generator of all of it."""
+    account = filters.account
+    statement, ledger = journal_statement(account, filters)
+    opening = _balance_before(ledger.id, filters.date_from) if ledger is not None and filters.date_from else 0
+    if offset:
+        before = statement.with_only_columns(statement.selected_columns[-1]).limit(offset).subquery()
+        opening += int(db.session.scalar(select(func.coalesce(func.sum(before.c[0]), 0))))
+    summary = [("Trust account", account.name, "text"), ("Opening balance", opening, "money")]
+    report = Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, [], {}, summary)
+    if limit is not None:
+        report.rows = list(journal_rows(db.session.execute(statement.offset(offset).limit(limit)), opening))
+    else:
+        report.csv_rows = _streamed_csv(statement, opening)
+    return report
+
+
+def journal_totals(filters):
+    """Opening balance, deposits, withdrawals, closing balance and the count of entries for the filtered range."""
+    statement, ledger = journal_statement(filters.account, filters)
+    inner = statement.order_by(None).subquery()
+    amount = inner.c[6]
+    count, deposits, withdrawals = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((amount > 0, amount), else_=0)), 0),
+            func.coalesce(func.sum(case((amount < 0, -amount), else_=0)), 0),
+        ).select_from(inner)
+    ).one()
+    deposits, withdrawals = int(deposits), int(withdrawals)
+    opening = _balance_before(ledger.id, filters.date_from) if ledger is not None and filters.date_from else 0
+    return {
+        "count": count,
+        "opening": opening,
+        "in": deposits,
+        "out": withdrawals,
+        "closing": opening + deposits - withdrawals,
+    }
+
+
+def held_balances(account, as_of):
+    """Every ledger of the trust account as of the end of a day: {ledger id: natural balance}, and the bank's."""
+    after = dict(
+        db.session.connection()
+        .execute(
+            select(JournalLine.ledger_account_id, func.sum(JournalLine.amount_cents))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalEntry.bank_account_id == account.id, JournalEntry.entry_date > as_of)
+            .group_by(JournalLine.ledger_account_id)
+        )
+        .all()
+    )
+    ledgers = (
+        db.session.connection()
+        .execute(
+            select(LedgerAccount.id, LedgerAccount.kind, LedgerAccount.balance_cents).where(
+                LedgerAccount.bank_account_id == account.id
+            )
+        )
+        .all()
+    )
+    balances = {}
+    for ledger_id, kind, balance in ledgers:
+        sign = NORMAL_SIGN[kind]
+        balances[ledger_id] = balance - sign * int(after.get(ledger_id, 0))
+    return balances
+
+
+def client_balances(filters, today):
+    """Every client ledger of the trust account with its balance at the end of a day, and the proof: their total
+    (with the firm's own money and what the firm owes) equals the account's journal balance."""
+    account = filters.account
+    as_of = filters.as_of or today
+    balances = held_balances(account, as_of)
+    statement = (
+        select(
+            LedgerAccount.id,
+            LedgerAccount.kind,
+            Contact.name,
+            Matter.number,
+            Matter.description,
+            User.name,
+            Matter.lawyer_id,
+            LedgerAccount.matter_id,
+            LedgerAccount.contact_id,
+        )
+        .outerjoin(Contact, Contact.id == LedgerAccount.contact_id)
+        .outerjoin(Matter, Matter.id == LedgerAccount.matter_id)
+        .outerjoin(User, User.id == Matter.lawyer_id)
+        .where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
+        .order_by(LedgerAccount.kind, Contact.name, Matter.number, LedgerAccount.id)
+    )
+    rows, total_held = [], 0
+    narrowed = filters.lawyer is not None or filters.matter is not None or filters.contact is not None
+    bank = bank_ledger(account)
+    for (
+        ledger_id,
+        kind,
+        client,
+        number,
+        description,
+        lawyer,
+        lawyer_id,
+        matter_id,
+        contact_id,
+    ) in db.session.connection().execute(statement):
+        balance = balances.get(ledger_id, 0)
+        total_held += balance
+        if balance == 0:
+            continue
+        if filters.lawyer is not None and lawyer_id != filters.lawyer.id:
+            continue
+        if filters.matter is not None and matter_id != filters.matter.id:
+            continue
+        if filters.contact is not None and filters.matter is None and contact_id != filters.contact.id:
+            continue
+        if kind == "client":
+            name, matter = client, f"{number} · {description}" if number else "Client funds (no matter)"
+        elif kind == "firm":
+            name, matter = "Firm's own funds", ""
+        else:
+            name, matter = "Owed by the firm (fees and chargebacks to replace)", ""
+        rows.append({"client": name, "matter": matter, "lawyer": lawyer or "", "balance": balance})
+    journal_balance = balances.get(bank.id, 0) if bank is not None else 0
+    listed = sum(row["balance"] for row in rows)
+    columns = [
+        Column("client", "Client"),
+        Column("matter", "Matter"),
+        Column("lawyer", "Lawyer"),
+        Column("balance", "Balance", "money"),
+    ]
+    summary = [
+        ("Trust account", account.name, "text"),
+        ("As of the end of", as_of, "date"),
+        ("Client ledgers listed", len(rows), "number"),
+        ("Total of all client ledgers", total_held, "money"),
+        ("Trust account journal balance", journal_balance, "money"),
+        ("Difference", journal_balance - total_held, "money"),
+    ]
+    report = Report("balances", f"Client trust balances: {account.name}", columns, rows, {"balance": listed}, summary)
+    if narrowed:
+        report.note = (
+            "Narrowed by lawyer, client or matter: the table lists part of the ledgers; "
+            "the totals above are the whole account's."
+        )
+    return report
