@@ -5,7 +5,6 @@ through a real SMTP server (aiosmtpd), so the link the client taps is the one th
 """
 
 import time
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -30,6 +29,7 @@ from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
 from trustweb.services import requests as request_service
+from trustweb.services.trust import firm_today
 
 pytestmark = pytest.mark.browser
 
@@ -230,7 +230,7 @@ def test_the_pay_page_works_on_a_phone_without_javascript(chromium, live_server,
             "account": db.session.get(BankAccount, firm.account),
             "template": None,
             "amount_cents": 120_000,
-            "issued_on": date.today(),
+            "issued_on": firm_today(),
             "due_on": None,
             "message": "",
             "allow_partial": False,

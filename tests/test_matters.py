@@ -8,6 +8,7 @@ from tests.conftest import post
 from tests.factories import gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
 from trustweb.models import Matter
+from trustweb.services.trust import firm_today
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_close_and_reopen(app, client, people):
     assert post(client, f"/matters/{matter.id}/status", {"status": "closed"}).status_code == 303
     with app.app_context():
         closed = db.session.get(Matter, matter.id)
-        assert closed.status == "closed" and closed.closed_on == date.today()
+        assert closed.status == "closed" and closed.closed_on == firm_today()
     assert "No open matters" in client.get("/matters/?q=&status=open", headers={"HX-Request": "true"}).get_data(
         as_text=True
     )

@@ -76,6 +76,9 @@ def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, 
     response = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300.00")
     assert response.status_code == 303, response.get_data(as_text=True)
     sid = statement_id(app)
+    # The same file again is a duplicate: refused, nothing added.
+    again = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300.00")
+    assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
     figures, page = totals(client, sid)
     assert (figures["adjusted"], figures["journal"], figures["clients"]) == ("$6,300.00",) * 3
     assert "The three balances agree" in page and page.count('class="matched"') == 3  # matched automatically

@@ -1,7 +1,8 @@
 """The trust panel as staff use it: forms by htmx and by plain POST, refusals, permissions."""
 
 import re
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +13,8 @@ from trustweb.models import AuditEvent, JournalEntry, JournalLine, LedgerAccount
 from trustweb.services.books import check_books
 
 HTMX = {"HX-Request": "true", "HX-Target": "trust-panel"}
-TODAY = date.today().isoformat()
+# The firm's today (New York by default), not the machine's: after 00:00 UTC they differ.
+TODAY = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
 
 
 @pytest.fixture

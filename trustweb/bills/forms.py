@@ -1,5 +1,4 @@
 import re
-from datetime import date
 
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from trustweb.forms import CONTROL, MARKUP, BaseForm, MoneyField, choices
 from trustweb.services.payments import MANUAL_METHODS
+from trustweb.services.trust import firm_today
 from trustweb.trust.forms import amount_field, date_field
 
 EMAIL_LIST = r"^\s*[^@\s,]+@[^@\s,]+\.[^@\s,]+\s*(,\s*[^@\s,]+@[^@\s,]+\.[^@\s,]+\s*)*$"
@@ -36,7 +36,7 @@ class TrustRequestForm(BaseForm):
     matter_id = SelectField("For", coerce=int)
     account_id = SelectField("Trust account", coerce=int, validators=[DataRequired("Choose a trust account.")])
     amount = amount_field()
-    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=date.today)
+    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=firm_today)
     due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
     message = TextAreaField("Message to the client", validators=[Optional(), Length(max=2000)])
     template_id = SelectField("Email template", coerce=int)
@@ -136,7 +136,7 @@ class InvoiceLineForm(Form):
 
 class InvoiceForm(BaseForm):
     matter_id = SelectField("Matter", coerce=int, validators=[DataRequired("Choose the matter.")])
-    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=date.today)
+    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=firm_today)
     due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
     notes = TextAreaField("Notes to the client", validators=[Optional(), Length(max=2000)])
     lines = FieldList(FormField(InvoiceLineForm), min_entries=6, max_entries=40)

@@ -1,4 +1,3 @@
-from datetime import date
 
 from flask import render_template, request, url_for
 from sqlalchemy import or_, select
@@ -58,7 +57,7 @@ def matter_form(matter=None):
     if request.method == "GET":
         if matter is None:
             form.client_id.data = request.args.get("client_id", 0, type=int)
-            form.opened_on.data = date.today()
+            form.opened_on.data = firm_today()
         else:
             for name in ("evergreen_minimum", "evergreen_target"):
                 cents = getattr(matter, f"{name}_cents")
@@ -149,7 +148,7 @@ def change_status(matter_id):
             **trust,
         )
     return button_action(
-        lambda: set_matter_status(matter, form.status.data, date.today()),
+        lambda: set_matter_status(matter, form.status.data, firm_today()),
         lambda saved: f"Matter {saved.number} is now {saved.status}.",
         url_for("matters.show", matter_id=matter.id),
     )

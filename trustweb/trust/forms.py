@@ -1,14 +1,13 @@
-from datetime import date
-
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, choices
-from trustweb.services.trust import METHODS
+from trustweb.services.trust import METHODS, firm_today
 
 
 def not_future(form, field):
-    if field.data and field.data > date.today():
+    """Not after today in the firm's own time zone (the server's clock may already be on tomorrow)."""
+    if field.data and field.data > firm_today():
         raise ValidationError("The date cannot be in the future.")
 
 
@@ -17,7 +16,7 @@ def amount_field():
 
 
 def date_field(label="Date"):
-    return DateField(label, validators=[InputRequired("Enter the date."), not_future], default=date.today)
+    return DateField(label, validators=[InputRequired("Enter the date."), not_future], default=firm_today)
 
 
 class PanelForm(BaseForm):
