@@ -357,3 +357,24 @@ def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
         {"period_start": "2026-10-15", "period_end": "2026-11-14", "ending_balance": "1"},
     )
     assert overlap.status_code == 422 and "overlaps" in overlap.get_data(as_text=True)
+
+
+def test_an_htmx_import_sends_the_browser_to_the_statement(app, client, month):
+    """htmx follows a 303 inside its own request and would swap the whole page into the form: a 204 with
+    HX-Redirect sends the browser there instead."""
+    form = {
+        "csrf_token": csrf_token(client),
+        "source": "csv",
+        "file": (io.BytesIO(chase_csv(CLEAN_MONTH)), "oct.csv"),
+        "period_end": "2026-10-31",
+        "ending_balance": "6300",
+        **MAPPING,
+    }
+    response = client.post(
+        f"/reconciliations/accounts/{month.account}/import",
+        data=form,
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == f"/reconciliations/statements/{statement_id(app)}"

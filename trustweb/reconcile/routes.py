@@ -157,9 +157,8 @@ def import_statement(account_id):
     flash(f"{statement.line_count} lines imported; {matched} matched to the journal automatically.", "success")
     target = url_for("reconciliations.statement", statement_id=statement.id)
     if is_htmx():
-        response = redirect(target, 303)
-        response.headers["HX-Redirect"] = target
-        return response
+        # Not a 303: the browser would follow it inside htmx's request and swap the whole page into the form.
+        return "", 204, {"HX-Redirect": target}
     return redirect(target, 303)
 
 
