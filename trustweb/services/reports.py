@@ -47,6 +47,17 @@ ENTRY_KINDS = {
     "transfer": "Transfer",
     "reversal": "Reversal",
 }
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP "CSV injection"); a payer's name is
+# typed by the client on the pay page, so text cells that begin with one get a leading apostrophe, which Excel and
+# LibreOffice show as text and do not display.
+FORMULA_STARTS = "=+-@\t\r"
+
+
+def spreadsheet_text(value):
+    """Text for a CSV cell that a spreadsheet shows as text and never runs as a formula."""
+    if value and value[0] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
