@@ -144,8 +144,31 @@ def test_a_deposit_in_transit_and_an_outstanding_cheque_are_listed_and_still_agr
     figures, page = totals(client, statement_id(app))
     assert figures["transit"] == "$400.00" and figures["outstanding"] == "$1,200.00"
     assert figures["adjusted"] == figures["journal"] == figures["clients"] == "$6,700.00"
-    assert "CHECK" not in re.search(r'id="outstanding-withdrawals">(.*?)</table>', page, re.S).group(1) or True
-    assert "Recording fees" in page and "Deposit from Ben Baker" in page
+    cheques = re.search(r'id="outstanding-withdrawals">(.*?)</table>', page, re.S).group(1)
+    deposits = re.search(r'id="deposits-in-transit">(.*?)</table>', page, re.S).group(1)
+    assert "cheque 1001 Recording fees" in cheques and "$1,200.00" in cheques and "Deposit from" not in cheques
+    assert "Deposit from Ben Baker" in deposits and "$400.00" in deposits and "Recording fees" not in deposits
+    assert "Over 60 days" not in page
+
+
+def test_equal_deposits_on_neighbouring_days_match_the_one_booked_before_each_bank_line(app, client, month):
+    """Two $300 deposits booked Oct 20 and Oct 22 reach the bank a day later each. The Oct 21 line is as near to
+    both; it is the Oct 20 one (a bank posts what was booked before), which leaves the Oct 22 one for Oct 23."""
+    with app.app_context():
+        account = db.session.get(BankAccount, month.account)
+        ada = Holder(month.client_a, month.matter_a1)
+        first, second = (
+            record_deposit(account=account, holder=ada, amount_cents=30_000, entry_date=day, method="cash", payer="Ada")
+            for day in (date(2026, 10, 20), date(2026, 10, 22))
+        )
+        expected = {"2026-10-21": first.id, "2026-10-23": second.id}
+    rows = CLEAN_MONTH + [("10/21/2026", "DEPOSIT", 30_000, None), ("10/23/2026", "DEPOSIT", 30_000, None)]
+    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,900.00")
+    with app.app_context():
+        lines = db.session.scalars(select(StatementLine).where(StatementLine.amount_cents == 30_000)).all()
+        assert {line.posted_on.isoformat(): line.entry_id for line in lines} == expected
+    figures, page = totals(client, statement_id(app))
+    assert figures["transit"] == "$0.00" and "The three balances agree" in page
 
 
 def test_a_bank_fee_blocks_sign_off_until_the_firm_covers_it(app, client, month):

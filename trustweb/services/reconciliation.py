@@ -229,9 +229,9 @@ def candidates(statement, lines, limit=20):
         statement.bank_account,
         start=min(line.posted_on for line in lines) - timedelta(days=120),
         end=max(line.posted_on for line in lines) + timedelta(days=31),
+        amounts={line.amount_cents for line in lines},
     )
-    wanted = {line.amount_cents for line in lines}
-    ids = [entry_id for entry_id, amount in amounts.items() if amount in wanted]
+    ids = list(amounts)
     taken = set(
         db.session.scalars(
             select(StatementLine.entry_id).where(

@@ -336,9 +336,14 @@ def saved_mapping(account):
         return {}
 
 
-def bank_amounts(account, entry_ids=None, start=None, end=None):
-    """{entry id: its effect on the bank balance} for the account's entries that moved money."""
-    bank = select(LedgerAccount.id).where(LedgerAccount.key == f"bank:{account.id}").scalar_subquery()
+def bank_amounts(account, entry_ids=None, start=None, end=None, amounts=None):
+    """{entry id: its effect on the bank balance} for the account's entries that moved money (in the date range,
+    by one of the amounts, when given)."""
+    # The bank ledger's id as a value, not a subquery: PostgreSQL then plans for the one ledger that holds half of
+    # all lines (a subquery's row estimate is an average ledger's, and it walked every bank line: 0.7 s, not 0.2).
+    bank = db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.key == f"bank:{account.id}"))
+    if bank is None:
+        return {}
     # From the account's entries in the date range (ix_journal_entry_account_date) to their bank line.
     statement = (
         select(JournalEntry.id, JournalLine.amount_cents)
@@ -351,12 +356,14 @@ def bank_amounts(account, entry_ids=None, start=None, end=None):
         statement = statement.where(JournalEntry.entry_date >= start)
     if end is not None:
         statement = statement.where(JournalEntry.entry_date <= end)
+    if amounts is not None:
+        statement = statement.where(JournalLine.amount_cents.in_(list(amounts)))
     return dict(db.session.execute(statement).all())
 
 
 def auto_match(account, user=None):
-    """Match each unmatched line to the one entry with the same amount (and cheque number, when both have one)
-    dated within the window; a line with several equally good candidates is left for a person. No commit."""
+    """Match each unmatched line, in date order, to the nearest entry with the same amount (and cheque number, when
+    both have one) dated within the window; a line with no candidate is left for a person. No commit."""
     lines = db.session.scalars(
         select(StatementLine)
         .where(StatementLine.bank_account_id == account.id, StatementLine.entry_id.is_(None))
@@ -396,15 +403,10 @@ def auto_match(account, user=None):
             candidates = by_cheque or candidates
         if not candidates:
             continue
-        candidates.sort(key=lambda entry: (abs((entry.entry_date - line.posted_on).days), entry.id))
-        best = candidates[0]
-        runner_up = candidates[1] if len(candidates) > 1 else None
-        if (
-            runner_up is not None
-            and runner_up.entry_date != best.entry_date
-            and abs((runner_up.entry_date - line.posted_on).days) == abs((best.entry_date - line.posted_on).days)
-        ):
-            continue  # as near before as after: a person decides (same amount on the same day is the same to the bank)
+        # Nearest first; as near before as after, the one booked before: a bank posts what the firm recorded, a
+        # day or two later (equal amounts on the same day are all one to the bank).
+        posted = line.posted_on
+        best = min(candidates, key=lambda e: (abs((e.entry_date - posted).days), e.entry_date > posted, e.id))
         line.entry_id, line.matched_at = best.id, utcnow()
         line.matched_by_id = user.id if user else None
         pool.remove(best)
