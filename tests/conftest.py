@@ -170,3 +170,21 @@ def standin():
     with StandIn() as server:
         yield server
         assert server.errors == []
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for a browser test module; each test opens its own context (cookies, viewport, JS on or off)."""
+    from tests.browser_support import launched_chromium
+
+    with launched_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served by a real threaded WSGI server on loopback; yields its base URL."""
+    from tests.browser_support import serving
+
+    with serving(app) as url:
+        yield url

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import or_, select
 
-from tests.browser_support import CSP_WATCH, browser_context, describe, launched_chromium, serving, watch_errors
+from tests.browser_support import CSP_WATCH, browser_context, describe, serving, watch_errors
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.browser
 
 LAWYER = "ehartwell@hartwell-law.example.com"
 PAGE_SIZE = 25
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One Chromium for the module; each test opens its own context (cookies, viewport, JS on or off)."""
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from tests.browser_support import (
     browser_context,
     csp_violations,
     describe,
-    launched_chromium,
     pay_by_card,
-    serving,
     watch_errors,
 )
 from tests.factories import PASSWORD, gen_account, gen_trust_setup
@@ -23,18 +21,6 @@ from trustweb.models import Invoice, User
 from trustweb.services import requests as request_service
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with launched_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def live_server(app):
-    with serving(app) as url:
-        yield url
 
 
 def test_apply_trust_funds_updates_the_invoice_in_place(app, chromium, live_server):

@@ -8,8 +8,6 @@ from tests.browser_support import (
     browser_context,
     csp_violations,
     describe,
-    launched_chromium,
-    serving,
     watch_errors,
 )
 from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
@@ -32,18 +30,6 @@ MAPPING = {
     "reference": "Check or Slip #",
     "date_format": "%m/%d/%Y",
 }
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with launched_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def live_server(app):
-    with serving(app) as url:
-        yield url
 
 
 def test_matching_a_line_by_hand_updates_the_totals_in_place(app, chromium, live_server):

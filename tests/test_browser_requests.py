@@ -17,7 +17,6 @@ from tests.browser_support import (
     browser_context,
     csp_violations,
     describe,
-    launched_chromium,
     listener_url,
     loopback_listener,
     pay_by_card,
@@ -38,12 +37,6 @@ CLIENT_EMAIL = "ada@example.com"
 RECEIPTS_EMAIL = "ada.receipts@example.com"
 DECLINED_CARD = "4000 0000 0000 0002"
 POLL_WAIT_MS = 15_000  # the ledger table polls every 5 s
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ from trustweb.templating import firm
 from trustweb.views import MAX_ID, is_htmx
 
 JOURNAL_PAGE = 100
+# Printed, the rows go in blocks, each starting a page and ending in its subtotal: a block fits a Letter or A4 page
+# even when some descriptions take two lines; the first page also carries the report's header and summary.
+PRINT_ROWS = 25
+PRINT_ROWS_FIRST = 15
 # A report longer than this is shown a page at a time (its totals still count every row; the CSV has them all).
 ROWS_PER_PAGE = 500
 
@@ -252,9 +256,26 @@ def paged(report, context):
     context["last_row"] = first + len(report.rows)
 
 
+def print_blocks(report, first_row):
+    """The rows in printed pages' blocks, each with the numbers of its first and last row (counted through the
+    whole report) and the subtotals of its money columns (not of a running balance)."""
+    if report is None or not report.rows:
+        return []
+    summed = [column.key for column in report.columns if column.summed]
+    blocks = []
+    starts = [0, *range(PRINT_ROWS_FIRST, len(report.rows), PRINT_ROWS)]
+    for start, end in zip(starts, [*starts[1:], len(report.rows)], strict=True):
+        rows = report.rows[start:end]
+        totals = {key: sum(row.get(key) or 0 for row in rows) for key in summed}
+        first = first_row + start
+        blocks.append({"first": first, "last": first + len(rows) - 1, "rows": rows, "totals": totals})
+    return blocks
+
+
 def show(key, report, filters, status=200, error=None, **context):
     title, purpose, allowed = REPORTS[key]
     paged(report, context)
+    context["blocks"] = print_blocks(report, context.get("first_row", 1))
     context = {
         "key": key,
         "title": title,
@@ -313,9 +334,10 @@ def run_journal(filters):
     pages = max(1, -(-totals["count"] // JOURNAL_PAGE))
     page = request.args.get("page", 1, type=int)
     page = page if 1 <= page <= pages else 1
-    report = ledger_reports.journal(filters, firm_today(), offset=(page - 1) * JOURNAL_PAGE, limit=JOURNAL_PAGE)
+    offset = (page - 1) * JOURNAL_PAGE
+    report = ledger_reports.journal(filters, firm_today(), offset=offset, limit=JOURNAL_PAGE)
     report.summary = journal_summary(filters, totals)
-    return show("journal", report, filters, page=page, pages=pages)
+    return show("journal", report, filters, page=page, pages=pages, first_row=offset + 1)
 
 
 def journal_summary(filters, totals):

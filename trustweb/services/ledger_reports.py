@@ -24,7 +24,7 @@ def client_ledger(filters, today):
         Column("reference", "Reference"),
         Column("in", "In", "money"),
         Column("out", "Out", "money"),
-        Column("balance", "Balance", "money"),
+        Column("balance", "Balance", "money", running=True),
     ]
     if ledger is None:
         return Report("client-ledger", "Client ledger", columns, [], note="Nothing has been held for this client.")
@@ -120,7 +120,7 @@ JOURNAL_COLUMNS = [
     Column("reference", "Reference"),
     Column("in", "Deposits", "money"),
     Column("out", "Withdrawals", "money"),
-    Column("balance", "Balance", "money"),
+    Column("balance", "Balance", "money", running=True),
 ]
 
 

@@ -65,6 +65,11 @@ class Column:
     key: str
     label: str
     kind: str = "text"  # text, money, date, number
+    running: bool = False  # a running balance: each row carries the ones before, so rows are not added up
+
+    @property
+    def summed(self):
+        return self.kind == "money" and not self.running
 
 
 @dataclass

@@ -1,0 +1,69 @@
+"""A long report printed from Chromium to PDF: each printed page carries the column heads, its rows and their
+subtotal, however long the names in them."""
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from pypdf import PdfReader
+
+from tests.browser_support import browser_context
+from tests.factories import PASSWORD, gen_trust_setup, gen_user
+from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
+from trustweb.models import BankAccount
+from trustweb.services.trust import Holder, record_deposit
+
+pytestmark = pytest.mark.browser
+
+LONG_NAME = "Archer, Bellweather, Castellanos & Dunmore-Featherstonehaugh Family Holdings Trust No. 2"
+
+
+def deposits(setup, n):
+    """n deposits on successive days, amounts $1,000.07, $2,000.14, ...; every seventh payer's name takes two lines
+    on paper. Returns the amounts in the journal's order."""
+    account = db.session.get(BankAccount, setup.account)
+    ada = Holder(setup.client_a, setup.matter_a1)
+    amounts = [100_007 * i for i in range(1, n + 1)]
+    for i, amount in enumerate(amounts):
+        record_deposit(
+            account=account,
+            holder=ada,
+            amount_cents=amount,
+            entry_date=date(2026, 6, 1) + timedelta(days=i),
+            method="wire",
+            payer=LONG_NAME if i % 7 == 3 else "Ada Archer",
+        )
+    return amounts
+
+
+@pytest.mark.parametrize("paper", ["Letter", "A4"])
+def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_server, paper):
+    with app.app_context():
+        setup = gen_trust_setup()
+        amounts = deposits(setup, 60)
+        email = gen_user("bookkeeper").email
+    with browser_context(chromium) as context:
+        page = context.new_page()
+        page.goto(f"{live_server}/auth/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server}/")
+        page.goto(f"{live_server}/reports/journal?from=2026-06-01&to=2026-07-31")
+        pdf = page.pdf(format=paper, margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert "Trust account journal: Client Trust (IOLTA)" in pages[0] and "Filters:" in pages[0]
+    blocks = [(1, 15), (16, 40), (41, 60)]
+    assert len(pages) == len(blocks), [text[:80] for text in pages]
+    for text, (first, last) in zip(pages, blocks, strict=True):
+        # The page's subtotal, under the column heads repeated on the page, with all its rows and no others.
+        subtotal = format_cents(sum(amounts[first - 1 : last]))
+        assert f"Rows {first}–{last} {subtotal}" in text, text
+        assert "DATE ENTRY KIND DESCRIPTION" in text  # the column heads (in capitals)
+        shown = sorted(int(number) for number in re.findall(r"J-0*(\d+)", text))
+        assert shown == list(range(first, last + 1))
+    # The summary (the journal's totals) once, on the first page; a long name is cut to two lines on paper.
+    assert [f"Deposits {format_cents(sum(amounts))}" in text for text in pages] == [True, False, False]
+    assert "Featherstonehaugh" not in "".join(pages) and "Archer, Bellweather,…" in pages[0]
