@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
-from tests.browser_support import browser_context
+from tests.browser_support import browser_context, serving
 from tests.factories import PASSWORD, gen_trust_setup, gen_user
+from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankAccount
@@ -46,11 +47,7 @@ def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_serv
         email = gen_user("bookkeeper").email
     with browser_context(chromium) as context:
         page = context.new_page()
-        page.goto(f"{live_server}/auth/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server}/")
+        sign_in(page, live_server, email)
         page.goto(f"{live_server}/reports/journal?from=2026-06-01&to=2026-07-31")
         pdf = page.pdf(format=paper, margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
@@ -67,3 +64,42 @@ def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_serv
     # The summary (the journal's totals) once, on the first page; a long name is cut to two lines on paper.
     assert [f"Deposits {format_cents(sum(amounts))}" in text for text in pages] == [True, False, False]
     assert "Featherstonehaugh" not in "".join(pages) and "Archer, Bellweather,…" in pages[0]
+
+
+# Printable width in CSS pixels (96 per inch) of A4 (the narrower) with 10 mm margins; Letter (the shorter) across.
+PORTRAIT_PX, LANDSCAPE_PX = 718, 979
+
+
+def sign_in(page, url, email, password=PASSWORD):
+    page.goto(f"{url}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/")
+
+
+def test_every_report_fits_the_paper_it_prints_on(app, chromium):
+    """The demo firm's reports, laid out for print: none is wider than its page, and the twelve-column ones
+    print across the page (the CSS page size a browser's print dialog follows)."""
+    with app.app_context():
+        load_demo()
+    reports = {
+        "/reports/journal": PORTRAIT_PX,
+        "/reports/balances": PORTRAIT_PX,
+        "/reports/client-ledger?matter=2026-0003": PORTRAIT_PX,
+        "/reports/open-requests": LANDSCAPE_PX,
+        "/reports/payments": LANDSCAPE_PX,
+    }
+    with serving(app) as url, browser_context(chromium) as context:
+        page = context.new_page()
+        sign_in(page, url, "books@hartwell-law.example.com", DEMO_PASSWORD)
+        for path, width in reports.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(url + path)
+            page.emulate_media(media="print")
+            assert page.locator("#report-table tbody tr").count() > 0, path
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+            pdf = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+            box = pdf.pages[0].mediabox
+            assert (box.width > box.height) == (width == LANDSCAPE_PX), path
+            page.emulate_media(media="screen")
