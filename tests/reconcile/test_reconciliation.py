@@ -9,8 +9,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.conftest import csrf_token, post
-from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
-from tests.reconcile.steps import chase_csv, november, ofx
+from tests.factories import PASSWORD, gen_user
+from tests.reconcile.steps import chase_csv, ofx
 from trustweb.extensions import db
 from trustweb.ledger.rules import BadDate
 from trustweb.models import BankAccount, BankStatement, Reconciliation, StatementLine, User
@@ -29,18 +29,6 @@ CLEAN_MONTH = [
     ("10/10/2026", "DEPOSIT", 250_000, None),
     ("10/16/2026", "CHECK 1001", -120_000, "1001"),
 ]
-
-
-@pytest.fixture
-def month(app, client, auth):
-    """October in the books; the bookkeeper signed in."""
-    with app.app_context():
-        setup = gen_trust_setup()
-        gen_account("Operating", kind="operating", is_default=True)
-        november(setup)
-        bookkeeper = gen_user("bookkeeper")
-    auth.login_as(bookkeeper)
-    return setup
 
 
 def upload(client, account_id, data, *, source="csv", filename="statement.csv", mapping=MAPPING, **fields):

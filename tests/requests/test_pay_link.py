@@ -294,12 +294,14 @@ def test_the_last_part_may_be_less_than_the_minimum(app, firm, mailbox, payer):
 BAD_CARDS = [
     ({"number": "4242 4242 4242 4241"}, "That card number is not valid; check it for a typo."),
     ({"number": "4242"}, "Enter the card number as it appears on the card (12 to 19 digits)."),
+    ({"number": "4242 4242 4242 424²"}, "Enter the card number as it appears on the card (12 to 19 digits)."),
     ({"number": ""}, "Enter the card number."),
     ({"expiry": "01/20"}, "This card has expired."),
     ({"expiry": "13/30"}, "The expiry month must be 01 to 12."),
     ({"expiry": "tomorrow"}, "Enter the expiry date as MM/YY."),
     ({"cvc": "12"}, "Enter the 3 or 4 digit security code (CVC)."),
     ({"cvc": "abc"}, "Enter the 3 or 4 digit security code (CVC)."),
+    ({"cvc": "١٢٣"}, "Enter the 3 or 4 digit security code (CVC)."),
     ({"name": ""}, "Enter the name on the card."),
 ]
 

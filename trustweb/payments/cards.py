@@ -12,7 +12,7 @@ def card_number(text):
     digits = re.sub(r"[\s-]", "", text or "")
     if not digits:
         raise CardError("Enter the card number.")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+    if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19:
         raise CardError("Enter the card number as it appears on the card (12 to 19 digits).")
     if not luhn_ok(digits):
         raise CardError("That card number is not valid; check it for a typo.")
@@ -31,7 +31,7 @@ def luhn_ok(digits):
 
 def expiry(text, today):
     """(month, year) from MM/YY or MM/YYYY; refused when the card has expired."""
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "")
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "", re.ASCII)
     if not match:
         raise CardError("Enter the expiry date as MM/YY.")
     month, year = int(match.group(1)), int(match.group(2))
@@ -48,6 +48,6 @@ def expiry(text, today):
 
 def cvc(text):
     text = (text or "").strip()
-    if not re.fullmatch(r"\d{3,4}", text):
+    if not re.fullmatch(r"\d{3,4}", text, re.ASCII):
         raise CardError("Enter the 3 or 4 digit security code (CVC).")
     return text

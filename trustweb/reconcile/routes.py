@@ -260,7 +260,9 @@ def _act(statement, action, done):
 
 def _entry_from_form():
     value = request.form.get("entry_id", "")
-    return db.session.get(JournalEntry, int(value)) if value.isdigit() and int(value) < 2**31 else None
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**31:
+        return None
+    return db.session.get(JournalEntry, int(value))
 
 
 def _line_of(statement, line_id):
@@ -311,7 +313,8 @@ def auto_match(statement_id):
 def sign(statement_id):
     statement = get_or_404(BankStatement, statement_id)
     try:
-        signed = recon.sign(statement, request.form.get("explanation", "")[:5000], current_user)
+        explanation = request.form.get("explanation", "").replace("\x00", "")[:5000]
+        signed = recon.sign(statement, explanation, current_user)
     except REFUSALS as error:
         db.session.rollback()
         db.session.refresh(statement)

@@ -22,7 +22,7 @@ from trustweb.reports import bp
 from trustweb.services import ledger_reports, reports
 from trustweb.services.trust import firm_today
 from trustweb.templating import firm
-from trustweb.views import MAX_ID, is_htmx
+from trustweb.views import MAX_ID, is_htmx, search_text
 
 JOURNAL_PAGE = 100
 # Printed, the rows go in blocks, each starting a page and ending in its subtotal: a block fits a Letter or A4 page
@@ -92,7 +92,7 @@ def _id(name):
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
         raise BadFilter(f"Choose the {name} from the list.")
     return int(value)
 
@@ -122,7 +122,7 @@ def read_filters(key):
             if filters.lawyer is None:
                 raise BadFilter("Choose the lawyer from the list.")
     if "matter" in allowed:
-        number = request.args.get("matter", "").strip()[:40]
+        number = search_text("matter", limit=40)
         if number:
             filters.matter = db.session.scalar(select(Matter).where(Matter.number == number))
             if filters.matter is None:

@@ -16,7 +16,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -56,12 +56,15 @@ def three_way(statement):
         select(func.min(BankStatement.period_start)).where(BankStatement.bank_account_id == account.id)
     )
     amounts = bank_amounts(account, start=since, end=end)
+    # Cleared by the end: what a line of the period is matched to, if the entry is dated within the period too.
     seen = set(
         db.session.scalars(
-            select(StatementLine.entry_id).where(
+            select(StatementLine.entry_id)
+            .join(JournalEntry, JournalEntry.id == StatementLine.entry_id)
+            .where(
                 StatementLine.bank_account_id == account.id,
-                StatementLine.entry_id.is_not(None),
                 StatementLine.posted_on <= end,
+                JournalEntry.entry_date <= end,
             )
         )
     )
@@ -92,20 +95,30 @@ def three_way(statement):
     )
     deposits = [item for item in outstanding if item["amount_cents"] > 0]
     withdrawals = [item for item in outstanding if item["amount_cents"] < 0]
+    # In the bank by the end but not in the journal by then: lines not matched, or matched to an entry booked after.
     unmatched = [
         {
-            "line_id": line.id,
-            "date": line.posted_on.isoformat(),
-            "description": line.description,
-            "cheque_number": line.cheque_number or "",
-            "amount_cents": line.amount_cents,
+            "line_id": line_id,
+            "date": posted_on.isoformat(),
+            "description": description
+            + (f" (booked {entry_date.isoformat()}, after the period)" if entry_date is not None else ""),
+            "cheque_number": cheque_number or "",
+            "amount_cents": amount,
         }
-        for line in db.session.scalars(
-            select(StatementLine)
+        for line_id, posted_on, description, cheque_number, amount, entry_date in db.session.execute(
+            select(
+                StatementLine.id,
+                StatementLine.posted_on,
+                StatementLine.description,
+                StatementLine.cheque_number,
+                StatementLine.amount_cents,
+                JournalEntry.entry_date,
+            )
+            .outerjoin(JournalEntry, JournalEntry.id == StatementLine.entry_id)
             .where(
                 StatementLine.bank_account_id == account.id,
-                StatementLine.entry_id.is_(None),
                 StatementLine.posted_on <= end,
+                or_(StatementLine.entry_id.is_(None), JournalEntry.entry_date > end),
             )
             .order_by(StatementLine.posted_on, StatementLine.id)
         )

@@ -15,14 +15,16 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.ledger.money import MoneyError, format_cents, parse_cents
+from trustweb.ledger.money import MAX_CENTS, MoneyError, format_cents, parse_cents
 from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
 from trustweb.models.base import utcnow
 from trustweb.services import ServiceError, audit
+from trustweb.services.trust import EARLIEST_DATE, firm_today, locked_through
 
 MAX_BYTES = 10 * 2**20
 MAX_LINES = 100_000
@@ -31,6 +33,7 @@ DATE_FORMATS = {"%Y-%m-%d": "2026-11-30", "%m/%d/%Y": "11/30/2026", "%d/%m/%Y": 
 # deposits are booked a little before the bank credits them, cheques may take weeks to be cashed.
 DEPOSIT_WINDOW = (10, 3)  # days before, days after
 WITHDRAWAL_WINDOW = (60, 3)
+LONGEST_PERIOD = timedelta(days=366)  # a statement is of a month or a quarter; a year at most
 
 
 @dataclass
@@ -60,6 +63,11 @@ def signed_cents(text):
     return -parse_cents(text, allow_zero=True) if negative else parse_cents(text, allow_zero=True)
 
 
+def _text(value, limit):
+    """A bank's text without control characters (PostgreSQL refuses NUL), at most limit long."""
+    return "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
+
+
 def _decode(data):
     if not data:
         raise ServiceError("The file is empty.")
@@ -76,10 +84,13 @@ def _decode(data):
 def csv_header(data):
     """The CSV's column names, for choosing what each one holds."""
     rows = csv.reader(io.StringIO(_decode(data)))
-    header = next(rows, None)
+    try:
+        header = next(rows, None)
+    except csv.Error as error:
+        raise ServiceError(f"The file is not a CSV the app can read ({error}).") from None
     if not header or not any(cell.strip() for cell in header):
         raise ServiceError("The file has no header row naming its columns.")
-    return [cell.strip() for cell in header]
+    return [_text(cell, 200) for cell in header]
 
 
 def check_mapping(mapping, header):
@@ -105,7 +116,7 @@ def parse_csv(data, mapping):
     mapping = check_mapping(mapping, header)
     index = {name: position for position, name in enumerate(header)}
     lines = []
-    for number, row in enumerate(csv.reader(io.StringIO(_decode(data))), start=1):
+    for number, row in _csv_rows(data):
         if number == 1 or not any(cell.strip() for cell in row):
             continue
 
@@ -130,12 +141,12 @@ def parse_csv(data, mapping):
             raise ServiceError(f"Row {number}: the amount cannot be read ({error}) Nothing was imported.") from None
         if not amount:
             continue  # a memo row or a zero movement
-        reference = get("reference")[:100] or None
+        reference = _text(get("reference"), 100) or None
         lines.append(
             ParsedLine(
                 posted_on=posted_on,
                 amount_cents=amount,
-                description=get("description")[:300],
+                description=_text(get("description"), 300),
                 cheque_number=reference if reference and reference.isdigit() and len(reference) <= 20 else None,
             )
         )
@@ -144,6 +155,48 @@ def parse_csv(data, mapping):
     if not lines:
         raise ServiceError("The file has no statement lines.")
     return Parsed(lines)
+
+
+def _csv_rows(data):
+    """(row number, cells) of a CSV; a row the csv module cannot read (a cell over its 128 KB limit, say) is a
+    ServiceError naming the row."""
+    rows = csv.reader(io.StringIO(_decode(data)))
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ServiceError(f"Row {number} cannot be read ({error}). Nothing was imported.") from None
+        yield number, row
+
+
+def _ofx_cents(value, what):
+    """An OFX amount (a Decimal) as cents: finite, whole cents, within what the books hold."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ServiceError(f"The file's {what} is not an amount. Nothing was imported.")
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise ServiceError(f"The file's {what} {value} has fractions of a cent. Nothing was imported.")
+    if abs(cents) > MAX_CENTS:
+        raise ServiceError(f"The file's {what} {value} is larger than the books hold. Nothing was imported.")
+    return int(cents)
+
+
+def _ofx_date(moment):
+    """An OFX day: parse_ofx keeps only the date part of the bank's times, which ofxtools reads as midnight UTC."""
+    return moment.date()
+
+
+def _bank_days(tree):
+    """Every time in the file cut to its day as the bank wrote it: "20261031235959[-5:EST]" is Oct 31. (Taken
+    through UTC and back to the firm's zone it could be Nov 1: the bank writes EST all year, and New York is on
+    EDT until the first Sunday of November.)"""
+    for element in tree.getroot().iter():
+        if isinstance(element.tag, str) and element.tag.upper().startswith("DT") and element.text:
+            element.text = element.text.strip()[:8]
 
 
 def parse_ofx(data):
@@ -157,6 +210,7 @@ def parse_ofx(data):
     tree = OFXTree()
     try:
         tree.parse(io.BytesIO(data))
+        _bank_days(tree)
         statements = tree.convert().statements
     except Exception as error:  # noqa: BLE001 - ofxtools raises many kinds; all mean the same to the person
         raise ServiceError(f"The file is not a readable OFX statement ({type(error).__name__}).") from None
@@ -166,16 +220,16 @@ def parse_ofx(data):
     transactions = statement.banktranlist
     lines = []
     for transaction in transactions or []:
-        amount = int(round(transaction.trnamt * 100))
+        amount = _ofx_cents(transaction.trnamt, "amount")
         if not amount:
             continue
         lines.append(
             ParsedLine(
-                posted_on=transaction.dtposted.date(),
+                posted_on=_ofx_date(transaction.dtposted),
                 amount_cents=amount,
-                description=" ".join(filter(None, (transaction.name, transaction.memo)))[:300],
-                cheque_number=(transaction.checknum or None) and str(transaction.checknum)[:20],
-                bank_reference=str(transaction.fitid)[:100] if transaction.fitid else None,
+                description=_text(" ".join(filter(None, (transaction.name, transaction.memo))), 300),
+                cheque_number=(transaction.checknum or None) and _text(str(transaction.checknum), 20),
+                bank_reference=_text(str(transaction.fitid), 100) if transaction.fitid else None,
             )
         )
     if len(lines) > MAX_LINES:
@@ -183,9 +237,9 @@ def parse_ofx(data):
     balance = statement.ledgerbal
     return Parsed(
         lines,
-        period_start=transactions.dtstart.date() if transactions is not None and transactions.dtstart else None,
-        period_end=transactions.dtend.date() if transactions is not None and transactions.dtend else None,
-        ending_balance_cents=int(round(balance.balamt * 100)) if balance is not None else None,
+        period_start=_ofx_date(transactions.dtstart) if transactions is not None and transactions.dtstart else None,
+        period_end=_ofx_date(transactions.dtend) if transactions is not None and transactions.dtend else None,
+        ending_balance_cents=_ofx_cents(balance.balamt, "ledger balance") if balance is not None else None,
     )
 
 
@@ -194,7 +248,28 @@ def _check_account(account):
         raise ServiceError("Choose the trust account the statement is for.")
 
 
+def _check_period(account, start, end):
+    """A statement's period: in order, ended by today, a year at most, after the account's signed-off periods."""
+    if start > end:
+        raise ServiceError("The statement starts after it ends.")
+    if start < EARLIEST_DATE:
+        raise ServiceError(f"The statement starts before {EARLIEST_DATE.isoformat()}; check its dates.")
+    if end > firm_today():
+        raise ServiceError("The statement ends after today; a bank's statement is of days that have passed.")
+    if end - start > LONGEST_PERIOD:
+        raise ServiceError("The statement covers more than a year; import one month (or quarter) at a time.")
+    locked = locked_through(account.id)
+    if locked is not None and start <= locked:
+        raise ServiceError(
+            f"{account.name} is reconciled and signed off through {locked.isoformat()}; a new statement starts after "
+            "that day. Nothing was imported."
+        )
+
+
 def _refuse_duplicate(account, digest, start, end):
+    # The audit chain's head first, as every write takes it: two imports of the account run one after the other,
+    # and the second sees the first.
+    audit.lock_chain()
     if digest:
         earlier = db.session.scalar(
             select(BankStatement).where(
@@ -242,7 +317,7 @@ def import_statement(
         raise ServiceError("Choose the kind of file: CSV or OFX.")
     dates = [line.posted_on for line in parsed.lines]
     start = period_start or parsed.period_start or min(dates, default=period_end)
-    end = period_end or parsed.period_end or max(dates)
+    end = period_end or parsed.period_end or max(dates, default=None)
     balance = ending_balance_cents if ending_balance_cents is not None else parsed.ending_balance_cents
     if balance is None:
         raise ServiceError("Enter the statement's ending balance.")
@@ -251,17 +326,20 @@ def import_statement(
     if any(day > end for day in dates):
         raise ServiceError(f"The file has lines after the statement's end date {end.isoformat()}.")
     start = min([start, *dates])
+    _check_period(account, start, end)
     digest = hashlib.sha256(data).hexdigest()
     _refuse_duplicate(account, digest, start, end)
     references = [line.bank_reference for line in parsed.lines if line.bank_reference]
-    if references:
-        seen = db.session.scalar(
+    if len(set(references)) != len(references) or any(
+        db.session.scalar(
             select(func.count()).where(
-                StatementLine.bank_account_id == account.id, StatementLine.bank_reference.in_(references[:1000])
+                StatementLine.bank_account_id == account.id,
+                StatementLine.bank_reference.in_(references[at : at + 1_000]),
             )
         )
-        if seen or len(set(references)) != len(references):
-            raise ServiceError("Some of these transactions were already imported (the bank's ids repeat).")
+        for at in range(0, len(references), 1_000)
+    ):
+        raise ServiceError("Some of these transactions were already imported (the bank's ids repeat).")
     statement = BankStatement(
         bank_account_id=account.id,
         source=source,
@@ -275,21 +353,22 @@ def import_statement(
     )
     db.session.add(statement)
     db.session.flush()
-    db.session.execute(
-        StatementLine.__table__.insert(),
-        [
-            {
-                "statement_id": statement.id,
-                "bank_account_id": account.id,
-                "posted_on": line.posted_on,
-                "amount_cents": line.amount_cents,
-                "description": line.description,
-                "cheque_number": line.cheque_number,
-                "bank_reference": line.bank_reference,
-            }
-            for line in parsed.lines
-        ],
-    )
+    if parsed.lines:  # an OFX statement of a month without movements has none
+        db.session.execute(
+            StatementLine.__table__.insert(),
+            [
+                {
+                    "statement_id": statement.id,
+                    "bank_account_id": account.id,
+                    "posted_on": line.posted_on,
+                    "amount_cents": line.amount_cents,
+                    "description": line.description,
+                    "cheque_number": line.cheque_number,
+                    "bank_reference": line.bank_reference,
+                }
+                for line in parsed.lines
+            ],
+        )
     if source == "csv" and mapping:
         account.csv_mapping = json.dumps(check_mapping(mapping, csv_header(data)))
     audit.record(
@@ -306,8 +385,7 @@ def import_statement(
 def type_statement(account, *, period_start, period_end, ending_balance_cents, user):
     """A statement typed from paper: its dates and ending balance; its lines are ticked off the journal."""
     _check_account(account)
-    if period_start > period_end:
-        raise ServiceError("The statement starts after it ends.")
+    _check_period(account, period_start, period_end)
     _refuse_duplicate(account, None, period_start, period_end)
     statement = BankStatement(
         bank_account_id=account.id,
@@ -363,7 +441,10 @@ def bank_amounts(account, entry_ids=None, start=None, end=None, amounts=None):
 
 def auto_match(account, user=None):
     """Match each unmatched line, in date order, to the nearest entry with the same amount (and cheque number, when
-    both have one) dated within the window; a line with no candidate is left for a person. No commit."""
+    both have one) dated within the window; a line with no candidate is left for a person. A line of a signed-off
+    period is only matched to an entry dated after it (see _check_not_signed). No commit."""
+    audit.lock_chain()
+    locked = locked_through(account.id)
     lines = db.session.scalars(
         select(StatementLine)
         .where(StatementLine.bank_account_id == account.id, StatementLine.entry_id.is_(None))
@@ -398,6 +479,8 @@ def auto_match(account, user=None):
             for entry in pool
             if line.posted_on - timedelta(days=before) <= entry.entry_date <= line.posted_on + timedelta(days=after)
         ]
+        if locked is not None and line.posted_on <= locked:
+            candidates = [entry for entry in candidates if entry.entry_date > locked]
         if line.cheque_number:
             by_cheque = [entry for entry in candidates if entry.cheque_number == line.cheque_number]
             candidates = by_cheque or candidates
@@ -412,16 +495,19 @@ def auto_match(account, user=None):
         pool.remove(best)
         matched += 1
     db.session.flush()
+    if matched:
+        audit.record("statement.auto_matched", account, after={"lines": matched}, user=user)
     return matched
 
 
 def match(line, entry, user):
     """A person matches a statement line to a journal entry: same account, same effect on the bank, both free."""
+    _take_turn(line)
     if line.entry_id is not None:
         raise ServiceError("This statement line is already matched; unmatch it first.")
-    _check_not_signed(line.bank_account_id, line.posted_on)
     if entry is None or entry.bank_account_id != line.bank_account_id:
         raise ServiceError("Choose an entry of the same trust account.")
+    _check_not_signed(line.bank_account_id, line.posted_on, entry.entry_date)
     amount = bank_amounts(line.statement.bank_account, [entry.id]).get(entry.id)
     if amount != line.amount_cents:
         shown = format_cents(amount) if amount is not None else "nothing"
@@ -437,9 +523,10 @@ def match(line, entry, user):
 
 
 def unmatch(line, user):
+    _take_turn(line)
     if line.entry_id is None:
         raise ServiceError("This statement line is not matched.")
-    _check_not_signed(line.bank_account_id, line.posted_on)
+    _check_not_signed(line.bank_account_id, line.posted_on, line.entry.entry_date)
     before = line.entry_id
     line.entry_id = line.matched_by_id = line.matched_at = None
     audit.record("statement.unmatched", line, before={"entry_id": before}, user=user)
@@ -451,9 +538,15 @@ def tick(statement, entry, user):
     """On a typed statement, the bookkeeper ticks a journal entry seen on the paper statement: a line for it."""
     if statement.source != "typed":
         raise ServiceError("Only a typed statement's lines are ticked off the journal; match the imported lines.")
+    _take_turn(statement)
     _check_not_signed(statement.bank_account_id, statement.period_end)
     if entry is None or entry.bank_account_id != statement.bank_account_id:
         raise ServiceError("Choose an entry of the same trust account.")
+    if entry.entry_date > statement.period_end:
+        raise ServiceError(
+            f"{entry.number} is dated {entry.entry_date.isoformat()}, after this statement ends; it belongs on a "
+            "later one."
+        )
     amount = bank_amounts(statement.bank_account, [entry.id]).get(entry.id)
     if not amount:
         raise ServiceError(f"{entry.number} did not move money in the bank.")
@@ -478,14 +571,17 @@ def tick(statement, entry, user):
     return line
 
 
-def _check_not_signed(bank_account_id, day):
-    """Lines of a signed period keep their matches: the signed report counted them."""
-    from trustweb.models import Reconciliation
+def _take_turn(row):
+    """The audit chain's head first, as every write takes it, then the row afresh: two bookkeepers matching the same
+    entry, or a match and a sign-off, run one after the other and each sees what the other did."""
+    audit.lock_chain()
+    db.session.refresh(row)
 
-    signed = db.session.scalar(
-        select(func.max(Reconciliation.period_end)).where(
-            Reconciliation.bank_account_id == bank_account_id, Reconciliation.period_end >= day
-        )
-    )
-    if signed is not None:
-        raise ServiceError(f"This line is in a period reconciled and signed through {signed.isoformat()}.")
+
+def _check_not_signed(bank_account_id, day, entry_day=None):
+    """A signed report counted a line of its period matched only to an entry dated within it: such a match stays.
+    A line the report counted as not in the journal may still be matched to (or unmatched from) an entry booked
+    after the period: that changes nothing the report counted."""
+    locked = locked_through(bank_account_id)
+    if locked is not None and day <= locked and (entry_day is None or entry_day <= locked):
+        raise ServiceError(f"This line is in a period reconciled and signed through {locked.isoformat()}.")

@@ -64,7 +64,7 @@ def _payment_for_intent_or_checkout(obj):
     if payment is None:
         # Before the checkout's own event the payment is known only by its checkout: find it by metadata.
         reference = (obj.get("metadata") or {}).get("payment")
-        if reference and reference.isdigit():
+        if reference and reference.isascii() and reference.isdigit() and len(reference) < 10:
             candidate = db.session.get(Payment, int(reference))
             if candidate is not None and candidate.status == "pending" and candidate.checkout_reference:
                 candidate = settle_checkout(candidate)

@@ -148,7 +148,7 @@ def destination_holder(value, other_number=None):
             raise ServiceError("Type the number of the matter the money goes to, e.g. 2026-0042.")
         return holder_for(matter.client, matter)
     kind, _, ident = (value or "").partition(":")
-    if not ident.isdigit() or not 0 < int(ident) < 2**31:
+    if not (ident.isascii() and ident.isdigit()) or not 0 < int(ident) < 2**31:
         raise ServiceError("Choose where the money goes.")
     if kind == "matter":
         matter = db.session.get(Matter, int(ident))

@@ -1,0 +1,271 @@
+"""A signed period stays as it was counted, however a line is matched afterwards; bank items booked late are
+counted where they belong; and files and forms that once crashed the import are refused with the reason."""
+
+import io
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_token, post
+from tests.ledger.test_races import at_once
+from tests.reconcile.steps import CHASE_HEADER, chase_csv, ofx
+from tests.reconcile.test_reconciliation import CLEAN_MONTH, MAPPING, statement_id, totals, upload
+from trustweb.extensions import db
+from trustweb.models import AuditEvent, BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine, User
+from trustweb.services import ServiceError, statements
+from trustweb.services.trust import Holder, record_deposit
+
+LATE_LINE = ("10/30/2026", "WIRE FROM ADA ARCHER", 10_000, None)
+
+
+def sign(client, sid, explanation=None):
+    data = {"explanation": explanation} if explanation else None
+    response = post(client, f"/reconciliations/statements/{sid}/sign", data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def deposit_on(app, month, day, amount=10_000):
+    with app.app_context():
+        entry = record_deposit(
+            account=db.session.get(BankAccount, month.account),
+            holder=Holder(month.client_a, month.matter_a1),
+            amount_cents=amount,
+            entry_date=day,
+            method="wire",
+            payer="Ada Archer",
+        )
+        return entry.id
+
+
+def line_id_of(app, amount):
+    with app.app_context():
+        return db.session.scalar(select(StatementLine.id).where(StatementLine.amount_cents == amount))
+
+
+def test_a_deposit_the_bank_had_in_october_and_the_firm_booked_in_november(app, client, month):
+    """The bank credits $100 on Oct 30; the firm books it Nov 1. October: the line is in the bank and not in the
+    journal, whatever it is matched to, so the difference is explained; signed. November: it is cleared."""
+    upload(client, month.account, chase_csv([*CLEAN_MONTH, LATE_LINE]), period_end="2026-10-31", ending_balance="6,400")
+    sid = statement_id(app)
+    figures, page = totals(client, sid)
+    assert figures["diff-bank"] == "$100.00" and "WIRE FROM ADA ARCHER" in page
+    sign(client, sid, "Ada's wire of Oct 30 was booked on Nov 1.")
+    entry_id = deposit_on(app, month, date(2026, 11, 1))
+    line_id = line_id_of(app, 10_000)
+    # Matched by hand after the sign-off, to the entry booked after the locked period: allowed, and the
+    # October figures do not move; the line is now "booked after the period".
+    response = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/match", {"entry_id": entry_id})
+    assert response.status_code == 303
+    figures, page = totals(client, sid)
+    assert figures["diff-bank"] == "$100.00" and "booked 2026-11-01, after the period" in page
+    # November's statement (nothing new at the bank) agrees: the wire is cleared, not in transit.
+    upload(
+        client,
+        month.account,
+        chase_csv([("11/02/2026", "INTEREST", 0, None), ("11/02/2026", "X", 1, None), ("11/02/2026", "Y", -1, None)]),
+        period_start="2026-11-01",
+        period_end="2026-11-20",
+        ending_balance="6,400",
+    )
+    figures, page = totals(client, statement_id(app))
+    assert figures["transit"] == "$0.00" and figures["adjusted"] == figures["journal"] == "$6,400.00"
+
+
+def test_automatic_matching_leaves_a_signed_period_as_it_was_counted(app, client, month):
+    upload(client, month.account, chase_csv([*CLEAN_MONTH, LATE_LINE]), period_end="2026-10-31", ending_balance="6,400")
+    sid = statement_id(app)
+    sign(client, sid, "Ada's wire of Oct 30 is not in the books yet.")
+    with app.app_context():
+        signed_json = db.session.scalar(select(Reconciliation.report_json))
+    # A deposit dated inside the locked period cannot be booked; one booked Nov 1 is matched automatically (the
+    # line's window) and October still counts the line as not in its journal.
+    entry_id = deposit_on(app, month, date(2026, 11, 1))
+    assert post(client, f"/reconciliations/statements/{sid}/auto-match").status_code == 303
+    with app.app_context():
+        line = db.session.get(StatementLine, line_id_of(app, 10_000))
+        assert line.entry_id == entry_id
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "statement.auto_matched")) >= 1
+        assert db.session.scalar(select(Reconciliation.report_json)) == signed_json
+    figures, _ = totals(client, sid)
+    assert figures["diff-bank"] == "$100.00"
+    # A locked line stays matched to what the signed report counted; unmatching the late one is allowed.
+    locked_line = line_id_of(app, 500_000)
+    refused = post(client, f"/reconciliations/statements/{sid}/lines/{locked_line}/unmatch")
+    assert refused.status_code == 422 and "signed through 2026-10-31" in refused.get_data(as_text=True)
+    assert post(client, f"/reconciliations/statements/{sid}/lines/{line_id_of(app, 10_000)}/unmatch").status_code == 303
+
+
+def test_no_statement_is_imported_or_typed_into_a_signed_period(app, client, month):
+    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300")
+    sign(client, statement_id(app))
+    september = chase_csv([("09/15/2026", "DEPOSIT", 5_000, None)])
+    early_october = chase_csv([("10/01/2026", "DEPOSIT", 5_000, None)])
+    for data, end in ((september, "2026-09-30"), (early_october, "2026-10-02")):
+        response = upload(client, month.account, data, period_end=end, ending_balance="50")
+        assert response.status_code == 422 and "signed off through 2026-10-31" in response.get_data(as_text=True)
+    typed = post(
+        client,
+        f"/reconciliations/accounts/{month.account}/typed",
+        {"period_start": "2026-10-15", "period_end": "2026-11-15", "ending_balance": "1"},
+    )
+    assert typed.status_code == 422 and "signed off through" in typed.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
+
+
+def test_a_typed_statement_takes_only_entries_of_its_period(app, client, month):
+    typed = post(
+        client,
+        f"/reconciliations/accounts/{month.account}/typed",
+        {"period_start": "2026-10-01", "period_end": "2026-10-31", "ending_balance": "7,500"},
+    )
+    assert typed.status_code == 303
+    later = deposit_on(app, month, date(2026, 11, 20))
+    response = post(client, f"/reconciliations/statements/{statement_id(app)}/tick", {"entry_id": later})
+    assert response.status_code == 422 and "after this statement ends" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"period_start": "0001-01-01", "period_end": "2026-10-31"}, "starts before 2000-01-01"),
+        ({"period_start": "2026-11-01", "period_end": "2999-12-31"}, "ends after today"),
+        ({"period_start": "2024-01-01", "period_end": "2026-10-31"}, "more than a year"),
+        ({"period_start": "2026-10-31", "period_end": "2026-10-01"}, "starts after it ends"),
+        ({"period_start": "2026-10-01", "period_end": "99999-01-01"}, "is not a date"),
+    ],
+)
+def test_a_typed_statement_with_impossible_dates_is_refused(app, client, month, fields, message):
+    response = post(client, f"/reconciliations/accounts/{month.account}/typed", {**fields, "ending_balance": "1"})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
+
+
+def oct_ofx(amount="100.00", posted="20261031200000[-5:EST]", end="20261031235959[-5:EST]", fitid="F1"):
+    data = ofx([(fitid, "20261003", "DEPOSIT", 100_00, None)], end=end, balance="6300.00")
+    return data.replace(b"<TRNAMT>100.00", f"<TRNAMT>{amount}".encode()).replace(
+        b"<DTPOSTED>20261003", f"<DTPOSTED>{posted}".encode()
+    )
+
+
+def test_ofx_times_are_the_firms_days(app, client, month):
+    """8 pm and 23:59:59 EST on Oct 31 are Nov 1 in UTC, and 23:59:59 EST is already Nov 1 on New York's clocks
+    (EDT until Nov 1): the statement is October's, as the bank wrote it."""
+    response = upload(client, month.account, oct_ofx(), source="ofx")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        statement = db.session.get(BankStatement, statement_id(app))
+        line = db.session.scalar(select(StatementLine))
+        assert (statement.period_end, line.posted_on) == (date(2026, 10, 31), date(2026, 10, 31))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (oct_ofx(amount="0.005"), "fractions of a cent"),
+        (oct_ofx(amount="NaN"), "is not an amount"),
+        (oct_ofx(amount="Infinity"), "is not an amount"),
+        (oct_ofx(amount="100000000000000000000"), "larger than the books hold"),
+        (oct_ofx().replace(b"<BALAMT>6300.00", b"<BALAMT>1E+30"), "larger than the books hold"),
+        (ofx([], start="20261031", end="20261001", balance="1.00"), "starts after it ends"),
+        (oct_ofx(posted="00010103"), "starts before 2000-01-01"),
+    ],
+)
+def test_an_ofx_file_with_impossible_figures_is_refused(app, client, month, data, message):
+    response = upload(client, month.account, data, source="ofx")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
+
+
+def test_an_ofx_statement_without_movements_is_a_statement_without_lines(app, client, month):
+    empty = ofx([], balance="6300.00")
+    response = upload(client, month.account, empty, source="ofx")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(BankStatement, statement_id(app)).line_count == 0
+    no_list = empty.split(b"<BANKTRANLIST>")[0] + b"<LEDGERBAL>" + empty.split(b"<LEDGERBAL>")[1]
+    response = upload(client, month.account, no_list, source="ofx", filename="again.ofx")
+    assert response.status_code == 422 and "end date" in response.get_data(as_text=True)
+
+
+def test_bank_ids_seen_before_are_found_past_the_first_thousand(app, client, month):
+    assert upload(client, month.account, oct_ofx(fitid="DUP"), source="ofx").status_code == 303
+    rows = [(f"N{i}", "20261101", "DEPOSIT", 100 + i, None) for i in range(1_001)] + [
+        ("DUP", "20261102", "DEPOSIT", 99, None)
+    ]
+    response = upload(client, month.account, ofx(rows, start="20261101", end="20261120"), source="ofx")
+    assert response.status_code == 422 and "already imported" in response.get_data(as_text=True)
+
+
+def test_csv_cells_too_long_or_with_nul_characters(app, client, month):
+    huge = (CHASE_HEADER + "\nCREDIT,10/03/2026," + "x" * 140_000 + ",5000.00,ACH_CREDIT,0,\n").encode()
+    response = upload(client, month.account, huge, period_end="2026-10-31", ending_balance="1")
+    assert response.status_code == 422 and "Row 2 cannot be read" in response.get_data(as_text=True)
+    columns = client.post(
+        f"/reconciliations/accounts/{month.account}/columns",
+        data={"csrf_token": csrf_token(client), "file": (io.BytesIO(huge), "s.csv")},
+        content_type="multipart/form-data",
+    )
+    assert columns.status_code in (200, 422) and columns.status_code != 500
+    nul = chase_csv(CLEAN_MONTH).replace(b"WIRE FROM ADA", b"WIRE\x00FROM ADA")
+    assert upload(client, month.account, nul, period_end="2026-10-31", ending_balance="6,300").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(StatementLine.description).where(StatementLine.amount_cents == 500_000)) == (
+            "WIREFROM ADA ARCHER"
+        )
+    signed = post(client, f"/reconciliations/statements/{statement_id(app)}/sign", {"explanation": "a\x00b"})
+    assert signed.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/reports/journal?account=%C2%B2", "/reports/client-ledger?client=%C2%B2", "/reports/client-ledger?matter=a%00b"],
+)
+def test_odd_characters_in_report_filters_are_400s(app, client, month, url):
+    assert client.get(url).status_code == 400
+
+
+def test_a_superscript_entry_number_is_refused(app, client, month):
+    upload(client, month.account, chase_csv([LATE_LINE]), period_end="2026-10-31", ending_balance="100")
+    sid, line_id = statement_id(app), line_id_of(app, 10_000)
+    response = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/match", {"entry_id": "²"})
+    assert response.status_code == 422 and "Choose an entry" in response.get_data(as_text=True)
+
+
+def test_two_lines_matched_to_one_entry_at_once_one_is_refused(app, client, month):
+    """Two bookkeepers, one $100 entry, two $100 bank lines: one match lands, the other is told why."""
+    entry_id = deposit_on(app, month, date(2026, 10, 20))
+    rows = [("10/25/2026", "DEPOSIT A", 10_000, None), ("10/26/2026", "DEPOSIT B", 10_000, None)]
+    with app.app_context():
+        account = db.session.get(BankAccount, month.account)
+        statement, _ = statements.import_statement(
+            account,
+            source="csv",
+            filename="oct.csv",
+            data=chase_csv(rows),
+            user=db.session.scalar(select(User).where(User.role == "bookkeeper")),
+            mapping=MAPPING,
+            period_end=date(2026, 10, 31),
+            ending_balance_cents=10_000,
+        )
+        lines = db.session.scalars(select(StatementLine.id).order_by(StatementLine.id)).all()
+        for line in db.session.scalars(select(StatementLine)):
+            line.entry_id = line.matched_at = line.matched_by_id = None
+        db.session.commit()
+
+    def matcher(line_id):
+        def run():
+            user = db.session.scalar(select(User).where(User.role == "bookkeeper"))
+            statements.match(db.session.get(StatementLine, line_id), db.session.get(JournalEntry, entry_id), user)
+            return 1
+
+        return run
+
+    outcomes = at_once(app, [matcher(line_id) for line_id in lines])
+    assert sorted(type(o).__name__ for o in outcomes) == ["ServiceError", "int"], outcomes
+    assert any(isinstance(o, ServiceError) and "already matched" in str(o) for o in outcomes)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(StatementLine.entry_id == entry_id)) == 1
