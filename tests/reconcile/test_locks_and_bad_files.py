@@ -269,3 +269,43 @@ def test_two_lines_matched_to_one_entry_at_once_one_is_refused(app, client, mont
     assert any(isinstance(o, ServiceError) and "already matched" in str(o) for o in outcomes)
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(StatementLine.entry_id == entry_id)) == 1
+
+
+def test_a_statement_imported_by_mistake_is_deleted_and_imported_again(app, client, month):
+    wrong = chase_csv(CLEAN_MONTH)
+    upload(client, month.account, wrong, period_end="2026-10-31", ending_balance="63,000")  # a zero too many
+    sid = statement_id(app)
+    page = client.get(f"/reconciliations/statements/{sid}").get_data(as_text=True)
+    assert 'id="delete-statement"' in page
+    response = post(client, f"/reconciliations/statements/{sid}/delete")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/reconciliations/")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StatementLine)) == 0
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "statement.deleted"))
+        assert '"ending_balance_cents":6300000' in event.before.replace(" ", "")
+        assert '"matched":3' in event.before.replace(" ", "")
+    # The same file again, with the right balance: imported and matched.
+    assert upload(client, month.account, wrong, period_end="2026-10-31", ending_balance="6,300").status_code == 303
+    sid = statement_id(app)
+    sign(client, sid)
+    refused = post(client, f"/reconciliations/statements/{sid}/delete")
+    assert refused.status_code == 422 and "signed off" in refused.get_data(as_text=True)
+    assert 'id="delete-statement"' not in client.get(f"/reconciliations/statements/{sid}").get_data(as_text=True)
+
+
+def test_months_are_signed_in_order(app, client, month):
+    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300")
+    october = statement_id(app)
+    upload(
+        client,
+        month.account,
+        chase_csv([("11/02/2026", "X", 1, None), ("11/02/2026", "Y", -1, None)]),
+        period_start="2026-11-01",
+        period_end="2026-11-20",
+        ending_balance="6,300",
+    )
+    november = statement_id(app)
+    refused = post(client, f"/reconciliations/statements/{november}/sign", {"explanation": "Two test lines."})
+    assert refused.status_code == 422 and "statement to 2026-10-31 first" in refused.get_data(as_text=True)
+    sign(client, october)
+    sign(client, november, "Two test lines, X and Y, cancel out.")

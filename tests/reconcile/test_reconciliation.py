@@ -14,6 +14,7 @@ from tests.reconcile.steps import chase_csv, ofx
 from trustweb.extensions import db
 from trustweb.ledger.rules import BadDate
 from trustweb.models import BankAccount, BankStatement, Reconciliation, StatementLine, User
+from trustweb.services import statements
 from trustweb.services.fees import book_shortfall, replace_shortfall
 from trustweb.services.trust import Holder, record_deposit, reverse
 
@@ -329,6 +330,19 @@ def test_only_a_bookkeeper_or_admin_imports_and_signs(app, month):
     assert client.get("/reconciliations/").status_code == 200
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
+        statement = statements.type_statement(
+            db.session.get(BankAccount, month.account),
+            period_start=date(2026, 10, 1),
+            period_end=date(2026, 10, 31),
+            ending_balance_cents=630_000,
+            user=db.session.scalar(select(User).where(User.role == "bookkeeper")),
+        )
+        sid = statement.id
+    for action in ("delete", "sign", "auto-match", "tick"):
+        assert post(client, f"/reconciliations/statements/{sid}/{action}").status_code == 403, action
+    assert 'id="delete-statement"' not in client.get(f"/reconciliations/statements/{sid}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(BankStatement, sid) is not None
 
 
 def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):

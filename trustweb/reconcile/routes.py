@@ -308,6 +308,21 @@ def auto_match(statement_id):
     return _act(statement, run, "Matched what could be matched automatically.")
 
 
+@bp.post("/statements/<int:statement_id>/delete")
+@requires("reconcile")
+def delete(statement_id):
+    statement = get_or_404(BankStatement, statement_id)
+    described = f"{statement.bank_account.name}: statement to {statement.period_end.isoformat()}"
+    try:
+        statements.delete_statement(statement, current_user)
+    except REFUSALS as error:
+        db.session.rollback()
+        db.session.refresh(statement)
+        return workspace(statement, 422, error=str(error))
+    flash(f"{described} deleted; import or type it again.", "success")
+    return redirect(url_for("reconciliations.index"), 303)
+
+
 @bp.post("/statements/<int:statement_id>/sign")
 @requires("reconcile")
 def sign(statement_id):

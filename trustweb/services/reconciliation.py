@@ -14,7 +14,7 @@ nothing can be dated on or before its end, in code and in the database.
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -162,6 +162,22 @@ def sign(statement, explanation, user):
     locked = locked_through(account.id)
     if locked is not None and statement.period_end <= locked:
         raise ServiceError(f"{account.name} is already reconciled and signed off through {locked.isoformat()}.")
+    # Months are signed in order: signing a later one would lock an earlier one that could then never be signed.
+    earlier = db.session.scalar(
+        select(BankStatement)
+        .where(
+            BankStatement.bank_account_id == account.id,
+            BankStatement.period_end < statement.period_start,
+            BankStatement.period_end > (locked or date.min),
+            ~select(Reconciliation.id).where(Reconciliation.statement_id == BankStatement.id).exists(),
+        )
+        .order_by(BankStatement.period_end)
+    )
+    if earlier is not None:
+        raise ServiceError(
+            f"Sign off the statement to {earlier.period_end.isoformat()} first (or delete it, if it was a mistake): "
+            "months are signed in order."
+        )
     report = three_way(statement)
     if not report["balanced"]:
         differences = []

@@ -571,6 +571,33 @@ def tick(statement, entry, user):
     return line
 
 
+def delete_statement(statement, user):
+    """Take back a statement imported or typed by mistake (the wrong file, a mistyped balance or period): its lines
+    and their matches go, the audit trail keeps what it was. Refused once it is signed, or inside a signed period."""
+    from trustweb.models import Reconciliation
+
+    _take_turn(statement)
+    if db.session.scalar(select(Reconciliation.id).where(Reconciliation.statement_id == statement.id)):
+        raise ServiceError("This statement is reconciled and signed off; it stays as it was signed.")
+    _check_not_signed(statement.bank_account_id, statement.period_start)
+    before = {
+        "source": statement.source,
+        "filename": statement.filename,
+        "period_start": statement.period_start,
+        "period_end": statement.period_end,
+        "ending_balance_cents": statement.ending_balance_cents,
+        "lines": statement.line_count,
+        "matched": db.session.scalar(
+            select(func.count()).where(StatementLine.statement_id == statement.id, StatementLine.entry_id.is_not(None))
+        ),
+        "file_sha256": statement.file_sha256,
+    }
+    audit.record("statement.deleted", statement, before=before, user=user)
+    db.session.execute(StatementLine.__table__.delete().where(StatementLine.statement_id == statement.id))
+    db.session.delete(statement)
+    db.session.commit()
+
+
 def _take_turn(row):
     """The audit chain's head first, as every write takes it, then the row afresh: two bookkeepers matching the same
     entry, or a match and a sign-off, run one after the other and each sees what the other did."""
