@@ -300,6 +300,10 @@ def test_open_requests_age_by_how_long_they_are_overdue(app, client, auth, books
         ("TR-000001", "5000.00", "0.00", "5000.00", "24", "1–30 days"),
     ]
     assert (preamble["Current"], preamble["1–30 days"], preamble["Over 90"]) == ("0.00", "5000.00", "1400.00")
+    # An earlier date ages the requests issued by then to that day, and says what it does not turn back.
+    earlier = client.get("/reports/open-requests?as_of=2026-11-10").get_data(as_text=True)
+    assert "Days overdue are counted to 2026-11-10" in earlier and "as it stands today" in earlier
+    assert [(row[0], row[10]) for row in page_table(earlier)[1:-1]] == [("TR-000002", "101"), ("TR-000001", "9")]
     # The draft shows when asked for.
     _, _, rows, _ = read_csv(client.get(f"/reports/open-requests?as_of={AS_OF}&status=draft&format=csv"))
     assert [r[0] for r in rows] == ["TR-000003"]

@@ -192,7 +192,13 @@ def open_requests(filters, today):
     ]
     summary = [("As of", as_of, "date"), ("Open requests", len(rows), "number")]
     summary += [(AGEING_LABELS[b], buckets[b], "money") for b in AGEING]
-    return Report("open-requests", "Open trust requests", columns, rows, totals, summary)
+    note = None
+    if as_of != today:
+        note = (
+            f"Days overdue are counted to {as_of.isoformat()}, for the requests issued by then; what was asked and "
+            "paid is as it stands today."
+        )
+    return Report("open-requests", "Open trust requests", columns, rows, totals, summary, note=note)
 
 
 def request_payments(filters, today):
