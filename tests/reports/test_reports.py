@@ -410,6 +410,10 @@ def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, au
         if value.startswith("-"):
             assert re.fullmatch(r"-\d+\.\d\d", value), value
     assert "'" + attack in cells and "'+1 555 0100" in cells and "'-2+3" in cells
+    # The amounts stay plain numbers: every journal row's deposits, withdrawals and balance.
+    _, _, rows, _ = read_csv(client.get("/reports/journal?format=csv"))
+    assert len(rows) == 11 and all(re.fullmatch(r"(-?\d+\.\d\d)?", cell) for row in rows for cell in row[6:9])
+    assert {row[7] for row in rows} >= {"1200.00", "500.00"}
     assert any(value.startswith("'@SUM(1+1)") for value in cells)
     _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-11-20&to=2026-11-20&format=csv"))
     assert [(r[3], r[4], r[5], r[6]) for r in rows] == [("'-2+3", "'" + attack, "'+1 555 0100", "2.00")]

@@ -15,7 +15,7 @@ from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconcilia
 from trustweb.reconcile import bp
 from trustweb.services import REFUSALS, ServiceError, statements
 from trustweb.services import reconciliation as recon
-from trustweb.services.trust import firm_today
+from trustweb.services.trust import firm_today, locked_through
 from trustweb.views import get_or_404, is_htmx
 
 SHOWN_LINES = 200
@@ -206,6 +206,8 @@ def workspace(statement, status=200, error=None, message=None):
         "lines": lines,
         "hidden_matched": max(statement.line_count - _count_unmatched(statement) - len(matched), 0),
         "candidates": recon.candidates(statement, unmatched[:50]),
+        "locked": locked_through(statement.bank_account_id),
+        "earlier_unmatched": recon.earlier_unmatched(statement),
         "error": error,
         "message": message,
         "tickable": _tickable(statement) if statement.source == "typed" and signed is None else [],

@@ -57,7 +57,7 @@ def client_ledger(filters, today):
         rows.append(
             {
                 "date": entry_date,
-                "entry": f"J-{entry_id:06d}",
+                "entry": f"JE-{entry_id:06d}",
                 "description": description,
                 "counterparty": counterparty or "",
                 "reference": reference or "",
@@ -160,7 +160,7 @@ def journal_rows(rows, opening):
         balance += amount
         yield {
             "date": entry_date,
-            "entry": f"J-{entry_id:06d}",
+            "entry": f"JE-{entry_id:06d}",
             "kind": ENTRY_KINDS.get(kind, kind),
             "description": description,
             "counterparty": counterparty or "",
@@ -188,7 +188,7 @@ def _streamed_csv(statement, opening):
         balance += amount
         yield (
             entry_date,
-            f"J-{entry_id:06d}",
+            f"JE-{entry_id:06d}",
             kinds.get(kind, kind),
             safe(description),
             safe(counterparty) or "",

@@ -249,6 +249,23 @@ def history(account):
     ).all()
 
 
+def earlier_unmatched(statement):
+    """[(statement, count)] of the account's earlier statements with lines still not matched: a bank item booked
+    late is matched on its own statement's page, even once that one is signed."""
+    rows = db.session.execute(
+        select(BankStatement, func.count(StatementLine.id))
+        .join(StatementLine, StatementLine.statement_id == BankStatement.id)
+        .where(
+            BankStatement.bank_account_id == statement.bank_account_id,
+            BankStatement.period_end < statement.period_start,
+            StatementLine.entry_id.is_(None),
+        )
+        .group_by(BankStatement.id)
+        .order_by(BankStatement.period_end)
+    ).all()
+    return [(earlier, count) for earlier, count in rows]
+
+
 def candidates(statement, lines, limit=20):
     """{line id: entries a person might match it to}: same account, same bank amount, not matched, dated from
     120 days before to 31 days after the line, nearest first. One read of the bank ledger for all the lines."""
@@ -272,12 +289,15 @@ def candidates(statement, lines, limit=20):
     by_amount = {}
     for entry in entries:
         by_amount.setdefault(amounts[entry.id], []).append(entry)
+    locked = locked_through(statement.bank_account_id)
     found = {}
     for line in lines:
         near = [
             entry
             for entry in by_amount.get(line.amount_cents, [])
             if -120 <= (entry.entry_date - line.posted_on).days <= 31
+            # a line of a signed period only to an entry booked after it (statements._check_not_signed)
+            and (locked is None or line.posted_on > locked or entry.entry_date > locked)
         ]
         near.sort(key=lambda entry: (abs((entry.entry_date - line.posted_on).days), entry.id))
         found[line.id] = near[:limit]

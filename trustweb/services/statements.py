@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import InvalidRequestError
 
 from trustweb.extensions import db
 from trustweb.ledger.money import MAX_CENTS, MoneyError, format_cents, parse_cents
@@ -177,11 +178,11 @@ def _ofx_cents(value, what):
     """An OFX amount (a Decimal) as cents: finite, whole cents, within what the books hold."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ServiceError(f"The file's {what} is not an amount. Nothing was imported.")
+    if abs(value) > Decimal(MAX_CENTS) / 100:  # before multiplying: 9E+999998 * 100 overflows the context
+        raise ServiceError(f"The file's {what} {value} is larger than the books hold. Nothing was imported.")
     cents = value * 100
     if cents != cents.to_integral_value():
         raise ServiceError(f"The file's {what} {value} has fractions of a cent. Nothing was imported.")
-    if abs(cents) > MAX_CENTS:
-        raise ServiceError(f"The file's {what} {value} is larger than the books hold. Nothing was imported.")
     return int(cents)
 
 
@@ -254,7 +255,8 @@ def _check_period(account, start, end):
         raise ServiceError("The statement starts after it ends.")
     if start < EARLIEST_DATE:
         raise ServiceError(f"The statement starts before {EARLIEST_DATE.isoformat()}; check its dates.")
-    if end > firm_today():
+    # A day's grace: an OFX file may end on the day it was downloaded, as the bank's clock (UTC) wrote it.
+    if end > firm_today() + timedelta(days=1):
         raise ServiceError("The statement ends after today; a bank's statement is of days that have passed.")
     if end - start > LONGEST_PERIOD:
         raise ServiceError("The statement covers more than a year; import one month (or quarter) at a time.")
@@ -267,9 +269,6 @@ def _check_period(account, start, end):
 
 
 def _refuse_duplicate(account, digest, start, end):
-    # The audit chain's head first, as every write takes it: two imports of the account run one after the other,
-    # and the second sees the first.
-    audit.lock_chain()
     if digest:
         earlier = db.session.scalar(
             select(BankStatement).where(
@@ -309,6 +308,9 @@ def import_statement(
 ):
     """Read the whole file, refuse duplicates, then store the statement and its lines in one transaction."""
     _check_account(account)
+    # The audit chain's head first, as every write takes it, before any check: two imports (or an import and a
+    # sign-off) of the account run one after the other, and the second sees what the first did.
+    audit.lock_chain()
     if source == "csv":
         parsed = parse_csv(data, mapping or {})
     elif source == "ofx":
@@ -385,6 +387,7 @@ def import_statement(
 def type_statement(account, *, period_start, period_end, ending_balance_cents, user):
     """A statement typed from paper: its dates and ending balance; its lines are ticked off the journal."""
     _check_account(account)
+    audit.lock_chain()  # before the checks, as for an import
     _check_period(account, period_start, period_end)
     _refuse_duplicate(account, None, period_start, period_end)
     statement = BankStatement(
@@ -602,7 +605,10 @@ def _take_turn(row):
     """The audit chain's head first, as every write takes it, then the row afresh: two bookkeepers matching the same
     entry, or a match and a sign-off, run one after the other and each sees what the other did."""
     audit.lock_chain()
-    db.session.refresh(row)
+    try:
+        db.session.refresh(row)
+    except InvalidRequestError:  # deleted by someone else meanwhile
+        raise ServiceError("This statement was deleted meanwhile; open the account's statements again.") from None
 
 
 def _check_not_signed(bank_account_id, day, entry_day=None):
