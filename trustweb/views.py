@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.services import REFUSALS
+from trustweb.services import REFUSALS, printable
 
 # Said when the database refuses a write because someone else's change got there first.
 CONFLICT = "Someone else changed this at the same moment. Reload the page and try again."
@@ -21,8 +21,7 @@ def is_htmx():
 
 def search_text(name="q", limit=100):
     """A search box's text, without control characters (PostgreSQL refuses NUL), at most `limit` long."""
-    text = request.args.get(name, "")
-    return "".join(ch for ch in text if ch.isprintable()).strip()[:limit]
+    return printable(request.args.get(name, ""), limit)
 
 
 def contains(column, text):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.conftest import csrf_token, post
 from tests.ledger.test_races import at_once
 from tests.reconcile.steps import CHASE_HEADER, chase_csv, ofx
-from tests.reconcile.test_reconciliation import CLEAN_MONTH, MAPPING, statement_id, totals, upload
+from tests.reconcile.test_reconciliation import CLEAN_MONTH, MAPPING, statement_id, totals, typed, upload
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine, User
 from trustweb.services import ServiceError, statements
@@ -121,23 +121,15 @@ def test_no_statement_is_imported_or_typed_into_a_signed_period(app, client, mon
     for data, end in ((september, "2026-09-30"), (early_october, "2026-10-02")):
         response = upload(client, month.account, data, period_end=end, ending_balance="50")
         assert response.status_code == 422 and "signed off through 2026-10-31" in response.get_data(as_text=True)
-    typed = post(
-        client,
-        f"/reconciliations/accounts/{month.account}/typed",
-        {"period_start": "2026-10-15", "period_end": "2026-11-15", "ending_balance": "1"},
-    )
-    assert typed.status_code == 422 and "signed off through" in typed.get_data(as_text=True)
+    response = typed(client, month.account, "2026-10-15", "2026-11-15", "1")
+    assert response.status_code == 422 and "signed off through" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
 
 
 def test_a_typed_statement_takes_only_entries_of_its_period(app, client, month):
-    typed = post(
-        client,
-        f"/reconciliations/accounts/{month.account}/typed",
-        {"period_start": "2026-10-01", "period_end": "2026-10-31", "ending_balance": "7,500"},
-    )
-    assert typed.status_code == 303
+    response = typed(client, month.account, "2026-10-01", "2026-10-31", "7,500")
+    assert response.status_code == 303
     later = deposit_on(app, month, date(2026, 11, 20))
     response = post(client, f"/reconciliations/statements/{statement_id(app)}/tick", {"entry_id": later})
     assert response.status_code == 422 and "after this statement ends" in response.get_data(as_text=True)
@@ -154,7 +146,7 @@ def test_a_typed_statement_takes_only_entries_of_its_period(app, client, month):
     ],
 )
 def test_a_typed_statement_with_impossible_dates_is_refused(app, client, month, fields, message):
-    response = post(client, f"/reconciliations/accounts/{month.account}/typed", {**fields, "ending_balance": "1"})
+    response = typed(client, month.account, fields["period_start"], fields["period_end"], "1")
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0

@@ -39,6 +39,12 @@ def upload(client, account_id, data, *, source="csv", filename="statement.csv", 
     return client.post(f"/reconciliations/accounts/{account_id}/import", data=form, content_type="multipart/form-data")
 
 
+def typed(client, account_id, start, end, balance):
+    """The bookkeeper types a paper statement's first and last day and its ending balance."""
+    fields = {"period_start": start, "period_end": end, "ending_balance": balance}
+    return post(client, f"/reconciliations/accounts/{account_id}/typed", fields)
+
+
 def statement_id(app):
     with app.app_context():
         return db.session.scalar(select(func.max(BankStatement.id)))
@@ -346,11 +352,7 @@ def test_only_a_bookkeeper_or_admin_imports_and_signs(app, month):
 
 
 def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
-    response = post(
-        client,
-        f"/reconciliations/accounts/{month.account}/typed",
-        {"period_start": "2026-10-01", "period_end": "2026-10-31", "ending_balance": "7,500.00"},
-    )
+    response = typed(client, month.account, "2026-10-01", "2026-10-31", "7,500.00")
     assert response.status_code == 303
     sid = statement_id(app)
     figures, page = totals(client, sid)
@@ -376,11 +378,7 @@ def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
     )
     assert again.status_code == 422 and "already on a statement" in again.get_data(as_text=True)
     # A typed statement overlapping it is a duplicate.
-    overlap = post(
-        client,
-        f"/reconciliations/accounts/{month.account}/typed",
-        {"period_start": "2026-10-15", "period_end": "2026-11-14", "ending_balance": "1"},
-    )
+    overlap = typed(client, month.account, "2026-10-15", "2026-11-14", "1")
     assert overlap.status_code == 422 and "overlaps" in overlap.get_data(as_text=True)
 
 

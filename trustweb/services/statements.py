@@ -24,7 +24,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import MAX_CENTS, MoneyError, format_cents, parse_cents
 from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError, audit
+from trustweb.services import ServiceError, audit, printable
 from trustweb.services.trust import EARLIEST_DATE, firm_today, locked_through
 
 MAX_BYTES = 10 * 2**20
@@ -64,11 +64,6 @@ def signed_cents(text):
     return -parse_cents(text, allow_zero=True) if negative else parse_cents(text, allow_zero=True)
 
 
-def _text(value, limit):
-    """A bank's text without control characters (PostgreSQL refuses NUL), at most limit long."""
-    return "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
-
-
 def _decode(data):
     if not data:
         raise ServiceError("The file is empty.")
@@ -91,7 +86,7 @@ def csv_header(data):
         raise ServiceError(f"The file is not a CSV the app can read ({error}).") from None
     if not header or not any(cell.strip() for cell in header):
         raise ServiceError("The file has no header row naming its columns.")
-    return [_text(cell, 200) for cell in header]
+    return [printable(cell, 200) for cell in header]
 
 
 def check_mapping(mapping, header):
@@ -142,12 +137,12 @@ def parse_csv(data, mapping):
             raise ServiceError(f"Row {number}: the amount cannot be read ({error}) Nothing was imported.") from None
         if not amount:
             continue  # a memo row or a zero movement
-        reference = _text(get("reference"), 100) or None
+        reference = printable(get("reference"), 100) or None
         lines.append(
             ParsedLine(
                 posted_on=posted_on,
                 amount_cents=amount,
-                description=_text(get("description"), 300),
+                description=printable(get("description"), 300),
                 cheque_number=reference if reference and reference.isdigit() and len(reference) <= 20 else None,
             )
         )
@@ -186,13 +181,9 @@ def _ofx_cents(value, what):
     return int(cents)
 
 
-def _ofx_date(moment):
-    """An OFX day: parse_ofx keeps only the date part of the bank's times, which ofxtools reads as midnight UTC."""
-    return moment.date()
-
-
 def _bank_days(tree):
-    """Every time in the file cut to its day as the bank wrote it: "20261031235959[-5:EST]" is Oct 31. (Taken
+    """Every time in the file cut to its day as the bank wrote it, which ofxtools then reads as midnight UTC, so
+    .date() is that day: "20261031235959[-5:EST]" is Oct 31. (Taken
     through UTC and back to the firm's zone it could be Nov 1: the bank writes EST all year, and New York is on
     EDT until the first Sunday of November.)"""
     for element in tree.getroot().iter():
@@ -226,11 +217,11 @@ def parse_ofx(data):
             continue
         lines.append(
             ParsedLine(
-                posted_on=_ofx_date(transaction.dtposted),
+                posted_on=transaction.dtposted.date(),
                 amount_cents=amount,
-                description=_text(" ".join(filter(None, (transaction.name, transaction.memo))), 300),
-                cheque_number=(transaction.checknum or None) and _text(str(transaction.checknum), 20),
-                bank_reference=_text(str(transaction.fitid), 100) if transaction.fitid else None,
+                description=printable(" ".join(filter(None, (transaction.name, transaction.memo))), 300),
+                cheque_number=(transaction.checknum or None) and printable(str(transaction.checknum), 20),
+                bank_reference=printable(str(transaction.fitid), 100) if transaction.fitid else None,
             )
         )
     if len(lines) > MAX_LINES:
@@ -238,8 +229,8 @@ def parse_ofx(data):
     balance = statement.ledgerbal
     return Parsed(
         lines,
-        period_start=_ofx_date(transactions.dtstart) if transactions is not None and transactions.dtstart else None,
-        period_end=_ofx_date(transactions.dtend) if transactions is not None and transactions.dtend else None,
+        period_start=transactions.dtstart.date() if transactions is not None and transactions.dtstart else None,
+        period_end=transactions.dtend.date() if transactions is not None and transactions.dtend else None,
         ending_balance_cents=_ofx_cents(balance.balamt, "ledger balance") if balance is not None else None,
     )
 
