@@ -29,12 +29,13 @@ run: $(VENV)/.runtime
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 ## Set up and run the whole test suite (SQLite unless TRUSTWEB_TEST_DATABASE_URL says otherwise).
-test: $(VENV)/.dev
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest
 
+## Style and formatting (also run by `make test`).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_lists.py

@@ -1,4 +1,3 @@
-
 from flask import render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager

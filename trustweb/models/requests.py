@@ -123,9 +123,7 @@ class PayLink(db.Model):
     """One pay link handed to a client, for a trust request or an invoice: only the SHA-256 of its token is kept."""
 
     __tablename__ = "pay_link"
-    __table_args__ = (
-        CheckConstraint("(trust_request_id IS NULL) != (invoice_id IS NULL)", name="pays_one_thing"),
-    )
+    __table_args__ = (CheckConstraint("(trust_request_id IS NULL) != (invoice_id IS NULL)", name="pays_one_thing"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trust_request_id: Mapped[int | None] = mapped_column(ForeignKey("trust_request.id"), index=True)

@@ -290,8 +290,7 @@ def show(key, report, filters, status=200, error=None, **context):
         "accounts": db.session.scalars(
             select(BankAccount).where(BankAccount.kind == "trust").order_by(BankAccount.name)
         ).all(),
-        "lawyers": db.session.scalars(select(User).where(User.role.in_(("admin", "lawyer"))).order_by(User.name))
-        .all(),
+        "lawyers": db.session.scalars(select(User).where(User.role.in_(("admin", "lawyer"))).order_by(User.name)).all(),
         "statuses": STATUS_CHOICES.get(key, {}),
         **context,
     }
