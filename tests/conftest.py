@@ -6,15 +6,19 @@ the run creates its own schema there and drops it at the end.
 
 import os
 import re
+import secrets
+import shutil
 import uuid
+from collections import OrderedDict
 from contextlib import contextmanager
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
 
 from trustweb import create_app
 from trustweb.config import database_url
-from trustweb.extensions import db
+from trustweb.extensions import db, limiter
 
 PG_URL = os.environ.get("TRUSTWEB_TEST_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith(("postgres://", "postgresql"))
@@ -75,28 +79,79 @@ def empty_tables():
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+class SQLiteFiles:
+    """An empty database made once per run and copied into place for each test (a copy is cheaper than DDL)."""
+
+    def __init__(self, folder):
+        self.template = folder / "template.sqlite3"
+        self.path = folder / "test.sqlite3"
+        app = create_app(make_config(f"sqlite:///{self.template}"))
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()  # the last connection checkpoints the WAL into the file
+
+    def fresh(self):
+        """Replace the test database with an empty one (connections to the old file keep the old file)."""
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        copy = self.path.with_name("copy.sqlite3")
+        shutil.copyfile(self.template, copy)
+        os.replace(copy, self.path)
+        return f"sqlite:///{self.path}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_files(tmp_path_factory):
+    return SQLiteFiles(tmp_path_factory.mktemp("sqlite"))
+
+
 @pytest.fixture
-def database(tmp_path, pg_schema):
+def database(request, pg_schema):
     """(database URI, engine options) for a database with empty tables."""
     if pg_schema is not None:
         return PG_URL, pg_schema.engine_options()
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}", None
+    return request.getfixturevalue("sqlite_files").fresh(), None
+
+
+# Apps built for earlier tests, by their configuration: building one costs more than most tests.
+_APPS = OrderedDict()
+_KEEP_APPS = 6
+
+
+def cached_app(config):
+    key = repr(sorted(config.items(), key=lambda item: item[0]))
+    if key in _APPS:
+        _APPS.move_to_end(key)
+    else:
+        _APPS[key] = create_app(config)
+        while len(_APPS) > _KEEP_APPS:
+            _APPS.popitem(last=False)
+    return _APPS[key]
 
 
 @contextmanager
 def built_app(database, pg_schema, **overrides):
-    """An app on the test database with empty tables; overrides go into its config."""
+    """An app on the test database with empty tables; overrides go into its config.
+
+    One app serves every test with the same configuration; what a test changes in its config
+    (or in Flask-Mail's state) is put back afterwards, and rate-limit counts start again.
+    """
     uri, options = database
-    app = create_app(make_config(uri, options, **overrides))
+    app = cached_app(make_config(uri, options, **overrides))
+    config, mail_state = dict(app.config), dict(vars(app.extensions["mail"]))
     with app.app_context():
-        if pg_schema is None:
-            db.create_all()
-        else:
+        if pg_schema is not None:
             empty_tables()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+        limiter.reset()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        app.config.clear()
+        app.config.update(config)
+        vars(app.extensions["mail"]).update(mail_state)
 
 
 @pytest.fixture
@@ -105,15 +160,21 @@ def app(database, pg_schema):
         yield app
 
 
-@pytest.fixture
-def mailbox():
-    """A real SMTP server on loopback; build the app with mailbox.config() to send to it."""
+@pytest.fixture(scope="session")
+def _smtp_server():
     from tests.mailbox import Mailbox
 
     box = Mailbox()
     box.start()
     yield box
     box.stop()
+
+
+@pytest.fixture
+def mailbox(_smtp_server):
+    """A real SMTP server on loopback, empty at the start of each test; build the app with mailbox.config()."""
+    _smtp_server.clear()
+    return _smtp_server
 
 
 @pytest.fixture
@@ -126,12 +187,17 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def csrf_token(client, url="/auth/login"):
-    """The CSRF token for this client's session, read from a page as a browser would."""
-    response = client.get(url, follow_redirects=True)
-    match = CSRF_META.search(response.get_data(as_text=True))
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
+def csrf_token(client, url=None):
+    """The CSRF token for this client's session: read from a page's meta tag as a browser would when a url is
+    given, else signed from the session the way Flask-WTF signs it (no page rendered for every POST)."""
+    if url is not None:
+        response = client.get(url, follow_redirects=True)
+        match = CSRF_META.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {url}"
+        return match.group(1)
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", secrets.token_hex(20))
+    return URLSafeTimedSerializer(client.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 def post(client, url, data=None, **kwargs):
@@ -147,11 +213,24 @@ class AuthActions:
         return post(self.client, "/auth/login", {"email": email, "password": password})
 
     def login_as(self, user):
-        from tests.factories import PASSWORD
+        """Signed in as the user through a server-side session, as the sign-in page would leave it.
 
-        response = self.login(user.email, PASSWORD)
-        assert response.status_code == 303, response.get_data(as_text=True)
-        return response
+        Tests about signing in use login(); the rest skip the form and its password check.
+        """
+        from flask import session
+        from flask_login import login_user
+
+        from trustweb.models import User
+        from trustweb.services.sessions import start_session
+
+        browser = self.client.environ_base
+        with self.client.application.test_request_context(environ_base=browser):
+            signed_in = db.session.get(User, user.id)
+            start_session(signed_in, remember=False, ip=browser["REMOTE_ADDR"], user_agent=browser["HTTP_USER_AGENT"])
+            login_user(signed_in)
+            values = dict(session)
+        with self.client.session_transaction() as cookie:
+            cookie.update(values)
 
     def logout(self):
         return post(self.client, "/auth/logout")

@@ -7,7 +7,7 @@ from datetime import date
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, User
 from trustweb.services.clients import save_matter
-from trustweb.services.sessions import hasher
+from trustweb.services.sessions import password_hasher
 
 PASSWORD = "correct horse battery staple"
 _HASH = {}
@@ -26,7 +26,7 @@ def saved(obj):
 def password_hash():
     # Argon2 is slow on purpose; one hash serves every test user.
     if PASSWORD not in _HASH:
-        _HASH[PASSWORD] = hasher.hash(PASSWORD)
+        _HASH[PASSWORD] = password_hasher().hash(PASSWORD)
     return _HASH[PASSWORD]
 
 

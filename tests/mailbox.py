@@ -41,6 +41,10 @@ class Mailbox:
             self.controller.stop()
             self.controller = None
 
+    def clear(self):
+        with self._lock:
+            self.messages.clear()
+
     def to(self, address):
         return [m for m in self.messages if address in (m["To"] or "")]
 

@@ -114,6 +114,21 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, aut
         assert db.session.query(Contact).filter_by(name="Forged Contact").count() == 0
 
 
+def test_the_token_a_page_carries_is_the_one_a_post_needs(app, client, auth):
+    """Forms and htmx take the CSRF token from the page (the other tests sign it from the session)."""
+    from trustweb.extensions import db
+    from trustweb.models import Contact
+
+    with app.app_context():
+        user = gen_user("lawyer")
+    auth.login_as(user)
+    token = csrf_token(client, "/contacts/")
+    response = client.post("/contacts/new", data={"csrf_token": token, "kind": "person", "name": "Real Contact"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.query(Contact).filter_by(name="Real Contact").count() == 1
+
+
 def test_logout_needs_post_and_csrf(app, client, auth):
     with app.app_context():
         user = gen_user("staff")

@@ -90,6 +90,8 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.WTF_CSRF_TIME_LIMIT = None  # valid for the session; a long form must not expire
         self.INVITE_DAYS = int(env("INVITE_DAYS", "7"))
+        # Argon2id costs for passwords: the library's defaults (RFC 9106's low-memory profile).
+        self.ARGON2 = {}
         # Stripe keys by the kind of account the money goes to; set here, they win over keys saved in the app.
         self.STRIPE_KEYS = {
             kind: {
@@ -113,3 +115,5 @@ class TestConfig(Config):
         self.HTMX_SOURCE = "local"
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.MAIL_SUPPRESS_SEND = True
+        # Slow hashing guards real passwords; in tests it would only slow the suite (production's is tested once).
+        self.ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}

@@ -9,7 +9,7 @@ from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
 from trustweb.services import ServiceError
 from trustweb.services.clients import next_matter_number
-from trustweb.services.sessions import hasher
+from trustweb.services.sessions import password_hasher
 
 # Demo logins are printed by the command; this data is for evaluation, never production.
 DEMO_PASSWORD = "trustweb-demo"
@@ -126,7 +126,7 @@ def load_demo(seed=2026):
     settings.currency = "USD"
 
     # One hash for all demo users: hashing is deliberately slow.
-    password_hash = hasher.hash(DEMO_PASSWORD)
+    password_hash = password_hasher().hash(DEMO_PASSWORD)
     users = [User(email=e, name=n, role=r, password_hash=password_hash) for e, n, r in DEMO_USERS]
     db.session.add_all(users)
     db.session.add_all(

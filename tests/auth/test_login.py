@@ -22,6 +22,23 @@ def test_a_lawyer_signs_in_and_lands_on_the_dashboard(client, auth, lawyer):
     assert "Dashboard" in page and lawyer.name in page
 
 
+def test_production_hashes_passwords_with_argon2id_at_full_cost(app, client, auth, tmp_path):
+    """Tests hash cheaply (TestConfig); a real install keeps Argon2id's own costs, and signs in with them."""
+    from trustweb.config import Config
+    from trustweb.services.sessions import password_hasher
+
+    app.config["ARGON2"] = Config(tmp_path).ARGON2
+    with app.app_context():
+        user = gen_user("lawyer")
+        stored = password_hasher().hash(PASSWORD)
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        db.session.get(User, user.id).password_hash = stored
+        db.session.commit()
+    assert auth.login(user.email, PASSWORD).status_code == 303
+    with app.app_context():
+        assert db.session.get(User, user.id).password_hash == stored  # no rehash: the costs are the same
+
+
 def test_wrong_password_is_refused(client, auth, lawyer):
     response = auth.login(lawyer.email, "not the password")
     assert response.status_code == 401

@@ -10,7 +10,6 @@ step checks the database against it: balances, check-books, the audit chain.
 A refused action must leave the database exactly as it was.
 """
 
-import itertools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,9 +27,8 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from tests.conftest import ON_POSTGRES, empty_tables, make_config
+from tests.conftest import ON_POSTGRES, empty_tables
 from tests.factories import gen_trust_setup, row_counts
-from trustweb import create_app
 from trustweb.extensions import db
 from trustweb.ledger.rules import AlreadyReversed, BadDate, InsufficientFunds, LedgerError, UnclearedFunds, ZeroAmount
 from trustweb.models import AuditEvent, BankAccount, JournalEntry, LedgerAccount
@@ -368,30 +366,21 @@ class TrustBooks(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def open_database(tmp_path, pg_schema, request):
+def open_database(app, pg_schema, request):
     """A function giving a pushed app context on an empty database, once per hypothesis example."""
-    if ON_POSTGRES:
-        app = request.getfixturevalue("app")  # one app for the test; its tables emptied per example
 
-        def fresh():
+    def fresh():
+        if ON_POSTGRES:
             context = app.app_context()
             context.push()
             empty_tables()
             return context
-
-        yield fresh
-        return
-
-    numbers = itertools.count()
-
-    def fresh():
-        app = create_app(make_config(f"sqlite:///{tmp_path / f'example-{next(numbers)}.sqlite3'}"))
+        request.getfixturevalue("sqlite_files").fresh()  # the last example's connections were disposed
         context = app.app_context()
         context.push()
-        db.create_all()
         return context
 
-    yield fresh
+    return fresh
 
 
 def test_any_sequence_of_actions_keeps_the_books_sound(open_database):

@@ -20,9 +20,22 @@ from trustweb.models import LoginAttempt, User, UserSession
 from trustweb.models.base import utcnow
 from trustweb.services import ServiceError
 
-hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss takes as long as a hit.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+_HASHERS = {}
+
+
+def _argon2():
+    """(hasher, hash of a dummy password) for the Argon2id costs in ARGON2 (cheap only in tests)."""
+    costs = tuple(sorted(current_app.config["ARGON2"].items()))
+    if costs not in _HASHERS:
+        hasher = PasswordHasher(**dict(costs))
+        # Verified against when the email is unknown, so a miss takes as long as a hit.
+        _HASHERS[costs] = hasher, hasher.hash("not-a-real-password")
+    return _HASHERS[costs]
+
+
+def password_hasher():
+    return _argon2()[0]
+
 
 ATTEMPT_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 10
@@ -73,8 +86,9 @@ def authenticate(email, password, ip):
         raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
 
     user = db.session.scalar(select(User).where(User.email == email))
+    hasher, dummy_hash = _argon2()
     try:
-        hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user and user.password_hash else dummy_hash, password)
         ok = user is not None and user.password_hash is not None
     except (VerificationError, InvalidHashError):
         ok = False

@@ -11,7 +11,7 @@ from trustweb.extensions import db
 from trustweb.models import ROLES, User
 from trustweb.models.base import utcnow
 from trustweb.services import ServiceError, audit
-from trustweb.services.sessions import end_other_sessions, hasher, normalise_email, token_hash
+from trustweb.services.sessions import end_other_sessions, normalise_email, password_hasher, token_hash
 
 USER_FIELDS = ("email", "name", "role", "active")
 MIN_PASSWORD = 12
@@ -36,7 +36,7 @@ def create_user(email, name, role, password):
     check_password_rules(password)
     if find_user(email):
         raise ServiceError(f"A user with the email {normalise_email(email)} already exists.")
-    user = User(email=normalise_email(email), name=name, role=role, password_hash=hasher.hash(password))
+    user = User(email=normalise_email(email), name=name, role=role, password_hash=password_hasher().hash(password))
     db.session.add(user)
     db.session.flush()
     audit.record("user.created", user, after=audit.snapshot(user, USER_FIELDS))
@@ -83,7 +83,7 @@ def user_for_invite(token):
 
 def accept_invite(user, password):
     check_password_rules(password)
-    user.password_hash = hasher.hash(password)
+    user.password_hash = password_hasher().hash(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
     end_other_sessions(user)
@@ -95,11 +95,11 @@ def accept_invite(user, password):
 def change_password(user, current, new):
     """Change one's own password; every other session of the user ends, this one goes on."""
     try:
-        hasher.verify(user.password_hash, current)
+        password_hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError) as error:
         raise ServiceError("The current password is not right.") from error
     check_password_rules(new)
-    user.password_hash = hasher.hash(new)
+    user.password_hash = password_hasher().hash(new)
     end_other_sessions(user, keep_token=user.session_token)
     audit.record("user.password_changed", user, user=user)
     db.session.commit()
