@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
+# Test processes (pytest-xdist); 0 runs the suite in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean
 
@@ -30,7 +32,7 @@ run: $(VENV)/.runtime
 
 ## Set up and run the whole test suite (SQLite unless TRUSTWEB_TEST_DATABASE_URL says otherwise).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## Style and formatting (also run by `make test`).
 lint: $(VENV)/.dev
