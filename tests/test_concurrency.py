@@ -84,7 +84,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one_admin(app):
 
 def test_the_last_admin_cannot_be_disabled_by_anyone(app):
     from trustweb.models import User
-    from trustweb.services import ServiceError
+    from trustweb.refusals import ServiceError
     from trustweb.services.users import set_active, update_user
 
     with app.app_context():

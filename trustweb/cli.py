@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from trustweb.models import ROLES
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 
 trustweb_cli = AppGroup("trustweb", help="TrustWeb administration commands.")
 

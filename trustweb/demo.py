@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services.clients import next_matter_number
 from trustweb.services.sessions import password_hasher
 

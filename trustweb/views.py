@@ -4,7 +4,8 @@ from flask import abort, current_app, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.services import REFUSALS, printable
+from trustweb.refusals import REFUSALS
+from trustweb.services import printable
 
 # Said when the database refuses a write because someone else's change got there first.
 CONFLICT = "Someone else changed this at the same moment. Reload the page and try again."

@@ -20,7 +20,8 @@ from tests.requests.steps import BASE_URL, DECLINED_CARD, pay, pay_form, text
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Invoice, LedgerAccount, OutboxMessage, Payment, User
-from trustweb.services import ServiceError, mail
+from trustweb.refusals import ServiceError
+from trustweb.services import mail
 from trustweb.services import payments as payment_service
 from trustweb.services.books import check_books
 from trustweb.services.checkout import clear_due_payments

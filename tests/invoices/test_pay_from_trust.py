@@ -14,7 +14,8 @@ from tests.invoices.steps import A1, apply, invoice_for, notice_period, retainer
 from trustweb.extensions import db
 from trustweb.ledger.rules import InsufficientFunds, UnclearedFunds
 from trustweb.models import BankAccount, Invoice, LedgerAccount, TrustApplication
-from trustweb.services import ServiceError, invoice_trust
+from trustweb.refusals import ServiceError
+from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services.books import check_books
 from trustweb.services.trust import Holder, firm_today

@@ -14,7 +14,8 @@ from tests.reconcile.steps import CHASE_HEADER, chase_csv, ofx
 from tests.reconcile.test_reconciliation import CLEAN_MONTH, MAPPING, statement_id, totals, typed, upload
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine, User
-from trustweb.services import ServiceError, statements
+from trustweb.refusals import ServiceError
+from trustweb.services import statements
 from trustweb.services.reconciliation import three_way
 from trustweb.services.trust import Holder, record_deposit
 

@@ -8,7 +8,8 @@ from tests.invoices.steps import apply, invoice_for, notice_period, retainer
 from tests.requests.steps import gen_firm, gen_request, outbox, text
 from trustweb.extensions import db
 from trustweb.models import Contact, EmailTemplate, TrustRequest, User
-from trustweb.services import ServiceError, mail
+from trustweb.refusals import ServiceError
+from trustweb.services import mail
 from trustweb.services.templates import check_template, render, sample_values, save_template
 
 REACHING_IN = [

@@ -7,7 +7,7 @@ from trustweb.auth import bp
 from trustweb.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from trustweb.auth.permissions import public, requires
 from trustweb.extensions import client_address, limiter
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services.sessions import LoginRefused, TooManyAttempts, authenticate, end_session, start_session
 from trustweb.services.users import accept_invite, change_password, user_for_invite
 from trustweb.views import form_page, invalid

@@ -10,7 +10,7 @@ from trustweb.bills.forms import PaymentForm, VoidForm
 from trustweb.bills.routes import request_page
 from trustweb.extensions import db
 from trustweb.models import OutboxMessage, TrustRequest
-from trustweb.services import REFUSALS
+from trustweb.refusals import REFUSALS
 from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service

@@ -43,7 +43,7 @@ class BankAccount(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     # Who takes card and bank payments into this account: the test processor or Stripe.
     processor: Mapped[str] = mapped_column(String(10), default="test")
-    # Stripe keys, encrypted with a key derived from the app's secret (trustweb/services/secrets.py);
+    # Stripe keys, encrypted with a key derived from the app's secret (trustweb/payments/keys.py);
     # TRUSTWEB_STRIPE_* in the environment take precedence. Never shown again once saved.
     stripe_secret_key_enc: Mapped[str | None] = mapped_column(Text)
     stripe_webhook_secret_enc: Mapped[str | None] = mapped_column(Text)

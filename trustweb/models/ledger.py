@@ -44,7 +44,7 @@ class LedgerAccount(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # One ledger per key: "bank:3", "firm:3", "client:3:17:42", "client:3:17:-" (client level).
+    # One ledger per key (spelled in trustweb/ledger/keys.py): "bank:3", "firm:3", "client:3:17:42", "client:3:17:-".
     key: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(12))
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"), index=True)

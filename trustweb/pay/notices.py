@@ -8,7 +8,8 @@ from trustweb.auth.permissions import public
 from trustweb.extensions import db, limiter
 from trustweb.forms import BaseForm
 from trustweb.pay import private
-from trustweb.services import ServiceError, invoice_trust
+from trustweb.refusals import ServiceError
+from trustweb.services import invoice_trust
 
 bp = Blueprint("notices", __name__, url_prefix="/notice")
 

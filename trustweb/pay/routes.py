@@ -19,7 +19,7 @@ from trustweb.models import FirmSettings, Payment
 from trustweb.pay import bp
 from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services import checkout as checkout_service
 from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service

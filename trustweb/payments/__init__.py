@@ -5,34 +5,16 @@ the money was taken, with its reference and the fee it keeps. It never
 touches the books: trustweb/services/payments.py and checkout.py book what it reports.
 """
 
-from dataclasses import dataclass
-
 from flask import current_app
 
 from trustweb.payments.base import CardDetails, Charge, Declined, Processor
+from trustweb.payments.keys import StripeKeys, stripe_keys
 from trustweb.payments.test import TestProcessor
-from trustweb.services import ServiceError  # noqa: I001  (services imports nothing from payments)
+from trustweb.refusals import ServiceError
 
 
 class NotConfigured(ServiceError):
     """The account is set to a processor whose keys are missing or unreadable (shown to staff as a refusal)."""
-
-
-@dataclass(frozen=True)
-class StripeKeys:
-    secret_key: str | None
-    webhook_secret: str | None
-    from_environment: bool
-
-
-def stripe_keys(account):
-    """The account's Stripe keys: from the environment (by account kind) if set there, else as saved."""
-    from trustweb.services.secrets import decrypt
-
-    configured = current_app.config["STRIPE_KEYS"].get(account.kind, {})
-    if configured.get("secret_key"):
-        return StripeKeys(configured["secret_key"], configured.get("webhook_secret"), True)
-    return StripeKeys(decrypt(account.stripe_secret_key_enc), decrypt(account.stripe_webhook_secret_enc), False)
 
 
 def processor_for(account, settings):

@@ -13,9 +13,11 @@ from trustweb.extensions import db
 from trustweb.ledger.money import MoneyError
 from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine
 from trustweb.reconcile import bp
-from trustweb.services import REFUSALS, ServiceError, statements
+from trustweb.refusals import REFUSALS, ServiceError
 from trustweb.services import reconciliation as recon
-from trustweb.services.trust import firm_today, locked_through
+from trustweb.services import statements
+from trustweb.services.journal import locked_through
+from trustweb.services.trust import firm_today
 from trustweb.views import get_or_404, is_htmx
 
 SHOWN_LINES = 200

@@ -18,7 +18,8 @@ from trustweb.models import FirmSettings, JournalEntry, Payment
 from trustweb.models.base import utcnow
 from trustweb.payments import processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 from trustweb.services import requests as request_service
 from trustweb.services.payments import PAYMENT_FIELDS, _book, check_amount, existing, lock_payable, new_payment
 from trustweb.services.trust import firm_today, mark_cleared

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import Contact, Counter, LedgerAccount, Matter, User
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 
 CONTACT_FIELDS = ("kind", "name", "email", "other_email", "phone", "address", "notes")
 MATTER_FIELDS = (

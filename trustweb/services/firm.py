@@ -4,7 +4,9 @@ from sqlalchemy import func, select, update
 
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings
-from trustweb.services import ServiceError, audit
+from trustweb.payments.keys import encrypt, stripe_keys
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 
 SETTINGS_FIELDS = (
     "firm_name",
@@ -99,9 +101,6 @@ def set_account_active(account, active):
 
 def save_processor(account, values, user=None):
     """Choose the account's processor and save its Stripe keys encrypted (the audit trail never sees a key)."""
-    from trustweb.payments import stripe_keys
-    from trustweb.services.secrets import encrypt
-
     before = {
         "processor": account.processor,
         "fee_mode": account.fee_mode,

@@ -18,16 +18,18 @@ from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
+from trustweb.ledger.keys import bank_key, client_key_in_any_account, operating_key, receivable_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankAccount, FirmSettings, Invoice, JournalEntry, LedgerAccount, Matter, TrustApplication
-from trustweb.services import ServiceError, audit, mail
+from trustweb.models import BankAccount, FirmSettings, Invoice, LedgerAccount, Matter, TrustApplication
+from trustweb.refusals import ServiceError
+from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
 from trustweb.services.checkout import reserved_cents
-from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
 from trustweb.services.invoices import _operating, common_values, lock
+from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.sessions import token_hash
-from trustweb.services.trust import Holder, _check_date, _post, audit_entry, firm_today, lock_ledgers
+from trustweb.services.trust import Holder, check_entry_date, firm_today
 from trustweb.urls import external_url
 
 
@@ -121,38 +123,38 @@ def _move(invoice, application, account, holder, user):
     """The money itself: out of the client's trust ledger, into operating against the receivable (no commit)."""
     operating = _operating()
     today = firm_today()
-    _check_date(today)
+    check_entry_date(today)
     amount_cents = application.amount_cents
     ledgers = lock_ledgers(account, [holder])
     held = ledgers[holder.key(account.id)]
-    trust_entry = JournalEntry(
+    # Invariant 3 and the cleared-funds rule: the rules refuse more than the ledger's available balance.
+    trust_entry = book_entry(
+        "trust.invoice_paid",
+        [(held, amount_cents), (ledgers[bank_key(account.id)], -amount_cents)],
         kind="disbursement",
-        bank_account_id=account.id,
+        account=account,
         entry_date=today,
+        user=user,
         description=f"Earned fees paid to the firm: invoice {invoice.number}",
         method="other",
         counterparty=operating.name,
         reference=invoice.number,
-        created_by_id=user.id if user else None,
     )
-    # Invariant 3 and the cleared-funds rule: the rules refuse more than the ledger's available balance.
-    _post(trust_entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
-    audit_entry(trust_entry, "trust.invoice_paid", user)
     op = lock_operating(
-        operating, {f"operating:{operating.id}": "operating", f"receivable:{operating.id}": "receivable"}
+        operating, {operating_key(operating.id): "operating", receivable_key(operating.id): "receivable"}
     )
-    operating_entry = JournalEntry(
+    operating_entry = book_entry(
+        "operating.invoice_paid",
+        [(op["operating"], amount_cents), (op["receivable"], -amount_cents)],
         kind="deposit",
-        bank_account_id=operating.id,
+        account=operating,
         entry_date=today,
+        user=user,
         description=f"From {account.name} for invoice {invoice.number}",
         method="other",
         counterparty=account.name,
         reference=invoice.number,
-        created_by_id=user.id if user else None,
     )
-    _post(operating_entry, [(op["operating"], amount_cents), (op["receivable"], -amount_cents)])
-    audit_entry(operating_entry, "operating.invoice_paid", user)
     application.status = "applied"
     application.trust_entry_id, application.operating_entry_id = trust_entry.id, operating_entry.id
     db.session.add(application)
@@ -290,11 +292,11 @@ def available_for(invoice, account, from_client_funds=False):
 def trust_account_for(invoice):
     """The trust account holding this client's money for the matter (else client funds, else the default)."""
     for holder in (trust_holder(invoice, False), trust_holder(invoice, True)):
-        prefix = holder.key(0).replace(":0:", ":%:", 1)
+        pattern = client_key_in_any_account(holder.contact_id, holder.matter_id)
         account_id = db.session.scalar(
             select(LedgerAccount.bank_account_id)
             .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
-            .where(LedgerAccount.key.like(prefix), LedgerAccount.balance_cents > 0, BankAccount.active)
+            .where(LedgerAccount.key.like(pattern), LedgerAccount.balance_cents > 0, BankAccount.active)
             .order_by(LedgerAccount.balance_cents.desc())
             .limit(1)
         )

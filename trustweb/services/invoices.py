@@ -7,15 +7,17 @@ paying them from the client's trust is in invoice_trust.py.
 from sqlalchemy import select
 
 from trustweb.extensions import db
+from trustweb.ledger.keys import income_key, receivable_key
 from trustweb.ledger.money import MAX_CENTS, format_cents
 from trustweb.models import Counter, FirmSettings, Invoice, InvoiceLine, JournalEntry
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError, audit, mail
+from trustweb.refusals import ServiceError
+from trustweb.services import audit, mail
 from trustweb.services import requests as request_service
 from trustweb.services import templates as email_templates
-from trustweb.services.fees import lock_operating
 from trustweb.services.firm import default_account
-from trustweb.services.trust import _post, audit_entry, firm_today
+from trustweb.services.journal import book_entry, lock_operating
+from trustweb.services.trust import firm_today
 
 FIELDS = ("number", "matter_id", "contact_id", "status", "issued_on", "due_on", "total_cents", "paid_cents")
 
@@ -127,20 +129,20 @@ def send_invoice(invoice, user):
 def _book_receivable(invoice, user):
     operating = _operating()
     ledgers = lock_operating(
-        operating, {f"receivable:{operating.id}": "receivable", f"income:{operating.id}:fees": "income"}
+        operating, {receivable_key(operating.id): "receivable", income_key(operating.id): "income"}
     )
-    entry = JournalEntry(
+    entry = book_entry(
+        "operating.invoice",
+        [(ledgers["receivable"], invoice.total_cents), (ledgers["income"], -invoice.total_cents)],
         kind="deposit",
-        bank_account_id=operating.id,
+        account=operating,
         entry_date=firm_today(),
+        user=user,
         description=f"Invoice {invoice.number} to {invoice.contact.name}",
         method="other",
         counterparty=invoice.contact.name,
         reference=invoice.number,
-        created_by_id=user.id,
     )
-    _post(entry, [(ledgers["receivable"], invoice.total_cents), (ledgers["income"], -invoice.total_cents)])
-    audit_entry(entry, "operating.invoice", user)
     invoice.receivable_entry_id = entry.id
     invoice.status = "sent"
 
@@ -191,16 +193,16 @@ def void_invoice(invoice, reason, user):
         ledgers = lock_operating(
             operating, {line.ledger_account.key: line.ledger_account.kind for line in original.lines}
         )
-        reversal = JournalEntry(
+        book_entry(
+            "operating.invoice_void",
+            [(ledgers[line.ledger_account.kind], -line.amount_cents) for line in original.lines],
             kind="reversal",
-            bank_account_id=operating.id,
+            account=operating,
             entry_date=firm_today(),
+            user=user,
             description=f"Reversal of {original.number}: invoice {invoice.number} void ({reason})",
             reverses_id=original.id,
-            created_by_id=user.id,
         )
-        _post(reversal, [(ledgers[line.ledger_account.kind], -line.amount_cents) for line in original.lines])
-        audit_entry(reversal, "operating.invoice_void", user)
     before = invoice.status
     invoice.status, invoice.void_reason = "void", reason
     audit.record(

@@ -6,6 +6,7 @@ reads few lines however long the history is; the journal's CSV streams from Core
 from sqlalchemy import String, case, cast, func, select
 
 from trustweb.extensions import db
+from trustweb.ledger.keys import bank_key, client_key
 from trustweb.ledger.money import plain_cents
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
@@ -84,9 +85,9 @@ def _client_ledger_of(filters):
     if filters.matter is None and filters.contact is None:
         return None
     contact_id = filters.matter.client_id if filters.matter is not None else filters.contact.id
-    matter_part = filters.matter.id if filters.matter is not None else "-"
+    matter_id = filters.matter.id if filters.matter is not None else None
     statement = select(LedgerAccount).where(LedgerAccount.kind == "client", LedgerAccount.contact_id == contact_id)
-    keys = [f"client:{filters.account.id}:{contact_id}:{matter_part}"] if filters.account is not None else None
+    keys = [client_key(filters.account.id, contact_id, matter_id)] if filters.account is not None else None
     if keys is not None:
         statement = statement.where(LedgerAccount.key.in_(keys))
     elif filters.matter is not None:
@@ -97,7 +98,7 @@ def _client_ledger_of(filters):
 
 
 def bank_ledger(account):
-    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == f"bank:{account.id}"))
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == bank_key(account.id)))
 
 
 def _balance_before(ledger_id, day):

@@ -15,14 +15,16 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, JournalEntry, Payment
+from trustweb.models import Counter, FirmSettings, Payment
 from trustweb.payments import Declined, processor_for
-from trustweb.services import ServiceError, audit, mail
+from trustweb.refusals import ServiceError
+from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, lock_operating, operating_keys
+from trustweb.services.fees import book_fee, operating_keys
 from trustweb.services.firm import default_account
-from trustweb.services.trust import METHODS, Holder, _check_date, _post, audit_entry, firm_today, post_deposit
+from trustweb.services.journal import book_entry, lock_operating
+from trustweb.services.trust import METHODS, Holder, check_entry_date, firm_today, post_deposit
 from trustweb.urls import external_url
 
 MANUAL_METHODS = {key: METHODS[key] for key in ("cheque", "wire", "cash", "other")}
@@ -150,7 +152,7 @@ def record_manual_payment(
         raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > payable.payable_cents:
         raise ServiceError(f"{format_cents(payable.payable_cents)} is due on {payable.number}; record at most that.")
-    _check_date(received_on)
+    check_entry_date(received_on)
     payment = new_payment(
         payable,
         idempotency_key,
@@ -185,19 +187,18 @@ def _deposit(payable, payment, *, payer, cleared, user):
     operating = payable.bank_account
     # The fee's expense ledger is locked now too: every path locks the operating ledgers in one sorted go.
     ledgers = lock_operating(operating, operating_keys(operating))
-    entry = JournalEntry(
+    return book_entry(
+        "operating.invoice_payment",
+        [(ledgers["operating"], payment.amount_cents), (ledgers["receivable"], -payment.amount_cents)],
         kind="deposit",
-        bank_account_id=operating.id,
+        account=operating,
         entry_date=payment.received_on,
+        user=user,
         description=f"Payment for invoice {payable.number} from {payer}",
         method=payment.method,
         counterparty=payer,
         reference=payment.processor_reference,
-        created_by_id=user.id if user else None,
     )
-    _post(entry, [(ledgers["operating"], payment.amount_cents), (ledgers["receivable"], -payment.amount_cents)])
-    audit_entry(entry, "operating.invoice_payment", user)
-    return entry
 
 
 def _book(payable, payment, *, payer, cleared, user):

@@ -21,10 +21,12 @@ from sqlalchemy import func, or_, select
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankStatement, JournalEntry, LedgerAccount, Reconciliation, StatementLine
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
+from trustweb.services.journal import locked_through
 from trustweb.services.ledger_reports import held_balances
 from trustweb.services.statements import bank_amounts
-from trustweb.services.trust import firm_today, locked_through
+from trustweb.services.trust import firm_today
 
 STALE_DAYS = 60
 

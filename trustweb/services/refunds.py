@@ -17,16 +17,18 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
+from trustweb.ledger.keys import bank_key, shortfall_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import DepositClearance, Dispute, FirmSettings, JournalEntry, Refund
-from trustweb.models.base import utcnow
+from trustweb.models import Dispute, FirmSettings, Refund
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, book_fee_returned, lock_operating, operating_keys
+from trustweb.services.fees import book_fee, book_fee_returned, operating_keys
+from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.payments import lock_payable, prefix
-from trustweb.services.trust import Holder, _post, audit_entry, firm_today, lock_ledgers, shortfall_key
+from trustweb.services.trust import Holder, firm_today
 
 
 def _holder(payment):
@@ -66,19 +68,18 @@ def _operating_move(payment, amount_cents, *, back, description, method, referen
     operating = payment.bank_account
     ledgers = lock_operating(operating, operating_keys(operating))
     sign = -1 if back else 1
-    entry = JournalEntry(
+    return book_entry(
+        "operating.invoice_refund" if back else "operating.invoice_dispute_won",
+        [(ledgers["operating"], sign * amount_cents), (ledgers["receivable"], -sign * amount_cents)],
         kind="disbursement" if back else "deposit",
-        bank_account_id=operating.id,
+        account=operating,
         entry_date=firm_today(),
+        user=user,
         description=description,
         method=method,
         counterparty=counterparty or payment.payer_name or payment.payable.contact.name,
         reference=reference,
-        created_by_id=user.id if user else None,
     )
-    _post(entry, [(ledgers["operating"], sign * amount_cents), (ledgers["receivable"], -sign * amount_cents)])
-    audit_entry(entry, "operating.invoice_refund" if back else "operating.invoice_dispute_won", user)
-    return entry
 
 
 def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_key):
@@ -107,19 +108,19 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
         )
     else:
         ledgers = lock_ledgers(account, [_holder(payment)])
-        entry = JournalEntry(
+        held = ledgers[_holder(payment).key(account.id)]
+        # Refused beyond the client's available balance: the rules raise InsufficientFunds or UnclearedFunds.
+        entry = book_entry(
+            "trust.refund",
+            [(held, amount_cents), (ledgers[bank_key(account.id)], -amount_cents)],
             kind="disbursement",
-            bank_account_id=account.id,
+            account=account,
             entry_date=firm_today(),
+            user=user,
             description=description,
             method="card" if online else "other",
             counterparty=payment.payer_name or request.contact.name,
-            created_by_id=user.id if user else None,
         )
-        held = ledgers[_holder(payment).key(account.id)]
-        # Refused beyond the client's available balance: the rules raise InsufficientFunds or UnclearedFunds.
-        _post(entry, [(held, amount_cents), (ledgers[f"bank:{account.id}"], -amount_cents)])
-        audit_entry(entry, "trust.refund", user)
     reference = None
     if online:
         processor = processor_named(payment.processor, account, FirmSettings.get())
@@ -218,23 +219,23 @@ def _take_back(payment, amount_cents, description, reference):
     held = ledgers[holder.key(account.id)]
     from_client = min(amount_cents, max(held.balance_cents, 0))
     from_firm = amount_cents - from_client
-    lines = [(ledgers[f"bank:{account.id}"], -amount_cents)]
+    lines = [(ledgers[bank_key(account.id)], -amount_cents)]
     if from_client:
         lines.append((held, from_client))
     if from_firm:
-        lines.append((ledgers[shortfall_key(account)], from_firm))
-    entry = JournalEntry(
+        lines.append((ledgers[shortfall_key(account.id)], from_firm))
+    entry = book_entry(
+        "trust.taken_back",
+        lines,
         kind="disbursement",
-        bank_account_id=account.id,
+        account=account,
         entry_date=firm_today(),
+        spend_uncleared=True,  # the bank has already paid it: the client's uncleared money may go too
         description=description,
         method="card",
         counterparty="Stripe",
         reference=reference,
     )
-    # The bank has already paid it: the client's uncleared money may go too.
-    _post(entry, lines, spend_uncleared=True)
-    audit_entry(entry, "trust.taken_back", None)
     return entry, from_client, from_firm
 
 
@@ -332,24 +333,23 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
         account = request.bank_account
         holder = _holder(payment)
         ledgers = lock_ledgers(account, [holder], with_shortfall=True)
-        lines = [(ledgers[f"bank:{account.id}"], dispute.amount_cents)]
+        lines = [(ledgers[bank_key(account.id)], dispute.amount_cents)]
         if dispute.client_cents:
             lines.append((ledgers[holder.key(account.id)], -dispute.client_cents))
         if dispute.firm_cents:
-            lines.append((ledgers[shortfall_key(account)], -dispute.firm_cents))
-        entry = JournalEntry(
+            lines.append((ledgers[shortfall_key(account.id)], -dispute.firm_cents))
+        entry = book_entry(
+            "trust.dispute_won",
+            lines,
             kind="deposit",
-            bank_account_id=account.id,
+            account=account,
             entry_date=firm_today(),
+            cleared=True,  # money back in the bank at once: a deposit cleared the day it is booked
             description=f"Dispute won on {payment.receipt_number}: the money is back",
             method="card",
             counterparty="Stripe",
             reference=dispute_reference,
         )
-        _post(entry, lines)
-        # Money back in the bank at once: a deposit cleared the day it is booked.
-        db.session.add(DepositClearance(entry=entry, cleared_on=entry.entry_date, created_at=utcnow()))
-        audit_entry(entry, "trust.dispute_won", None)
         dispute.closing_entry_id = entry.id
         if fee_returned_cents > 0:
             book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)

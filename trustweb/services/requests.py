@@ -15,7 +15,8 @@ from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
 from trustweb.models import Counter, FirmSettings, PayLink, TrustRequest
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError, audit, mail
+from trustweb.refusals import ServiceError
+from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import firm_today, holder_for

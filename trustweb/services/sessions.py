@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from trustweb.extensions import db
 from trustweb.models import LoginAttempt, User, UserSession
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 
 _HASHERS = {}
 

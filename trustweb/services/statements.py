@@ -21,11 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 
 from trustweb.extensions import db
+from trustweb.ledger.keys import bank_key
 from trustweb.ledger.money import MAX_CENTS, MoneyError, format_cents, parse_cents
 from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError, audit, printable
-from trustweb.services.trust import EARLIEST_DATE, firm_today, locked_through
+from trustweb.refusals import ServiceError
+from trustweb.services import audit, printable
+from trustweb.services.journal import locked_through
+from trustweb.services.trust import EARLIEST_DATE, firm_today
 
 MAX_BYTES = 10 * 2**20
 MAX_LINES = 100_000
@@ -413,7 +416,7 @@ def bank_amounts(account, entry_ids=None, start=None, end=None, amounts=None):
     by one of the amounts, when given)."""
     # The bank ledger's id as a value, not a subquery: PostgreSQL then plans for the one ledger that holds half of
     # all lines (a subquery's row estimate is an average ledger's, and it walked every bank line: 0.7 s, not 0.2).
-    bank = db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.key == f"bank:{account.id}"))
+    bank = db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.key == bank_key(account.id)))
     if bank is None:
         return {}
     # From the account's entries in the date range (ix_journal_entry_account_date) to their bank line.

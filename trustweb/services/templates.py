@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.models import EmailTemplate
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 
 COMMON_FIELDS = {
     "client_name": "The client's name",

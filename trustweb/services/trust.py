@@ -1,25 +1,28 @@
 """Moving client money: deposits, disbursements, transfers, clearing and reversals.
 
 Each function is one database transaction: it locks the ledgers it touches,
-asks the rules in trustweb/ledger/rules.py whether the movement is allowed,
-writes the entry, its lines, the new balances and an audit event, and commits.
-On PostgreSQL the lock is SELECT ... FOR UPDATE on the ledger rows; on SQLite
-the transaction already holds the database's write lock (trustweb/database.py).
+books the entry through journal.book_entry() (which asks the rules in
+trustweb/ledger/rules.py, writes the entry, its lines, the new balances and an
+audit event), and commits. On PostgreSQL the lock is SELECT ... FOR UPDATE on
+the ledger rows; on SQLite the transaction already holds the database's write
+lock (trustweb/database.py).
 """
 
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
-from trustweb.ledger.rules import LedgerError, LedgerState, Posting
-from trustweb.models import DepositClearance, FirmSettings, JournalEntry, JournalLine, LedgerAccount
+from trustweb.ledger.keys import bank_key, client_key, firm_key
+from trustweb.ledger.rules import LedgerError
+from trustweb.models import DepositClearance, FirmSettings, JournalEntry
 from trustweb.models.base import utcnow
-from trustweb.models.firm import insert_ignore
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
+from trustweb.services.journal import book_entry, lock_ledgers
 
 EARLIEST_DATE = date(2000, 1, 1)
 METHODS = {
@@ -45,8 +48,8 @@ class Holder:
 
     def key(self, account_id):
         if self.is_firm:
-            return f"firm:{account_id}"
-        return f"client:{account_id}:{self.contact_id}:{self.matter_id or '-'}"
+            return firm_key(account_id)
+        return client_key(account_id, self.contact_id, self.matter_id)
 
 
 FIRM = Holder()
@@ -69,127 +72,12 @@ def _check_trust_account(account):
         raise ServiceError(f"{account.name} is closed.")
 
 
-def _check_date(entry_date):
+def check_entry_date(entry_date):
+    """A date money moves on: not in the future, not before the books could begin."""
     if entry_date > firm_today():
         raise rules.BadDate("The date cannot be in the future.")
     if entry_date < EARLIEST_DATE:
         raise rules.BadDate("The date is too far in the past.")
-
-
-def shortfall_key(account):
-    return f"shortfall:{account.id}"
-
-
-def lock_ledgers(account, holders, with_bank=True, with_shortfall=False):
-    """The ledger rows for these holders in this trust account, created if new, locked, fresh."""
-    audit.lock_chain()  # the head before any row: one lock order for every transaction
-    wanted = {h.key(account.id): h for h in holders}
-    if with_bank:
-        wanted[f"bank:{account.id}"] = None
-    if with_shortfall:
-        wanted[shortfall_key(account)] = "shortfall"
-    for key, holder in wanted.items():
-        if holder == "shortfall":
-            kind = "shortfall"
-        else:
-            kind = "bank" if holder is None else ("firm" if holder.is_firm else "client")
-        values = {"key": key, "kind": kind, "bank_account_id": account.id, "balance_cents": 0, "uncleared_cents": 0}
-        if kind == "client":
-            values.update(contact_id=holder.contact_id, matter_id=holder.matter_id)
-        db.session.execute(insert_ignore(LedgerAccount).values(**values))
-    # Locked in key order, so two transactions never wait on each other crosswise.
-    rows = db.session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.key.in_(sorted(wanted)))
-        .order_by(LedgerAccount.key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {row.key: row for row in rows}
-
-
-def state(ledger):
-    return LedgerState(
-        key=ledger.key,
-        kind=ledger.kind,
-        trust_account=ledger.bank_account_id,
-        name=ledger.name,
-        balance=ledger.balance_cents,
-        uncleared=ledger.uncleared_cents,
-    )
-
-
-def locked_through(bank_account_id):
-    """The end of the account's last reconciled and signed period (nothing may be dated on or before it)."""
-    from trustweb.models import Reconciliation
-
-    return db.session.scalar(
-        select(func.max(Reconciliation.period_end)).where(Reconciliation.bank_account_id == bank_account_id)
-    )
-
-
-def check_period_open(bank_account_id, entry_date):
-    """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too)."""
-    locked = locked_through(bank_account_id)
-    if locked is not None and entry_date <= locked:
-        raise rules.BadDate(
-            f"The books are reconciled and signed off through {locked.isoformat()}; nothing can be dated on or "
-            "before that day. Date it later (a correction of an older entry is dated today)."
-        )
-
-
-def _post(entry, lines, *, uncleared=None, spend_uncleared=False):
-    """Check the lines with the rules and write entry, lines and balances (no commit)."""
-    check_period_open(entry.bank_account_id, entry.entry_date)
-    postings = [Posting(state(ledger), amount) for ledger, amount in lines]
-    new_states = rules.apply(postings, uncleared=uncleared, spend_uncleared=spend_uncleared)
-    for ledger, amount in lines:
-        money_out = ledger.kind in rules.HELD_KINDS and rules.NORMAL_SIGN[ledger.kind] * amount < 0
-        # Money may come in on an earlier date, but not leave on one: no past balance turns negative.
-        if money_out and ledger.last_entry_date and entry.entry_date < ledger.last_entry_date:
-            raise rules.BadDate(
-                f"{ledger.name} has entries up to {ledger.last_entry_date.isoformat()}; "
-                "money cannot leave it on an earlier date."
-            )
-    db.session.add(entry)
-    by_key = {ledger.key: ledger for ledger, _ in lines}
-    for key, new in new_states.items():
-        ledger = by_key[key]
-        ledger.balance_cents, ledger.uncleared_cents = new.balance, new.uncleared
-        if ledger.last_entry_date is None or entry.entry_date > ledger.last_entry_date:
-            ledger.last_entry_date = entry.entry_date
-    for ledger, amount in lines:
-        entry.lines.append(
-            JournalLine(ledger_account=ledger, amount_cents=amount, balance_after_cents=new_states[ledger.key].balance)
-        )
-    db.session.flush()
-    return entry
-
-
-def entry_summary(entry):
-    return {
-        "number": entry.number,
-        "kind": entry.kind,
-        "date": entry.entry_date,
-        "account": entry.bank_account_id,
-        "description": entry.description,
-        "counterparty": entry.counterparty,
-        "reference": entry.reference,
-        "cheque_number": entry.cheque_number,
-        "override_reason": entry.override_reason,
-        "reverses": entry.reverses_id,
-        "lines": [[line.ledger_account.key, line.amount_cents] for line in entry.lines],
-    }
-
-
-def audit_entry(entry, action, user):
-    audit.record(action, entry, object_type="JournalEntry", after=entry_summary(entry), user=user)
-
-
-def _finish(entry, action, user):
-    audit_entry(entry, action, user)
-    db.session.commit()
-    return entry
 
 
 def record_deposit(**details):
@@ -215,26 +103,24 @@ def post_deposit(
     """record_deposit without the commit, for an action that books more in the same transaction."""
     rules.check_amount(amount_cents)
     _check_trust_account(account)
-    _check_date(entry_date)
+    check_entry_date(entry_date)
     ledgers = lock_ledgers(account, [holder])
-    held, bank = ledgers[holder.key(account.id)], ledgers[f"bank:{account.id}"]
-    entry = JournalEntry(
+    held, bank = ledgers[holder.key(account.id)], ledgers[bank_key(account.id)]
+    return book_entry(
+        "trust.deposit",
+        [(bank, amount_cents), (held, -amount_cents)],
         kind="deposit",
-        bank_account_id=account.id,
+        account=account,
         entry_date=entry_date,
+        user=user,
+        uncleared=None if cleared else {held.key: amount_cents},
+        cleared=cleared,
+        cleared_by=user,
         description=description or f"Deposit from {payer}",
         method=method,
         counterparty=payer,
         reference=reference,
-        created_by_id=user.id if user else None,
     )
-    _post(entry, [(bank, amount_cents), (held, -amount_cents)], uncleared=None if cleared else {held.key: amount_cents})
-    if cleared:
-        db.session.add(
-            DepositClearance(entry=entry, cleared_on=entry_date, cleared_by_id=entry.created_by_id, created_at=utcnow())
-        )
-    audit_entry(entry, "trust.deposit", user)
-    return entry
 
 
 def record_disbursement(
@@ -255,7 +141,7 @@ def record_disbursement(
     rules.check_amount(amount_cents)
     override_reason = (override_reason or "").strip() or None  # a blank reason is no reason: no override
     _check_trust_account(account)
-    _check_date(entry_date)
+    check_entry_date(entry_date)
     ledgers = lock_ledgers(account, [holder])
     # Looked up under the bank ledger's lock, which every payment from this account takes: a cheque
     # number typed twice at the same moment is refused here, not by the unique index at commit.
@@ -265,28 +151,31 @@ def record_disbursement(
         )
     ):
         raise LedgerError(f"Cheque {cheque_number} is already recorded on {account.name}.")
-    held, bank = ledgers[holder.key(account.id)], ledgers[f"bank:{account.id}"]
-    entry = JournalEntry(
+    held, bank = ledgers[holder.key(account.id)], ledgers[bank_key(account.id)]
+    entry = book_entry(
+        "trust.disbursement",
+        [(held, amount_cents), (bank, -amount_cents)],
         kind="disbursement",
-        bank_account_id=account.id,
+        account=account,
         entry_date=entry_date,
+        user=user,
+        spend_uncleared=override_reason is not None,
         description=description,
         method=method,
         counterparty=payee,
         reference=reference,
         cheque_number=cheque_number or None,
         override_reason=override_reason,
-        created_by_id=user.id if user else None,
     )
-    _post(entry, [(held, amount_cents), (bank, -amount_cents)], spend_uncleared=override_reason is not None)
-    return _finish(entry, "trust.disbursement", user)
+    db.session.commit()
+    return entry
 
 
 def transfer(*, account, source, destination, amount_cents, entry_date, reason=None, user=None):
     """Move money between two client ledgers in one trust account."""
     rules.check_amount(amount_cents)
     _check_trust_account(account)
-    _check_date(entry_date)
+    check_entry_date(entry_date)
     if source == destination:
         raise LedgerError("Choose a different ledger to transfer to.")
     other_client = source.is_firm != destination.is_firm or source.contact_id != destination.contact_id
@@ -294,15 +183,17 @@ def transfer(*, account, source, destination, amount_cents, entry_date, reason=N
         raise LedgerError("Moving money to another client's ledger needs a stated reason.")
     ledgers = lock_ledgers(account, [source, destination], with_bank=False)
     src, dst = ledgers[source.key(account.id)], ledgers[destination.key(account.id)]
-    entry = JournalEntry(
+    entry = book_entry(
+        "trust.transfer",
+        [(src, amount_cents), (dst, -amount_cents)],
         kind="transfer",
-        bank_account_id=account.id,
+        account=account,
         entry_date=entry_date,
+        user=user,
         description=reason or f"Transfer to {dst.name}",
-        created_by_id=user.id if user else None,
     )
-    _post(entry, [(src, amount_cents), (dst, -amount_cents)])
-    return _finish(entry, "trust.transfer", user)
+    db.session.commit()
+    return entry
 
 
 def _deposit_ledger(entry):
@@ -333,7 +224,7 @@ def mark_cleared(entry, *, cleared_on, user=None):
     """The bank has cleared a deposit: its money becomes available."""
     if entry.kind != "deposit":
         raise LedgerError("Only deposits are cleared.")
-    _check_date(cleared_on)
+    check_entry_date(cleared_on)
     if cleared_on < entry.entry_date:
         raise rules.BadDate("A deposit cannot clear before it was made.")
     held = _deposit_ledger(entry)
@@ -389,7 +280,7 @@ def reverse(entry, *, reason, entry_date=None, user=None):
     if owner:
         raise LedgerError(f"{entry.number} belongs to {owner}; correct it there (a refund, not a reversal).")
     entry_date = entry_date or firm_today()
-    _check_date(entry_date)
+    check_entry_date(entry_date)
     holders = [_holder_of(line.ledger_account) for line in entry.lines if line.ledger_account.kind != "bank"]
     has_bank = any(line.ledger_account.kind == "bank" for line in entry.lines)
     ledgers = lock_ledgers(entry.bank_account, holders, with_bank=has_bank)
@@ -400,14 +291,16 @@ def reverse(entry, *, reason, entry_date=None, user=None):
     if entry.kind == "deposit" and entry.clearance is None:
         held = _deposit_ledger(entry)
         uncleared = {held.key: sum(line.amount_cents for line in entry.lines if line.ledger_account_id == held.id)}
-    reversal = JournalEntry(
+    reversal = book_entry(
+        "trust.reversal",
+        [(ledgers[line.ledger_account.key], -line.amount_cents) for line in entry.lines],
         kind="reversal",
-        bank_account_id=entry.bank_account_id,
+        account=entry.bank_account,
         entry_date=entry_date,
+        user=user,
+        uncleared=uncleared,
         description=f"Reversal of {entry.number}: {reason.strip()}",
         reverses_id=entry.id,
-        created_by_id=user.id if user else None,
     )
-    lines = [(ledgers[line.ledger_account.key], -line.amount_cents) for line in entry.lines]
-    _post(reversal, lines, uncleared=uncleared)
-    return _finish(reversal, "trust.reversal", user)
+    db.session.commit()
+    return reversal

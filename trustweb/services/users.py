@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from trustweb.extensions import db
 from trustweb.models import ROLES, User
 from trustweb.models.base import utcnow
-from trustweb.services import ServiceError, audit
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 from trustweb.services.sessions import end_other_sessions, normalise_email, password_hasher, token_hash
 
 USER_FIELDS = ("email", "name", "role", "active")

@@ -16,7 +16,7 @@ from trustweb.extensions import db
 from trustweb.models import FirmSettings, Payment, ProcessorEvent
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services.checkout import payment_for_checkout, settle_checkout
 from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
 

@@ -8,7 +8,7 @@ from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, FirmSettings, User
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services import firm as firm_service
 from trustweb.services import users as user_service
 from trustweb.settings import bp

@@ -8,7 +8,7 @@ from trustweb.auth.permissions import requires
 from trustweb.database import writes_on_get
 from trustweb.extensions import db
 from trustweb.models import EmailTemplate
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services import templates as template_service
 from trustweb.settings import bp
 from trustweb.settings.forms import TemplateForm

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter
-from trustweb.services import ServiceError
+from trustweb.refusals import ServiceError
 from trustweb.services.trust import FIRM, Holder, holder_for
 from trustweb.views import get_or_404, paginate
 

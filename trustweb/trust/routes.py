@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from trustweb.auth.permissions import can, requires
 from trustweb.extensions import db
+from trustweb.ledger.keys import bank_key
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
 from trustweb.services import fees
 from trustweb.services import trust as trust_service
@@ -251,7 +252,7 @@ def account(account_id):
     bank_account = get_or_404(BankAccount, account_id)
     if bank_account.kind != "trust":
         return redirect(url_for("settings.accounts"), 303)
-    bank = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == f"bank:{bank_account.id}"))
+    bank = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == bank_key(bank_account.id)))
     held = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.bank_account_id == bank_account.id, LedgerAccount.kind.in_(("client", "firm")))

@@ -8,7 +8,7 @@ from trustweb.auth.permissions import public
 from trustweb.extensions import csrf, db, limiter
 from trustweb.models import BankAccount
 from trustweb.payments import stripe_keys
-from trustweb.services import REFUSALS
+from trustweb.refusals import REFUSALS
 from trustweb.services.webhooks import apply_event
 from trustweb.webhooks import bp
 

@@ -1,4 +1,4 @@
-"""Secrets the firm types into the app (processor keys), kept encrypted in the database.
+"""A processor's keys: from the environment, or typed into the app by the firm and kept encrypted in the database.
 
 Fernet (AES-128-CBC with HMAC-SHA256) under a key derived from the app's
 SECRET_KEY with HKDF, so a copy of the database alone does not give away the
@@ -7,6 +7,7 @@ again (the settings page says so).
 """
 
 import base64
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -33,3 +34,18 @@ def decrypt(token):
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         return None
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    secret_key: str | None
+    webhook_secret: str | None
+    from_environment: bool
+
+
+def stripe_keys(account):
+    """The account's Stripe keys: from the environment (by account kind) if set there, else as saved."""
+    configured = current_app.config["STRIPE_KEYS"].get(account.kind, {})
+    if configured.get("secret_key"):
+        return StripeKeys(configured["secret_key"], configured.get("webhook_secret"), True)
+    return StripeKeys(decrypt(account.stripe_secret_key_enc), decrypt(account.stripe_webhook_secret_enc), False)

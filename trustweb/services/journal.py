@@ -1,0 +1,185 @@
+"""Writing the journal: the ledgers an entry moves are locked here, and every entry is booked by book_entry().
+
+Lock order, the same in every transaction, so no two ever wait on each other
+crosswise (PostgreSQL would abort one; SQLite already holds its one write lock):
+1. the audit chain's head (audit.lock_chain), before any row;
+2. the trust request or invoice being paid or changed, when there is one;
+3. the ledgers of one bank account, all in one sorted go (by key);
+4. then, when the action moves money in a second account (a fee from operating,
+   an invoice paid from trust), that account's ledgers, again in one sorted go.
+book_entry() then asks the rules in trustweb/ledger/rules.py, writes the entry,
+its lines and the ledgers' new balances, and records the audit event. The caller
+commits.
+"""
+
+from sqlalchemy import func, select
+
+from trustweb.extensions import db
+from trustweb.ledger import rules
+from trustweb.ledger.keys import bank_key, shortfall_key
+from trustweb.ledger.rules import LedgerState, Posting
+from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount, Reconciliation
+from trustweb.models.base import utcnow
+from trustweb.models.firm import insert_ignore
+from trustweb.services import audit
+
+
+def _lock(keys):
+    """The ledger rows with these keys, locked in key order and re-read; by key."""
+    rows = db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.key.in_(sorted(keys)))
+        .order_by(LedgerAccount.key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.key: row for row in rows}
+
+
+def lock_ledgers(account, holders, with_bank=True, with_shortfall=False):
+    """The ledger rows for these holders in this trust account, created if new, locked, fresh; by key."""
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
+    wanted = {h.key(account.id): h for h in holders}
+    if with_bank:
+        wanted[bank_key(account.id)] = None
+    if with_shortfall:
+        wanted[shortfall_key(account.id)] = "shortfall"
+    for key, holder in wanted.items():
+        if holder == "shortfall":
+            kind = "shortfall"
+        else:
+            kind = "bank" if holder is None else ("firm" if holder.is_firm else "client")
+        values = {"key": key, "kind": kind, "bank_account_id": account.id, "balance_cents": 0, "uncleared_cents": 0}
+        if kind == "client":
+            values.update(contact_id=holder.contact_id, matter_id=holder.matter_id)
+        db.session.execute(insert_ignore(LedgerAccount).values(**values))
+    # Locked in key order, so two transactions never wait on each other crosswise.
+    return _lock(wanted)
+
+
+def lock_operating(account, keys):
+    """Ledgers of the operating account by key (key -> kind), created if new, locked in key order; by kind."""
+    audit.lock_chain()  # the head before any row: one lock order for every transaction
+    for key, kind in keys.items():
+        db.session.execute(
+            insert_ignore(LedgerAccount).values(
+                key=key, kind=kind, bank_account_id=account.id, balance_cents=0, uncleared_cents=0
+            )
+        )
+    return {row.kind: row for row in _lock(keys).values()}
+
+
+def state(ledger):
+    """What the rules need to know about a ledger row."""
+    return LedgerState(
+        key=ledger.key,
+        kind=ledger.kind,
+        trust_account=ledger.bank_account_id,
+        name=ledger.name,
+        balance=ledger.balance_cents,
+        uncleared=ledger.uncleared_cents,
+    )
+
+
+def locked_through(bank_account_id):
+    """The end of the account's last reconciled and signed period (nothing may be dated on or before it)."""
+    return db.session.scalar(
+        select(func.max(Reconciliation.period_end)).where(Reconciliation.bank_account_id == bank_account_id)
+    )
+
+
+def check_period_open(bank_account_id, entry_date):
+    """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too)."""
+    locked = locked_through(bank_account_id)
+    if locked is not None and entry_date <= locked:
+        raise rules.BadDate(
+            f"The books are reconciled and signed off through {locked.isoformat()}; nothing can be dated on or "
+            "before that day. Date it later (a correction of an older entry is dated today)."
+        )
+
+
+def _post(entry, lines, *, uncleared=None, spend_uncleared=False):
+    """Check the lines with the rules and write entry, lines and balances (no commit)."""
+    check_period_open(entry.bank_account_id, entry.entry_date)
+    postings = [Posting(state(ledger), amount) for ledger, amount in lines]
+    new_states = rules.apply(postings, uncleared=uncleared, spend_uncleared=spend_uncleared)
+    for ledger, amount in lines:
+        money_out = ledger.kind in rules.HELD_KINDS and rules.NORMAL_SIGN[ledger.kind] * amount < 0
+        # Money may come in on an earlier date, but not leave on one: no past balance turns negative.
+        if money_out and ledger.last_entry_date and entry.entry_date < ledger.last_entry_date:
+            raise rules.BadDate(
+                f"{ledger.name} has entries up to {ledger.last_entry_date.isoformat()}; "
+                "money cannot leave it on an earlier date."
+            )
+    db.session.add(entry)
+    by_key = {ledger.key: ledger for ledger, _ in lines}
+    for key, new in new_states.items():
+        ledger = by_key[key]
+        ledger.balance_cents, ledger.uncleared_cents = new.balance, new.uncleared
+        if ledger.last_entry_date is None or entry.entry_date > ledger.last_entry_date:
+            ledger.last_entry_date = entry.entry_date
+    for ledger, amount in lines:
+        entry.lines.append(
+            JournalLine(ledger_account=ledger, amount_cents=amount, balance_after_cents=new_states[ledger.key].balance)
+        )
+    db.session.flush()
+    return entry
+
+
+def entry_summary(entry):
+    """An entry as the audit trail records it."""
+    return {
+        "number": entry.number,
+        "kind": entry.kind,
+        "date": entry.entry_date,
+        "account": entry.bank_account_id,
+        "description": entry.description,
+        "counterparty": entry.counterparty,
+        "reference": entry.reference,
+        "cheque_number": entry.cheque_number,
+        "override_reason": entry.override_reason,
+        "reverses": entry.reverses_id,
+        "lines": [[line.ledger_account.key, line.amount_cents] for line in entry.lines],
+    }
+
+
+def book_entry(
+    action,
+    lines,
+    *,
+    kind,
+    account,
+    entry_date,
+    user=None,
+    uncleared=None,
+    spend_uncleared=False,
+    cleared=False,
+    cleared_by=None,
+    **details,
+):
+    """Build a journal entry, check it with the rules, write it with its lines and the ledgers' new balances, and
+    record its audit event under action (no commit).
+
+    lines: [(locked LedgerAccount, cents)], debit positive. uncleared and spend_uncleared are as for rules.apply;
+    cleared: money already in the bank, the deposit cleared the day it is booked (by cleared_by). details are
+    the entry's other columns (description, method, counterparty, reference, ...).
+    """
+    entry = JournalEntry(
+        kind=kind,
+        bank_account_id=account.id,
+        entry_date=entry_date,
+        created_by_id=user.id if user else None,
+        **details,
+    )
+    _post(entry, lines, uncleared=uncleared, spend_uncleared=spend_uncleared)
+    if cleared:
+        db.session.add(
+            DepositClearance(
+                entry=entry,
+                cleared_on=entry_date,
+                cleared_by_id=cleared_by.id if cleared_by else None,
+                created_at=utcnow(),
+            )
+        )
+    audit.record(action, entry, object_type="JournalEntry", after=entry_summary(entry), user=user)
+    return entry
