@@ -1,13 +1,13 @@
 """One-click actions on a trust request: approve, send, copy link, revoke, void, record payment, remind, resend."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.forms import PaymentForm, VoidForm
-from trustweb.bills.routes import request_page
+from trustweb.bills.pages import back_to, request_page
 from trustweb.extensions import db
 from trustweb.models import OutboxMessage, TrustRequest
 from trustweb.refusals import REFUSALS
@@ -16,13 +16,6 @@ from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service
 from trustweb.templating import money
 from trustweb.views import attempt, button_action, get_or_404, is_htmx
-
-
-def back_to(payable):
-    """The staff page of a trust request or invoice."""
-    if payable.is_invoice:
-        return url_for("bills.show_invoice", invoice_id=payable.id)
-    return url_for("bills.show_request", request_id=payable.id)
 
 
 def deliver_now(payable):

@@ -9,8 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.actions import back_to
 from trustweb.bills.forms import RefundForm
+from trustweb.bills.pages import back_to
 from trustweb.extensions import db
 from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
 from trustweb.services import refunds

@@ -1,24 +1,21 @@
 """The Bills tab: trust requests (list, create, edit, show, print)."""
 
-import secrets
-
 from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.forms import PaymentForm, TrustRequestForm, VoidForm, email_list
+from trustweb.bills.forms import TrustRequestForm, email_list
+from trustweb.bills.pages import request_page
 from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
-from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, OutboxMessage, TrustRequest
-from trustweb.payments import NotConfigured, processor_for
+from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, TrustRequest
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import firm_today
-from trustweb.templating import firm
 from trustweb.views import form_page, get_or_404, page_or_partial, paginate
 
 PREFILL = ("contact_id", "matter_id", "account_id", "amount", "due_on", "message", "recipients", "cc")
@@ -170,44 +167,6 @@ def update_request(request_id):
         saved("Trust request {request.number} saved."),
         trust_request=trust_request,
     )
-
-
-def request_page(trust_request, status=200, **context):
-    outbox = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.trust_request_id == trust_request.id)
-        .order_by(OutboxMessage.id.desc())
-    ).all()
-    context.setdefault("void_form", VoidForm(formdata=None))
-    context.setdefault("payment_form", new_payment_form(trust_request))
-    return (
-        render_template(
-            "bills/request.html",
-            trust_request=trust_request,
-            outbox=outbox,
-            needs_approval=request_service.needs_approval(trust_request),
-            processor=processor_or_none(trust_request),
-            today=firm_today(),
-            **context,
-        ),
-        status,
-    )
-
-
-def processor_or_none(trust_request):
-    try:
-        return processor_for(trust_request.bank_account, firm())
-    except NotConfigured:
-        return None
-
-
-def new_payment_form(trust_request):
-    form = PaymentForm(formdata=None)
-    form.key.data = secrets.token_urlsafe(24)
-    form.amount.data = plain_cents(trust_request.due_cents) if trust_request.due_cents else ""
-    form.received_on.data = firm_today()
-    form.payer.data = trust_request.contact.name
-    return form
 
 
 @bp.get("/requests/<int:request_id>")

@@ -10,7 +10,7 @@ from trustweb.extensions import db
 from trustweb.models import Contact, LedgerAccount, Matter
 from trustweb.services.clients import save_contact
 from trustweb.services.trust import firm_today
-from trustweb.trust.routes import ledger_url
+from trustweb.trust.ledgers import ledger_url
 from trustweb.views import contains, form_page, get_or_404, page_or_partial, paginate, search_text
 
 

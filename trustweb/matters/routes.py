@@ -13,7 +13,7 @@ from trustweb.models import Contact, Invoice, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
-from trustweb.trust.routes import panel_context
+from trustweb.trust.panels import panel_context
 from trustweb.views import (
     button_action,
     contains,

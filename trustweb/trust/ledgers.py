@@ -52,6 +52,15 @@ class Scope:
         return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == self.holder.key(self.account.id)))
 
 
+def ledger_url(ledger):
+    """The page of a held ledger."""
+    if ledger.kind == "firm":
+        return url_for("trust.ledger", scope="firm", ident=ledger.bank_account_id)
+    if ledger.matter_id:
+        return url_for("trust.ledger", scope="matter", ident=ledger.matter_id, account=ledger.bank_account_id)
+    return url_for("trust.ledger", scope="client", ident=ledger.contact_id, account=ledger.bank_account_id)
+
+
 def trust_accounts():
     return db.session.scalars(
         select(BankAccount).where(BankAccount.kind == "trust", BankAccount.active).order_by(BankAccount.name)

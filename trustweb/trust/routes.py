@@ -1,11 +1,9 @@
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from trustweb.auth.permissions import can, requires
+from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
@@ -20,13 +18,8 @@ from trustweb.trust.forms import (
     ReverseForm,
     TransferForm,
 )
-from trustweb.trust.ledgers import (
-    destination_holder,
-    destinations,
-    ledger_lines,
-    resolve,
-    trust_accounts,
-)
+from trustweb.trust.ledgers import destination_holder, destinations, ledger_lines, ledger_url, resolve
+from trustweb.trust.panels import panel_context
 from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial
 
 SCOPE_RULES = ("/matters/<int:ident>", "/clients/<int:ident>", "/accounts/<int:ident>/firm")
@@ -41,33 +34,6 @@ def scoped(path="", **options):
         return view
 
     return decorate
-
-
-def date_arg(name):
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-def panel_context(scope, message=None, **forms):
-    ledger = scope.ledger()
-    transfer = forms.get("transfer") or TransferForm(formdata=None)
-    # Listing every open matter costs a query; only those who may transfer see the form.
-    transfer.destination.choices = destinations(scope) if can(current_user, "disburse_trust") else []
-    return {
-        "scope": scope,
-        "ledger": ledger,
-        "accounts": trust_accounts(),
-        "page": ledger_lines(ledger, date_arg("from"), date_arg("to")),
-        "date_from": request.args.get("from", ""),
-        "date_to": request.args.get("to", ""),
-        "deposit": forms.get("deposit") or DepositForm(formdata=None),
-        "disburse": forms.get("disburse") or DisbursementForm(formdata=None),
-        "transfer": transfer,
-        "open_form": forms.get("open_form"),
-        "message": message,
-    }
 
 
 def show_panel(scope, status=200, message=None, **forms):
@@ -189,15 +155,6 @@ def entry_page(entry, reverse_form=None, clear_form=None, status=200):
         reverse_form=reverse_form or ReverseForm(formdata=None),
         clear_form=clear_form or ClearForm(formdata=None),
     ), status
-
-
-def ledger_url(ledger):
-    """The page of a held ledger."""
-    if ledger.kind == "firm":
-        return url_for("trust.ledger", scope="firm", ident=ledger.bank_account_id)
-    if ledger.matter_id:
-        return url_for("trust.ledger", scope="matter", ident=ledger.matter_id, account=ledger.bank_account_id)
-    return url_for("trust.ledger", scope="client", ident=ledger.contact_id, account=ledger.bank_account_id)
 
 
 @bp.get("/entries/<int:entry_id>")

@@ -1,0 +1,60 @@
+"""A trust request's staff page: shown by its own view, and again (with a form's errors) by the actions on it."""
+
+import secrets
+
+from flask import render_template, url_for
+from sqlalchemy import select
+
+from trustweb.bills.forms import PaymentForm, VoidForm
+from trustweb.extensions import db
+from trustweb.ledger.money import plain_cents
+from trustweb.models import OutboxMessage
+from trustweb.payments import NotConfigured, processor_for
+from trustweb.services import requests as request_service
+from trustweb.services.trust import firm_today
+from trustweb.templating import firm
+
+
+def back_to(payable):
+    """The staff page of a trust request or invoice."""
+    if payable.is_invoice:
+        return url_for("bills.show_invoice", invoice_id=payable.id)
+    return url_for("bills.show_request", request_id=payable.id)
+
+
+def request_page(trust_request, status=200, **context):
+    outbox = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.trust_request_id == trust_request.id)
+        .order_by(OutboxMessage.id.desc())
+    ).all()
+    context.setdefault("void_form", VoidForm(formdata=None))
+    context.setdefault("payment_form", new_payment_form(trust_request))
+    return (
+        render_template(
+            "bills/request.html",
+            trust_request=trust_request,
+            outbox=outbox,
+            needs_approval=request_service.needs_approval(trust_request),
+            processor=processor_or_none(trust_request),
+            today=firm_today(),
+            **context,
+        ),
+        status,
+    )
+
+
+def processor_or_none(trust_request):
+    try:
+        return processor_for(trust_request.bank_account, firm())
+    except NotConfigured:
+        return None
+
+
+def new_payment_form(trust_request):
+    form = PaymentForm(formdata=None)
+    form.key.data = secrets.token_urlsafe(24)
+    form.amount.data = plain_cents(trust_request.due_cents) if trust_request.due_cents else ""
+    form.received_on.data = firm_today()
+    form.payer.data = trust_request.contact.name
+    return form
