@@ -21,7 +21,7 @@ from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services import requests as request_service
-from trustweb.services.payments import PAYMENT_FIELDS, _book, check_amount, existing, lock_payable, new_payment
+from trustweb.services.payments import PAYMENT_FIELDS, book_payment, check_amount, existing, lock_payable, new_payment
 from trustweb.services.trust import firm_today, mark_cleared
 from trustweb.urls import external_url
 
@@ -154,7 +154,7 @@ def settle_checkout(payment):
             payment.clears_on = payment.received_on + timedelta(days=payment.bank_account.ach_hold_days)
         payer = payable.contact.name
         payment.payer_name = payment.payer_name or payer
-        _book(
+        book_payment(
             payable, payment, payer=payer, cleared=not bank_payment or not payment.clears_on > firm_today(), user=None
         )
         return payment

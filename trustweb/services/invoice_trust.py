@@ -26,7 +26,7 @@ from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
 from trustweb.services.checkout import reserved_cents
 from trustweb.services.firm import default_account
-from trustweb.services.invoices import _operating, common_values, lock
+from trustweb.services.invoices import common_values, lock, operating_account
 from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import Holder, check_entry_date, firm_today
@@ -65,7 +65,7 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
         )
     if account is None or account.kind != "trust":
         raise ServiceError("Choose the trust account the money is held in.")
-    _operating()
+    operating_account()
     holder = trust_holder(invoice, from_client_funds)
     application = TrustApplication(
         invoice_id=invoice.id,
@@ -121,7 +121,7 @@ def _schedule(invoice, application, account, holder, notice_days, user):
 
 def _move(invoice, application, account, holder, user):
     """The money itself: out of the client's trust ledger, into operating against the receivable (no commit)."""
-    operating = _operating()
+    operating = operating_account()
     today = firm_today()
     check_entry_date(today)
     amount_cents = application.amount_cents

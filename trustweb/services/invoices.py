@@ -91,7 +91,8 @@ def update_invoice(invoice, values, user):
     return invoice
 
 
-def _operating():
+def operating_account():
+    """The firm's operating account, which invoices are paid into; refused when there is none (or it is closed)."""
     operating = default_account("operating")
     if operating is None or not operating.active:
         raise ServiceError("Add the firm's operating account first: invoices are paid into it.")
@@ -127,7 +128,7 @@ def send_invoice(invoice, user):
 
 
 def _book_receivable(invoice, user):
-    operating = _operating()
+    operating = operating_account()
     ledgers = lock_operating(
         operating, {receivable_key(operating.id): "receivable", income_key(operating.id): "income"}
     )

@@ -126,7 +126,7 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
         db.session.commit()
         raise
     payment.processor_reference, payment.fee_cents = charge.reference, charge.fee_cents
-    _book(payable, payment, payer=card.name, cleared=True, user=None)
+    book_payment(payable, payment, payer=card.name, cleared=True, user=None)
     return payment
 
 
@@ -164,7 +164,7 @@ def record_manual_payment(
         received_on=received_on,
         created_by_id=user.id,
     )
-    _book(payable, payment, payer=payer, cleared=cleared, user=user)
+    book_payment(payable, payment, payer=payer, cleared=cleared, user=user)
     return payment
 
 
@@ -201,7 +201,7 @@ def _deposit(payable, payment, *, payer, cleared, user):
     )
 
 
-def _book(payable, payment, *, payer, cleared, user):
+def book_payment(payable, payment, *, payer, cleared, user):
     """Deposit, fee, status, audit and emails for money received: the caller holds the request's (or
     invoice's) lock."""
     entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
