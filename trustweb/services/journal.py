@@ -5,8 +5,9 @@ crosswise (PostgreSQL would abort one; SQLite already holds its one write lock):
 1. the audit chain's head (audit.lock_chain), before any row;
 2. the trust request or invoice being paid or changed, when there is one;
 3. the ledgers of one bank account, all in one sorted go (by key);
-4. then, when the action moves money in a second account (a fee from operating,
-   an invoice paid from trust), that account's ledgers, again in one sorted go.
+4. when the action also moves money in the operating account (a processor's
+   fee, an invoice paid from trust, a shortfall replaced), the operating
+   ledgers after the trust ones, again in one sorted go.
 book_entry() then asks the rules in trustweb/ledger/rules.py, writes the entry,
 its lines and the ledgers' new balances, and records the audit event. The caller
 commits.
