@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from trustweb.models import ROLES
+from trustweb.models import Role
 from trustweb.refusals import ServiceError
 
 trustweb_cli = AppGroup("trustweb", help="TrustWeb administration commands.")
@@ -11,7 +11,8 @@ trustweb_cli = AppGroup("trustweb", help="TrustWeb administration commands.")
 
 @trustweb_cli.command("create-user")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+# Values, not members: click offers an Enum's member names (ADMIN) as the choices.
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.STAFF.value, show_default=True)
 @click.option("--name", default=None, help="Full name (defaults to the part of the email before @).")
 @click.password_option(prompt="Password", help="Asked for when not given.")
 def create_user_command(email, role, name, password):

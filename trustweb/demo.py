@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Contact, FirmSettings, Matter, User
+from trustweb.models import BankAccount, Contact, FirmSettings, Matter, MatterStatus, User
+from trustweb.models.invoices import OPEN_INVOICE
+from trustweb.models.requests import OUTSTANDING
 from trustweb.refusals import ServiceError
 from trustweb.services.clients import next_matter_number
 from trustweb.services.sessions import password_hasher
@@ -168,7 +170,7 @@ def load_demo(seed=2026):
             lawyer=lawyers[i % len(lawyers)],
             practice_area=area,
             opened_on=opened,
-            status="closed" if i % 9 == 8 else "open",
+            status=MatterStatus.CLOSED if i % 9 == 8 else MatterStatus.OPEN,
             closed_on=opened + timedelta(days=90) if i % 9 == 8 else None,
         )
         if i % 5 == 0:
@@ -199,7 +201,7 @@ def _demo_requests(users):
     for kind in ("request", "reminder"):
         default_template(kind)
     db.session.commit()
-    matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
+    matters = db.session.scalars(select(Matter).where(Matter.status == MatterStatus.OPEN).order_by(Matter.id)).all()
 
     def ask(matter, amount_cents, *, issued_days_ago, due_in_days, message, by=None, partial=False):
         return requests.create_request(
@@ -278,7 +280,7 @@ def _demo_invoices():
 
     today = date(2026, 11, 1)
     account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
-    matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
+    matters = db.session.scalars(select(Matter).where(Matter.status == MatterStatus.OPEN).order_by(Matter.id)).all()
     funded = next(m for m in matters[8:] if held(m) >= 100_000)
 
     def bill(matter, lines, notes=None):
@@ -336,13 +338,13 @@ def demo_pay_links():
     found = []
     trust_request = db.session.scalar(
         select(TrustRequest)
-        .where(TrustRequest.message == DEMO_OPEN_REQUEST, TrustRequest.status.in_(("sent", "viewed", "partially_paid")))
+        .where(TrustRequest.message == DEMO_OPEN_REQUEST, TrustRequest.status.in_(OUTSTANDING))
         .order_by(TrustRequest.id)
     )
     if trust_request is not None:
         found.append((trust_request, requests.copy_link(trust_request, trust_request.created_by)))
     invoice = db.session.scalar(
-        select(Invoice).where(Invoice.notes == DEMO_OPEN_INVOICE, Invoice.status.in_(("sent", "partially_paid")))
+        select(Invoice).where(Invoice.notes == DEMO_OPEN_INVOICE, Invoice.status.in_(OPEN_INVOICE))
     )
     if invoice is not None:
         url = requests.new_link(invoice, invoice.created_by)
@@ -376,7 +378,7 @@ def _demo_ledger(rng, users):
         description="Firm funds to cover bank charges",
         user=bookkeeper,
     )
-    matters = db.session.scalars(select(Matter).where(Matter.status == "open").order_by(Matter.id)).all()
+    matters = db.session.scalars(select(Matter).where(Matter.status == MatterStatus.OPEN).order_by(Matter.id)).all()
     cheques = iter(range(1001, 2000))
     payees = ["Clerk of the Circuit Court", "County Recorder", "Metro Process Servers", "Lakeside Court Reporting"]
     purposes = ["Filing fee", "Recording fee", "Service of process", "Deposition transcript"]

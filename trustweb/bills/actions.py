@@ -9,7 +9,7 @@ from trustweb.bills import bp
 from trustweb.bills.forms import PaymentForm, VoidForm
 from trustweb.bills.pages import back_to, request_page
 from trustweb.extensions import db
-from trustweb.models import OutboxMessage, TrustRequest
+from trustweb.models import MailStatus, OutboxMessage, TrustRequest
 from trustweb.refusals import REFUSALS
 from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service
@@ -148,6 +148,8 @@ def resend_queued(payable):
     column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
     if sent:
         flash(f"{sent} queued email(s) sent.", "success")
-    elif not db.session.scalar(select(OutboxMessage.id).where(column == payable.id, OutboxMessage.status != "sent")):
+    elif not db.session.scalar(
+        select(OutboxMessage.id).where(column == payable.id, OutboxMessage.status != MailStatus.SENT)
+    ):
         flash("Nothing is waiting to be sent.", "info")
     return redirect(back_to(payable), 303)

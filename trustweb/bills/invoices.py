@@ -15,7 +15,8 @@ from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
-from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, OutboxMessage
+from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, MatterStatus, OutboxMessage
+from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services import payments as payment_service
@@ -33,12 +34,12 @@ def invoices():
     status = status if status in FILTERS else "open"
     statement = select(Invoice).options(selectinload(Invoice.contact), selectinload(Invoice.matter))
     if status == "open":
-        statement = statement.where(Invoice.status.in_(("sent", "partially_paid")))
+        statement = statement.where(Invoice.status.in_(OPEN_INVOICE))
     elif status != "all":
         statement = statement.where(Invoice.status == status)
     outstanding = db.session.scalar(
         select(func.coalesce(func.sum(Invoice.total_cents - Invoice.paid_cents), 0)).where(
-            Invoice.status.in_(("sent", "partially_paid"))
+            Invoice.status.in_(OPEN_INVOICE)
         )
     )
     return page_or_partial(
@@ -54,7 +55,9 @@ def invoices():
 def invoice_form(invoice=None):
     form = InvoiceForm(formdata=None) if request.method == "GET" else InvoiceForm()
     matters = db.session.execute(
-        select(Matter.id, Matter.number, Matter.description).where(Matter.status == "open").order_by(Matter.number)
+        select(Matter.id, Matter.number, Matter.description)
+        .where(Matter.status == MatterStatus.OPEN)
+        .order_by(Matter.number)
     ).all()
     form.matter_id.choices = choices(
         [(0, "Choose a matter…")] + [(m.id, f"{m.number} · {m.description}") for m in matters]

@@ -13,6 +13,7 @@ from trustweb.bills.forms import RefundForm
 from trustweb.bills.pages import back_to
 from trustweb.extensions import db
 from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
+from trustweb.models.payments import RECEIVED
 from trustweb.services import refunds
 from trustweb.services.trust import METHODS
 from trustweb.templating import money
@@ -63,7 +64,7 @@ def payments():
     statement = filtered_payments(filters)
     received = statement.with_only_columns(
         func.count(), func.coalesce(func.sum(Payment.amount_cents), 0), func.coalesce(func.sum(Payment.fee_cents), 0)
-    ).where(Payment.status.in_(("succeeded", "refunded", "disputed")))
+    ).where(Payment.status.in_(RECEIVED))
     count, gross, fees = db.session.execute(received).one()
     return page_or_partial(
         "bills/payments.html",

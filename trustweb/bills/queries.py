@@ -10,12 +10,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import Contact, Matter, TrustRequest, User
-from trustweb.models.requests import PAYABLE, REQUEST_STATUSES
+from trustweb.models.requests import OUTSTANDING, PAYABLE, REQUEST_STATUSES
 from trustweb.services.trust import firm_today
 from trustweb.views import contains, search_text
 
 STATUS_FILTERS = {"open": "Open", "overdue": "Overdue", **REQUEST_STATUSES, "all": "All"}
-OUTSTANDING = ("sent", "viewed", "partially_paid")
 REQUEST_NUMBER = re.compile(r"TR-?(\d{1,6})")
 
 

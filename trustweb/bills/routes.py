@@ -12,7 +12,7 @@ from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, law
 from trustweb.extensions import db
 from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
-from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, TrustRequest
+from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, MatterStatus, TrustRequest
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import firm_today
@@ -58,7 +58,7 @@ def request_form(trust_request=None):
     }
     matters = db.session.scalars(
         select(Matter)
-        .where(Matter.client_id == (form.contact_id.data or 0), Matter.status == "open")
+        .where(Matter.client_id == (form.contact_id.data or 0), Matter.status == MatterStatus.OPEN)
         .order_by(Matter.number)
     ).all()
     form.matter_id.choices = choices(

@@ -7,23 +7,39 @@ the states under a lock, ask these functions, and only then write.
 """
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from trustweb.ledger.money import format_cents
 
-NORMAL_SIGN = {
-    "bank": 1,
-    "operating": 1,
-    "expense": 1,
-    "receivable": 1,
-    "client": -1,
-    "firm": -1,
-    "income": -1,
+
+class LedgerKind(StrEnum):
+    """What a ledger records; its order is the order of the ledger_account table's CHECK."""
+
+    BANK = "bank"
+    CLIENT = "client"
+    FIRM = "firm"
     # What the firm owes its trust account (a processor kept a fee or pulled back money already spent):
     # a negative balance is money the firm must replace from operating.
-    "shortfall": -1,
+    SHORTFALL = "shortfall"
+    OPERATING = "operating"
+    INCOME = "income"
+    EXPENSE = "expense"
+    RECEIVABLE = "receivable"
+
+
+# Natural sign of a ledger's balance: +1 where a debit increases it (assets, expenses).
+NORMAL_SIGN = {
+    LedgerKind.BANK: 1,
+    LedgerKind.OPERATING: 1,
+    LedgerKind.EXPENSE: 1,
+    LedgerKind.RECEIVABLE: 1,
+    LedgerKind.CLIENT: -1,
+    LedgerKind.FIRM: -1,
+    LedgerKind.INCOME: -1,
+    LedgerKind.SHORTFALL: -1,
 }
-TRUST_KINDS = frozenset({"bank", "client", "firm", "shortfall"})
-HELD_KINDS = frozenset({"client", "firm"})  # money held for someone: never below zero
+TRUST_KINDS = frozenset({LedgerKind.BANK, LedgerKind.CLIENT, LedgerKind.FIRM, LedgerKind.SHORTFALL})
+HELD_KINDS = frozenset({LedgerKind.CLIENT, LedgerKind.FIRM})  # money held for someone: never below zero
 
 
 class LedgerError(ValueError):

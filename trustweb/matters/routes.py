@@ -9,7 +9,7 @@ from trustweb.forms import choices
 from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
-from trustweb.models import Contact, Invoice, Matter, User
+from trustweb.models import MATTER_STATUSES, Contact, Invoice, Matter, User
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
@@ -36,7 +36,7 @@ def search_matters(query, status):
         .options(contains_eager(Matter.client), contains_eager(Matter.lawyer))
         .order_by(Matter.number.desc())
     )
-    if status in ("open", "closed"):
+    if status in MATTER_STATUSES:
         statement = statement.where(Matter.status == status)
     if query:
         columns = (Matter.number, Matter.description, Contact.name, User.name)

@@ -1,30 +1,82 @@
 """Database models, one module per area of the firm's work."""
 
 from trustweb.models import append_only
-from trustweb.models.accounts import ACCOUNT_KINDS, BankAccount
+from trustweb.models.accounts import ACCOUNT_KINDS, AccountKind, BankAccount, FeeMode, Processor
 from trustweb.models.audit import AuditChainHead, AuditEvent
-from trustweb.models.contacts import CONTACT_KINDS, Contact
+from trustweb.models.contacts import CONTACT_KINDS, Contact, ContactKind
 from trustweb.models.firm import Counter, FirmSettings
-from trustweb.models.invoices import INVOICE_STATUSES, LINE_KINDS, Invoice, InvoiceLine, TrustApplication
+from trustweb.models.invoices import (
+    INVOICE_STATUSES,
+    LINE_KINDS,
+    ApplicationStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    TrustApplication,
+)
 from trustweb.models.ledger import (
     ENTRY_KINDS,
     NORMAL_SIGN,
     DepositClearance,
+    EntryKind,
     JournalEntry,
     JournalLine,
     LedgerAccount,
+    LedgerKind,
 )
-from trustweb.models.mail import MAIL_KINDS, OutboxMessage
-from trustweb.models.matters import MATTER_STATUSES, Matter
-from trustweb.models.payments import PAYMENT_STATUSES, Dispute, Payment, ProcessorEvent, Refund
-from trustweb.models.requests import REQUEST_STATUSES, TEMPLATE_KINDS, EmailTemplate, PayLink, TrustRequest
-from trustweb.models.statements import STATEMENT_SOURCES, BankStatement, Reconciliation, StatementLine
-from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, User, UserSession
+from trustweb.models.mail import MAIL_KINDS, MailStatus, OutboxMessage
+from trustweb.models.matters import MATTER_STATUSES, Matter, MatterStatus
+from trustweb.models.payments import (
+    PAYMENT_STATUSES,
+    Dispute,
+    DisputeStatus,
+    Payment,
+    PaymentStatus,
+    ProcessorEvent,
+    Refund,
+)
+from trustweb.models.requests import (
+    REQUEST_STATUSES,
+    TEMPLATE_KINDS,
+    EmailTemplate,
+    PayLink,
+    RequestStatus,
+    TemplateKind,
+    TrustRequest,
+)
+from trustweb.models.statements import (
+    STATEMENT_SOURCES,
+    BankStatement,
+    Reconciliation,
+    ReconciliationStatus,
+    StatementLine,
+    StatementSource,
+)
+from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, Role, User, UserSession
 
 append_only.register()
 append_only.register_locks()
 
 __all__ = [
+    "AccountKind",
+    "FeeMode",
+    "Processor",
+    "ContactKind",
+    "ApplicationStatus",
+    "InvoiceStatus",
+    "LineKind",
+    "EntryKind",
+    "LedgerKind",
+    "MailStatus",
+    "MatterStatus",
+    "DisputeStatus",
+    "PaymentStatus",
+    "RequestStatus",
+    "TemplateKind",
+    "ReconciliationStatus",
+    "StatementSource",
+    "Role",
     "AuditChainHead",
     "AuditEvent",
     "DepositClearance",

@@ -1,24 +1,43 @@
 """Bank accounts: trust (IOLTA or other) and operating."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustweb.extensions import db
-from trustweb.models.base import created_at_column
+from trustweb.models.base import created_at_column, one_of
 
-ACCOUNT_KINDS = ("trust", "operating")
+
+class AccountKind(StrEnum):
+    TRUST = "trust"
+    OPERATING = "operating"
+
+
+class Processor(StrEnum):
+    """Who takes card and bank payments into an account."""
+
+    TEST = "test"
+    STRIPE = "stripe"
+
+
+class FeeMode(StrEnum):
+    DEDUCTED = "deducted"
+    BILLED = "billed"
+
+
+ACCOUNT_KINDS = tuple(AccountKind)
 
 
 class BankAccount(db.Model):
     __tablename__ = "bank_account"
     __table_args__ = (
-        CheckConstraint("kind IN ('trust', 'operating')", name="kind"),
-        CheckConstraint("kind = 'trust' OR NOT is_iolta", name="iolta_is_trust"),
+        one_of("kind", AccountKind),
+        CheckConstraint(f"kind = '{AccountKind.TRUST}' OR NOT is_iolta", name="iolta_is_trust"),
         CheckConstraint("NOT is_default OR active", name="default_is_active"),
-        CheckConstraint("processor IN ('test', 'stripe')", name="processor"),
-        CheckConstraint("fee_mode IN ('deducted', 'billed')", name="fee_mode"),
+        one_of("processor", Processor),
+        one_of("fee_mode", FeeMode),
         CheckConstraint("ach_hold_days BETWEEN 0 AND 30", name="ach_hold_days"),
         # At most one default account of each kind, enforced by the database.
         Index(
@@ -42,14 +61,14 @@ class BankAccount(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
     # Who takes card and bank payments into this account: the test processor or Stripe.
-    processor: Mapped[str] = mapped_column(String(10), default="test")
+    processor: Mapped[str] = mapped_column(String(10), default=Processor.TEST)
     # Stripe keys, encrypted with a key derived from the app's secret (trustweb/payments/keys.py);
     # TRUSTWEB_STRIPE_* in the environment take precedence. Never shown again once saved.
     stripe_secret_key_enc: Mapped[str | None] = mapped_column(Text)
     stripe_webhook_secret_enc: Mapped[str | None] = mapped_column(Text)
     # "deducted": the processor keeps its fee from the payout into this account (Stripe's default), so a
     # trust account is short by it until the firm replaces it; "billed": the fee is charged to operating.
-    fee_mode: Mapped[str] = mapped_column(String(10), default="deducted")
+    fee_mode: Mapped[str] = mapped_column(String(10), default=FeeMode.DEDUCTED)
     # A bank payment (ACH) stays uncleared this many days after the processor confirms it.
     ach_hold_days: Mapped[int] = mapped_column(Integer, default=5)
     # How this bank's CSV statements are read (JSON: which column is the date, the amount...), chosen on screen.
@@ -57,7 +76,7 @@ class BankAccount(db.Model):
 
     @property
     def kind_label(self):
-        if self.kind == "trust":
+        if self.kind == AccountKind.TRUST:
             return "Trust (IOLTA)" if self.is_iolta else "Trust"
         return "Operating"
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import CheckConstraint, DateTime
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -36,3 +36,9 @@ def created_at_column():
 
 def updated_at_column():
     return mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+def one_of(column, vocabulary):
+    """A CHECK, named after the column, that it holds one of a vocabulary's values (a StrEnum, in its order)."""
+    values = ", ".join(f"'{value}'" for value in vocabulary)
+    return CheckConstraint(f"{column} IN ({values})", name=column)

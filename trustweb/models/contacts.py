@@ -1,22 +1,29 @@
 """Contacts: the people and companies the firm acts for or deals with."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import created_at_column, updated_at_column
+from trustweb.models.base import created_at_column, one_of, updated_at_column
 
-CONTACT_KINDS = ("person", "company")
+
+class ContactKind(StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+CONTACT_KINDS = tuple(ContactKind)
 
 
 class Contact(db.Model):
     __tablename__ = "contact"
-    __table_args__ = (CheckConstraint("kind IN ('person', 'company')", name="kind"),)
+    __table_args__ = (one_of("kind", ContactKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), default="person")
+    kind: Mapped[str] = mapped_column(String(10), default=ContactKind.PERSON)
     name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     other_email: Mapped[str | None] = mapped_column(String(254))

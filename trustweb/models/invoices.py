@@ -1,21 +1,47 @@
 """Invoices for a matter, their line items, and the trust money applied to them (invariant 8)."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import UTCDateTime, created_at_column, updated_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of, updated_at_column
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+class LineKind(StrEnum):
+    FEE = "fee"
+    EXPENSE = "expense"
+
+
+class ApplicationStatus(StrEnum):
+    """Where trust money applied to an invoice stands: moved, waiting out its notice, or stopped."""
+
+    APPLIED = "applied"
+    SCHEDULED = "scheduled"
+    DISPUTED = "disputed"
+    CANCELLED = "cancelled"
+
 
 INVOICE_STATUSES = {
-    "draft": "Draft",
-    "sent": "Sent",
-    "partially_paid": "Partially paid",
-    "paid": "Paid",
-    "void": "Void",
+    InvoiceStatus.DRAFT: "Draft",
+    InvoiceStatus.SENT: "Sent",
+    InvoiceStatus.PARTIALLY_PAID: "Partially paid",
+    InvoiceStatus.PAID: "Paid",
+    InvoiceStatus.VOID: "Void",
 }
-LINE_KINDS = {"fee": "Fee", "expense": "Expense"}
+# Sent and not yet paid in full: what the client owes and trust money may be applied to.
+OPEN_INVOICE = (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
+LINE_KINDS = {LineKind.FEE: "Fee", LineKind.EXPENSE: "Expense"}
 
 
 class Invoice(db.Model):
@@ -24,8 +50,8 @@ class Invoice(db.Model):
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
         # The database refuses an invoice paid beyond its total: trust can never go out for more (invariant 8).
         CheckConstraint("paid_cents >= 0 AND paid_cents <= total_cents", name="paid_within_total"),
-        CheckConstraint("status IN ('draft', 'sent', 'partially_paid', 'paid', 'void')", name="status"),
-        CheckConstraint("status != 'paid' OR paid_cents = total_cents", name="paid_means_paid"),
+        one_of("status", InvoiceStatus),
+        CheckConstraint(f"status != '{InvoiceStatus.PAID}' OR paid_cents = total_cents", name="paid_means_paid"),
         CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
         Index("ix_invoice_status_due", "status", "due_on"),
     )
@@ -34,7 +60,7 @@ class Invoice(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(16), default=InvoiceStatus.DRAFT)
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -61,6 +87,7 @@ class Invoice(db.Model):
 
     # What the pay page and the payment services ask of anything a pay link pays (a TrustRequest too).
     is_invoice = True
+    Status = InvoiceStatus  # what code that takes a request or an invoice compares the status with
     allow_partial = True  # a client may pay part of an invoice, any amount
     minimum_cents = None
 
@@ -93,7 +120,7 @@ class Invoice(db.Model):
     @property
     def scheduled_cents(self):
         """Trust money already promised to the invoice by a notice, not yet moved."""
-        return sum(a.amount_cents for a in self.applications if a.status == "scheduled")
+        return sum(a.amount_cents for a in self.applications if a.status == ApplicationStatus.SCHEDULED)
 
     @property
     def payable_cents(self):
@@ -106,13 +133,13 @@ class Invoice(db.Model):
 
     @property
     def is_open(self):
-        return self.status in ("sent", "partially_paid")
+        return self.status in OPEN_INVOICE
 
 
 class InvoiceLine(db.Model):
     __tablename__ = "invoice_line"
     __table_args__ = (
-        CheckConstraint("kind IN ('fee', 'expense')", name="kind"),
+        one_of("kind", LineKind),
         CheckConstraint("quantity_hundredths > 0", name="quantity_positive"),
         CheckConstraint("rate_cents >= 0 AND amount_cents >= 0", name="money_not_negative"),
     )
@@ -122,7 +149,7 @@ class InvoiceLine(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     line_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(8), default="fee")
+    kind: Mapped[str] = mapped_column(String(8), default=LineKind.FEE)
     # Hours or units in hundredths (1.25 hours is 125): exact, like money.
     quantity_hundredths: Mapped[int] = mapped_column(Integer)
     rate_cents: Mapped[int] = mapped_column(BigInteger)
@@ -137,7 +164,7 @@ class TrustApplication(db.Model):
     __tablename__ = "trust_application"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
-        CheckConstraint("status IN ('applied', 'scheduled', 'disputed', 'cancelled')", name="status"),
+        one_of("status", ApplicationStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,32 +14,40 @@ it. A mistake is put right by a reversing entry that points at the original.
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.ledger.rules import NORMAL_SIGN  # one table of signs, kept with the rules
-from trustweb.models.base import UTCDateTime, created_at_column
+from trustweb.ledger.rules import NORMAL_SIGN, LedgerKind  # one vocabulary and table of signs, kept with the rules
+from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
-LEDGER_KINDS = ("bank", "client", "firm", "shortfall", "operating", "income", "expense", "receivable")
-# Natural sign of a ledger's balance: +1 where a debit increases it (assets, expenses).
-ENTRY_KINDS = ("deposit", "disbursement", "transfer", "reversal")
+
+class EntryKind(StrEnum):
+    DEPOSIT = "deposit"
+    DISBURSEMENT = "disbursement"
+    TRANSFER = "transfer"
+    REVERSAL = "reversal"
+
+
+LEDGER_KINDS = tuple(LedgerKind)
+ENTRY_KINDS = tuple(EntryKind)
 
 
 class LedgerAccount(db.Model):
     __tablename__ = "ledger_account"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('bank', 'client', 'firm', 'shortfall', 'operating', 'income', 'expense', 'receivable')",
-            name="kind",
-        ),
+        one_of("kind", LedgerKind),
         # Invariant 3, in the database: money held for a client (or for the firm) is never negative.
-        CheckConstraint("kind NOT IN ('client', 'firm') OR balance_cents >= 0", name="held_not_negative"),
-        CheckConstraint("uncleared_cents >= 0", name="uncleared_not_negative"),
-        CheckConstraint("kind != 'client' OR contact_id IS NOT NULL", name="client_has_contact"),
         CheckConstraint(
-            "kind = 'client' OR (contact_id IS NULL AND matter_id IS NULL)", name="only_clients_have_contact"
+            f"kind NOT IN ('{LedgerKind.CLIENT}', '{LedgerKind.FIRM}') OR balance_cents >= 0", name="held_not_negative"
+        ),
+        CheckConstraint("uncleared_cents >= 0", name="uncleared_not_negative"),
+        CheckConstraint(f"kind != '{LedgerKind.CLIENT}' OR contact_id IS NOT NULL", name="client_has_contact"),
+        CheckConstraint(
+            f"kind = '{LedgerKind.CLIENT}' OR (contact_id IS NULL AND matter_id IS NULL)",
+            name="only_clients_have_contact",
         ),
     )
 
@@ -65,13 +73,13 @@ class LedgerAccount(db.Model):
 
     @property
     def name(self):
-        if self.kind == "client":
+        if self.kind == LedgerKind.CLIENT:
             if self.matter is not None:
                 return f"{self.contact.name} – {self.matter.number}"
             return f"{self.contact.name} – client funds"
-        if self.kind == "firm":
+        if self.kind == LedgerKind.FIRM:
             return f"Firm funds in {self.bank_account.name}"
-        if self.kind == "shortfall":
+        if self.kind == LedgerKind.SHORTFALL:
             return f"Owed by the firm to {self.bank_account.name}"
         return self.bank_account.name
 
@@ -79,8 +87,8 @@ class LedgerAccount(db.Model):
 class JournalEntry(db.Model):
     __tablename__ = "journal_entry"
     __table_args__ = (
-        CheckConstraint("kind IN ('deposit', 'disbursement', 'transfer', 'reversal')", name="kind"),
-        CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_back"),
+        one_of("kind", EntryKind),
+        CheckConstraint(f"(kind = '{EntryKind.REVERSAL}') = (reverses_id IS NOT NULL)", name="reversal_points_back"),
         # A cheque number is used once per bank account.
         # A trust account's journal in date order (reports, reconciliation, statements matched by date).
         Index("ix_journal_entry_account_date", "bank_account_id", "entry_date", "id"),
@@ -119,7 +127,7 @@ class JournalEntry(db.Model):
 
     @property
     def is_cleared(self):
-        return self.kind != "deposit" or self.clearance is not None
+        return self.kind != EntryKind.DEPOSIT or self.clearance is not None
 
     @property
     def number(self):

@@ -1,12 +1,20 @@
 """The outbox: every email is stored here first and sent from here, so none is lost when SMTP is down."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import UTCDateTime, created_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+
 
 MAIL_KINDS = {
     "request": "Trust request",
@@ -21,7 +29,7 @@ MAIL_KINDS = {
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sending', 'sent')", name="status"),
+        one_of("status", MailStatus),
         Index("ix_outbox_message_status", "status", "id"),
     )
 
@@ -34,7 +42,7 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="queued")
+    status: Mapped[str] = mapped_column(String(10), default=MailStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

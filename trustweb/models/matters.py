@@ -1,20 +1,27 @@
 """Matters: a client's case, the unit every trust ledger belongs to."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import created_at_column, updated_at_column
+from trustweb.models.base import created_at_column, one_of, updated_at_column
 
-MATTER_STATUSES = ("open", "closed")
+
+class MatterStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+MATTER_STATUSES = tuple(MatterStatus)
 
 
 class Matter(db.Model):
     __tablename__ = "matter"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        one_of("status", MatterStatus),
         CheckConstraint("evergreen_minimum_cents IS NULL OR evergreen_minimum_cents >= 0", name="evergreen_minimum"),
         CheckConstraint(
             "evergreen_target_cents IS NULL OR evergreen_minimum_cents IS NULL"
@@ -28,7 +35,7 @@ class Matter(db.Model):
     description: Mapped[str] = mapped_column(String(200))
     client_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
     lawyer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=MatterStatus.OPEN)
     practice_area: Mapped[str | None] = mapped_column(String(80))
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)

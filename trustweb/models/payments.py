@@ -1,20 +1,38 @@
 """Payments: one receipt of money for a trust request, by card through a processor or recorded by hand."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import created_at_column
+from trustweb.models.base import created_at_column, one_of
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
 
 PAYMENT_STATUSES = {
-    "pending": "Pending",
-    "succeeded": "Succeeded",
-    "failed": "Failed",
-    "refunded": "Refunded",
-    "disputed": "Disputed",
+    PaymentStatus.PENDING: "Pending",
+    PaymentStatus.SUCCEEDED: "Succeeded",
+    PaymentStatus.FAILED: "Failed",
+    PaymentStatus.REFUNDED: "Refunded",
+    PaymentStatus.DISPUTED: "Disputed",
 }
+# Money that came in (and may have gone back since).
+RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED)
 
 
 class Payment(db.Model):
@@ -22,8 +40,10 @@ class Payment(db.Model):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint("fee_cents >= 0 AND fee_cents <= amount_cents", name="fee_in_range"),
-        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'refunded', 'disputed')", name="status"),
-        CheckConstraint("status != 'succeeded' OR journal_entry_id IS NOT NULL", name="succeeded_is_booked"),
+        one_of("status", PaymentStatus),
+        CheckConstraint(
+            f"status != '{PaymentStatus.SUCCEEDED}' OR journal_entry_id IS NOT NULL", name="succeeded_is_booked"
+        ),
         CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refunded_in_range"),
     )
 
@@ -109,7 +129,7 @@ class Dispute(db.Model):
         CheckConstraint(
             "client_cents >= 0 AND firm_cents >= 0 AND client_cents + firm_cents = amount_cents", name="split"
         ),
-        CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
+        one_of("status", DisputeStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,7 +140,7 @@ class Dispute(db.Model):
     # Taken from the paying client's ledger (up to its balance) and, for the rest, owed by the firm.
     client_cents: Mapped[int] = mapped_column(BigInteger)
     firm_cents: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=DisputeStatus.OPEN)
     journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
     closing_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"), unique=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -1,29 +1,50 @@
 """Trust requests: asking a client for money into trust, and the pay links sent to them."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import UTCDateTime, created_at_column, updated_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of, updated_at_column
+
+
+class RequestStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    VIEWED = "viewed"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+class TemplateKind(StrEnum):
+    REQUEST = "request"
+    REMINDER = "reminder"
+    INVOICE = "invoice"
+    APPLIED = "applied"
+    SCHEDULED = "scheduled"
+
 
 REQUEST_STATUSES = {
-    "draft": "Draft",
-    "sent": "Sent",
-    "viewed": "Viewed",
-    "partially_paid": "Partially paid",
-    "paid": "Paid",
-    "void": "Void",
+    RequestStatus.DRAFT: "Draft",
+    RequestStatus.SENT: "Sent",
+    RequestStatus.VIEWED: "Viewed",
+    RequestStatus.PARTIALLY_PAID: "Partially paid",
+    RequestStatus.PAID: "Paid",
+    RequestStatus.VOID: "Void",
 }
 # Statuses in which the client may still pay.
-PAYABLE = ("draft", "sent", "viewed", "partially_paid")
+PAYABLE = (RequestStatus.DRAFT, RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
+# Gone out to the client and not yet paid in full.
+OUTSTANDING = (RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
 TEMPLATE_KINDS = {
-    "request": "Trust request",
-    "reminder": "Reminder",
-    "invoice": "Invoice",
-    "applied": "Trust funds applied to an invoice",
-    "scheduled": "Notice of trust funds to be applied",
+    TemplateKind.REQUEST: "Trust request",
+    TemplateKind.REMINDER: "Reminder",
+    TemplateKind.INVOICE: "Invoice",
+    TemplateKind.APPLIED: "Trust funds applied to an invoice",
+    TemplateKind.SCHEDULED: "Notice of trust funds to be applied",
 }
 
 
@@ -36,8 +57,8 @@ class TrustRequest(db.Model):
         CheckConstraint(
             "minimum_cents IS NULL OR (minimum_cents > 0 AND minimum_cents <= amount_cents)", name="minimum_in_range"
         ),
-        CheckConstraint("status IN ('draft', 'sent', 'viewed', 'partially_paid', 'paid', 'void')", name="status"),
-        CheckConstraint("status != 'paid' OR paid_cents = amount_cents", name="paid_means_paid"),
+        one_of("status", RequestStatus),
+        CheckConstraint(f"status != '{RequestStatus.PAID}' OR paid_cents = amount_cents", name="paid_means_paid"),
         CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
         # Covers the Bills tab's totals (outstanding, overdue) without reading the rows.
         Index("ix_trust_request_status_due", "status", "due_on", "amount_cents", "paid_cents"),
@@ -59,7 +80,7 @@ class TrustRequest(db.Model):
     # Comma-separated addresses.
     recipients: Mapped[str] = mapped_column(String(1000))
     cc: Mapped[str | None] = mapped_column(String(1000))
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.DRAFT)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -81,6 +102,7 @@ class TrustRequest(db.Model):
     payments = relationship("Payment", back_populates="request", order_by="Payment.id")
 
     is_invoice = False
+    Status = RequestStatus  # what code that takes a request or an invoice compares the status with
 
     @property
     def due_cents(self):
@@ -101,10 +123,10 @@ class TrustRequest(db.Model):
 
     @property
     def is_editable(self):
-        return self.status == "draft"
+        return self.status == RequestStatus.DRAFT
 
     def is_overdue(self, today):
-        return self.is_open and self.status != "draft" and self.due_on is not None and self.due_on < today
+        return self.is_open and self.status != RequestStatus.DRAFT and self.due_on is not None and self.due_on < today
 
     @property
     def lawyer(self):
@@ -148,7 +170,7 @@ class EmailTemplate(db.Model):
 
     __tablename__ = "email_template"
     __table_args__ = (
-        CheckConstraint("kind IN ('request', 'reminder', 'invoice', 'applied', 'scheduled')", name="kind"),
+        one_of("kind", TemplateKind),
         # One default template of each kind, enforced by the database.
         Index(
             "uq_email_template_default_kind",
@@ -161,7 +183,7 @@ class EmailTemplate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(10), default="request")
+    kind: Mapped[str] = mapped_column(String(10), default=TemplateKind.REQUEST)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,20 +1,36 @@
 """Bank statements imported (CSV, OFX) or typed in, their lines, and the monthly three-way reconciliation."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import UTCDateTime, created_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
-STATEMENT_SOURCES = {"csv": "CSV file", "ofx": "OFX file", "typed": "Typed in"}
+
+class StatementSource(StrEnum):
+    CSV = "csv"
+    OFX = "ofx"
+    TYPED = "typed"
+
+
+class ReconciliationStatus(StrEnum):
+    SIGNED = "signed"
+
+
+STATEMENT_SOURCES = {
+    StatementSource.CSV: "CSV file",
+    StatementSource.OFX: "OFX file",
+    StatementSource.TYPED: "Typed in",
+}
 
 
 class BankStatement(db.Model):
     __tablename__ = "bank_statement"
     __table_args__ = (
-        CheckConstraint("source IN ('csv', 'ofx', 'typed')", name="source"),
+        one_of("source", StatementSource),
         CheckConstraint("period_start <= period_end", name="period_in_order"),
         # The same file imported twice into one account is refused by the database too.
         UniqueConstraint("bank_account_id", "file_sha256", name="one_import_per_file"),
@@ -75,7 +91,7 @@ class Reconciliation(db.Model):
 
     __tablename__ = "reconciliation"
     __table_args__ = (
-        CheckConstraint("status IN ('signed')", name="status"),
+        one_of("status", ReconciliationStatus),
         UniqueConstraint("bank_account_id", "period_end", name="one_per_period"),
     )
 
@@ -83,7 +99,7 @@ class Reconciliation(db.Model):
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"), index=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"), unique=True)
     period_end: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(8), default="signed")
+    status: Mapped[str] = mapped_column(String(8), default=ReconciliationStatus.SIGNED)
     statement_balance_cents: Mapped[int] = mapped_column(BigInteger)
     adjusted_bank_cents: Mapped[int] = mapped_column(BigInteger)
     journal_cents: Mapped[int] = mapped_column(BigInteger)

@@ -1,21 +1,30 @@
 """Staff accounts."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import db
-from trustweb.models.base import UTCDateTime, created_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
-ROLES = ("admin", "lawyer", "bookkeeper", "staff")
-ROLE_LABELS = {"admin": "Administrator", "lawyer": "Lawyer", "bookkeeper": "Bookkeeper", "staff": "Staff"}
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LAWYER = "lawyer"
+    BOOKKEEPER = "bookkeeper"
+    STAFF = "staff"
+
+
+ROLES = tuple(Role)
+ROLE_LABELS = {Role.ADMIN: "Administrator", Role.LAWYER: "Lawyer", Role.BOOKKEEPER: "Bookkeeper", Role.STAFF: "Staff"}
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'lawyer', 'bookkeeper', 'staff')", name="role"),)
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

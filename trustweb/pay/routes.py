@@ -15,7 +15,7 @@ from trustweb.auth.permissions import public
 from trustweb.database import writes_on_get
 from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
-from trustweb.models import FirmSettings, Payment
+from trustweb.models import FirmSettings, Payment, PaymentStatus
 from trustweb.pay import bp
 from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
@@ -147,12 +147,12 @@ def pay(token):
 
 def after_payment(token, link, form, payment):
     """Where a payer goes once the payment is recorded: the receipt, the processor's page, or the form again."""
-    if payment.status == "failed":
+    if payment.status == PaymentStatus.FAILED:
         # A declined checkout posted again (a reload); if another tab has paid it all since, say so instead.
         if request_service.link_state(link) == "paid":
             return paid_page(link, 409)
         return page(token, link, retry(form), 402, error=payment.failure_message)
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         if payment.checkout_url and payment.method == "card":
             return redirect(payment.checkout_url, 303)
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
@@ -179,7 +179,7 @@ def returned(token):
     except ServiceError:
         db.session.rollback()  # the webhook will settle it; tell the payer it is on its way
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     return after_payment(token, link, fresh_form(link.payable), payment)
 

@@ -14,8 +14,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, JournalEntry, Payment
+from trustweb.models import FirmSettings, JournalEntry, Payment, PaymentStatus
 from trustweb.models.base import utcnow
+from trustweb.models.payments import RECEIVED
 from trustweb.payments import processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
@@ -41,7 +42,7 @@ def reserved_cents(payable):
         db.session.scalar(
             select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
                 _payments_of(payable),
-                Payment.status == "pending",
+                Payment.status == PaymentStatus.PENDING,
                 (Payment.created_at >= since) | (Payment.method == "ach"),
             )
         )
@@ -53,7 +54,7 @@ def _abandon_open_checkouts(payable, processor):
     pending = db.session.scalars(
         select(Payment).where(
             _payments_of(payable),
-            Payment.status == "pending",
+            Payment.status == PaymentStatus.PENDING,
             Payment.method == "card",
             Payment.checkout_reference.is_not(None),
         )
@@ -61,7 +62,10 @@ def _abandon_open_checkouts(payable, processor):
     for payment in pending:
         try:
             if processor.expire_checkout(payment.checkout_reference):
-                payment.status, payment.failure_message = "failed", "The payer left the checkout without paying."
+                payment.status, payment.failure_message = (
+                    PaymentStatus.FAILED,
+                    "The payer left the checkout without paying.",
+                )
                 audit.record("payment.abandoned", payment, after={"checkout": payment.checkout_reference}, user=None)
         except ProcessorError:
             continue  # paid meanwhile, or Stripe unreachable: it stays reserved
@@ -92,7 +96,7 @@ def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None)
         amount_cents,
         method="card",
         processor=processor.name,
-        status="pending",
+        status=PaymentStatus.PENDING,
         payer_email=payer_email,
         received_on=firm_today(),
     )
@@ -131,7 +135,7 @@ def settle_checkout(payment):
     """Book what the processor says about the payment's checkout; returns the payment (idempotent)."""
     payable = lock_payable(payment.payable)
     db.session.refresh(payment)
-    if payment.status not in ("pending",):
+    if payment.status != PaymentStatus.PENDING:
         db.session.commit()
         return payment  # already booked (or failed): a repeated or late report changes nothing
     processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
@@ -159,7 +163,7 @@ def settle_checkout(payment):
         )
         return payment
     if state.status == "failed":
-        payment.status, payment.failure_message = "failed", "The payment did not go through."
+        payment.status, payment.failure_message = PaymentStatus.FAILED, "The payment did not go through."
         audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
     elif state.status == "pending" and payment.method == "ach":
         audit.record("payment.pending", payment, after={"method": "ach"}, user=None)
@@ -176,7 +180,7 @@ def clear_due_payments(today=None):
         .where(
             Payment.clears_on <= today,
             Payment.trust_request_id.is_not(None),
-            Payment.status.in_(("succeeded", "refunded", "disputed")),
+            Payment.status.in_(RECEIVED),
         )
         .order_by(Payment.id)
     ).all()

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import Contact, Counter, LedgerAccount, Matter, User
+from trustweb.models import MATTER_STATUSES, Contact, Counter, LedgerAccount, Matter, MatterStatus, User
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 
@@ -82,7 +82,7 @@ def save_matter(matter, values):
     _check_matter(matter, values)
     before = None if matter is None else audit.snapshot(matter, MATTER_FIELDS)
     if matter is None:
-        matter = Matter(status="open", number=next_matter_number(values["opened_on"]))
+        matter = Matter(status=MatterStatus.OPEN, number=next_matter_number(values["opened_on"]))
         db.session.add(matter)
     for field in MATTER_FIELDS:
         setattr(matter, field, values.get(field))
@@ -96,17 +96,19 @@ def save_matter(matter, values):
 
 
 def set_matter_status(matter, status, on_date):
-    if status not in ("open", "closed"):
+    if status not in MATTER_STATUSES:
         raise ServiceError("A matter is either open or closed.")
     if status == matter.status:
         raise ServiceError(f"Matter {matter.number} is already {status}.")
     held = _held_in_trust(matter)
-    if status == "closed" and held:
+    if status == MatterStatus.CLOSED and held:
         raise ServiceError(
             f"Matter {matter.number} still holds {format_cents(held)} in trust; pay it out or transfer it first."
         )
     matter.status = status
-    matter.closed_on = on_date if status == "closed" else None
-    audit.record(f"matter.{'closed' if status == 'closed' else 'reopened'}", matter, after={"status": status})
+    matter.closed_on = on_date if status == MatterStatus.CLOSED else None
+    audit.record(
+        f"matter.{'closed' if status == MatterStatus.CLOSED else 'reopened'}", matter, after={"status": status}
+    )
     db.session.commit()
     return matter

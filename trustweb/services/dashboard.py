@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Contact, LedgerAccount, Matter
+from trustweb.models import BankAccount, Contact, LedgerAccount, Matter, MatterStatus
 from trustweb.services import reconciliation, reports
 
 
@@ -16,7 +16,7 @@ def at_a_glance(lawyer_id, today):
     shortfalls the firm must replace, money asked for and received, and reconciliations due."""
     my_matters = db.session.scalars(
         select(Matter)
-        .where(Matter.lawyer_id == lawyer_id, Matter.status == "open")
+        .where(Matter.lawyer_id == lawyer_id, Matter.status == MatterStatus.OPEN)
         .order_by(Matter.opened_on.desc())
         .limit(10)
     ).all()
@@ -30,7 +30,7 @@ def at_a_glance(lawyer_id, today):
         .order_by(BankAccount.name)
     ).all()
     return {
-        "open_matters": _count(Matter, Matter.status == "open"),
+        "open_matters": _count(Matter, Matter.status == MatterStatus.OPEN),
         "contacts": _count(Contact),
         "trust_accounts": trust_accounts,
         "my_matters": my_matters,

@@ -20,7 +20,18 @@ from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, client_key_in_any_account, operating_key, receivable_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankAccount, FirmSettings, Invoice, LedgerAccount, Matter, TrustApplication
+from trustweb.models import (
+    ApplicationStatus,
+    BankAccount,
+    FirmSettings,
+    Invoice,
+    InvoiceStatus,
+    LedgerAccount,
+    Matter,
+    TemplateKind,
+    TrustApplication,
+)
+from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
@@ -48,7 +59,7 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
     earlier = db.session.scalar(select(TrustApplication).where(TrustApplication.idempotency_key == idempotency_key))
     if earlier is not None:
         return earlier  # the same click, sent twice
-    if invoice.status not in ("sent", "partially_paid"):
+    if invoice.status not in OPEN_INVOICE:
         raise ServiceError(
             f"{invoice.number} is {invoice.status_label.lower()}; "
             "trust money is applied only to an invoice the client has been sent."
@@ -91,7 +102,7 @@ def _schedule(invoice, application, account, holder, notice_days, user):
         select(func.coalesce(func.sum(TrustApplication.amount_cents), 0))
         .join(Invoice)
         .where(
-            TrustApplication.status == "scheduled",
+            TrustApplication.status == ApplicationStatus.SCHEDULED,
             TrustApplication.bank_account_id == account.id,
             TrustApplication.from_client_funds == application.from_client_funds,
             Invoice.matter_id == invoice.matter_id,
@@ -103,7 +114,7 @@ def _schedule(invoice, application, account, holder, notice_days, user):
             "already promised to an invoice."
         )
     token = secrets.token_urlsafe(24)
-    application.status = "scheduled"
+    application.status = ApplicationStatus.SCHEDULED
     application.run_on = firm_today() + timedelta(days=notice_days)
     application.notice_token_hash = token_hash(token)
     db.session.add(application)
@@ -155,12 +166,12 @@ def _move(invoice, application, account, holder, user):
         counterparty=account.name,
         reference=invoice.number,
     )
-    application.status = "applied"
+    application.status = ApplicationStatus.APPLIED
     application.trust_entry_id, application.operating_entry_id = trust_entry.id, operating_entry.id
     db.session.add(application)
     before = {"status": invoice.status, "paid_cents": invoice.paid_cents}
     invoice.paid_cents += amount_cents
-    invoice.status = "paid" if invoice.paid_cents == invoice.total_cents else "partially_paid"
+    invoice.status = InvoiceStatus.PAID if invoice.paid_cents == invoice.total_cents else InvoiceStatus.PARTIALLY_PAID
     db.session.flush()
     audit.record(
         "invoice.paid_from_trust",
@@ -177,18 +188,18 @@ def run_scheduled(today=None):
     today = today or firm_today()
     due = db.session.scalars(
         select(TrustApplication)
-        .where(TrustApplication.status == "scheduled", TrustApplication.run_on <= today)
+        .where(TrustApplication.status == ApplicationStatus.SCHEDULED, TrustApplication.run_on <= today)
         .order_by(TrustApplication.id)
     ).all()
     made, refused = 0, []
     for application in due:
         invoice = lock(application.invoice)
         db.session.refresh(application)
-        if application.status != "scheduled":
+        if application.status != ApplicationStatus.SCHEDULED:
             db.session.commit()
             continue  # disputed (or run) meanwhile
         try:
-            if invoice.status not in ("sent", "partially_paid") or application.amount_cents > invoice.due_cents:
+            if invoice.status not in OPEN_INVOICE or application.amount_cents > invoice.due_cents:
                 raise ServiceError(
                     f"{invoice.number} is {invoice.status_label.lower()} with {format_cents(invoice.due_cents)} due."
                 )
@@ -200,7 +211,7 @@ def run_scheduled(today=None):
         except (ServiceError, rules.LedgerError) as error:
             db.session.rollback()
             application = db.session.get(TrustApplication, application.id)
-            application.status, application.note = "cancelled", f"Not made: {error}"
+            application.status, application.note = ApplicationStatus.CANCELLED, f"Not made: {error}"
             audit.record("invoice.trust_cancelled", application.invoice, after={"reason": str(error)}, user=None)
             _tell_lawyer(
                 application.invoice,
@@ -222,14 +233,14 @@ def dispute(application, reason):
     """The client disputes the fee from the notice's link: the transfer is stopped and the lawyer told."""
     invoice = lock(application.invoice)
     db.session.refresh(application)
-    if application.status != "scheduled":
+    if application.status != ApplicationStatus.SCHEDULED:
         raise ServiceError(
             "This payment has already been made; please contact the firm."
-            if application.status == "applied"
+            if application.status == ApplicationStatus.APPLIED
             else "This payment is no longer scheduled."
         )
     reason = (reason or "").strip()[:1000] or None
-    application.status, application.note = "disputed", reason
+    application.status, application.note = ApplicationStatus.DISPUTED, reason
     audit.record(
         "invoice.trust_disputed", invoice, after={"amount_cents": application.amount_cents, "reason": reason}, user=None
     )
@@ -268,7 +279,7 @@ def _queue_notice(invoice, amount_cents, held, application=None, token=None):
     if scheduled:
         values["transfer_date"] = application.run_on.strftime("%B %-d, %Y")
         values["dispute_link"] = external_url("notices.show", token=token)
-    kind = "scheduled" if scheduled else "applied"
+    kind = TemplateKind.SCHEDULED if scheduled else TemplateKind.APPLIED
     subject, text, html = email_templates.fill(kind, values)
     mail.queue("trust_notice", recipients, subject, text, html, about=invoice)
 
@@ -283,7 +294,7 @@ def trust_ledger(invoice, account, from_client_funds=False):
 
 def available_for(invoice, account, from_client_funds=False):
     """What may be applied now: the smaller of the balance due and the ledger's available funds."""
-    if invoice.status not in ("sent", "partially_paid"):
+    if invoice.status not in OPEN_INVOICE:
         return 0
     ledger = trust_ledger(invoice, account, from_client_funds)
     return max(0, min(invoice.payable_cents - reserved_cents(invoice), ledger.available_cents if ledger else 0))
@@ -314,7 +325,7 @@ def batch_plan(lawyer_id=None):
     statement = (
         select(Invoice)
         .join(Matter, Matter.id == Invoice.matter_id)
-        .where(Invoice.status.in_(("sent", "partially_paid")))
+        .where(Invoice.status.in_(OPEN_INVOICE))
         .order_by(Invoice.issued_on, Invoice.id)
     )
     if lawyer_id:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from trustweb.extensions import db
 from trustweb.ledger.keys import income_key, receivable_key
 from trustweb.ledger.money import MAX_CENTS, format_cents
-from trustweb.models import Counter, FirmSettings, Invoice, InvoiceLine, JournalEntry
+from trustweb.models import ApplicationStatus, Counter, FirmSettings, Invoice, InvoiceLine, InvoiceStatus, JournalEntry
 from trustweb.models.base import utcnow
+from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import requests as request_service
@@ -61,7 +62,7 @@ def _apply(invoice, values, total):
 
 def create_invoice(values, user):
     total = _check(values)
-    invoice = Invoice(status="draft", paid_cents=0, created_by_id=user.id)
+    invoice = Invoice(status=InvoiceStatus.DRAFT, paid_cents=0, created_by_id=user.id)
     _apply(invoice, values, total)
     invoice.number = f"INV-{Counter.next_value('invoice'):06d}"
     db.session.add(invoice)
@@ -80,7 +81,7 @@ def lock(invoice):
 
 def update_invoice(invoice, values, user):
     invoice = lock(invoice)
-    if invoice.status != "draft":
+    if invoice.status != InvoiceStatus.DRAFT:
         raise ServiceError(f"{invoice.number} has been sent; only a draft can be changed.")
     total = _check(values)
     before = audit.snapshot(invoice, FIELDS)
@@ -103,14 +104,14 @@ def send_invoice(invoice, user):
     """The invoice goes to the client with a pay link, through the outbox. The first time, it is owed to the firm
     from then on (a receivable of the operating account); an open invoice may be sent again with a new link."""
     invoice = lock(invoice)
-    if invoice.status not in ("draft", "sent", "partially_paid"):
+    if invoice.status not in (InvoiceStatus.DRAFT, *OPEN_INVOICE):
         raise ServiceError(f"{invoice.number} is {invoice.status_label.lower()}; it is not sent again.")
     if invoice.total_cents <= 0:
         raise ServiceError("An invoice for nothing is not sent.")
     recipients = invoice.recipient_list
     if not recipients:
         raise ServiceError(f"{invoice.contact.name} has no email address; add one to send the invoice.")
-    first = invoice.status == "draft"
+    first = invoice.status == InvoiceStatus.DRAFT
     if first:
         _book_receivable(invoice, user)
     link_url = request_service.new_link(invoice, user)
@@ -145,7 +146,7 @@ def _book_receivable(invoice, user):
         reference=invoice.number,
     )
     invoice.receivable_entry_id = entry.id
-    invoice.status = "sent"
+    invoice.status = InvoiceStatus.SENT
 
 
 def common_values(invoice, firm):
@@ -183,9 +184,9 @@ def void_invoice(invoice, reason, user):
     if not reason:
         raise ServiceError("Say why the invoice is void.")
     invoice = lock(invoice)
-    if invoice.status == "void":
+    if invoice.status == InvoiceStatus.VOID:
         raise ServiceError(f"{invoice.number} is already void.")
-    if invoice.paid_cents or any(a.status == "scheduled" for a in invoice.applications):
+    if invoice.paid_cents or any(a.status == ApplicationStatus.SCHEDULED for a in invoice.applications):
         raise ServiceError(f"{invoice.number} has payments (or a payment from trust on notice); it cannot be voided.")
     request_service.revoke_links(invoice, user, reason="voided")
     if invoice.receivable_entry_id:
@@ -205,9 +206,13 @@ def void_invoice(invoice, reason, user):
             reverses_id=original.id,
         )
     before = invoice.status
-    invoice.status, invoice.void_reason = "void", reason
+    invoice.status, invoice.void_reason = InvoiceStatus.VOID, reason
     audit.record(
-        "invoice.voided", invoice, before={"status": before}, after={"status": "void", "reason": reason}, user=user
+        "invoice.voided",
+        invoice,
+        before={"status": before},
+        after={"status": InvoiceStatus.VOID, "reason": reason},
+        user=user,
     )
     db.session.commit()
     return invoice

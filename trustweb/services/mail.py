@@ -20,7 +20,7 @@ from flask_mail import Connection, Message
 from sqlalchemy import or_, select, update
 
 from trustweb.extensions import db
-from trustweb.models import OutboxMessage
+from trustweb.models import MailStatus, OutboxMessage
 from trustweb.models.base import utcnow
 
 CLAIM_MINUTES = 10
@@ -59,7 +59,7 @@ def queue(kind, recipients, subject, text, html=None, *, cc=None, about=None):
         html_body=html and str(html),
         trust_request_id=about.id if about is not None and not about.is_invoice else None,
         invoice_id=about.id if about is not None and about.is_invoice else None,
-        status="queued",
+        status=MailStatus.QUEUED,
         attempts=0,
     )
     db.session.add(message)
@@ -75,11 +75,11 @@ def _claim(message_id):
         .where(
             OutboxMessage.id == message_id,
             or_(
-                OutboxMessage.status == "queued",
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale),
+                OutboxMessage.status == MailStatus.QUEUED,
+                (OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < stale),
             ),
         )
-        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
     ).rowcount
     db.session.commit()
     return claimed == 1
@@ -105,12 +105,12 @@ def deliver(message_id):
     except Exception as error:  # noqa: BLE001 - any failure of the mail server leaves the message queued
         db.session.rollback()
         message = db.session.get(OutboxMessage, message_id)
-        message.status = "queued"
+        message.status = MailStatus.QUEUED
         message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR]
         db.session.commit()
         current_app.logger.warning("email %s not sent: %s", message_id, message.last_error)
         return False
-    message.status = "sent"
+    message.status = MailStatus.SENT
     message.sent_at = utcnow()
     message.last_error = None
     message.text_body = redact(message.text_body)
@@ -131,8 +131,8 @@ def deliver_queued(limit=500, about=None):
         select(OutboxMessage.id)
         .where(
             or_(
-                OutboxMessage.status == "queued",
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale),
+                OutboxMessage.status == MailStatus.QUEUED,
+                (OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < stale),
             )
         )
         .order_by(OutboxMessage.id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, Payment
+from trustweb.models import Counter, FirmSettings, Payment, PaymentStatus
 from trustweb.payments import Declined, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
@@ -119,7 +119,7 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
     try:
         charge = processor.charge_card(amount_cents, card, idempotency_key, f"{payable.number} {payable.contact.name}")
     except Declined as error:
-        payment.status, payment.failure_message = "failed", str(error)
+        payment.status, payment.failure_message = PaymentStatus.FAILED, str(error)
         db.session.add(payment)
         db.session.flush()
         audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
@@ -140,13 +140,13 @@ def record_manual_payment(
         return earlier
     if method not in MANUAL_METHODS:
         raise ServiceError("Choose how the money was paid.")
-    if payable.status == "void":
+    if payable.status == payable.Status.VOID:
         if payable.is_invoice:
             raise ServiceError(f"{payable.number} is void; it takes no payment.")
         raise ServiceError(f"{payable.number} is void; record the money as a deposit on the matter instead.")
-    if payable.status == "paid":
+    if payable.status == payable.Status.PAID:
         raise ServiceError(f"{payable.number} is already paid in full.")
-    if payable.is_invoice and payable.status == "draft":
+    if payable.is_invoice and payable.status == payable.Status.DRAFT:
         raise ServiceError(f"{payable.number} is a draft; send it before recording a payment.")
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError("Enter an amount greater than zero.")
@@ -206,7 +206,7 @@ def book_payment(payable, payment, *, payer, cleared, user):
     invoice's) lock."""
     entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
     payment.journal_entry_id = entry.id
-    payment.status = "succeeded"
+    payment.status = PaymentStatus.SUCCEEDED
     payment.receipt_number = f"R-{Counter.next_value('receipt'):06d}"
     db.session.add(payment)
     db.session.flush()
@@ -216,12 +216,13 @@ def book_payment(payable, payment, *, payer, cleared, user):
     # Money a processor has already taken is always booked (above). The request or invoice counts at most
     # what was still due, and a void one stays void: a checkout finished after it was paid another way or
     # voided leaves an excess for staff to refund (for an invoice, a credit in the receivable), audited.
-    counted = 0 if payable.status == "void" else min(payment.amount_cents, payable.due_cents)
+    counted = 0 if payable.status == payable.Status.VOID else min(payment.amount_cents, payable.due_cents)
     payment.applied_cents = counted
     if counted:
         payable.paid_cents += counted
-        payable.status = "paid" if payable.paid_cents == payable.amount_cents else "partially_paid"
-        if payable.status == "paid":
+        paid_in_full = payable.paid_cents == payable.amount_cents
+        payable.status = payable.Status.PAID if paid_in_full else payable.Status.PARTIALLY_PAID
+        if payable.status == payable.Status.PAID:
             request_service.revoke_links(payable, user, reason="paid")
     db.session.flush()
     audit.record("payment.received", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=user)
@@ -233,7 +234,7 @@ def book_payment(payable, payment, *, payer, cleared, user):
             user=user,
         )
     audit.record(
-        f"{prefix(payable)}.paid" if payable.status == "paid" else f"{prefix(payable)}.partially_paid",
+        f"{prefix(payable)}.paid" if payable.status == payable.Status.PAID else f"{prefix(payable)}.partially_paid",
         payable,
         before=before,
         after={"status": payable.status, "paid_cents": payable.paid_cents},

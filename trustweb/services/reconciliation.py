@@ -20,7 +20,14 @@ from sqlalchemy import func, or_, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankStatement, JournalEntry, LedgerAccount, Reconciliation, StatementLine
+from trustweb.models import (
+    BankStatement,
+    JournalEntry,
+    LedgerAccount,
+    Reconciliation,
+    ReconciliationStatus,
+    StatementLine,
+)
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services.journal import locked_through
@@ -202,7 +209,7 @@ def sign(statement, explanation, user):
         bank_account_id=account.id,
         statement_id=statement.id,
         period_end=statement.period_end,
-        status="signed",
+        status=ReconciliationStatus.SIGNED,
         statement_balance_cents=report["statement_balance_cents"],
         adjusted_bank_cents=report["adjusted_bank_cents"],
         journal_cents=report["journal_cents"],

@@ -19,7 +19,15 @@ from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, shortfall_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import Dispute, FirmSettings, Refund
+from trustweb.models import (
+    Dispute,
+    DisputeStatus,
+    FirmSettings,
+    InvoiceStatus,
+    PaymentStatus,
+    Refund,
+    RequestStatus,
+)
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
@@ -38,23 +46,23 @@ def _holder(payment):
 
 def _unpaid_status(payable):
     if payable.is_invoice:
-        return "sent"
-    return "viewed" if payable.viewed_at else "sent"
+        return InvoiceStatus.SENT
+    return RequestStatus.VIEWED if payable.viewed_at else RequestStatus.SENT
 
 
 def _set_paid(request, paid_cents, user, action):
     """The request's (or invoice's) amount paid after money went back (or came back), and the status that follows."""
     before = {"status": request.status, "paid_cents": request.paid_cents}
-    if request.is_invoice and request.status == "void":
+    if request.is_invoice and request.status == InvoiceStatus.VOID:
         # A void invoice owes nothing and is paid nothing: money coming back is a credit in the receivable.
         audit.record(action, request, before=before, after=before, user=user)
         return
     request.paid_cents = max(0, min(paid_cents, request.amount_cents))
-    if request.status != "void":
+    if request.status != request.Status.VOID:
         if request.paid_cents == request.amount_cents:
-            request.status = "paid"
+            request.status = request.Status.PAID
         elif request.paid_cents:
-            request.status = "partially_paid"
+            request.status = request.Status.PARTIALLY_PAID
         else:
             request.status = _unpaid_status(request)
     audit.record(
@@ -92,7 +100,7 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
     if db.session.scalar(select(Refund.id).where(Refund.idempotency_key == idempotency_key)):
         return payment  # the same refund form sent twice: refunded once
 
-    if payment.status not in ("succeeded", "refunded"):
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
         raise ServiceError(f"Only a received payment can be refunded; this one is {payment.status_label.lower()}.")
     left = payment.amount_cents - payment.refunded_cents
     rules.check_amount(amount_cents)
@@ -144,16 +152,16 @@ def _refund_request(request, amount_cents, user):
     before = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
     if request.amount_cents - taken <= 0:
         request.paid_cents -= taken
-        request.status, request.void_reason = "void", "Refunded in full."
+        request.status, request.void_reason = RequestStatus.VOID, "Refunded in full."
         request_service.revoke_links(request, user, reason="refunded")
     else:
         request.paid_cents -= taken  # first: the database checks paid <= amount at every step
         request.amount_cents -= taken
-        if request.status != "void":
+        if request.status != RequestStatus.VOID:
             request.status = (
-                "paid"
+                RequestStatus.PAID
                 if request.paid_cents == request.amount_cents
-                else ("partially_paid" if request.paid_cents else ("viewed" if request.viewed_at else "sent"))
+                else (RequestStatus.PARTIALLY_PAID if request.paid_cents else _unpaid_status(request))
             )
     after = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
     audit.record("request.refunded", request, before=before, after=after, user=user)
@@ -183,7 +191,7 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
     counted = _counted_part(payment, amount_cents)
     payment.refunded_cents += amount_cents
     if payment.refunded_cents == payment.amount_cents:
-        payment.status = "refunded"
+        payment.status = PaymentStatus.REFUNDED
     if payment.invoice_id is not None:
         invoice = payment.invoice  # what had counted is owed on the invoice again
         if counted:
@@ -280,11 +288,11 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
         fee_cents=fee_cents,
         client_cents=from_client,
         firm_cents=from_firm,
-        status="open",
+        status=DisputeStatus.OPEN,
         journal_entry_id=entry.id,
     )
     db.session.add(dispute)
-    payment.status = "disputed"
+    payment.status = PaymentStatus.DISPUTED
     if fee_cents:
         _dispute_fee(payment, fee_cents, dispute_reference)
     if counted:
@@ -306,13 +314,13 @@ def _dispute_fee(payment, fee_cents, reference):
 def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
     """The dispute ended: when won, the money comes back to where it was taken from."""
     dispute = db.session.scalar(select(Dispute).where(Dispute.processor_reference == dispute_reference))
-    if dispute is None or dispute.status != "open":
+    if dispute is None or dispute.status != DisputeStatus.OPEN:
         return False
     request = lock_payable(payment.payable)
     db.session.refresh(dispute)
-    if dispute.status != "open":
+    if dispute.status != DisputeStatus.OPEN:
         return False
-    dispute.status = "won" if won else "lost"
+    dispute.status = DisputeStatus.WON if won else DisputeStatus.LOST
     if won and request.is_invoice:
         entry = _operating_move(
             payment,
@@ -326,7 +334,9 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
         dispute.closing_entry_id = entry.id
         if fee_returned_cents > 0:
             book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
-        payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "succeeded"
+        payment.status = (
+            PaymentStatus.REFUNDED if payment.refunded_cents == payment.amount_cents else PaymentStatus.SUCCEEDED
+        )
         if dispute.client_cents:
             _set_paid(request, request.paid_cents + dispute.client_cents, None, "invoice.dispute_won")
     elif won:
@@ -353,7 +363,9 @@ def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
         dispute.closing_entry_id = entry.id
         if fee_returned_cents > 0:
             book_fee_returned(payment, min(fee_returned_cents, dispute.fee_cents), dispute_reference)
-        payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "succeeded"
+        payment.status = (
+            PaymentStatus.REFUNDED if payment.refunded_cents == payment.amount_cents else PaymentStatus.SUCCEEDED
+        )
         _set_paid(request, request.paid_cents + dispute.amount_cents, None, "request.dispute_won")
     audit.record("payment.dispute_closed", payment, after={"dispute": dispute_reference, "won": won}, user=None)
     return True

@@ -23,9 +23,12 @@ from trustweb.models import (
     Contact,
     Matter,
     Payment,
+    PaymentStatus,
     TrustRequest,
     User,
 )
+from trustweb.models.payments import RECEIVED
+from trustweb.models.requests import OUTSTANDING, PAYABLE
 from trustweb.services.trust import METHODS
 
 AGEING = ("current", "1-30", "31-60", "61-90", "90+")
@@ -36,10 +39,7 @@ AGEING_LABELS = {
     "61-90": "61–90 days",
     "90+": "Over 90",
 }
-OPEN_STATUSES = ("sent", "viewed", "partially_paid")
-REQUEST_STATUS_CHOICES = ("draft", "sent", "viewed", "partially_paid")
-PAYMENT_STATUS_CHOICES = ("pending", "succeeded", "failed", "refunded", "disputed")
-RECEIVED = ("succeeded", "refunded", "disputed")  # money that came in (and may have gone back since)
+REQUEST_STATUS_CHOICES = PAYABLE
 HELD_KINDS = ("client", "firm", "shortfall")
 ENTRY_KINDS = {
     "deposit": "Deposit",
@@ -134,7 +134,7 @@ def _narrow_requests(statement, filters):
 def open_requests(filters, today):
     """Trust requests still to be paid, with how long they are overdue (as of a date) and the ageing totals."""
     as_of = filters.as_of or today
-    statuses = (filters.status,) if filters.status else OPEN_STATUSES
+    statuses = (filters.status,) if filters.status else OUTSTANDING
     statement = (
         select(TrustRequest)
         .where(TrustRequest.status.in_(statuses), TrustRequest.issued_on <= as_of)
@@ -215,7 +215,7 @@ def request_payments(filters, today):
     if filters.status:
         statement = statement.where(Payment.status == filters.status)
     else:
-        statement = statement.where(Payment.status.in_(RECEIVED + ("pending",)))
+        statement = statement.where(Payment.status.in_((*RECEIVED, PaymentStatus.PENDING)))
     if filters.date_from is not None:
         statement = statement.where(Payment.received_on >= filters.date_from)
     if filters.date_to is not None:
@@ -294,7 +294,7 @@ def dashboard_figures(today):
             func.count(),
             func.coalesce(func.sum(due), 0),
             func.coalesce(func.sum(case((TrustRequest.due_on < today, due), else_=0)), 0),
-        ).where(TrustRequest.status.in_(OPEN_STATUSES))
+        ).where(TrustRequest.status.in_(OUTSTANDING))
     ).one()
     month_count, month_cents = db.session.execute(
         select(func.count(), func.coalesce(func.sum(Payment.amount_cents), 0)).where(

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, PayLink, TrustRequest
+from trustweb.models import AccountKind, Counter, FirmSettings, MatterStatus, PayLink, RequestStatus, Role, TrustRequest
 from trustweb.models.base import utcnow
+from trustweb.models.requests import OUTSTANDING
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
@@ -50,9 +51,9 @@ def _check(values):
     if contact is None:
         raise ServiceError("Choose the client.")
     holder_for(contact, matter)
-    if account is None or account.kind != "trust" or not account.active:
+    if account is None or account.kind != AccountKind.TRUST or not account.active:
         raise ServiceError("Choose an open trust account.")
-    if matter is not None and matter.status != "open":
+    if matter is not None and matter.status != MatterStatus.OPEN:
         raise ServiceError(f"Matter {matter.number} is closed; reopen it to ask for money.")
     rules.check_amount(values["amount_cents"])
     minimum = values.get("minimum_cents")
@@ -79,7 +80,7 @@ def _apply(request, values):
 def create_request(values, user):
     """A new draft request; numbered TR-000001 onward."""
     _check(values)
-    request = TrustRequest(status="draft", paid_cents=0, created_by_id=user.id)
+    request = TrustRequest(status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id)
     _apply(request, values)
     request.number = f"TR-{Counter.next_value('trust_request'):06d}"
     db.session.add(request)
@@ -121,17 +122,17 @@ def needs_approval(request):
     """Staff requests wait for a lawyer when the firm asks for approval."""
     return (
         FirmSettings.get().require_approval
-        and request.created_by.role == "staff"
+        and request.created_by.role == Role.STAFF
         and request.approved_by_id is None
-        and request.status == "draft"
+        and request.status == RequestStatus.DRAFT
     )
 
 
 def approve(request, user):
     request = lock(request)
-    if user.role not in ("admin", "lawyer"):
+    if user.role not in (Role.ADMIN, Role.LAWYER):
         raise ServiceError("Only a lawyer or an admin approves trust requests.")
-    if request.status != "draft":
+    if request.status != RequestStatus.DRAFT:
         raise ServiceError(f"{request.number} has already gone out.")
     if request.approved_by_id is not None:
         raise ServiceError(f"{request.number} was already approved by {request.approved_by.name}.")
@@ -191,8 +192,8 @@ def send_request(request, user):
         raise ServiceError(f"{request.number} is waiting for a lawyer's approval before it can be sent.")
     before = request.status
     message = _queue_email(request, "request", new_link(request, user))
-    if request.status == "draft":
-        request.status = "sent"
+    if request.status == RequestStatus.DRAFT:
+        request.status = RequestStatus.SENT
     request.sent_at = utcnow()
     db.session.flush()
     audit.record(
@@ -214,8 +215,8 @@ def copy_link(request, user):
     if needs_approval(request):
         raise ServiceError(f"{request.number} is waiting for a lawyer's approval.")
     url = new_link(request, user)
-    if request.status == "draft":
-        request.status = "sent"
+    if request.status == RequestStatus.DRAFT:
+        request.status = RequestStatus.SENT
         request.sent_at = utcnow()
     audit.record("request.link_created", request, after={"status": request.status}, user=user)
     db.session.commit()
@@ -249,15 +250,19 @@ def void_request(request, reason, user):
     if not reason:
         raise ServiceError("Say why the request is being voided.")
     request = lock(request)
-    if request.status == "void":
+    if request.status == RequestStatus.VOID:
         raise ServiceError(f"{request.number} is already void.")
-    if request.status == "paid":
+    if request.status == RequestStatus.PAID:
         raise ServiceError(f"{request.number} is paid; a paid request cannot be voided.")
     before = request.status
-    request.status, request.void_reason, request.voided_at = "void", reason, utcnow()
+    request.status, request.void_reason, request.voided_at = RequestStatus.VOID, reason, utcnow()
     revoke_links(request, user, reason="voided")
     audit.record(
-        "request.voided", request, before={"status": before}, after={"status": "void", "reason": reason}, user=user
+        "request.voided",
+        request,
+        before={"status": before},
+        after={"status": RequestStatus.VOID, "reason": reason},
+        user=user,
     )
     db.session.commit()
     return request
@@ -275,9 +280,9 @@ def link_state(link):
     if link is None:
         return "unknown"
     payable = link.payable
-    if payable.status == "void":
+    if payable.status == payable.Status.VOID:
         return "void"
-    if payable.status == "paid":
+    if payable.status == payable.Status.PAID:
         return "paid"
     if link.revoked_at is not None:
         return "revoked"
@@ -294,7 +299,9 @@ def mark_viewed(request):
         .where(TrustRequest.id == request.id, TrustRequest.viewed_at.is_(None))
         .values(
             viewed_at=now,
-            status=db.case((TrustRequest.status == "sent", "viewed"), else_=TrustRequest.status),
+            status=db.case(
+                (TrustRequest.status == RequestStatus.SENT, RequestStatus.VIEWED), else_=TrustRequest.status
+            ),
         )
     ).rowcount
     if changed:
@@ -307,7 +314,7 @@ def send_reminder(request, user=None, today=None):
     """Queue a reminder with a fresh link; at most one a day per request."""
     today = today or firm_today()
     request = lock(request)
-    if request.status not in ("sent", "viewed", "partially_paid"):
+    if request.status not in OUTSTANDING:
         raise ServiceError(f"{request.number} is {request.status_label.lower()}; no reminder is sent.")
     if request.last_reminder_on == today:
         raise ServiceError(f"A reminder for {request.number} already went today.")
@@ -324,7 +331,7 @@ def due_for_reminder(today):
     candidates = db.session.scalars(
         select(TrustRequest)
         .where(
-            TrustRequest.status.in_(("sent", "viewed", "partially_paid")),
+            TrustRequest.status.in_(OUTSTANDING),
             TrustRequest.due_on.is_not(None),
             (TrustRequest.last_reminder_on.is_(None)) | (TrustRequest.last_reminder_on < today),
         )

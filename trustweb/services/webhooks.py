@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, Payment, ProcessorEvent
+from trustweb.models import FirmSettings, Payment, PaymentStatus, ProcessorEvent
+from trustweb.models.payments import RECEIVED
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
@@ -54,9 +55,9 @@ def _payment_by_intent(intent):
     payment = db.session.scalar(select(Payment).where(Payment.processor_reference == intent))
     if payment is None:
         return None
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         payment = settle_checkout(payment)
-    return payment if payment.status in ("succeeded", "refunded", "disputed") else None
+    return payment if payment.status in RECEIVED else None
 
 
 def _payment_for_intent_or_checkout(obj):
@@ -66,7 +67,7 @@ def _payment_for_intent_or_checkout(obj):
         reference = (obj.get("metadata") or {}).get("payment")
         if reference and reference.isascii() and reference.isdigit() and len(reference) < 10:
             candidate = db.session.get(Payment, int(reference))
-            if candidate is not None and candidate.status == "pending" and candidate.checkout_reference:
+            if candidate is not None and candidate.status == PaymentStatus.PENDING and candidate.checkout_reference:
                 candidate = settle_checkout(candidate)
                 if candidate.processor_reference == (obj.get("payment_intent") or None):
                     payment = candidate

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
 from trustweb.forms import choices
-from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter
+from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, MatterStatus
 from trustweb.refusals import ServiceError
 from trustweb.services.trust import FIRM, Holder, holder_for
 from trustweb.views import get_or_404, paginate
@@ -127,12 +127,12 @@ def destinations(scope):
         if scope.kind == "matter":
             same.append((f"client:{scope.contact.id}", f"{scope.contact.name} – client funds (no matter)"))
         for matter in scope.contact.matters:
-            if matter.status == "open" and (scope.matter is None or matter.id != scope.matter.id):
+            if matter.status == MatterStatus.OPEN and (scope.matter is None or matter.id != scope.matter.id):
                 same.append((f"matter:{matter.id}", f"{matter.number} · {matter.description}"))
     rows = db.session.execute(
         select(Matter.id, Matter.number, Contact.name)
         .join(Matter.client)
-        .where(Matter.status == "open", Matter.client_id != (scope.contact.id if scope.contact else -1))
+        .where(Matter.status == MatterStatus.OPEN, Matter.client_id != (scope.contact.id if scope.contact else -1))
         .order_by(Contact.name, Matter.number)
         .limit(MAX_LISTED + 1)
     ).all()
