@@ -236,7 +236,7 @@ def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_ser
     form.get_by_label("Received from").fill("Client by wire")
     form.get_by_label("The bank has cleared these funds").check()
     form.get_by_role("button", name="Record deposit").click()
-    expected = format_cents(before + 123_456)
+    expected = format_cents(before + 123_456, "USD")
     expect(page.locator("#trust-balance")).to_have_text(expected)
     expect(page.locator("#trust-available")).to_have_text(expected)
     expect(page.locator("#ledger-table tbody tr").first).to_contain_text("$1,234.56")
@@ -249,7 +249,7 @@ def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_ser
     form.get_by_label("Paid to").fill("County Recorder")
     form.get_by_label("Purpose").fill("Recording fee")
     form.get_by_role("button", name="Pay out").click()
-    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000))
+    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000, "USD"))
     expect(page.locator("#ledger-table tbody tr").first).to_contain_text("Cheque 777001")
 
     # Too much: the refusal shows in the form, the balance stays.
@@ -262,7 +262,7 @@ def test_a_deposit_and_a_payment_update_the_matter_panel_in_place(page, live_ser
     form.get_by_label("Purpose").fill("Too much")
     form.get_by_role("button", name="Pay out").click()
     expect(page.locator("#trust-panel .flash-error")).to_contain_text("cannot be taken from it")
-    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000))
+    expect(page.locator("#trust-balance")).to_have_text(format_cents(before + 120_000, "USD"))
     assert page.evaluate("window.__noReload") is True
 
 

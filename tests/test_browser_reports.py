@@ -56,13 +56,13 @@ def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_serv
     assert len(pages) == len(blocks), [text[:80] for text in pages]
     for text, (first, last) in zip(pages, blocks, strict=True):
         # The page's subtotal, under the column heads repeated on the page, with all its rows and no others.
-        subtotal = format_cents(sum(amounts[first - 1 : last]))
+        subtotal = format_cents(sum(amounts[first - 1 : last]), "USD")
         assert f"Rows {first}–{last} {subtotal}" in text, text
         assert "DATE ENTRY KIND DESCRIPTION" in text  # the column heads (in capitals)
         shown = sorted(int(number) for number in re.findall(r"JE-0*(\d+)", text))
         assert shown == list(range(first, last + 1))
     # The summary (the journal's totals) once, on the first page; a long name is cut to two lines on paper.
-    assert [f"Deposits {format_cents(sum(amounts))}" in text for text in pages] == [True, False, False]
+    assert [f"Deposits {format_cents(sum(amounts), 'USD')}" in text for text in pages] == [True, False, False]
     assert "Featherstonehaugh" not in "".join(pages) and "Archer, Bellweather,…" in pages[0]
 
 

@@ -40,7 +40,9 @@ def parse_cents(text, *, allow_zero=False):
     cents = int((match["cents"] or "0").ljust(2, "0"))
     total = units * 100 + cents
     if total > MAX_CENTS:
-        raise MoneyError(f"The amount cannot be more than {format_cents(MAX_CENTS)}.")
+        # Parsing knows no account or firm: the limit guards against a slip of the finger, and is written in
+        # dollars as it always was (a form that knows its currency could say it in that one).
+        raise MoneyError(f"The amount cannot be more than {format_cents(MAX_CENTS, 'USD')}.")
     if total == 0 and not allow_zero:
         raise MoneyError("The amount must be more than zero.")
     return total
@@ -53,8 +55,9 @@ def cents_to_decimal(cents):
     return Decimal(cents).scaleb(-2)
 
 
-def format_cents(cents, currency="USD", locale="en_US"):
-    """Format cents for display in the firm's currency (as Babel does, without its per-call cost)."""
+def format_cents(cents, currency, locale="en_US"):
+    """Format cents for display in a currency: the account's the money is in, or the firm's (as Babel does, without
+    its per-call cost)."""
     prefix, group, decimal, suffix = _currency_layout(currency, locale)
     units, rest = divmod(abs(cents_to_decimal(cents) * 100).to_integral_value(), 100)
     grouped = f"{int(units):,}".replace(",", group)

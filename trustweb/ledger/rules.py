@@ -80,6 +80,7 @@ class LedgerState:
     kind: str
     trust_account: int | None  # the bank account a trust ledger belongs to
     name: str
+    currency: str  # the bank account's: how amounts in its messages are written
     balance: int = 0  # natural sign: what is held for the client, or what the bank holds
     uncleared: int = 0
 
@@ -148,15 +149,16 @@ def apply(postings, *, uncleared=None, spend_uncleared=False):
         before, after = p.ledger, states[p.ledger.key]
         if before.kind not in HELD_KINDS or after.balance >= before.balance:
             continue
-        taken = before.balance - after.balance
+        taken, currency = before.balance - after.balance, before.currency
         if after.balance < 0:
             raise InsufficientFunds(
-                f"{before.name} holds {format_cents(before.balance)}; {format_cents(taken)} cannot be taken from it."
+                f"{before.name} holds {format_cents(before.balance, currency)}; "
+                f"{format_cents(taken, currency)} cannot be taken from it."
             )
         if after.available < 0 and not spend_uncleared:
             raise UnclearedFunds(
-                f"{before.name} has {format_cents(max(before.available, 0))} available: "
-                f"{format_cents(before.uncleared)} is from deposits the bank has not cleared yet."
+                f"{before.name} has {format_cents(max(before.available, 0), currency)} available: "
+                f"{format_cents(before.uncleared, currency)} is from deposits the bank has not cleared yet."
             )
     if any(state.uncleared < 0 for state in states.values()):
         raise LedgerError("More was cleared than was deposited.")

@@ -11,6 +11,11 @@ from trustweb.models.append_only import APPEND_ONLY_TABLES
 _natural = case(*((LedgerAccount.kind == kind, sign) for kind, sign in NORMAL_SIGN.items()))
 
 
+def _money(cents, ledger):
+    """An amount in a problem's sentence, in the currency of the ledger's bank account."""
+    return format_cents(cents, ledger.bank_account.currency)
+
+
 def check_books():
     """Everything wrong with the books, as sentences; an empty list when they are sound."""
     problems = []
@@ -24,17 +29,17 @@ def check_books():
         balance = derived.get(ledger.id, 0)
         if balance != ledger.balance_cents:
             problems.append(
-                f"{ledger.name}: stored balance {format_cents(ledger.balance_cents)} but its lines add up to "
-                f"{format_cents(balance)}"
+                f"{ledger.name}: stored balance {_money(ledger.balance_cents, ledger)} but its lines add up to "
+                f"{_money(balance, ledger)}"
             )
         if ledger.id in last_after and last_after[ledger.id] != ledger.balance_cents:
             problems.append(f"{ledger.name}: the running balance on its last line differs from its balance")
         if ledger.kind in HELD_KINDS and min(balance, ledger.balance_cents) < 0:
-            problems.append(f"{ledger.name} is overdrawn: {format_cents(min(balance, ledger.balance_cents))}")
+            problems.append(f"{ledger.name} is overdrawn: {_money(min(balance, ledger.balance_cents), ledger)}")
         if ledger.kind in HELD_KINDS and uncleared.get(ledger.id, 0) != ledger.uncleared_cents:
             problems.append(
-                f"{ledger.name}: {format_cents(ledger.uncleared_cents)} recorded as uncleared, but its uncleared "
-                f"deposits add up to {format_cents(uncleared.get(ledger.id, 0))}"
+                f"{ledger.name}: {_money(ledger.uncleared_cents, ledger)} recorded as uncleared, but its uncleared "
+                f"deposits add up to {_money(uncleared.get(ledger.id, 0), ledger)}"
             )
     problems += _trust_accounts_match_their_ledgers(ledgers, derived)
     problems += shortfalls(ledgers)
@@ -112,7 +117,7 @@ def _trust_accounts_match_their_ledgers(ledgers, derived):
     accounts = {}
     for ledger in ledgers:
         if ledger.kind in TRUST_KINDS:
-            totals = accounts.setdefault(ledger.bank_account_id, {"bank": 0, "held": 0, "name": None})
+            totals = accounts.setdefault(ledger.bank_account_id, {"bank": 0, "held": 0, "name": None, "ledger": ledger})
             if ledger.kind == "bank":
                 totals["bank"] += derived.get(ledger.id, 0)
                 totals["name"] = ledger.name
@@ -121,8 +126,8 @@ def _trust_accounts_match_their_ledgers(ledgers, derived):
     for totals in accounts.values():
         if totals["bank"] != totals["held"]:
             problems.append(
-                f"{totals['name'] or 'a trust account'}: the journal shows {format_cents(totals['bank'])} in the bank "
-                f"but its client and firm ledgers add up to {format_cents(totals['held'])}"
+                f"{totals['name'] or 'a trust account'}: the journal shows {_money(totals['bank'], totals['ledger'])} "
+                f"in the bank but its client and firm ledgers add up to {_money(totals['held'], totals['ledger'])}"
             )
     return problems
 
@@ -132,7 +137,7 @@ def shortfalls(ledgers=None):
     if ledgers is None:
         ledgers = db.session.scalars(select(LedgerAccount).where(LedgerAccount.kind == "shortfall")).all()
     return [
-        f"{ledger.bank_account.name}: the firm must replace {format_cents(-ledger.balance_cents)} from operating "
+        f"{ledger.bank_account.name}: the firm must replace {_money(-ledger.balance_cents, ledger)} from operating "
         "(processor fees kept from payouts or money pulled back after it was spent)"
         for ledger in ledgers
         if ledger.kind == "shortfall" and ledger.balance_cents < 0
@@ -145,7 +150,7 @@ def firm_money_in_trust():
         select(LedgerAccount).where(LedgerAccount.kind == "shortfall", LedgerAccount.balance_cents > 0)
     ).all()
     return [
-        f"{ledger.bank_account.name}: {format_cents(ledger.balance_cents)} of the firm's own money is in trust "
+        f"{ledger.bank_account.name}: {_money(ledger.balance_cents, ledger)} of the firm's own money is in trust "
         "(repaid twice); move it back to operating"
         for ledger in ledgers
     ]

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import MATTER_STATUSES, Contact, Counter, LedgerAccount, Matter, MatterStatus, User
+from trustweb.models import MATTER_STATUSES, Contact, Counter, FirmSettings, LedgerAccount, Matter, MatterStatus, User
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 
@@ -103,7 +103,8 @@ def set_matter_status(matter, status, on_date):
     held = _held_in_trust(matter)
     if status == MatterStatus.CLOSED and held:
         raise ServiceError(
-            f"Matter {matter.number} still holds {format_cents(held)} in trust; pay it out or transfer it first."
+            f"Matter {matter.number} still holds {format_cents(held, FirmSettings.get().currency)} in trust; "
+            "pay it out or transfer it first."
         )
     matter.status = status
     matter.closed_on = on_date if status == MatterStatus.CLOSED else None

@@ -145,7 +145,9 @@ def replace_shortfall(account, amount_cents, entry_date, reference=None, user=No
     ledgers = lock_ledgers(account, [], with_shortfall=True)
     owed = max(-ledgers[shortfall_key(account.id)].balance_cents, 0)
     if amount_cents > owed:
-        raise ServiceError(f"The firm owes {account.name} {format_cents(owed)}; replace at most that.")
+        raise ServiceError(
+            f"The firm owes {account.name} {format_cents(owed, account.currency)}; replace at most that."
+        )
     deposit = book_entry(
         "trust.shortfall_replaced",
         [(ledgers[bank_key(account.id)], amount_cents), (ledgers[shortfall_key(account.id)], -amount_cents)],

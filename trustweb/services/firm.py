@@ -74,6 +74,12 @@ def save_account(account, values):
     return account
 
 
+def currency_of(account):
+    """The currency an amount is written in: its bank account's, or the firm's where it has none yet (a draft
+    invoice is owed to no account)."""
+    return account.currency if account is not None else FirmSettings.get().currency
+
+
 def default_account(kind):
     return db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default))
 

@@ -36,7 +36,7 @@ from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
 from trustweb.services.checkout import reserved_cents
-from trustweb.services.firm import default_account
+from trustweb.services.firm import currency_of, default_account
 from trustweb.services.invoices import common_values, lock, operating_account
 from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.sessions import token_hash
@@ -67,12 +67,14 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
     rules.check_amount(amount_cents)
     promised, paying = invoice.scheduled_cents, reserved_cents(invoice)
     if amount_cents > invoice.due_cents - promised - paying:
-        already = f" ({format_cents(promised)} is already scheduled from trust)" if promised else ""
+        currency = currency_of(invoice.bank_account)
+        already = f" ({format_cents(promised, currency)} is already scheduled from trust)" if promised else ""
         if paying:
-            already += f" ({format_cents(paying)} is being paid by the client online right now)"
-        most = "that" if not (promised or paying) else format_cents(max(invoice.due_cents - promised - paying, 0))
+            already += f" ({format_cents(paying, currency)} is being paid by the client online right now)"
+        left = max(invoice.due_cents - promised - paying, 0)
+        most = "that" if not (promised or paying) else format_cents(left, currency)
         raise ServiceError(
-            f"{format_cents(invoice.due_cents)} is due on {invoice.number}{already}; apply at most {most}."
+            f"{format_cents(invoice.due_cents, currency)} is due on {invoice.number}{already}; apply at most {most}."
         )
     if account is None or account.kind != "trust":
         raise ServiceError("Choose the trust account the money is held in.")
@@ -110,8 +112,8 @@ def _schedule(invoice, application, account, holder, notice_days, user):
     )
     if application.amount_cents > held.available_cents - promised:
         raise ServiceError(
-            f"{held.name} has {format_cents(max(held.available_cents - promised, 0))} available that is not "
-            "already promised to an invoice."
+            f"{held.name} has {format_cents(max(held.available_cents - promised, 0), account.currency)} available "
+            "that is not already promised to an invoice."
         )
     token = secrets.token_urlsafe(24)
     application.status = ApplicationStatus.SCHEDULED
@@ -201,7 +203,8 @@ def run_scheduled(today=None):
         try:
             if invoice.status not in OPEN_INVOICE or application.amount_cents > invoice.due_cents:
                 raise ServiceError(
-                    f"{invoice.number} is {invoice.status_label.lower()} with {format_cents(invoice.due_cents)} due."
+                    f"{invoice.number} is {invoice.status_label.lower()} with "
+                    f"{format_cents(invoice.due_cents, currency_of(invoice.bank_account))} due."
                 )
             holder = trust_holder(invoice, application.from_client_funds)
             held = _move(invoice, application, application.bank_account, holder, None)
@@ -215,7 +218,7 @@ def run_scheduled(today=None):
             audit.record("invoice.trust_cancelled", application.invoice, after={"reason": str(error)}, user=None)
             _tell_lawyer(
                 application.invoice,
-                f"The scheduled payment of {format_cents(application.amount_cents)} "
+                f"The scheduled payment of {format_cents(application.amount_cents, application.bank_account.currency)} "
                 f"from trust to {application.invoice.number} was not made: {error}",
             )
             db.session.commit()
@@ -246,7 +249,8 @@ def dispute(application, reason):
     )
     _tell_lawyer(
         invoice,
-        f"{invoice.contact.name} disputes the payment of {format_cents(application.amount_cents)} from trust to "
+        f"{invoice.contact.name} disputes the payment of "
+        f"{format_cents(application.amount_cents, application.bank_account.currency)} from trust to "
         f"{invoice.number}; it will not be made.\n\nTheir words: {reason or '(none given)'}",
     )
     db.session.commit()

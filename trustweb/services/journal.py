@@ -77,6 +77,7 @@ def state(ledger):
         kind=ledger.kind,
         trust_account=ledger.bank_account_id,
         name=ledger.name,
+        currency=ledger.bank_account.currency,
         balance=ledger.balance_cents,
         uncleared=ledger.uncleared_cents,
     )

@@ -22,7 +22,7 @@ from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
 from trustweb.services.fees import book_fee, operating_keys
-from trustweb.services.firm import default_account
+from trustweb.services.firm import currency_of, default_account
 from trustweb.services.journal import book_entry, lock_operating
 from trustweb.services.trust import METHODS, Holder, check_entry_date, firm_today, post_deposit
 from trustweb.urls import external_url
@@ -55,18 +55,23 @@ def prefix(payable):
     return "invoice" if payable.is_invoice else "request"
 
 
+def _money(cents, payable):
+    """An amount owed on the request or invoice, in the currency of the account it is paid into."""
+    return format_cents(cents, currency_of(payable.bank_account))
+
+
 def check_amount(payable, amount_cents):
     """What the payer may pay now: never more than is due; all of it unless partial payments are allowed."""
     due = payable.payable_cents
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > due:
-        raise ServiceError(f"The amount due is {format_cents(due)}; you cannot pay more than that.")
+        raise ServiceError(f"The amount due is {_money(due, payable)}; you cannot pay more than that.")
     if amount_cents < due:
         if not payable.allow_partial:
-            raise ServiceError(f"This request is for the full amount due, {format_cents(due)}.")
+            raise ServiceError(f"This request is for the full amount due, {_money(due, payable)}.")
         if payable.minimum_cents and amount_cents < payable.minimum_cents:
-            raise ServiceError(f"The smallest payment accepted is {format_cents(payable.minimum_cents)}.")
+            raise ServiceError(f"The smallest payment accepted is {_money(payable.minimum_cents, payable)}.")
 
 
 def existing(idempotency_key, payable=None):
@@ -151,7 +156,7 @@ def record_manual_payment(
     if amount_cents is None or amount_cents <= 0:
         raise ServiceError("Enter an amount greater than zero.")
     if amount_cents > payable.payable_cents:
-        raise ServiceError(f"{format_cents(payable.payable_cents)} is due on {payable.number}; record at most that.")
+        raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; record at most that.")
     check_entry_date(received_on)
     payment = new_payment(
         payable,

@@ -189,12 +189,14 @@ def sign(statement, explanation, user):
         )
     report = three_way(statement)
     if not report["balanced"]:
-        differences = []
+        currency, differences = account.currency, []
         if report["bank_vs_journal_cents"]:
-            differences.append(f"adjusted bank and journal differ by {format_cents(report['bank_vs_journal_cents'])}")
+            differences.append(
+                f"adjusted bank and journal differ by {format_cents(report['bank_vs_journal_cents'], currency)}"
+            )
         if report["journal_vs_clients_cents"]:
             differences.append(
-                f"journal and client ledgers differ by {format_cents(report['journal_vs_clients_cents'])}"
+                f"journal and client ledgers differ by {format_cents(report['journal_vs_clients_cents'], currency)}"
             )
         if len(explanation) < 10:
             raise ServiceError(

@@ -105,7 +105,10 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
     left = payment.amount_cents - payment.refunded_cents
     rules.check_amount(amount_cents)
     if amount_cents > left:
-        raise ServiceError(f"{format_cents(left)} of this payment is left to refund; refund at most that.")
+        raise ServiceError(
+            f"{format_cents(left, payment.bank_account.currency)} of this payment is left to refund; "
+            "refund at most that."
+        )
     if online and payment.processor != "stripe":
         raise ServiceError("This payment was not made through Stripe; record the refund as made elsewhere.")
     account = payment.bank_account

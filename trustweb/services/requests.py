@@ -107,7 +107,10 @@ def update_request(request, values, user):
     if not request.is_editable:
         raise ServiceError(f"{request.number} is {request.status_label.lower()}; only drafts can be changed.")
     if request.paid_cents and values["amount_cents"] < request.paid_cents:
-        raise ServiceError(f"{format_cents(request.paid_cents)} has already been paid; ask for at least that.")
+        raise ServiceError(
+            f"{format_cents(request.paid_cents, request.bank_account.currency)} has already been paid; "
+            "ask for at least that."
+        )
     _check(values)
     before = snapshot(request)
     _apply(request, values)

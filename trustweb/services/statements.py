@@ -505,11 +505,13 @@ def match(line, entry, user):
     if entry is None or entry.bank_account_id != line.bank_account_id:
         raise ServiceError("Choose an entry of the same trust account.")
     _check_not_signed(line.bank_account_id, line.posted_on, entry.entry_date)
-    amount = bank_amounts(line.statement.bank_account, [entry.id]).get(entry.id)
+    account = line.statement.bank_account
+    amount = bank_amounts(account, [entry.id]).get(entry.id)
     if amount != line.amount_cents:
-        shown = format_cents(amount) if amount is not None else "nothing"
+        shown = format_cents(amount, account.currency) if amount is not None else "nothing"
         raise ServiceError(
-            f"{entry.number} moved {shown} in the bank; the statement line is {format_cents(line.amount_cents)}."
+            f"{entry.number} moved {shown} in the bank; "
+            f"the statement line is {format_cents(line.amount_cents, account.currency)}."
         )
     if db.session.scalar(select(StatementLine.id).where(StatementLine.entry_id == entry.id)):
         raise ServiceError(f"{entry.number} is already matched to another statement line.")
