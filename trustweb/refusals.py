@@ -1,9 +1,11 @@
 """Why an action was refused: the errors whose message is shown to the person who asked, as is (never a 500).
 
 A module of their own, beside the packages that raise them (services/, payments/) so that neither has to
-import the other for them. The money rules' own errors are LedgerError and its kin in trustweb/ledger/rules.py.
+import the other for them. The money rules' own errors are LedgerError and its kin in trustweb/ledger/rules.py;
+a bank statement file that cannot be read is a StatementFileError from trustweb/bankfiles.
 """
 
+from trustweb.bankfiles import StatementFileError
 from trustweb.ledger.rules import LedgerError
 
 
@@ -12,4 +14,4 @@ class ServiceError(ValueError):
 
 
 # What a view shows the user as the reason an action was refused.
-REFUSALS = (ServiceError, LedgerError)
+REFUSALS = (ServiceError, LedgerError, StatementFileError)

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
 from trustweb.refusals import REFUSALS
-from trustweb.services import printable
+from trustweb.text import printable
 
 # Said when the database refuses a write because someone else's change got there first.
 CONFLICT = "Someone else changed this at the same moment. Reload the page and try again."

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
+from trustweb.bankfiles import StatementFileError, csvfile, signed_cents
 from trustweb.extensions import db
 from trustweb.ledger.money import MoneyError
 from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine
@@ -80,7 +81,7 @@ def _balance_field():
         return None
     negative = value.startswith("-")
     try:
-        cents = statements.signed_cents(value)
+        cents = signed_cents(value)
     except MoneyError as error:
         raise ServiceError(f"The ending balance cannot be read: {error}") from None
     return -abs(cents) if negative else cents
@@ -92,7 +93,7 @@ def import_page(account, status=200, error=None, header=None, mapping=None):
         "error": error,
         "header": header,
         "mapping": mapping or statements.saved_mapping(account),
-        "formats": statements.DATE_FORMATS,
+        "formats": csvfile.DATE_FORMATS,
         "form": request.form,
     }
     template = "reconcile/_import_form.html" if is_htmx() else "reconcile/import.html"
@@ -119,12 +120,12 @@ def csv_columns(account_id):
     account = _trust_account(account_id)
     upload = request.files.get("file")
     try:
-        header = statements.csv_header(upload.read() if upload else b"")
-    except ServiceError as error:
+        header = csvfile.header(upload.read() if upload else b"")
+    except StatementFileError as error:
         return render_template("reconcile/_columns.html", error=str(error), header=None, mapping={}), 422
     mapping = guessed_mapping(header, statements.saved_mapping(account))
     return render_template(
-        "reconcile/_columns.html", header=header, mapping=mapping, formats=statements.DATE_FORMATS, error=None
+        "reconcile/_columns.html", header=header, mapping=mapping, formats=csvfile.DATE_FORMATS, error=None
     )
 
 
@@ -140,7 +141,7 @@ def import_statement(account_id):
     header = None
     try:
         if source == "csv" and not mapping["date"]:
-            header = statements.csv_header(data)
+            header = csvfile.header(data)
             raise ServiceError("Choose which column holds the date and the amount, then attach the file again.")
         statement, matched = statements.import_statement(
             account,

@@ -1,241 +1,37 @@
 """Bank statements: imported from the bank's CSV (columns chosen on screen, remembered per account) or OFX
 file, or typed in; and their lines matched to the trust journal, automatically or by hand.
 
-An import is all or nothing: the whole file is read and checked first, and a
-bad row stops it with the row's number and what is wrong, before anything is
-stored. The same file (by its SHA-256) or a period already imported for the
-account is refused as a duplicate. A line is one movement on the bank's side
-(+ in, - out) and is matched to at most one journal entry of the account,
+An import is all or nothing: the whole file is read and checked first (by
+trustweb/bankfiles, whose StatementFileError names the first bad row), before
+anything is stored. The same file (by its SHA-256) or a period already imported
+for the account is refused as a duplicate. A line is one movement on the bank's
+side (+ in, - out) and is matched to at most one journal entry of the account,
 with the same effect on the bank balance.
 """
 
-import csv
 import hashlib
-import io
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 
+from trustweb.bankfiles import csvfile, ofxfile
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key
-from trustweb.ledger.money import MAX_CENTS, MoneyError, format_cents, parse_cents
+from trustweb.ledger.money import format_cents
 from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
-from trustweb.services import audit, printable
+from trustweb.services import audit
 from trustweb.services.journal import locked_through
 from trustweb.services.trust import EARLIEST_DATE, firm_today
 
-MAX_BYTES = 10 * 2**20
-MAX_LINES = 100_000
-DATE_FORMATS = {"%Y-%m-%d": "2026-11-30", "%m/%d/%Y": "11/30/2026", "%d/%m/%Y": "30/11/2026", "%d.%m.%Y": "30.11.2026"}
 # How far a journal entry's date may be from the bank's posting date and still be matched automatically:
 # deposits are booked a little before the bank credits them, cheques may take weeks to be cashed.
 DEPOSIT_WINDOW = (10, 3)  # days before, days after
 WITHDRAWAL_WINDOW = (60, 3)
 LONGEST_PERIOD = timedelta(days=366)  # a statement is of a month or a quarter; a year at most
-
-
-@dataclass
-class ParsedLine:
-    posted_on: date
-    amount_cents: int
-    description: str = ""
-    cheque_number: str | None = None
-    bank_reference: str | None = None
-
-
-@dataclass
-class Parsed:
-    lines: list
-    period_start: date | None = None
-    period_end: date | None = None
-    ending_balance_cents: int | None = None
-
-
-def signed_cents(text):
-    """A bank's amount: "1,234.56", "-1234.56", "(1,234.56)", "$1,234.56" into signed cents; "" is None."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
-    text = text.strip("()").lstrip("-").strip()
-    return -parse_cents(text, allow_zero=True) if negative else parse_cents(text, allow_zero=True)
-
-
-def _decode(data):
-    if not data:
-        raise ServiceError("The file is empty.")
-    if len(data) > MAX_BYTES:
-        raise ServiceError(f"The file is larger than {MAX_BYTES // 2**20} MB; import one month at a time.")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ServiceError("The file is not text; export the statement as CSV or OFX.")
-
-
-def csv_header(data):
-    """The CSV's column names, for choosing what each one holds."""
-    rows = csv.reader(io.StringIO(_decode(data)))
-    try:
-        header = next(rows, None)
-    except csv.Error as error:
-        raise ServiceError(f"The file is not a CSV the app can read ({error}).") from None
-    if not header or not any(cell.strip() for cell in header):
-        raise ServiceError("The file has no header row naming its columns.")
-    return [printable(cell, 200) for cell in header]
-
-
-def check_mapping(mapping, header):
-    """The mapping as stored: column names the file has, one date format, an amount or debit/credit columns."""
-    clean = {key: (mapping.get(key) or "").strip() for key in ("date", "amount", "debit", "credit", "description")}
-    clean["reference"] = (mapping.get("reference") or "").strip()
-    clean["date_format"] = mapping.get("date_format") or "%Y-%m-%d"
-    if clean["date_format"] not in DATE_FORMATS:
-        raise ServiceError("Choose how the dates are written.")
-    if not clean["date"]:
-        raise ServiceError("Choose the column with the date.")
-    if not clean["amount"] and not (clean["debit"] or clean["credit"]):
-        raise ServiceError("Choose the column with the amount, or the debit and credit columns.")
-    for key, column in clean.items():
-        if key != "date_format" and column and column not in header:
-            raise ServiceError(f"The file has no column “{column}”.")
-    return clean
-
-
-def parse_csv(data, mapping):
-    """Every row of the CSV as a line, or ServiceError naming the first bad row (nothing is kept)."""
-    header = csv_header(data)
-    mapping = check_mapping(mapping, header)
-    index = {name: position for position, name in enumerate(header)}
-    lines = []
-    for number, row in _csv_rows(data):
-        if number == 1 or not any(cell.strip() for cell in row):
-            continue
-
-        def get(key, row=row):
-            column = mapping.get(key)
-            return row[index[column]].strip() if column and index[column] < len(row) else ""
-
-        try:
-            posted_on = datetime.strptime(get("date"), mapping["date_format"]).date()
-        except ValueError:
-            raise ServiceError(
-                f"Row {number}: “{get('date')[:20]}” is not a date written like "
-                f"{DATE_FORMATS[mapping['date_format']]}. Nothing was imported."
-            ) from None
-        try:
-            if mapping["amount"]:
-                amount = signed_cents(get("amount"))
-            else:
-                credit, debit = signed_cents(get("credit")), signed_cents(get("debit"))
-                amount = (credit or 0) - abs(debit or 0)
-        except MoneyError as error:
-            raise ServiceError(f"Row {number}: the amount cannot be read ({error}) Nothing was imported.") from None
-        if not amount:
-            continue  # a memo row or a zero movement
-        reference = printable(get("reference"), 100) or None
-        lines.append(
-            ParsedLine(
-                posted_on=posted_on,
-                amount_cents=amount,
-                description=printable(get("description"), 300),
-                cheque_number=reference if reference and reference.isdigit() and len(reference) <= 20 else None,
-            )
-        )
-        if len(lines) > MAX_LINES:
-            raise ServiceError(f"The file has more than {MAX_LINES:,} lines; import one month at a time.")
-    if not lines:
-        raise ServiceError("The file has no statement lines.")
-    return Parsed(lines)
-
-
-def _csv_rows(data):
-    """(row number, cells) of a CSV; a row the csv module cannot read (a cell over its 128 KB limit, say) is a
-    ServiceError naming the row."""
-    rows = csv.reader(io.StringIO(_decode(data)))
-    number = 0
-    while True:
-        number += 1
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise ServiceError(f"Row {number} cannot be read ({error}). Nothing was imported.") from None
-        yield number, row
-
-
-def _ofx_cents(value, what):
-    """An OFX amount (a Decimal) as cents: finite, whole cents, within what the books hold."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ServiceError(f"The file's {what} is not an amount. Nothing was imported.")
-    if abs(value) > Decimal(MAX_CENTS) / 100:  # before multiplying: 9E+999998 * 100 overflows the context
-        raise ServiceError(f"The file's {what} {value} is larger than the books hold. Nothing was imported.")
-    cents = value * 100
-    if cents != cents.to_integral_value():
-        raise ServiceError(f"The file's {what} {value} has fractions of a cent. Nothing was imported.")
-    return int(cents)
-
-
-def _bank_days(tree):
-    """Every time in the file cut to its day as the bank wrote it, which ofxtools then reads as midnight UTC, so
-    .date() is that day: "20261031235959[-5:EST]" is Oct 31. (Taken
-    through UTC and back to the firm's zone it could be Nov 1: the bank writes EST all year, and New York is on
-    EDT until the first Sunday of November.)"""
-    for element in tree.getroot().iter():
-        if isinstance(element.tag, str) and element.tag.upper().startswith("DT") and element.text:
-            element.text = element.text.strip()[:8]
-
-
-def parse_ofx(data):
-    """An OFX (1.x SGML or 2.x XML) bank statement, read by ofxtools: its lines, period and ledger balance."""
-    from ofxtools.Parser import OFXTree
-
-    if not data:
-        raise ServiceError("The file is empty.")
-    if len(data) > MAX_BYTES:
-        raise ServiceError(f"The file is larger than {MAX_BYTES // 2**20} MB; import one month at a time.")
-    tree = OFXTree()
-    try:
-        tree.parse(io.BytesIO(data))
-        _bank_days(tree)
-        statements = tree.convert().statements
-    except Exception as error:  # noqa: BLE001 - ofxtools raises many kinds; all mean the same to the person
-        raise ServiceError(f"The file is not a readable OFX statement ({type(error).__name__}).") from None
-    if len(statements) != 1:
-        raise ServiceError("The file must hold exactly one account's statement.")
-    statement = statements[0]
-    transactions = statement.banktranlist
-    lines = []
-    for transaction in transactions or []:
-        amount = _ofx_cents(transaction.trnamt, "amount")
-        if not amount:
-            continue
-        lines.append(
-            ParsedLine(
-                posted_on=transaction.dtposted.date(),
-                amount_cents=amount,
-                description=printable(" ".join(filter(None, (transaction.name, transaction.memo))), 300),
-                cheque_number=(transaction.checknum or None) and printable(str(transaction.checknum), 20),
-                bank_reference=printable(str(transaction.fitid), 100) if transaction.fitid else None,
-            )
-        )
-    if len(lines) > MAX_LINES:
-        raise ServiceError(f"The file has more than {MAX_LINES:,} lines; import one month at a time.")
-    balance = statement.ledgerbal
-    return Parsed(
-        lines,
-        period_start=transactions.dtstart.date() if transactions is not None and transactions.dtstart else None,
-        period_end=transactions.dtend.date() if transactions is not None and transactions.dtend else None,
-        ending_balance_cents=_ofx_cents(balance.balamt, "ledger balance") if balance is not None else None,
-    )
 
 
 def _check_account(account):
@@ -306,9 +102,9 @@ def import_statement(
     # sign-off) of the account run one after the other, and the second sees what the first did.
     audit.lock_chain()
     if source == "csv":
-        parsed = parse_csv(data, mapping or {})
+        parsed = csvfile.parse(data, mapping or {})
     elif source == "ofx":
-        parsed = parse_ofx(data)
+        parsed = ofxfile.parse(data)
     else:
         raise ServiceError("Choose the kind of file: CSV or OFX.")
     dates = [line.posted_on for line in parsed.lines]
@@ -366,7 +162,7 @@ def import_statement(
             ],
         )
     if source == "csv" and mapping:
-        account.csv_mapping = json.dumps(check_mapping(mapping, csv_header(data)))
+        account.csv_mapping = json.dumps(csvfile.check_mapping(mapping, csvfile.header(data)))
     audit.record(
         "statement.imported",
         statement,
