@@ -1,6 +1,7 @@
 """The monthly three-way reconciliation of a trust account (invariant 9).
 
-At a statement's end date three figures must agree: the bank's balance adjusted
+At a statement's end date three figures must agree (worked out by
+ledger/three_way.py from what is gathered here): the bank's balance adjusted
 for what the bank has not seen yet (deposits in transit added, cheques not yet
 cashed taken off), the trust journal's balance, and the sum of the client
 ledgers. Outstanding items are the account's entries dated by then that no
@@ -20,6 +21,7 @@ from sqlalchemy import func, or_, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
+from trustweb.ledger.three_way import BankLine, OpenEntry, figures
 from trustweb.models import (
     BankStatement,
     JournalEntry,
@@ -35,8 +37,6 @@ from trustweb.services.ledger_reports import held_balances
 from trustweb.services.statements import bank_amounts
 from trustweb.services.trust import firm_today
 
-STALE_DAYS = 60
-
 
 def due_for(account, today):
     """Whether last month's reconciliation is still to be signed: (last signed period end or None, due)."""
@@ -47,7 +47,8 @@ def due_for(account, today):
 
 
 def three_way(statement):
-    """The reconciliation at the statement's end date, as plain data (what is shown, signed and stored)."""
+    """The reconciliation at the statement's end date, as plain data (what is shown, signed and stored): the
+    inputs gathered here, the figures worked out by ledger/three_way.py."""
     account = statement.bank_account
     end = statement.period_end
     balances = held_balances(account, end)
@@ -56,10 +57,6 @@ def three_way(statement):
             select(LedgerAccount.id, LedgerAccount.kind).where(LedgerAccount.bank_account_id == account.id)
         ).all()
     )
-    journal = sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] == "bank")
-    clients = sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] in ("client", "firm"))
-    owed_by_firm = -sum(balance for ledger_id, balance in balances.items() if kinds[ledger_id] == "shortfall")
-
     # Entries before the account's first statement are in that statement's opening balance: taken as cleared.
     since = db.session.scalar(
         select(func.min(BankStatement.period_start)).where(BankStatement.bank_account_id == account.id)
@@ -78,42 +75,30 @@ def three_way(statement):
         )
     )
     open_ids = [entry_id for entry_id in amounts if entry_id not in seen and amounts[entry_id]]
-    entries = {
-        entry.id: entry for entry in db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_(open_ids)))
-    }
-    # A mistake and its reversal that never reached the bank cancel out.
-    for entry in list(entries.values()):
-        if entry.reverses_id in entries:
-            del entries[entry.reverses_id]
-            del entries[entry.id]
-    stale_before = end - timedelta(days=STALE_DAYS)
-    outstanding = sorted(
-        (
-            {
-                "entry_id": entry.id,
-                "number": entry.number,
-                "date": entry.entry_date.isoformat(),
-                "description": entry.description,
-                "cheque_number": entry.cheque_number or "",
-                "amount_cents": amounts[entry.id],
-                "stale": entry.entry_date < stale_before,
-            }
-            for entry in entries.values()
-        ),
-        key=lambda item: (item["date"], item["entry_id"]),
-    )
-    deposits = [item for item in outstanding if item["amount_cents"] > 0]
-    withdrawals = [item for item in outstanding if item["amount_cents"] < 0]
+    open_entries = [
+        OpenEntry(
+            entry_id=entry.id,
+            number=entry.number,
+            entry_date=entry.entry_date,
+            description=entry.description,
+            amount_cents=amounts[entry.id],
+            cheque_number=entry.cheque_number,
+            reverses_id=entry.reverses_id,
+        )
+        for entry in db.session.scalars(
+            select(JournalEntry).where(JournalEntry.id.in_(open_ids)).order_by(JournalEntry.id)
+        )
+    ]
     # In the bank by the end but not in the journal by then: lines not matched, or matched to an entry booked after.
-    unmatched = [
-        {
-            "line_id": line_id,
-            "date": posted_on.isoformat(),
-            "description": description
-            + (f" (booked {entry_date.isoformat()}, after the period)" if entry_date is not None else ""),
-            "cheque_number": cheque_number or "",
-            "amount_cents": amount,
-        }
+    bank_lines = [
+        BankLine(
+            line_id=line_id,
+            posted_on=posted_on,
+            description=description,
+            amount_cents=amount,
+            cheque_number=cheque_number,
+            booked_on=entry_date,
+        )
         for line_id, posted_on, description, cheque_number, amount, entry_date in db.session.execute(
             select(
                 StatementLine.id,
@@ -132,30 +117,19 @@ def three_way(statement):
             .order_by(StatementLine.posted_on, StatementLine.id)
         )
     ]
-    in_transit = sum(item["amount_cents"] for item in deposits)
-    uncashed = -sum(item["amount_cents"] for item in withdrawals)
-    adjusted = statement.ending_balance_cents + in_transit - uncashed
     return {
         "account": account.name,
         "account_id": account.id,
         "statement_id": statement.id,
         "period_start": statement.period_start.isoformat(),
         "period_end": end.isoformat(),
-        "statement_balance_cents": statement.ending_balance_cents,
-        "deposits_in_transit_cents": in_transit,
-        "outstanding_withdrawals_cents": uncashed,
-        "adjusted_bank_cents": adjusted,
-        "journal_cents": journal,
-        "clients_cents": clients,
-        "owed_by_firm_cents": owed_by_firm,
-        "bank_vs_journal_cents": adjusted - journal,
-        "journal_vs_clients_cents": journal - clients,
-        "balanced": adjusted == journal == clients,
-        "deposits_in_transit": deposits,
-        "outstanding_withdrawals": withdrawals,
-        "unmatched_lines": unmatched,
-        "unmatched_lines_cents": sum(item["amount_cents"] for item in unmatched),
-        "stale_items": sum(1 for item in outstanding if item["stale"]),
+        **figures(
+            end=end,
+            statement_balance_cents=statement.ending_balance_cents,
+            ledger_balances=[(kinds[ledger_id], balance) for ledger_id, balance in balances.items()],
+            open_entries=open_entries,
+            bank_lines=bank_lines,
+        ),
     }
 
 
