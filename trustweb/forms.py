@@ -1,12 +1,16 @@
 """The base form every TrustWeb form builds on, and shared fields."""
 
 import re
+from datetime import date
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, PasswordField, SelectChoice, StringField
 from wtforms.validators import Email, ValidationError
+from wtforms.widgets import DateInput
 
 from trustweb.ledger.money import MoneyError, parse_cents
+from trustweb.views import MAX_ID
 
 # A "<" that opens a tag, comment or processing instruction; "a < b" is still fine.
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
@@ -69,3 +73,60 @@ class MoneyField(StringField):
                 self.cents = parse_cents(self.data, allow_zero=self.allow_zero)
             except MoneyError as error:
                 raise ValidationError(str(error)) from error
+
+
+def iso_date(text):
+    """A date written YYYY-MM-DD (as <input type="date"> sends it); None when empty, ValueError when not a date."""
+    text = (text or "").strip()
+    return date.fromisoformat(text) if text else None
+
+
+def query_date(name):
+    """A list's date filter from the query string; one that is not a date is not applied (a report's is refused
+    instead: IsoDateField)."""
+    try:
+        return iso_date(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+class IsoDateField(StringField):
+    """A date written YYYY-MM-DD, in .data as a date (None when left empty); anything else is the message, with
+    what was written in place of {value}."""
+
+    widget = DateInput()
+
+    def __init__(self, label=None, validators=None, message="“{value}” is not a date.", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = valuelist[0] if valuelist else ""
+        try:
+            self.data = iso_date(text)
+        except ValueError:
+            raise ValueError(self.message.format(value=text.strip()[:20])) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+
+class IdField(StringField):
+    """The id of a row chosen from a list, in .data as an int (None when left empty); anything that cannot be one
+    of ours is the message."""
+
+    def __init__(self, label=None, validators=None, message="Choose from the list.", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            return
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+            raise ValueError(self.message)
+        self.data = int(text)

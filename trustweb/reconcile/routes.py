@@ -1,19 +1,19 @@
 """Bank statements and the three-way reconciliation: import or type a statement, match its lines (htmx, in
 place), sign the reconciliation; the signed report, printable, exactly as it was signed."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
-from trustweb.bankfiles import StatementFileError, csvfile, signed_cents
+from trustweb.bankfiles import StatementFileError, csvfile
 from trustweb.extensions import db
-from trustweb.ledger.money import MoneyError
 from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine
 from trustweb.reconcile import bp
+from trustweb.reconcile.forms import ColumnsForm, EntryForm, ImportForm, SignForm, TypedStatementForm
 from trustweb.refusals import REFUSALS, ServiceError
 from trustweb.services import reconciliation as recon
 from trustweb.services import statements
@@ -65,36 +65,15 @@ def index():
     return render_template("reconcile/index.html", rows=rows, today=today)
 
 
-def _date_field(name):
-    value = request.form.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError(f"“{value[:20]}” is not a date.") from None
-
-
-def _balance_field():
-    value = request.form.get("ending_balance", "").strip()
-    if not value:
-        return None
-    negative = value.startswith("-")
-    try:
-        cents = signed_cents(value)
-    except MoneyError as error:
-        raise ServiceError(f"The ending balance cannot be read: {error}") from None
-    return -abs(cents) if negative else cents
-
-
 def import_page(account, status=200, error=None, header=None, mapping=None):
+    """The import form (as sent, after a refusal) beside the form for a statement typed from paper."""
     context = {
         "account": account,
         "error": error,
         "header": header,
         "mapping": mapping or statements.saved_mapping(account),
         "formats": csvfile.DATE_FORMATS,
-        "form": request.form,
+        "form": ImportForm(source="csv"),  # what was sent, if anything; a CSV unless another kind was chosen
     }
     template = "reconcile/_import_form.html" if is_htmx() else "reconcile/import.html"
     return render_template(template, **context), status
@@ -118,9 +97,8 @@ def _trust_account(account_id):
 def csv_columns(account_id):
     """htmx, as soon as a CSV is chosen: its columns, to say which holds the date, the amount..."""
     account = _trust_account(account_id)
-    upload = request.files.get("file")
     try:
-        header = csvfile.header(upload.read() if upload else b"")
+        header = csvfile.header(ColumnsForm().contents())
     except StatementFileError as error:
         return render_template("reconcile/_columns.html", error=str(error), header=None, mapping={}), 422
     mapping = guessed_mapping(header, statements.saved_mapping(account))
@@ -134,25 +112,25 @@ def csv_columns(account_id):
 def import_statement(account_id):
     """Import the file: all of it or, with the reason, nothing."""
     account = _trust_account(account_id)
-    upload = request.files.get("file")
-    data = upload.read() if upload else b""
-    source = request.form.get("source", "")
-    mapping = {key: request.form.get(key, "") for key in (*GUESSES, "date_format")}
+    form = ImportForm()
+    data, source, mapping = form.contents(), form.source.data or "", form.mapping()
     header = None
     try:
         if source == "csv" and not mapping["date"]:
             header = csvfile.header(data)
             raise ServiceError("Choose which column holds the date and the amount, then attach the file again.")
+        if not form.validate():
+            raise ServiceError(form.refusal())
         statement, matched = statements.import_statement(
             account,
             source=source,
-            filename=upload.filename if upload else None,
+            filename=form.file.data.filename if form.file.data else None,
             data=data,
             user=current_user,
             mapping=mapping if source == "csv" else None,
-            period_start=_date_field("period_start"),
-            period_end=_date_field("period_end"),
-            ending_balance_cents=_balance_field(),
+            period_start=form.period_start.data,
+            period_end=form.period_end.data,
+            ending_balance_cents=form.ending_balance.cents,
         )
     except REFUSALS as error:
         db.session.rollback()
@@ -169,12 +147,16 @@ def import_statement(account_id):
 @requires("reconcile")
 def type_statement(account_id):
     account = _trust_account(account_id)
+    form = TypedStatementForm()
     try:
-        start, end, balance = _date_field("period_start"), _date_field("period_end"), _balance_field()
-        if start is None or end is None or balance is None:
-            raise ServiceError("Enter the statement's first and last day and its ending balance.")
+        if not form.validate():
+            raise ServiceError(form.refusal())
         statement = statements.type_statement(
-            account, period_start=start, period_end=end, ending_balance_cents=balance, user=current_user
+            account,
+            period_start=form.period_start.data,
+            period_end=form.period_end.data,
+            ending_balance_cents=form.ending_balance.cents,
+            user=current_user,
         )
     except REFUSALS as error:
         db.session.rollback()
@@ -263,11 +245,10 @@ def _act(statement, action, done):
     return workspace(statement, message=done)
 
 
-def _entry_from_form():
-    value = request.form.get("entry_id", "")
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**31:
-        return None
-    return db.session.get(JournalEntry, int(value))
+def _chosen_entry():
+    """The journal entry the form names; None for anything else (the service then asks for one of the account's)."""
+    form = EntryForm()
+    return db.session.get(JournalEntry, form.entry_id.data) if form.entry_id.data else None
 
 
 def _line_of(statement, line_id):
@@ -282,7 +263,7 @@ def _line_of(statement, line_id):
 def match(statement_id, line_id):
     statement = get_or_404(BankStatement, statement_id)
     line = _line_of(statement, line_id)
-    return _act(statement, lambda: statements.match(line, _entry_from_form(), current_user), "Line matched.")
+    return _act(statement, lambda: statements.match(line, _chosen_entry(), current_user), "Line matched.")
 
 
 @bp.post("/statements/<int:statement_id>/lines/<int:line_id>/unmatch")
@@ -297,7 +278,7 @@ def unmatch(statement_id, line_id):
 @requires("reconcile")
 def tick(statement_id):
     statement = get_or_404(BankStatement, statement_id)
-    return _act(statement, lambda: statements.tick(statement, _entry_from_form(), current_user), "Entry ticked.")
+    return _act(statement, lambda: statements.tick(statement, _chosen_entry(), current_user), "Entry ticked.")
 
 
 @bp.post("/statements/<int:statement_id>/auto-match")
@@ -333,8 +314,7 @@ def delete(statement_id):
 def sign(statement_id):
     statement = get_or_404(BankStatement, statement_id)
     try:
-        explanation = request.form.get("explanation", "").replace("\x00", "")[:5000]
-        signed = recon.sign(statement, explanation, current_user)
+        signed = recon.sign(statement, SignForm().explanation.data, current_user)
     except REFUSALS as error:
         db.session.rollback()
         db.session.refresh(statement)
