@@ -12,6 +12,7 @@ from trustweb.bills import bp
 from trustweb.bills.forms import RefundForm
 from trustweb.bills.pages import back_to
 from trustweb.extensions import db
+from trustweb.forms import query_date
 from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
 from trustweb.models.payments import RECEIVED
 from trustweb.services import refunds
@@ -22,21 +23,14 @@ from trustweb.views import attempt, get_or_404, page_or_partial, paginate
 PROCESSORS = {"test": "Test", "stripe": "Stripe", "manual": "Recorded by hand"}
 
 
-def _date(name):
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 def payment_filters():
     args = request.args
     filters = {
         "status": args.get("status") if args.get("status") in PAYMENT_STATUSES else None,
         "method": args.get("method") if args.get("method") in METHODS else None,
         "processor": args.get("processor") if args.get("processor") in PROCESSORS else None,
-        "from": _date("from"),
-        "to": _date("to"),
+        "from": query_date("from"),
+        "to": query_date("to"),
     }
     return {key: value for key, value in filters.items() if value is not None}
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
+from trustweb.forms import query_date
 from trustweb.models import Contact, Matter, TrustRequest, User
 from trustweb.models.requests import OUTSTANDING, PAYABLE, REQUEST_STATUSES
 from trustweb.services.trust import firm_today
@@ -16,13 +17,6 @@ from trustweb.views import contains, search_text
 
 STATUS_FILTERS = {"open": "Open", "overdue": "Overdue", **REQUEST_STATUSES, "all": "All"}
 REQUEST_NUMBER = re.compile(r"TR-?(\d{1,6})")
-
-
-def _date(name):
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -41,8 +35,8 @@ class RequestFilters:
             status=status if status in STATUS_FILTERS else "open",
             lawyer_id=lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None,
             q=search_text(),
-            issued_from=_date("from"),
-            issued_to=_date("to"),
+            issued_from=query_date("from"),
+            issued_to=query_date("to"),
         )
 
     def args(self):

@@ -1,13 +1,13 @@
 """Reports: each on screen (filters applied by htmx, a printable layout) and as CSV (?format=csv, streamed).
 
-The figures come from services/reports.py; here the filters are read from the
-query string (a bad one is a 400 with the reason, never a guess) and the report
-is laid out as a page, the table alone for htmx, or a CSV file for Excel.
+The figures come from services/reports.py; the filters are read from the query
+string by reports/forms.py (a bad one is a 400 with the reason, never a guess),
+and here the report is laid out as a page, the table alone for htmx, or a CSV
+file for Excel.
 """
 
 import csv
 import io
-from datetime import date
 from itertools import islice
 
 from flask import Response, render_template, request, stream_with_context
@@ -16,13 +16,14 @@ from sqlalchemy import select
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
-from trustweb.models import PAYMENT_STATUSES, REQUEST_STATUSES, BankAccount, Contact, Matter, User
+from trustweb.models import PAYMENT_STATUSES, REQUEST_STATUSES, BankAccount, User
 from trustweb.models.base import utcnow
 from trustweb.reports import bp
+from trustweb.reports.forms import FilterForm
 from trustweb.services import ledger_reports, reports
 from trustweb.services.trust import firm_today
 from trustweb.templating import firm
-from trustweb.views import MAX_ID, is_htmx, search_text
+from trustweb.views import is_htmx
 
 JOURNAL_PAGE = 100
 # Printed, the rows go in blocks, each starting a page and ending in its subtotal: a block fits a Letter or A4 page
@@ -72,73 +73,6 @@ STATUS_CHOICES = {
     "open-requests": {key: REQUEST_STATUSES[key] for key in reports.REQUEST_STATUS_CHOICES},
     "payments": PAYMENT_STATUSES,
 }
-
-
-class BadFilter(ValueError):
-    pass
-
-
-def _date(name):
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadFilter(f"“{value[:20]}” is not a date; use YYYY-MM-DD.") from None
-
-
-def _id(name):
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
-        raise BadFilter(f"Choose the {name} from the list.")
-    return int(value)
-
-
-def read_filters(key):
-    """The report's filters from the query string; raises BadFilter with a message for the person."""
-    allowed = REPORTS[key][2]
-    filters = reports.Filters()
-    if "from" in allowed:
-        filters.date_from = _date("from")
-    if "to" in allowed:
-        filters.date_to = _date("to")
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise BadFilter("The start date is after the end date.")
-    if "as_of" in allowed:
-        filters.as_of = _date("as_of")
-    if "account" in allowed:
-        account_id = _id("account")
-        if account_id is not None:
-            filters.account = db.session.get(BankAccount, account_id)
-            if filters.account is None or filters.account.kind != "trust":
-                raise BadFilter("Choose a trust account from the list.")
-    if "lawyer" in allowed:
-        lawyer_id = _id("lawyer")
-        if lawyer_id is not None:
-            filters.lawyer = db.session.get(User, lawyer_id)
-            if filters.lawyer is None:
-                raise BadFilter("Choose the lawyer from the list.")
-    if "matter" in allowed:
-        number = search_text("matter", limit=40)
-        if number:
-            filters.matter = db.session.scalar(select(Matter).where(Matter.number == number))
-            if filters.matter is None:
-                raise BadFilter(f"No matter is numbered “{number}”.")
-        client_id = _id("client")
-        if client_id is not None and filters.matter is None:
-            filters.contact = db.session.get(Contact, client_id)
-            if filters.contact is None:
-                raise BadFilter("That client does not exist.")
-    if "status" in allowed:
-        status = request.args.get("status", "").strip()
-        if status:
-            if status not in STATUS_CHOICES[key]:
-                raise BadFilter("Choose a status from the list.")
-            filters.status = status
-    return filters
 
 
 def default_account(filters):
@@ -306,10 +240,10 @@ def index():
 
 
 def run(key):
-    try:
-        filters = read_filters(key)
-    except BadFilter as error:
-        return show(key, None, reports.Filters(), 400, error=str(error))
+    form = FilterForm(request.args, REPORTS[key][2], STATUS_CHOICES.get(key, {}))
+    if not form.validate():
+        return show(key, None, reports.Filters(), 400, error=form.refusal())
+    filters = form.filters
     if key in ("client-ledger", "balances", "journal") and default_account(filters) is None:
         return show(key, None, filters, 404, error="Add a trust account first: this report is of one.")
     if key == "client-ledger" and filters.matter is None and filters.contact is None:

@@ -3,21 +3,13 @@
 Shown on the ledger's own page and on a matter's page, so it lives here rather than in either blueprint's views.
 """
 
-from datetime import date
-
 from flask import request
 from flask_login import current_user
 
 from trustweb.auth.permissions import can
+from trustweb.forms import query_date
 from trustweb.trust.forms import DepositForm, DisbursementForm, TransferForm
 from trustweb.trust.ledgers import destinations, ledger_lines, trust_accounts
-
-
-def date_arg(name):
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 def panel_context(scope, message=None, **forms):
@@ -30,7 +22,7 @@ def panel_context(scope, message=None, **forms):
         "scope": scope,
         "ledger": ledger,
         "accounts": trust_accounts(),
-        "page": ledger_lines(ledger, date_arg("from"), date_arg("to")),
+        "page": ledger_lines(ledger, query_date("from"), query_date("to")),
         "date_from": request.args.get("from", ""),
         "date_to": request.args.get("to", ""),
         "deposit": forms.get("deposit") or DepositForm(formdata=None),
