@@ -75,7 +75,7 @@ def figures(
         elif kind == "shortfall":
             shortfall += balance
     stale_before = end - timedelta(days=STALE_DAYS)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "entry_id": entry.entry_id,
             "number": entry.number,
@@ -89,7 +89,7 @@ def figures(
     ]
     deposits = [item for item in items if item["amount_cents"] > 0]
     withdrawals = [item for item in items if item["amount_cents"] < 0]
-    unmatched = [
+    unmatched: list[dict[str, Any]] = [
         {
             "line_id": line.line_id,
             "date": line.posted_on.isoformat(),
