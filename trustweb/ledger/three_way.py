@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from trustweb.ledger.rules import HELD_KINDS, LedgerKind
+
 # An item the bank has not shown for this long is flagged: a cheque never cashed, a deposit that went astray.
 STALE_DAYS = 60
 
@@ -68,11 +70,11 @@ def figures(
     account, balances as the firm reads them (what the bank holds, what is held for a client)."""
     journal = clients = shortfall = 0
     for kind, balance in ledger_balances:
-        if kind == "bank":
+        if kind == LedgerKind.BANK:
             journal += balance
-        elif kind in ("client", "firm"):
+        elif kind in HELD_KINDS:
             clients += balance
-        elif kind == "shortfall":
+        elif kind == LedgerKind.SHORTFALL:
             shortfall += balance
     stale_before = end - timedelta(days=STALE_DAYS)
     items: list[dict[str, Any]] = [
