@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import created_at_column, one_of
 
 
@@ -30,7 +30,7 @@ class FeeMode(StrEnum):
 ACCOUNT_KINDS = tuple(AccountKind)
 
 
-class BankAccount(db.Model):
+class BankAccount(Model):
     __tablename__ = "bank_account"
     __table_args__ = (
         one_of("kind", AccountKind),

@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime
 
 GENESIS_HASH = "0" * 64
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +36,7 @@ class AuditEvent(db.Model):
     user = relationship("User")
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Model):
     """The chain's last seq and hash: one row, locked by every writer so that events queue in order."""
 
     __tablename__ = "audit_chain_head"

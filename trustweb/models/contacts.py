@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import created_at_column, one_of, updated_at_column
 
 
@@ -18,7 +18,7 @@ class ContactKind(StrEnum):
 CONTACT_KINDS = tuple(ContactKind)
 
 
-class Contact(db.Model):
+class Contact(Model):
     __tablename__ = "contact"
     __table_args__ = (one_of("kind", ContactKind),)
 

@@ -4,7 +4,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Te
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trustweb.extensions import db
+from trustweb.extensions import Model, db
 
 DEFAULTS = {
     "firm_name": "Your Law Firm",
@@ -20,7 +20,7 @@ DEFAULTS = {
 }
 
 
-class FirmSettings(db.Model):
+class FirmSettings(Model):
     """One row (id 1) holding the firm's name, contact details and locale."""
 
     __tablename__ = "firm_settings"
@@ -63,7 +63,7 @@ class FirmSettings(db.Model):
         return settings
 
 
-class Counter(db.Model):
+class Counter(Model):
     """A named sequence (matters, trust requests, invoices) that never hands out a number twice."""
 
     __tablename__ = "counter"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime, created_at_column, one_of, updated_at_column
 
 
@@ -44,7 +44,7 @@ OPEN_INVOICE = (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 LINE_KINDS = {LineKind.FEE: "Fee", LineKind.EXPENSE: "Expense"}
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoice"
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
@@ -136,7 +136,7 @@ class Invoice(db.Model):
         return self.status in OPEN_INVOICE
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Model):
     __tablename__ = "invoice_line"
     __table_args__ = (
         one_of("kind", LineKind),
@@ -158,7 +158,7 @@ class InvoiceLine(db.Model):
     invoice = relationship("Invoice", back_populates="lines")
 
 
-class TrustApplication(db.Model):
+class TrustApplication(Model):
     """Trust money applied to an invoice: out of the client's ledger, into the operating account."""
 
     __tablename__ = "trust_application"

@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.ledger.rules import NORMAL_SIGN, LedgerKind  # one vocabulary and table of signs, kept with the rules
 from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
@@ -35,7 +35,7 @@ LEDGER_KINDS = tuple(LedgerKind)
 ENTRY_KINDS = tuple(EntryKind)
 
 
-class LedgerAccount(db.Model):
+class LedgerAccount(Model):
     __tablename__ = "ledger_account"
     __table_args__ = (
         one_of("kind", LedgerKind),
@@ -84,7 +84,7 @@ class LedgerAccount(db.Model):
         return self.bank_account.name
 
 
-class JournalEntry(db.Model):
+class JournalEntry(Model):
     __tablename__ = "journal_entry"
     __table_args__ = (
         one_of("kind", EntryKind),
@@ -134,7 +134,7 @@ class JournalEntry(db.Model):
         return f"JE-{self.id:06d}"
 
 
-class JournalLine(db.Model):
+class JournalLine(Model):
     __tablename__ = "journal_line"
     __table_args__ = (
         CheckConstraint("amount_cents != 0", name="not_zero"),
@@ -160,7 +160,7 @@ class JournalLine(db.Model):
         return NORMAL_SIGN[self.ledger_account.kind] * self.amount_cents
 
 
-class DepositClearance(db.Model):
+class DepositClearance(Model):
     """The bank has cleared a deposit: its money may now be paid out. Append-only like the journal."""
 
     __tablename__ = "deposit_clearance"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
 
@@ -26,7 +26,7 @@ MAIL_KINDS = {
 }
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_message"
     __table_args__ = (
         one_of("status", MailStatus),

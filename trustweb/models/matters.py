@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import created_at_column, one_of, updated_at_column
 
 
@@ -18,7 +18,7 @@ class MatterStatus(StrEnum):
 MATTER_STATUSES = tuple(MatterStatus)
 
 
-class Matter(db.Model):
+class Matter(Model):
     __tablename__ = "matter"
     __table_args__ = (
         one_of("status", MatterStatus),

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import created_at_column, one_of
 
 
@@ -35,7 +35,7 @@ PAYMENT_STATUSES = {
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED)
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payment"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
@@ -96,7 +96,7 @@ class Payment(db.Model):
         return self.invoice if self.invoice_id is not None else self.request
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money given back from a payment: only ever from the ledger of the client who paid (invariant 6)."""
 
     __tablename__ = "refund"
@@ -120,7 +120,7 @@ class Refund(db.Model):
     created_by = relationship("User")
 
 
-class Dispute(db.Model):
+class Dispute(Model):
     """A chargeback: money the processor pulled back, and where it was taken from."""
 
     __tablename__ = "dispute"
@@ -148,7 +148,7 @@ class Dispute(db.Model):
     payment = relationship("Payment", backref="disputes")
 
 
-class ProcessorEvent(db.Model):
+class ProcessorEvent(Model):
     """A webhook event applied (or acknowledged and ignored): its id is unique, so it is applied once."""
 
     __tablename__ = "processor_event"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime, created_at_column, one_of, updated_at_column
 
 
@@ -48,7 +48,7 @@ TEMPLATE_KINDS = {
 }
 
 
-class TrustRequest(db.Model):
+class TrustRequest(Model):
     __tablename__ = "trust_request"
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
@@ -141,7 +141,7 @@ class TrustRequest(db.Model):
         return [a for a in (self.cc or "").split(",") if a]
 
 
-class PayLink(db.Model):
+class PayLink(Model):
     """One pay link handed to a client, for a trust request or an invoice: only the SHA-256 of its token is kept."""
 
     __tablename__ = "pay_link"
@@ -165,7 +165,7 @@ class PayLink(db.Model):
         return self.invoice if self.invoice_id is not None else self.request
 
 
-class EmailTemplate(db.Model):
+class EmailTemplate(Model):
     """Subject and body of a client email, with merge fields, rendered in a sandbox."""
 
     __tablename__ = "email_template"

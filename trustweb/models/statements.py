@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
 
@@ -27,7 +27,7 @@ STATEMENT_SOURCES = {
 }
 
 
-class BankStatement(db.Model):
+class BankStatement(Model):
     __tablename__ = "bank_statement"
     __table_args__ = (
         one_of("source", StatementSource),
@@ -57,7 +57,7 @@ class BankStatement(db.Model):
         return STATEMENT_SOURCES[self.source]
 
 
-class StatementLine(db.Model):
+class StatementLine(Model):
     """One movement on the bank's statement: + money in, - money out; matched to at most one journal entry."""
 
     __tablename__ = "statement_line"
@@ -85,7 +85,7 @@ class StatementLine(db.Model):
     entry = relationship("JournalEntry")
 
 
-class Reconciliation(db.Model):
+class Reconciliation(Model):
     """A trust account's three-way reconciliation at a statement's end date; signed, it is never changed and the
     period is locked (invariant 9)."""
 

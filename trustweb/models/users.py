@@ -7,7 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustweb.extensions import db
+from trustweb.extensions import Model
 from trustweb.models.base import UTCDateTime, created_at_column, one_of
 
 
@@ -22,7 +22,7 @@ ROLES = tuple(Role)
 ROLE_LABELS = {Role.ADMIN: "Administrator", Role.LAWYER: "Lawyer", Role.BOOKKEEPER: "Bookkeeper", Role.STAFF: "Staff"}
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
     __table_args__ = (one_of("role", Role),)
 
@@ -74,7 +74,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A signed-in browser. Signing out deletes it, so a copied cookie stops working too."""
 
     __tablename__ = "user_session"
@@ -90,7 +90,7 @@ class UserSession(db.Model):
     user = relationship("User")
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """Every sign-in attempt, counted to slow down password guessing across all app servers."""
 
     __tablename__ = "login_attempt"
