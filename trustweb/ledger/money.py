@@ -26,7 +26,7 @@ class MoneyError(ValueError):
     """An amount that cannot be accepted, with a message fit to show the user."""
 
 
-def parse_cents(text, *, allow_zero=False):
+def parse_cents(text: str | None, *, allow_zero: bool = False) -> int:
     """Parse a typed amount into integer cents, or raise MoneyError."""
     if text is None or not str(text).strip():
         raise MoneyError("Enter an amount.")
@@ -48,14 +48,14 @@ def parse_cents(text, *, allow_zero=False):
     return total
 
 
-def cents_to_decimal(cents):
+def cents_to_decimal(cents: int) -> Decimal:
     """Exact decimal value of an integer number of cents."""
     if not isinstance(cents, int) or isinstance(cents, bool):
         raise TypeError("money must be an integer number of cents")
     return Decimal(cents).scaleb(-2)
 
 
-def format_cents(cents, currency, locale="en_US"):
+def format_cents(cents: int, currency: str, locale: str = "en_US") -> str:
     """Format cents for display in a currency: the account's the money is in, or the firm's (as Babel does, without
     its per-call cost)."""
     prefix, group, decimal, suffix = _currency_layout(currency, locale)
@@ -65,7 +65,7 @@ def format_cents(cents, currency, locale="en_US"):
 
 
 @lru_cache(maxsize=64)
-def _currency_layout(currency, locale):
+def _currency_layout(currency: str, locale: str) -> tuple[str, str, str, str]:
     """What Babel puts around and between the digits of an amount in this currency and locale."""
     sample = format_currency(Decimal("1234567.89"), currency, locale=locale)
     match = re.fullmatch(r"(\D*)1(?P<group>\D?)234(?P=group)567(\D)89(\D*)", sample)
@@ -74,7 +74,7 @@ def _currency_layout(currency, locale):
     return match.group(1), match.group("group"), match.group(3), match.group(4)
 
 
-def plain_cents(cents):
+def plain_cents(cents: int) -> str:
     """Cents as a plain decimal string ("1234.50", "-0.05") for forms and CSV; integer arithmetic, as a CSV of
     a million amounts calls it a million times."""
     if not isinstance(cents, int) or isinstance(cents, bool):

@@ -6,6 +6,7 @@ need to know about a ledger (its kind, trust account, balances). Services load
 the states under a lock, ask these functions, and only then write.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -85,7 +86,7 @@ class LedgerState:
     uncleared: int = 0
 
     @property
-    def available(self):
+    def available(self) -> int:
         return self.balance - self.uncleared
 
 
@@ -95,24 +96,24 @@ class Posting:
     amount: int  # debit positive, credit negative
 
     @property
-    def natural(self):
+    def natural(self) -> int:
         """The posting's effect on the ledger's balance as the firm reads it."""
         return NORMAL_SIGN[self.ledger.kind] * self.amount
 
 
-def check_amount(cents):
+def check_amount(cents: int) -> None:
     if not isinstance(cents, int) or isinstance(cents, bool):
         raise TypeError("money is an integer number of cents")
     if cents <= 0:
         raise ZeroAmount("The amount must be more than zero.")
 
 
-def residual(postings):
+def residual(postings: Sequence[Posting]) -> int:
     """What an entry is out of balance by (beancount's compute_residual); zero when it balances."""
     return sum(p.amount for p in postings)
 
 
-def check_balanced(postings):
+def check_balanced(postings: Sequence[Posting]) -> None:
     if len(postings) < 2:
         raise UnbalancedEntry("An entry needs at least two lines.")
     if any(p.amount == 0 for p in postings):
@@ -121,7 +122,7 @@ def check_balanced(postings):
         raise UnbalancedEntry(f"The entry is out of balance by {residual(postings)} cents.")
     # Invariant 4: within each trust account the lines net to zero, so the bank's balance
     # always equals what is held for clients and the firm.
-    per_account = {}
+    per_account: dict[int | None, int] = {}
     for p in postings:
         if p.ledger.kind in TRUST_KINDS:
             per_account[p.ledger.trust_account] = per_account.get(p.ledger.trust_account, 0) + p.amount
@@ -129,7 +130,9 @@ def check_balanced(postings):
         raise CrossesTrustAccounts("Money cannot appear in or vanish from a trust account within one entry.")
 
 
-def apply(postings, *, uncleared=None, spend_uncleared=False):
+def apply(
+    postings: Sequence[Posting], *, uncleared: Mapping[str, int] | None = None, spend_uncleared: bool = False
+) -> dict[str, LedgerState]:
     """The ledgers' new states after the entry, or a LedgerError saying why it is refused.
 
     uncleared maps ledger key -> change in its uncleared amount (a deposit not yet
@@ -139,7 +142,7 @@ def apply(postings, *, uncleared=None, spend_uncleared=False):
     """
     check_balanced(postings)
     uncleared = uncleared or {}
-    states = {}
+    states: dict[str, LedgerState] = {}
     for p in postings:
         state = states.get(p.ledger.key, p.ledger)
         states[p.ledger.key] = replace(state, balance=state.balance + p.natural)
@@ -165,6 +168,6 @@ def apply(postings, *, uncleared=None, spend_uncleared=False):
     return states
 
 
-def reversal_of(postings):
+def reversal_of(postings: Sequence[Posting]) -> list[Posting]:
     """The postings that undo an entry: every line with its sign turned."""
     return [Posting(p.ledger, -p.amount) for p in postings]

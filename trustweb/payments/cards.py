@@ -1,13 +1,14 @@
 """Reading what a payer typed into the card form: number (Luhn), expiry and CVC."""
 
 import re
+from datetime import date
 
 
 class CardError(ValueError):
     """Something typed on the card form is not a usable card; the message says what."""
 
 
-def card_number(text):
+def card_number(text: str | None) -> str:
     """Digits of a card number; spaces and dashes as people type them are fine."""
     digits = re.sub(r"[\s-]", "", text or "")
     if not digits:
@@ -19,7 +20,7 @@ def card_number(text):
     return digits
 
 
-def luhn_ok(digits):
+def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         n = int(ch)
@@ -29,7 +30,7 @@ def luhn_ok(digits):
     return total % 10 == 0
 
 
-def expiry(text, today):
+def expiry(text: str | None, today: date) -> tuple[int, int]:
     """(month, year) from MM/YY or MM/YYYY; refused when the card has expired."""
     match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "", re.ASCII)
     if not match:
@@ -46,7 +47,7 @@ def expiry(text, today):
     return month, year
 
 
-def cvc(text):
+def cvc(text: str | None) -> str:
     text = (text or "").strip()
     if not re.fullmatch(r"\d{3,4}", text, re.ASCII):
         raise CardError("Enter the 3 or 4 digit security code (CVC).")

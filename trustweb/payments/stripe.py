@@ -7,30 +7,17 @@ payer returns. The fee is read from the charge's balance transaction, never
 guessed.
 """
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from trustweb.payments.base import Processor
+from trustweb.payments.base import Checkout, CheckoutState, Processor
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
 
 EXPAND = ["payment_intent.latest_charge.balance_transaction"]
 TIMEOUT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Checkout:
-    reference: str  # cs_...
-    url: str
-
-
-@dataclass(frozen=True)
-class CheckoutState:
-    """What Stripe says about a checkout: paid, still pending (a bank payment), or failed/open."""
-
-    status: str  # "paid", "pending", "failed" or "open"
-    payment_reference: str | None = None  # pi_...
-    method: str = "card"  # card or ach
-    fee_cents: int = 0
 
 
 class ProcessorError(Exception):
@@ -41,7 +28,7 @@ class StripeProcessor(Processor):
     name = "stripe"
     hosted = True  # the payer is sent to the processor's page
 
-    def __init__(self, secret_key, webhook_secret=None, api_base=None):
+    def __init__(self, secret_key: str, webhook_secret: str | None = None, api_base: str | None = None) -> None:
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.test_mode = secret_key.startswith(("sk_test_", "rk_test_"))
@@ -53,8 +40,19 @@ class StripeProcessor(Processor):
             http_client=stripe.new_default_http_client(timeout=TIMEOUT_SECONDS),
         )
 
-    def create_checkout(self, *, amount_cents, currency, description, success_url, cancel_url, metadata, email, key):
-        params = {
+    def create_checkout(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        metadata: dict[str, str],
+        email: str | None,
+        key: str,
+    ) -> Checkout:
+        params: SessionCreateParams = {
             "mode": "payment",
             "payment_method_types": ["card", "us_bank_account"],
             "line_items": [
@@ -79,9 +77,11 @@ class StripeProcessor(Processor):
             session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
         except stripe.StripeError as error:
             raise ProcessorError(_message(error)) from error
+        if session.url is None:  # Stripe gives every hosted payment session a page; this says so if it did not
+            raise ProcessorError("Stripe gave no checkout page for this payment.")
         return Checkout(reference=session.id, url=session.url)
 
-    def checkout_state(self, reference):
+    def checkout_state(self, reference: str) -> CheckoutState:
         try:
             session = self.client.v1.checkout.sessions.retrieve(reference, {"expand": EXPAND}).to_dict()
         except stripe.StripeError as error:
@@ -100,7 +100,7 @@ class StripeProcessor(Processor):
             return CheckoutState("failed", intent_id, method)
         return CheckoutState("open", intent_id, method)
 
-    def expire_checkout(self, reference):
+    def expire_checkout(self, reference: str) -> bool:
         """End a checkout nobody finished; False when it cannot be (it was paid, or is already over)."""
         try:
             session = self.client.v1.checkout.sessions.retrieve(reference)
@@ -111,7 +111,7 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         return True
 
-    def refund(self, payment_reference, amount_cents, key):
+    def refund(self, payment_reference: str, amount_cents: int, key: str) -> str:
         try:
             refund = self.client.v1.refunds.create(
                 {"payment_intent": payment_reference, "amount": amount_cents}, {"idempotency_key": key}
@@ -120,7 +120,7 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         return refund.id
 
-    def refunds_of(self, payment_reference):
+    def refunds_of(self, payment_reference: str) -> list[dict[str, Any]]:
         """Every refund of a payment as Stripe has it: [{"id", "amount", "status", "created"}]."""
         try:
             listed = self.client.v1.refunds.list({"payment_intent": payment_reference, "limit": 100})
@@ -128,17 +128,17 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         return [refund.to_dict() for refund in listed.data]
 
-    def verify_event(self, payload, signature):
+    def verify_event(self, payload: bytes, signature: str) -> dict[str, Any]:
         """The event, once its signature checks out (5 minutes' tolerance); raises SignatureVerificationError."""
         event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=300)
         return event.to_dict()
 
 
-def _message(error):
+def _message(error: stripe.StripeError) -> str:
     return getattr(error, "user_message", None) or str(error) or type(error).__name__
 
 
-def _is_bank_payment(intent):
+def _is_bank_payment(intent: object) -> bool:
     if not isinstance(intent, dict):
         return False
     types = intent.get("payment_method_types") or []
@@ -149,7 +149,7 @@ def _is_bank_payment(intent):
     return types == ["us_bank_account"]
 
 
-def _fee(intent):
+def _fee(intent: object) -> int:
     charge = intent.get("latest_charge") if isinstance(intent, dict) else None
     transaction = charge.get("balance_transaction") if isinstance(charge, dict) else None
     return int(transaction.get("fee") or 0) if isinstance(transaction, dict) else 0

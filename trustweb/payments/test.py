@@ -9,7 +9,7 @@ firm's configured rate (2.9% + 30 cents unless changed).
 
 import hashlib
 
-from trustweb.payments.base import Charge, Declined, Processor
+from trustweb.payments.base import CardDetails, Charge, Declined, Processor
 
 DECLINES = {
     "4000000000000002": "Your card was declined. Please use a different card or contact your bank.",
@@ -26,16 +26,16 @@ class TestProcessor(Processor):
     name = "test"
     test_mode = True
 
-    def __init__(self, basis_points=290, fixed_cents=30):
+    def __init__(self, basis_points: int = 290, fixed_cents: int = 30) -> None:
         self.basis_points = basis_points
         self.fixed_cents = fixed_cents
 
-    def fee_for(self, amount_cents):
+    def fee_for(self, amount_cents: int) -> int:
         # Rounded half up to the cent, in integers; never more than the payment itself.
         fee = (amount_cents * self.basis_points + 5_000) // 10_000 + self.fixed_cents
         return min(fee, amount_cents)
 
-    def charge_card(self, amount_cents, card, idempotency_key, description):
+    def charge_card(self, amount_cents: int, card: CardDetails, idempotency_key: str, description: str) -> Charge:
         if card.number in DECLINES:
             raise Declined(DECLINES[card.number])
         reference = "test_ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
