@@ -260,15 +260,17 @@ _EXPANDABLE = {
     "balance_transaction": {"source"},
 }
 # Top-level parameters accepted (and stored; only those read below have any effect). Anything else is
-# refused with Stripe's "Received unknown parameter" error, which catches typos in the app's calls.
+# refused with Stripe's "Received unknown parameter" error, which catches typos in the app's calls, and
+# parameters the pinned API version no longer has (payment_method_types went in 2026-09-30.endive).
 # fmt: off
 _SESSION_PARAMS = {
-    "adaptive_pricing", "after_expiration", "allow_promotion_codes", "automatic_tax", "billing_address_collection",
+    "adaptive_pricing", "after_expiration", "allow_promotion_codes", "allowed_payment_method_types", "automatic_tax",
+    "billing_address_collection",
     "branding_settings", "cancel_url", "client_reference_id", "consent_collection", "currency", "custom_fields",
     "custom_text", "customer", "customer_creation", "customer_email", "customer_update", "discounts",
     "excluded_payment_method_types", "expand", "expires_at", "invoice_creation", "line_items", "locale", "metadata",
     "mode", "name_collection", "optional_items", "payment_intent_data", "payment_method_collection",
-    "payment_method_configuration", "payment_method_options", "payment_method_types", "phone_number_collection",
+    "payment_method_configuration", "payment_method_options", "phone_number_collection",
     "redirect_on_completion", "return_url", "saved_payment_method_options", "shipping_address_collection",
     "shipping_options", "submit_type", "success_url", "tax_id_collection", "ui_mode", "wallet_options",
 }
@@ -1002,15 +1004,16 @@ class StandIn:
             raise _ApiError(400, f"The Stripe stand-in supports only mode=payment, not {mode!r}.", param="mode")
         if (params.get("ui_mode") or "hosted") != "hosted":
             raise _ApiError(400, "The Stripe stand-in supports only ui_mode=hosted.", param="ui_mode")
-        methods = params.get("payment_method_types") or [CARD]
+        methods = params.get("allowed_payment_method_types") or [CARD]
         if not isinstance(methods, list):
-            raise _ApiError(400, "Invalid array", param="payment_method_types")
+            raise _ApiError(400, "Invalid array", param="allowed_payment_method_types")
         for index, name in enumerate(methods):
             if name not in PAYMENT_METHODS:
                 raise _ApiError(
                     400,
-                    f"Invalid payment_method_types[{index}]: the Stripe stand-in supports {', '.join(PAYMENT_METHODS)}",
-                    param=f"payment_method_types[{index}]",
+                    f"Invalid allowed_payment_method_types[{index}]: "
+                    f"the Stripe stand-in supports {', '.join(PAYMENT_METHODS)}",
+                    param=f"allowed_payment_method_types[{index}]",
                 )
         items = params.get("line_items")
         if not items:
@@ -1074,7 +1077,7 @@ class StandIn:
             raise _ApiError(
                 400,
                 f"The payment method `us_bank_account` does not support currency `{currency}`.",
-                param="payment_method_types",
+                param="allowed_payment_method_types",
             )
         if currency == "usd" and amount_total < 50:
             raise _ApiError(

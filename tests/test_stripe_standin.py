@@ -39,7 +39,7 @@ def session_params(amount=12345, methods=("card", ACH), **extra):
     """What the app sends: one price_data line item, metadata on the session and on the payment intent."""
     return {
         "mode": "payment",
-        "payment_method_types": list(methods),
+        "allowed_payment_method_types": list(methods),
         "line_items": [
             {
                 "price_data": {"currency": "usd", "unit_amount": amount, "product_data": {"name": "Retainer deposit"}},
@@ -120,7 +120,7 @@ def test_create_session_returns_an_open_session_and_records_the_wire_request(sta
     form = dict(request.pairs)
     assert form["line_items[0][price_data][unit_amount]"] == "12345"
     assert form["line_items[0][price_data][product_data][name]"] == "Retainer deposit"
-    assert form["payment_method_types[1]"] == ACH
+    assert form["allowed_payment_method_types[1]"] == ACH
     assert form["payment_intent_data[metadata][payment_id]"] == "17"
     assert request.params["line_items"][0]["quantity"] == "1"
     assert request.header("authorization") == f"Bearer {TEST_API_KEY}"
@@ -159,6 +159,19 @@ def test_create_session_refuses_what_stripe_refuses(client):
 
     with pytest.raises(stripe.InvalidRequestError, match="at least"):
         client.v1.checkout.sessions.create(params=session_params(amount=20))
+
+
+def test_payment_method_types_is_refused_since_the_endive_api_version(client):
+    """Stripe removed the parameter from session creation in 2026-09-30.endive; the library pins a later version."""
+    assert stripe.api_version >= "2026-09-30.endive"
+    params = session_params()
+    params["payment_method_types"] = params.pop("allowed_payment_method_types")
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.checkout.sessions.create(params=params)
+    assert (unknown.value.code, unknown.value.param) == ("parameter_unknown", "payment_method_types")
+
+    session = client.v1.checkout.sessions.create(params=session_params())
+    assert session.payment_method_types == ["card", ACH]
 
 
 def test_retrieve_unknown_session_is_resource_missing(client):

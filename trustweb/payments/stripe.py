@@ -54,7 +54,7 @@ class StripeProcessor(Processor):
     ) -> Checkout:
         params: SessionCreateParams = {
             "mode": "payment",
-            "payment_method_types": ["card", "us_bank_account"],
+            "allowed_payment_method_types": ["card", "us_bank_account"],
             "line_items": [
                 {
                     "price_data": {
