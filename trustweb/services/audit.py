@@ -7,20 +7,22 @@ together or not at all.
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import select
 
-from trustweb.extensions import client_address, db
-from trustweb.models import AuditChainHead, AuditEvent
+from trustweb.extensions import Model, client_address, db
+from trustweb.models import AuditChainHead, AuditEvent, User
 from trustweb.models.audit import GENESIS_HASH
 from trustweb.models.base import utcnow
 from trustweb.models.firm import insert_ignore
 
 
-def _plain(value):
+def _plain(value: object) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
@@ -28,11 +30,11 @@ def _plain(value):
     raise TypeError(f"cannot put {type(value).__name__} in the audit trail")
 
 
-def to_json(values):
+def to_json(values: Mapping[str, Any] | None) -> str | None:
     return None if values is None else json.dumps(values, default=_plain, sort_keys=True, separators=(",", ":"))
 
 
-def event_hash(event):
+def event_hash(event: AuditEvent) -> str:
     """SHA-256 over the event's fields and the previous event's hash."""
     fields = {
         "seq": event.seq,
@@ -50,7 +52,7 @@ def event_hash(event):
     return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _acting_user(user):
+def _acting_user(user: User | None) -> User | None:
     if user is not None:
         return user
     if has_request_context() and current_user and current_user.is_authenticated:
@@ -58,7 +60,7 @@ def _acting_user(user):
     return None
 
 
-def lock_chain():
+def lock_chain() -> AuditChainHead:
     """Lock the chain's head row for the rest of the transaction; returns it.
 
     Every write appends to the chain, so writers already take turns at the head. The services that lock rows
@@ -66,12 +68,21 @@ def lock_chain():
     before rows, and two of them can never each hold what the other waits for (PostgreSQL would abort one).
     """
     db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
-    return db.session.scalar(
+    return db.session.execute(
         select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    )
+    ).scalar_one()
 
 
-def record(action, obj=None, *, object_type=None, object_id=None, before=None, after=None, user=None):
+def record(
+    action: str,
+    obj: Model | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: int | str | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    user: User | None = None,
+) -> AuditEvent:
     """Append an event to the chain in the current transaction (the caller commits)."""
     # The head row is locked so that concurrent writers append one after another.
     head = lock_chain()
@@ -95,14 +106,14 @@ def record(action, obj=None, *, object_type=None, object_id=None, before=None, a
     return event
 
 
-def snapshot(obj, fields):
+def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
     """The named fields of a model as plain values, for before/after."""
     return {field: getattr(obj, field) for field in fields}
 
 
-def verify(batch=1000):
+def verify(batch: int = 1000) -> list[str]:
     """Problems in the chain, first one first; an empty list when it is intact."""
-    problems = []
+    problems: list[str] = []
     expected_seq, prev_hash = 1, GENESIS_HASH
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
     for event in db.session.scalars(query):

@@ -1,5 +1,8 @@
 """check-books: re-derive every balance from the journal lines and check invariants 2 to 5."""
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import case, func, select, text
 
 from trustweb.extensions import db
@@ -11,14 +14,14 @@ from trustweb.models.append_only import APPEND_ONLY_TABLES
 _natural = case(*((LedgerAccount.kind == kind, sign) for kind, sign in NORMAL_SIGN.items()))
 
 
-def _money(cents, ledger):
+def _money(cents: int, ledger: LedgerAccount) -> str:
     """An amount in a problem's sentence, in the currency of the ledger's bank account."""
     return format_cents(cents, ledger.bank_account.currency)
 
 
-def check_books():
+def check_books() -> list[str]:
     """Everything wrong with the books, as sentences; an empty list when they are sound."""
-    problems = []
+    problems: list[str] = []
     problems += _unbalanced_entries()
     problems += _entries_crossing_trust_accounts()
     ledgers = db.session.scalars(select(LedgerAccount).order_by(LedgerAccount.key)).all()
@@ -48,7 +51,7 @@ def check_books():
     return problems
 
 
-def _unbalanced_entries():
+def _unbalanced_entries() -> list[str]:
     rows = db.session.execute(
         select(JournalLine.entry_id, func.sum(JournalLine.amount_cents), func.count())
         .group_by(JournalLine.entry_id)
@@ -62,7 +65,7 @@ def _unbalanced_entries():
     ] + [f"entry JE-{entry_id:06d} has no lines" for entry_id in orphans]
 
 
-def _entries_crossing_trust_accounts():
+def _entries_crossing_trust_accounts() -> list[str]:
     rows = db.session.execute(
         select(JournalLine.entry_id, LedgerAccount.bank_account_id)
         .join(LedgerAccount)
@@ -76,7 +79,7 @@ def _entries_crossing_trust_accounts():
     ]
 
 
-def _derived_balances():
+def _derived_balances() -> dict[int, int]:
     rows = db.session.execute(
         select(JournalLine.ledger_account_id, func.sum(JournalLine.amount_cents * _natural))
         .join(LedgerAccount)
@@ -85,7 +88,7 @@ def _derived_balances():
     return {ledger_id: int(total) for ledger_id, total in rows}
 
 
-def _derived_uncleared():
+def _derived_uncleared() -> dict[int, int]:
     """Per held ledger: deposits into it with no clearance and no reversal."""
     reversed_ids = select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))
     rows = db.session.execute(
@@ -104,35 +107,47 @@ def _derived_uncleared():
     return {ledger_id: int(total) for ledger_id, total in rows}
 
 
-def _last_running_balances():
+def _last_running_balances() -> dict[int, int]:
     last = select(func.max(JournalLine.id)).group_by(JournalLine.ledger_account_id)
-    rows = db.session.execute(
-        select(JournalLine.ledger_account_id, JournalLine.balance_after_cents).where(JournalLine.id.in_(last))
-    ).all()
+    rows = (
+        db.session.execute(
+            select(JournalLine.ledger_account_id, JournalLine.balance_after_cents).where(JournalLine.id.in_(last))
+        )
+        .tuples()
+        .all()
+    )
     return dict(rows)
 
 
-def _trust_accounts_match_their_ledgers(ledgers, derived):
+@dataclass
+class _AccountTotals:
+    ledger: LedgerAccount  # one of the account's ledgers, for its currency
+    bank: int = 0
+    held: int = 0
+    name: str | None = None
+
+
+def _trust_accounts_match_their_ledgers(ledgers: Sequence[LedgerAccount], derived: Mapping[int, int]) -> list[str]:
     problems = []
-    accounts = {}
+    accounts: dict[int, _AccountTotals] = {}
     for ledger in ledgers:
         if ledger.kind in TRUST_KINDS:
-            totals = accounts.setdefault(ledger.bank_account_id, {"bank": 0, "held": 0, "name": None, "ledger": ledger})
+            totals = accounts.setdefault(ledger.bank_account_id, _AccountTotals(ledger))
             if ledger.kind == "bank":
-                totals["bank"] += derived.get(ledger.id, 0)
-                totals["name"] = ledger.name
+                totals.bank += derived.get(ledger.id, 0)
+                totals.name = ledger.name
             else:
-                totals["held"] += derived.get(ledger.id, 0)
+                totals.held += derived.get(ledger.id, 0)
     for totals in accounts.values():
-        if totals["bank"] != totals["held"]:
+        if totals.bank != totals.held:
             problems.append(
-                f"{totals['name'] or 'a trust account'}: the journal shows {_money(totals['bank'], totals['ledger'])} "
-                f"in the bank but its client and firm ledgers add up to {_money(totals['held'], totals['ledger'])}"
+                f"{totals.name or 'a trust account'}: the journal shows {_money(totals.bank, totals.ledger)} "
+                f"in the bank but its client and firm ledgers add up to {_money(totals.held, totals.ledger)}"
             )
     return problems
 
 
-def shortfalls(ledgers=None):
+def shortfalls(ledgers: Sequence[LedgerAccount] | None = None) -> list[str]:
     """Named items: what the firm must replace in a trust account (fees a processor kept, money pulled back)."""
     if ledgers is None:
         ledgers = db.session.scalars(select(LedgerAccount).where(LedgerAccount.kind == "shortfall")).all()
@@ -144,7 +159,7 @@ def shortfalls(ledgers=None):
     ]
 
 
-def firm_money_in_trust():
+def firm_money_in_trust() -> list[str]:
     """Problems: money the firm replaced and then got back (a dispute won after it paid the shortfall) sits in trust."""
     ledgers = db.session.scalars(
         select(LedgerAccount).where(LedgerAccount.kind == "shortfall", LedgerAccount.balance_cents > 0)
@@ -156,7 +171,7 @@ def firm_money_in_trust():
     ]
 
 
-def _missing_triggers():
+def _missing_triggers() -> list[str]:
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite":
         names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
