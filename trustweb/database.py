@@ -10,10 +10,13 @@ its result. Readers are never blocked in WAL mode.
 """
 
 import sqlite3
+from typing import Any, cast
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Update, event
 from sqlalchemy.engine import Engine
+
+from trustweb.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -51,3 +54,8 @@ def writes_on_get(view):
     """
     view.writes_on_get = True
     return view
+
+
+def rows_updated(statement: Update) -> int:
+    """Run an UPDATE in the session; the number of rows it changed (the session types its result without one)."""
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount

@@ -55,6 +55,9 @@ from trustweb.models.statements import (
 )
 from trustweb.models.users import ROLE_LABELS, ROLES, LoginAttempt, Role, User, UserSession
 
+# What a client pays through a link: a request for money into trust, or a bill.
+Payable = TrustRequest | Invoice
+
 append_only.register()
 append_only.register_locks()
 
@@ -85,6 +88,7 @@ __all__ = [
     "JournalLine",
     "LedgerAccount",
     "NORMAL_SIGN",
+    "Payable",
     "ACCOUNT_KINDS",
     "BankAccount",
     "BankStatement",

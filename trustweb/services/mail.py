@@ -13,14 +13,17 @@ token (only the link's hash is kept anywhere).
 
 import re
 import smtplib
+from collections.abc import Sequence
 from datetime import timedelta
 
 from flask import current_app
 from flask_mail import Connection, Message
+from markupsafe import Markup
 from sqlalchemy import or_, select, update
 
+from trustweb.database import rows_updated
 from trustweb.extensions import db
-from trustweb.models import MailStatus, OutboxMessage
+from trustweb.models import MailStatus, OutboxMessage, Payable
 from trustweb.models.base import utcnow
 
 CLAIM_MINUTES = 10
@@ -34,10 +37,10 @@ class TimedConnection(Connection):
     this is its configure_host with MAIL_TIMEOUT passed through.
     """
 
-    def configure_host(self):
+    def configure_host(self) -> smtplib.SMTP:
         timeout = current_app.config["MAIL_TIMEOUT"]
         if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+            host: smtplib.SMTP = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
         else:
             host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
         host.set_debuglevel(int(self.mail.debug))
@@ -48,7 +51,16 @@ class TimedConnection(Connection):
         return host
 
 
-def queue(kind, recipients, subject, text, html=None, *, cc=None, about=None):
+def queue(
+    kind: str,
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    html: Markup | str | None = None,
+    *,
+    cc: Sequence[str] | None = None,
+    about: Payable | None = None,
+) -> OutboxMessage:
     """Add a message to the outbox (the caller commits); `about` is the trust request or invoice it concerns."""
     message = OutboxMessage(
         kind=kind,
@@ -66,11 +78,11 @@ def queue(kind, recipients, subject, text, html=None, *, cc=None, about=None):
     return message
 
 
-def _claim(message_id):
+def _claim(message_id: int) -> bool:
     """Take the message for sending; False when another sender has it or it went already."""
     now = utcnow()
     stale = now - timedelta(minutes=CLAIM_MINUTES)
-    claimed = db.session.execute(
+    claimed = rows_updated(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -80,16 +92,16 @@ def _claim(message_id):
             ),
         )
         .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-    ).rowcount
+    )
     db.session.commit()
     return claimed == 1
 
 
-def deliver(message_id):
+def deliver(message_id: int) -> bool:
     """Send one queued message; True when the SMTP server took it."""
     if not _claim(message_id):
         return False
-    message = db.session.get(OutboxMessage, message_id)
+    message = db.session.get_one(OutboxMessage, message_id)  # just claimed: it is there
     db.session.refresh(message)
     email = Message(
         subject=message.subject,
@@ -104,7 +116,7 @@ def deliver(message_id):
             email.send(connection)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server leaves the message queued
         db.session.rollback()
-        message = db.session.get(OutboxMessage, message_id)
+        message = db.session.get_one(OutboxMessage, message_id)
         message.status = MailStatus.QUEUED
         message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR]
         db.session.commit()
@@ -119,12 +131,12 @@ def deliver(message_id):
     return True
 
 
-def redact(body):
+def redact(body: str) -> str:
     """The body with each pay-link token cut out, so a sent message keeps no usable link."""
     return re.sub(r"(/pay/)[A-Za-z0-9_-]{16,}", r"\1[link sent]", body)
 
 
-def deliver_queued(limit=500, about=None):
+def deliver_queued(limit: int = 500, about: Payable | None = None) -> tuple[int, int]:
     """Send what is waiting, oldest first (only about one trust request or invoice, if given): (sent, failed)."""
     stale = utcnow() - timedelta(minutes=CLAIM_MINUTES)
     statement = (

@@ -11,10 +11,12 @@ recent date) reads few lines however long the history is.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.extensions import db
@@ -52,8 +54,12 @@ ENTRY_KINDS = {
 # LibreOffice show as text and do not display.
 FORMULA_STARTS = "=+-@\t\r"
 
+_Text = TypeVar("_Text", str, None)
+# A report's row: its values by column key (and "_..." keys the pages link with).
+ReportRow = dict[str, Any]
 
-def spreadsheet_text(value):
+
+def spreadsheet_text(value: _Text) -> _Text:
     """Text for a CSV cell that a spreadsheet shows as text and never runs as a formula."""
     if value and value[0] in FORMULA_STARTS:
         return "'" + value
@@ -68,7 +74,7 @@ class Column:
     running: bool = False  # a running balance: each row carries the ones before, so rows are not added up
 
     @property
-    def summed(self):
+    def summed(self) -> bool:
         return self.kind == "money" and not self.running
 
 
@@ -90,17 +96,19 @@ class Filters:
 class Report:
     key: str
     title: str
-    columns: list
-    rows: object  # a list, or a generator for the long ones
-    totals: dict = field(default_factory=dict)
-    summary: list = field(default_factory=list)  # (label, value, kind) shown above the table and in the CSV
-    groups: list = field(default_factory=list)  # (title, columns, rows) tables shown below the main one
+    columns: list[Column]
+    rows: Iterable[ReportRow]  # a list, or a generator for the long ones
+    totals: dict[str, int] = field(default_factory=dict)
+    # (label, value, kind) shown above the table and in the CSV
+    summary: list[tuple[str, Any, str]] = field(default_factory=list)
+    # (title, columns, rows) tables shown below the main one
+    groups: list[tuple[str, list[Column], list[ReportRow]]] = field(default_factory=list)
     note: str | None = None
     # For an export too long to build a dict per row: rows already as the CSV writes them (a generator).
-    csv_rows: object = None
+    csv_rows: Iterable[Sequence[Any]] | None = None
 
 
-def ageing_bucket(days_overdue):
+def ageing_bucket(days_overdue: int) -> str:
     if days_overdue <= 0:
         return "current"
     if days_overdue <= 30:
@@ -112,14 +120,14 @@ def ageing_bucket(days_overdue):
     return "90+"
 
 
-def _lawyer_of_request(statement, lawyer):
+def _lawyer_of_request(statement: Select[Any], lawyer: User) -> Select[Any]:
     return statement.where(
         TrustRequest.matter_id.in_(select(Matter.id).where(Matter.lawyer_id == lawyer.id))
         | (TrustRequest.matter_id.is_(None) & (TrustRequest.created_by_id == lawyer.id))
     )
 
 
-def _narrow_requests(statement, filters):
+def _narrow_requests(statement: Select[Any], filters: Filters) -> Select[Any]:
     if filters.account is not None:
         statement = statement.where(TrustRequest.bank_account_id == filters.account.id)
     if filters.lawyer is not None:
@@ -131,7 +139,7 @@ def _narrow_requests(statement, filters):
     return statement
 
 
-def open_requests(filters, today):
+def open_requests(filters: Filters, today: date) -> Report:
     """Trust requests still to be paid, with how long they are overdue (as of a date) and the ageing totals."""
     as_of = filters.as_of or today
     statuses = (filters.status,) if filters.status else OUTSTANDING
@@ -150,7 +158,8 @@ def open_requests(filters, today):
     if filters.date_to is not None:
         statement = statement.where(TrustRequest.issued_on <= filters.date_to)
     statement = _narrow_requests(statement, filters)
-    rows, buckets = [], dict.fromkeys(AGEING, 0)
+    rows: list[ReportRow] = []
+    buckets = dict.fromkeys(AGEING, 0)
     totals = {"amount": 0, "paid": 0, "due": 0}
     for request in db.session.scalars(statement):
         overdue = (as_of - request.due_on).days if request.due_on is not None and request.due_on < as_of else 0
@@ -201,7 +210,7 @@ def open_requests(filters, today):
     return Report("open-requests", "Open trust requests", columns, rows, totals, summary, note=note)
 
 
-def request_payments(filters, today):
+def request_payments(filters: Filters, today: date) -> Report:
     """Payments received through trust requests, with the processor's fee; totals by method."""
     statement = (
         select(Payment, TrustRequest)
@@ -221,9 +230,9 @@ def request_payments(filters, today):
     if filters.date_to is not None:
         statement = statement.where(Payment.received_on <= filters.date_to)
     statement = _narrow_requests(statement, filters)
-    rows = []
+    rows: list[ReportRow] = []
     totals = {"gross": 0, "fee": 0, "refunded": 0, "net": 0}
-    by_method = defaultdict(lambda: {"count": 0, "gross": 0, "fee": 0, "refunded": 0})
+    by_method: defaultdict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "gross": 0, "fee": 0, "refunded": 0})
     for payment, request in db.session.execute(statement):
         received = payment.status in RECEIVED
         rows.append(
@@ -286,7 +295,7 @@ def request_payments(filters, today):
     return report
 
 
-def dashboard_figures(today):
+def dashboard_figures(today: date) -> dict[str, int]:
     """The Dashboard's money at a glance: open and overdue trust requests, and payments received this month."""
     due = TrustRequest.amount_cents - TrustRequest.paid_cents
     count, open_cents, overdue_cents = db.session.execute(
