@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, String
@@ -43,6 +44,8 @@ class User(UserMixin, Model):
         return self.active and self.password_hash is not None
 
     # The signed-in session's token, set by the service that starts or loads it; never stored.
+    if TYPE_CHECKING:  # declared for the type checker only: the ORM would take an annotation for a column
+        session_token: str | None
     session_token = None
 
     def get_id(self):

@@ -7,6 +7,7 @@ touches the books: trustweb/services/payments.py and checkout.py book what it re
 
 from flask import current_app
 
+from trustweb.models import BankAccount, FirmSettings
 from trustweb.payments.base import CardDetails, Charge, Declined, Processor
 from trustweb.payments.keys import StripeKeys, stripe_keys
 from trustweb.payments.test import TestProcessor
@@ -17,12 +18,12 @@ class NotConfigured(ServiceError):
     """The account is set to a processor whose keys are missing or unreadable (shown to staff as a refusal)."""
 
 
-def processor_for(account, settings):
+def processor_for(account: BankAccount, settings: FirmSettings) -> Processor:
     """The processor that takes new payments into this bank account."""
     return processor_named(account.processor, account, settings)
 
 
-def processor_named(name, account, settings):
+def processor_named(name: str, account: BankAccount, settings: FirmSettings) -> Processor:
     """A named processor for this account: a payment is settled and refunded by the processor that took it,
     whatever the account is set to now."""
     if name == "stripe":

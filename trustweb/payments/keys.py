@@ -14,19 +14,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from trustweb.models import BankAccount
 
-def _fernet():
+
+def _fernet() -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"trustweb processor keys").derive(
         current_app.config["SECRET_KEY"].encode()
     )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt(text):
+def encrypt(text: str) -> str:
     return _fernet().encrypt(text.encode()).decode()
 
 
-def decrypt(token):
+def decrypt(token: str | None) -> str | None:
     """The saved text, or None when there is none or it cannot be read (the secret key changed)."""
     if not token:
         return None
@@ -43,7 +45,7 @@ class StripeKeys:
     from_environment: bool
 
 
-def stripe_keys(account):
+def stripe_keys(account: BankAccount) -> StripeKeys:
     """The account's Stripe keys: from the environment (by account kind) if set there, else as saved."""
     configured = current_app.config["STRIPE_KEYS"].get(account.kind, {})
     if configured.get("secret_key"):

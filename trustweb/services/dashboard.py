@@ -1,17 +1,20 @@
 """The Dashboard's figures: the firm at a glance and the signed-in lawyer's own open matters, read only."""
 
-from sqlalchemy import func, select
+from datetime import date
+from typing import Any
 
-from trustweb.extensions import db
+from sqlalchemy import ColumnElement, func, select
+
+from trustweb.extensions import Model, db
 from trustweb.models import BankAccount, Contact, LedgerAccount, Matter, MatterStatus
 from trustweb.services import reconciliation, reports
 
 
-def _count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+def _count(model: type[Model], *where: ColumnElement[bool]) -> int:
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
-def at_a_glance(lawyer_id, today):
+def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
     """What the Dashboard shows a lawyer on a day, by name: counts, what each trust account holds, matters,
     shortfalls the firm must replace, money asked for and received, and reconciliations due."""
     my_matters = db.session.scalars(

@@ -9,26 +9,28 @@ shortfall ledger ("owed by the firm"), shown on the dashboard and by
 check-books, until the firm replaces it from operating (replace_shortfall).
 """
 
+from datetime import date
+
 from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, expense_key, operating_key, receivable_key, shortfall_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import LedgerAccount
+from trustweb.models import BankAccount, JournalEntry, LedgerAccount, Payable, Payment, User
 from trustweb.refusals import ServiceError
 from trustweb.services.firm import default_account
 from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.trust import check_entry_date, firm_today
 
 
-def _operating_ledgers(account):
+def _operating_ledgers(account: BankAccount) -> dict[str, LedgerAccount]:
     """The operating bank ledger and the processing-fees expense ledger of the operating account, created if new,
     locked."""
     return lock_operating(account, {operating_key(account.id): "operating", expense_key(account.id): "expense"})
 
 
-def operating_keys(account):
+def operating_keys(account: BankAccount) -> dict[str, str]:
     """The operating ledgers an invoice payment (or its refund, chargeback and fees) moves: key -> kind.
     Locked together, in one sorted go, so no two such transactions wait on each other in opposite order."""
     return {
@@ -38,7 +40,16 @@ def operating_keys(account):
     }
 
 
-def operating_expense(operating, amount_cents, entry_date, description, *, reference=None, payee=None, user=None):
+def operating_expense(
+    operating: BankAccount,
+    amount_cents: int,
+    entry_date: date,
+    description: str,
+    *,
+    reference: str | None = None,
+    payee: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """An expense paid from the operating account (no commit)."""
     rules.check_amount(amount_cents)
     ledgers = _operating_ledgers(operating)
@@ -56,7 +67,15 @@ def operating_expense(operating, amount_cents, entry_date, description, *, refer
     )
 
 
-def book_shortfall(account, amount_cents, entry_date, description, *, reference=None, user=None):
+def book_shortfall(
+    account: BankAccount,
+    amount_cents: int,
+    entry_date: date,
+    description: str,
+    *,
+    reference: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """Money that left a trust account for the firm's account (a fee kept, a chargeback already spent): owed by it."""
     rules.check_amount(amount_cents)
     ledgers = lock_ledgers(account, [], with_shortfall=True)
@@ -74,19 +93,20 @@ def book_shortfall(account, amount_cents, entry_date, description, *, reference=
     )
 
 
-def _kept_from_trust(payment, account, operating):
+def _kept_from_trust(payment: Payment, account: BankAccount) -> bool:
     """Whether the processor took the fee out of a trust account's payout (then the firm owes it to trust)."""
     if account.kind != "trust":
         return False  # paid into operating: the fee is the firm's expense whichever way Stripe charges it
-    return (payment.processor == "stripe" and account.fee_mode == "deducted") or operating is None
+    return payment.processor == "stripe" and account.fee_mode == "deducted"
 
 
-def book_fee(payable, payment, fee_cents, description=None):
+def book_fee(payable: Payable, payment: Payment, fee_cents: int, description: str | None = None) -> JournalEntry:
     """A processor's fee on a payment: from operating, or owed to trust when the processor kept it from trust."""
     account = payment.bank_account
     operating = default_account("operating") if account.kind == "trust" else account
     description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({payable.number})"
-    if _kept_from_trust(payment, account, operating):
+    # With no operating account to charge, the fee can only be owed to trust.
+    if operating is None or _kept_from_trust(payment, account):
         return book_shortfall(
             account, fee_cents, payment.received_on, description, reference=payment.processor_reference
         )
@@ -100,12 +120,12 @@ def book_fee(payable, payment, fee_cents, description=None):
     )
 
 
-def book_fee_returned(payment, amount_cents, reference):
+def book_fee_returned(payment: Payment, amount_cents: int, reference: str | None) -> JournalEntry:
     """A fee the processor gave back (a dispute won): back to where the fee was booked from."""
     account = payment.bank_account
     operating = default_account("operating") if account.kind == "trust" else account
     description = f"{payment.processor.title()} returned its dispute fee on {payment.receipt_number}"
-    if _kept_from_trust(payment, account, operating):
+    if operating is None or _kept_from_trust(payment, account):
         ledgers = lock_ledgers(account, [], with_shortfall=True)
         lines = [(ledgers[bank_key(account.id)], amount_cents), (ledgers[shortfall_key(account.id)], -amount_cents)]
         into, cleared = account, True
@@ -127,7 +147,7 @@ def book_fee_returned(payment, amount_cents, reference):
     )
 
 
-def shortfall_of(account):
+def shortfall_of(account: BankAccount) -> int:
     """What the firm owes this trust account, in cents (0 when nothing)."""
     balance = db.session.scalar(
         select(LedgerAccount.balance_cents).where(LedgerAccount.key == shortfall_key(account.id))
@@ -135,7 +155,9 @@ def shortfall_of(account):
     return max(-(balance or 0), 0)
 
 
-def replace_shortfall(account, amount_cents, entry_date, reference=None, user=None):
+def replace_shortfall(
+    account: BankAccount, amount_cents: int, entry_date: date, reference: str | None = None, user: User | None = None
+) -> JournalEntry:
     """The firm pays what it owes the trust account from operating: one transaction, two accounts."""
     rules.check_amount(amount_cents)
     check_entry_date(entry_date)

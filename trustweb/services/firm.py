@@ -1,9 +1,12 @@
 """Firm settings and bank accounts."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import func, select, update
 
 from trustweb.extensions import db
-from trustweb.models import BankAccount, FirmSettings
+from trustweb.models import BankAccount, FirmSettings, User
 from trustweb.payments.keys import encrypt, stripe_keys
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -27,7 +30,7 @@ SETTINGS_FIELDS = (
 ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "currency")
 
 
-def update_settings(values):
+def update_settings(values: Mapping[str, Any]) -> FirmSettings:
     settings = db.session.get(FirmSettings, 1)
     if settings is None:
         settings = FirmSettings(id=1)
@@ -42,7 +45,7 @@ def update_settings(values):
     return settings
 
 
-def save_account(account, values):
+def save_account(account: BankAccount | None, values: Mapping[str, Any]) -> BankAccount:
     """Create (account None) or update a bank account."""
     name_taken = db.session.scalar(
         select(BankAccount.id).where(
@@ -74,17 +77,17 @@ def save_account(account, values):
     return account
 
 
-def currency_of(account):
+def currency_of(account: BankAccount | None) -> str:
     """The currency an amount is written in: its bank account's, or the firm's where it has none yet (a draft
     invoice is owed to no account)."""
     return account.currency if account is not None else FirmSettings.get().currency
 
 
-def default_account(kind):
+def default_account(kind: str) -> BankAccount | None:
     return db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default))
 
 
-def make_default(account):
+def make_default(account: BankAccount) -> BankAccount:
     if not account.active:
         raise ServiceError("A closed account cannot be the default.")
     db.session.execute(
@@ -96,7 +99,7 @@ def make_default(account):
     return account
 
 
-def set_account_active(account, active):
+def set_account_active(account: BankAccount, active: bool) -> BankAccount:
     if not active and account.is_default:
         raise ServiceError("Make another account the default before closing this one.")
     account.active = active
@@ -105,7 +108,7 @@ def set_account_active(account, active):
     return account
 
 
-def save_processor(account, values, user=None):
+def save_processor(account: BankAccount, values: Mapping[str, Any], user: User | None = None) -> BankAccount:
     """Choose the account's processor and save its Stripe keys encrypted (the audit trail never sees a key)."""
     before = {
         "processor": account.processor,

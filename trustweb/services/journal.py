@@ -13,19 +13,37 @@ its lines and the ledgers' new balances, and records the audit event. The caller
 commits.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, shortfall_key
 from trustweb.ledger.rules import LedgerState, Posting
-from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount, Reconciliation
+from trustweb.models import (
+    BankAccount,
+    DepositClearance,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    Reconciliation,
+    User,
+)
 from trustweb.models.base import utcnow
 from trustweb.models.firm import insert_ignore
 from trustweb.services import audit
 
+if TYPE_CHECKING:
+    from trustweb.services.trust import Holder
 
-def _lock(keys):
+# An entry's lines as the services give them: (locked ledger, cents), debit positive.
+Lines = Sequence[tuple[LedgerAccount, int]]
+
+
+def _lock(keys: Iterable[str]) -> dict[str, LedgerAccount]:
     """The ledger rows with these keys, locked in key order and re-read; by key."""
     rows = db.session.scalars(
         select(LedgerAccount)
@@ -37,28 +55,33 @@ def _lock(keys):
     return {row.key: row for row in rows}
 
 
-def lock_ledgers(account, holders, with_bank=True, with_shortfall=False):
+def lock_ledgers(
+    account: BankAccount, holders: Iterable["Holder"], with_bank: bool = True, with_shortfall: bool = False
+) -> dict[str, LedgerAccount]:
     """The ledger rows for these holders in this trust account, created if new, locked, fresh; by key."""
     audit.lock_chain()  # the head before any row: one lock order for every transaction
-    wanted = {h.key(account.id): h for h in holders}
+    # Each wanted ledger's key -> the columns it is created with.
+    wanted: dict[str, dict[str, Any]] = {
+        h.key(account.id): (
+            {"kind": "firm"} if h.is_firm else {"kind": "client", "contact_id": h.contact_id, "matter_id": h.matter_id}
+        )
+        for h in holders
+    }
     if with_bank:
-        wanted[bank_key(account.id)] = None
+        wanted[bank_key(account.id)] = {"kind": "bank"}
     if with_shortfall:
-        wanted[shortfall_key(account.id)] = "shortfall"
-    for key, holder in wanted.items():
-        if holder == "shortfall":
-            kind = "shortfall"
-        else:
-            kind = "bank" if holder is None else ("firm" if holder.is_firm else "client")
-        values = {"key": key, "kind": kind, "bank_account_id": account.id, "balance_cents": 0, "uncleared_cents": 0}
-        if kind == "client":
-            values.update(contact_id=holder.contact_id, matter_id=holder.matter_id)
-        db.session.execute(insert_ignore(LedgerAccount).values(**values))
+        wanted[shortfall_key(account.id)] = {"kind": "shortfall"}
+    for key, columns in wanted.items():
+        db.session.execute(
+            insert_ignore(LedgerAccount).values(
+                key=key, bank_account_id=account.id, balance_cents=0, uncleared_cents=0, **columns
+            )
+        )
     # Locked in key order, so two transactions never wait on each other crosswise.
     return _lock(wanted)
 
 
-def lock_operating(account, keys):
+def lock_operating(account: BankAccount, keys: Mapping[str, str]) -> dict[str, LedgerAccount]:
     """Ledgers of the operating account by key (key -> kind), created if new, locked in key order; by kind."""
     audit.lock_chain()  # the head before any row: one lock order for every transaction
     for key, kind in keys.items():
@@ -70,7 +93,7 @@ def lock_operating(account, keys):
     return {row.kind: row for row in _lock(keys).values()}
 
 
-def state(ledger):
+def state(ledger: LedgerAccount) -> LedgerState:
     """What the rules need to know about a ledger row."""
     return LedgerState(
         key=ledger.key,
@@ -83,14 +106,14 @@ def state(ledger):
     )
 
 
-def locked_through(bank_account_id):
+def locked_through(bank_account_id: int) -> date | None:
     """The end of the account's last reconciled and signed period (nothing may be dated on or before it)."""
     return db.session.scalar(
         select(func.max(Reconciliation.period_end)).where(Reconciliation.bank_account_id == bank_account_id)
     )
 
 
-def check_period_open(bank_account_id, entry_date):
+def check_period_open(bank_account_id: int, entry_date: date) -> None:
     """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too)."""
     locked = locked_through(bank_account_id)
     if locked is not None and entry_date <= locked:
@@ -100,7 +123,9 @@ def check_period_open(bank_account_id, entry_date):
         )
 
 
-def _post(entry, lines, *, uncleared=None, spend_uncleared=False):
+def _post(
+    entry: JournalEntry, lines: Lines, *, uncleared: Mapping[str, int] | None = None, spend_uncleared: bool = False
+) -> JournalEntry:
     """Check the lines with the rules and write entry, lines and balances (no commit)."""
     check_period_open(entry.bank_account_id, entry.entry_date)
     postings = [Posting(state(ledger), amount) for ledger, amount in lines]
@@ -128,7 +153,7 @@ def _post(entry, lines, *, uncleared=None, spend_uncleared=False):
     return entry
 
 
-def entry_summary(entry):
+def entry_summary(entry: JournalEntry) -> dict[str, Any]:
     """An entry as the audit trail records it."""
     return {
         "number": entry.number,
@@ -146,19 +171,19 @@ def entry_summary(entry):
 
 
 def book_entry(
-    action,
-    lines,
+    action: str,
+    lines: Lines,
     *,
-    kind,
-    account,
-    entry_date,
-    user=None,
-    uncleared=None,
-    spend_uncleared=False,
-    cleared=False,
-    cleared_by=None,
-    **details,
-):
+    kind: str,
+    account: BankAccount,
+    entry_date: date,
+    user: User | None = None,
+    uncleared: Mapping[str, int] | None = None,
+    spend_uncleared: bool = False,
+    cleared: bool = False,
+    cleared_by: User | None = None,
+    **details: str | int | None,
+) -> JournalEntry:
     """Build a journal entry, check it with the rules, write it with its lines and the ledgers' new balances, and
     record its audit event under action (no commit).
 

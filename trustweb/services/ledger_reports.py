@@ -3,17 +3,30 @@ day. Balances "as of" a day are the ledger's current balance less what was dated
 reads few lines however long the history is; the journal's CSV streams from Core rows in flat memory.
 """
 
-from sqlalchemy import String, case, cast, func, select
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, Select, String, case, cast, func, select
 
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key, client_key
 from trustweb.ledger.money import plain_cents
 from trustweb.ledger.rules import NORMAL_SIGN
-from trustweb.models import Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
-from trustweb.services.reports import ENTRY_KINDS, HELD_KINDS, Column, Report, spreadsheet_text
+from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
+from trustweb.services.reports import (
+    ENTRY_KINDS,
+    HELD_KINDS,
+    Column,
+    Filters,
+    Report,
+    ReportRow,
+    account_of,
+    spreadsheet_text,
+)
 
 
-def client_ledger(filters, today):
+def client_ledger(filters: Filters, today: date) -> Report:
     """One client ledger (a matter's, or the client's funds without a matter) over a date range, with the opening
     balance, each entry's running balance, and the closing balance."""
     ledger = _client_ledger_of(filters)
@@ -48,7 +61,8 @@ def client_ledger(filters, today):
         lines = lines.where(JournalEntry.entry_date >= filters.date_from)
     if filters.date_to is not None:
         lines = lines.where(JournalEntry.entry_date <= filters.date_to)
-    rows, balance = [], opening
+    rows: list[ReportRow] = []
+    balance = opening
     totals = {"in": 0, "out": 0}
     for entry_id, entry_date, description, counterparty, reference, amount in db.session.execute(
         lines.order_by(JournalEntry.entry_date, JournalEntry.id)
@@ -81,11 +95,13 @@ def client_ledger(filters, today):
     return Report("client-ledger", f"Client ledger: {ledger.name}", columns, rows, totals, summary)
 
 
-def _client_ledger_of(filters):
-    if filters.matter is None and filters.contact is None:
+def _client_ledger_of(filters: Filters) -> LedgerAccount | None:
+    if filters.matter is not None:
+        contact_id, matter_id = filters.matter.client_id, filters.matter.id
+    elif filters.contact is not None:
+        contact_id, matter_id = filters.contact.id, None
+    else:
         return None
-    contact_id = filters.matter.client_id if filters.matter is not None else filters.contact.id
-    matter_id = filters.matter.id if filters.matter is not None else None
     statement = select(LedgerAccount).where(LedgerAccount.kind == "client", LedgerAccount.contact_id == contact_id)
     keys = [client_key(filters.account.id, contact_id, matter_id)] if filters.account is not None else None
     if keys is not None:
@@ -97,18 +113,18 @@ def _client_ledger_of(filters):
     return db.session.scalars(statement.order_by(LedgerAccount.id)).first()
 
 
-def bank_ledger(account):
+def bank_ledger(account: BankAccount) -> LedgerAccount | None:
     return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == bank_key(account.id)))
 
 
-def _balance_before(ledger_id, day):
+def _balance_before(ledger_id: int, day: date) -> int:
     """A ledger's summed line amounts dated before the day (its raw sign)."""
     return int(
-        db.session.scalar(
+        db.session.execute(
             select(func.coalesce(func.sum(JournalLine.amount_cents), 0))
             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
             .where(JournalLine.ledger_account_id == ledger_id, JournalEntry.entry_date < day)
-        )
+        ).scalar_one()
     )
 
 
@@ -125,7 +141,7 @@ JOURNAL_COLUMNS = [
 ]
 
 
-def journal_statement(account, filters):
+def journal_statement(account: BankAccount, filters: Filters) -> tuple[Select[Any], LedgerAccount | None]:
     """The trust account's entries in date order, each with what it did to the bank balance (0 for a transfer
     between two ledgers); Core rows, so a long export reads them without building objects."""
     ledger = bank_ledger(account)
@@ -154,7 +170,7 @@ def journal_statement(account, filters):
     return statement.order_by(JournalEntry.entry_date, JournalEntry.id), ledger
 
 
-def journal_rows(rows, opening):
+def journal_rows(rows: Iterable[Row[Any]], opening: int) -> Iterator[ReportRow]:
     """Rows of the journal with their running balance, one at a time."""
     balance = opening
     for entry_id, entry_date, kind, description, counterparty, reference, amount in rows:
@@ -173,7 +189,7 @@ def journal_rows(rows, opening):
         }
 
 
-def _streamed_csv(statement, opening):
+def _streamed_csv(statement: Select[Any], opening: int) -> Iterator[tuple[str, ...]]:
     """The journal as CSV rows, read in batches from a server-side cursor with Core (no objects). The query runs
     only once iterated, so a streamed response opens it after the request's own work (and its commits) are
     done. Dates come as the database's ISO text."""
@@ -200,15 +216,15 @@ def _streamed_csv(statement, opening):
         )
 
 
-def journal(filters, today, *, offset=0, limit=None):
+def journal(filters: Filters, today: date, *, offset: int = 0, limit: int | None = None) -> Report:
     """The trust account journal: every entry in order, with the running bank balance. With a limit, one page of
     it (the running balance still counts every entry before the page); without, a generator of all of it."""
-    account = filters.account
+    account = account_of(filters)
     statement, ledger = journal_statement(account, filters)
     opening = _balance_before(ledger.id, filters.date_from) if ledger is not None and filters.date_from else 0
     if offset:
         before = statement.with_only_columns(statement.selected_columns[-1]).limit(offset).subquery()
-        opening += int(db.session.scalar(select(func.coalesce(func.sum(before.c[0]), 0))))
+        opening += int(db.session.execute(select(func.coalesce(func.sum(before.c[0]), 0))).scalar_one())
     summary = [("Trust account", account.name, "text"), ("Opening balance", opening, "money")]
     report = Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, [], {}, summary)
     if limit is not None:
@@ -218,9 +234,9 @@ def journal(filters, today, *, offset=0, limit=None):
     return report
 
 
-def journal_totals(filters):
+def journal_totals(filters: Filters) -> dict[str, int]:
     """Opening balance, deposits, withdrawals, closing balance and the count of entries for the filtered range."""
-    statement, ledger = journal_statement(filters.account, filters)
+    statement, ledger = journal_statement(account_of(filters), filters)
     inner = statement.order_by(None).subquery()
     amount = inner.c[6]
     count, deposits, withdrawals = db.session.execute(
@@ -241,7 +257,7 @@ def journal_totals(filters):
     }
 
 
-def held_balances(account, as_of):
+def held_balances(account: BankAccount, as_of: date) -> dict[int, int]:
     """Every ledger of the trust account as of the end of a day: {ledger id: natural balance}, and the bank's."""
     after = dict(
         db.session.connection()
@@ -251,6 +267,7 @@ def held_balances(account, as_of):
             .where(JournalEntry.bank_account_id == account.id, JournalEntry.entry_date > as_of)
             .group_by(JournalLine.ledger_account_id)
         )
+        .tuples()
         .all()
     )
     ledgers = (
@@ -262,17 +279,17 @@ def held_balances(account, as_of):
         )
         .all()
     )
-    balances = {}
+    balances: dict[int, int] = {}
     for ledger_id, kind, balance in ledgers:
         sign = NORMAL_SIGN[kind]
         balances[ledger_id] = balance - sign * int(after.get(ledger_id, 0))
     return balances
 
 
-def client_balances(filters, today):
+def client_balances(filters: Filters, today: date) -> Report:
     """Every client ledger of the trust account with its balance at the end of a day, and the proof: their total
     (with the firm's own money and what the firm owes) equals the account's journal balance."""
-    account = filters.account
+    account = account_of(filters)
     as_of = filters.as_of or today
     balances = held_balances(account, as_of)
     statement = (
@@ -293,7 +310,8 @@ def client_balances(filters, today):
         .where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
         .order_by(LedgerAccount.kind, Contact.name, Matter.number, LedgerAccount.id)
     )
-    rows, total_held = [], 0
+    rows: list[ReportRow] = []
+    total_held = 0
     narrowed = filters.lawyer is not None or filters.matter is not None or filters.contact is not None
     bank = bank_ledger(account)
     for (

@@ -108,6 +108,13 @@ class Report:
     csv_rows: Iterable[Sequence[Any]] | None = None
 
 
+def account_of(filters: Filters) -> BankAccount:
+    """The trust account a ledger report is of: the view has chosen it (or the default) before building one."""
+    if filters.account is None:
+        raise ValueError("a ledger report is of one trust account; choose it before building the report")
+    return filters.account
+
+
 def ageing_bucket(days_overdue: int) -> str:
     if days_overdue <= 0:
         return "current"

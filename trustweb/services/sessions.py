@@ -8,22 +8,22 @@ copied cookie then stops working too.
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from trustweb.extensions import db
 from trustweb.models import LoginAttempt, User, UserSession
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
 
-_HASHERS = {}
+_HASHERS: dict[tuple[tuple[str, int], ...], tuple[PasswordHasher, str]] = {}
 
 
-def _argon2():
+def _argon2() -> tuple[PasswordHasher, str]:
     """(hasher, hash of a dummy password) for the Argon2id costs in ARGON2 (cheap only in tests)."""
     costs = tuple(sorted(current_app.config["ARGON2"].items()))
     if costs not in _HASHERS:
@@ -33,7 +33,7 @@ def _argon2():
     return _HASHERS[costs]
 
 
-def password_hasher():
+def password_hasher() -> PasswordHasher:
     return _argon2()[0]
 
 
@@ -51,21 +51,21 @@ class TooManyAttempts(ServiceError):
     pass
 
 
-def token_hash(token):
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def normalise_email(email):
+def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _failures_since(moment, *where):
-    return db.session.scalar(
+def _failures_since(moment: datetime, *where: ColumnElement[bool]) -> int:
+    return db.session.execute(
         select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= moment, ~LoginAttempt.succeeded, *where)
-    )
+    ).scalar_one()
 
 
-def authenticate(email, password, ip):
+def authenticate(email: str, password: str, ip: str) -> User:
     """The user with this email and password, or LoginRefused / TooManyAttempts saying why."""
     email = normalise_email(email)[:254]
     now = utcnow()
@@ -86,17 +86,18 @@ def authenticate(email, password, ip):
         raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
 
     user = db.session.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user is not None else None
     hasher, dummy_hash = _argon2()
     try:
-        hasher.verify(user.password_hash if user and user.password_hash else dummy_hash, password)
-        ok = user is not None and user.password_hash is not None
+        hasher.verify(stored or dummy_hash, password)
+        verified = True
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+        verified = False
+    if user is None or stored is None or not verified:
         raise LoginRefused("The email or password is not right.")
     if not user.active:
         raise LoginRefused("This account is disabled. Ask your administrator to enable it.")
-    if hasher.check_needs_rehash(user.password_hash):
+    if hasher.check_needs_rehash(stored):
         user.password_hash = hasher.hash(password)
     attempt.succeeded = True
     user.last_login_at = now
@@ -105,7 +106,7 @@ def authenticate(email, password, ip):
     return user
 
 
-def start_session(user, *, remember, ip, user_agent):
+def start_session(user: User, *, remember: bool, ip: str | None, user_agent: str | None) -> str:
     """A new server-side session for the user; sets user.session_token for Flask-Login."""
     now = utcnow()
     lifetime = current_app.config["REMEMBER_COOKIE_DURATION"] if remember else current_app.config["SESSION_LIFETIME"]
@@ -125,7 +126,7 @@ def start_session(user, *, remember, ip, user_agent):
     return token
 
 
-def load_session(token):
+def load_session(token: str | None) -> User | None:
     """The active user whose unexpired session this token is, or None."""
     if not token or len(token) > 100:
         return None
@@ -139,12 +140,12 @@ def load_session(token):
     return user
 
 
-def end_session(token):
+def end_session(token: str) -> None:
     db.session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
     db.session.commit()
 
 
-def end_other_sessions(user, keep_token=None):
+def end_other_sessions(user: User, keep_token: str | None = None) -> None:
     """Sign the user out everywhere (but for the session keep_token, if given); the caller commits."""
     statement = delete(UserSession).where(UserSession.user_id == user.id)
     if keep_token:

@@ -8,6 +8,8 @@ even a template that got past the first wall sees no config, request or model.
 """
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -15,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from trustweb.extensions import db
-from trustweb.models import EmailTemplate
+from trustweb.models import EmailTemplate, User
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 
@@ -128,7 +130,7 @@ DEFAULTS = {
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def check_template(source, what="template", kind="request"):
+def check_template(source: str, what: str = "template", kind: str = "request") -> None:
     """Refuse anything but text and the kind's merge fields, with a message that says what to fix."""
     if len(source) > MAX_LENGTH:
         raise ServiceError(f"The {what} is too long (at most {MAX_LENGTH:,} characters).")
@@ -147,7 +149,7 @@ def check_template(source, what="template", kind="request"):
             _check_field(node, what, FIELDS[kind])
 
 
-def _check_field(node, what, fields):
+def _check_field(node: nodes.Node, what: str, fields: Mapping[str, str]) -> None:
     while isinstance(node, nodes.Filter) and node.node is not None:
         if node.name not in FILTERS or node.args or node.kwargs:
             raise ServiceError(f"The {what} uses “{node.name}”; only {', '.join(FILTERS)} may follow a merge field.")
@@ -158,7 +160,7 @@ def _check_field(node, what, fields):
         raise ServiceError(f"The {what} uses an unknown merge field “{node.name}”. Use one of: {', '.join(fields)}.")
 
 
-def render(subject, body, values, kind="request"):
+def render(subject: str, body: str, values: Mapping[str, object], kind: str = "request") -> tuple[str, str, Markup]:
     """(subject, text body, html body) for the merge values; refuses a template check_template refuses."""
     check_template(subject, "subject", kind)
     check_template(body, "body", kind)
@@ -174,7 +176,7 @@ def render(subject, body, values, kind="request"):
     return subject_text, text, as_html(text, link)
 
 
-def as_html(text, link=None):
+def as_html(text: str, link: str | None = None) -> Markup:
     """The HTML part, built from the plain text: every piece of it escaped, the pay link made a link.
 
     Only our own markup (<p>, <br>, the anchor) is written as markup; the template's words and the merge
@@ -188,18 +190,18 @@ def as_html(text, link=None):
     )
 
 
-def _html_line(line, link, anchor):
-    if not link or link not in line:
+def _html_line(line: str, link: str | None, anchor: Markup | None) -> Markup:
+    if anchor is None or not link or link not in line:  # (there is an anchor whenever there is a link)
         return escape(line)
     return anchor.join(escape(part) for part in line.split(link))
 
 
-def _tidy(text):
+def _tidy(text: str) -> str:
     """Collapse the blank lines an empty field (no message, say) leaves behind."""
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def sample_values(firm_name):
+def sample_values(firm_name: str) -> dict[str, str]:
     """Made-up values for the preview: every field of every kind."""
     return {
         "invoice_number": "INV-000042",
@@ -224,7 +226,7 @@ def sample_values(firm_name):
     }
 
 
-def default_template(kind):
+def default_template(kind: str) -> EmailTemplate:
     """The firm's default template of this kind, created from the built-in text the first time it is needed."""
     template = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind, EmailTemplate.is_default))
     if template is None:
@@ -235,13 +237,13 @@ def default_template(kind):
     return template
 
 
-def fill(kind, values, template=None):
+def fill(kind: str, values: Mapping[str, object], template: EmailTemplate | None = None) -> tuple[str, str, Markup]:
     """(subject, text, html) of the given template, or of the firm's default for the kind."""
     template = template or default_template(kind)
     return render(template.subject, template.body, values, kind)
 
 
-def save_template(template, values, user=None):
+def save_template(template: EmailTemplate | None, values: Mapping[str, Any], user: User | None = None) -> EmailTemplate:
     """Create or change a template after checking it renders."""
     if values["kind"] not in FIELDS:
         raise ServiceError("Choose what the template is used for.")
@@ -274,7 +276,7 @@ def save_template(template, values, user=None):
     return template
 
 
-def make_default(template, user=None):
+def make_default(template: EmailTemplate, user: User | None = None) -> EmailTemplate:
     """Make this the template new requests (or reminders) use unless another is chosen."""
     current = db.session.scalar(
         select(EmailTemplate).where(EmailTemplate.kind == template.kind, EmailTemplate.is_default).with_for_update()

@@ -10,6 +10,7 @@ lock (trustweb/database.py).
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,7 +19,16 @@ from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, client_key, firm_key
 from trustweb.ledger.rules import LedgerError
-from trustweb.models import DepositClearance, FirmSettings, JournalEntry
+from trustweb.models import (
+    BankAccount,
+    Contact,
+    DepositClearance,
+    FirmSettings,
+    JournalEntry,
+    LedgerAccount,
+    Matter,
+    User,
+)
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -43,11 +53,11 @@ class Holder:
     matter_id: int | None = None
 
     @property
-    def is_firm(self):
+    def is_firm(self) -> bool:
         return self.contact_id is None
 
-    def key(self, account_id):
-        if self.is_firm:
+    def key(self, account_id: int) -> str:
+        if self.contact_id is None:  # the firm
             return firm_key(account_id)
         return client_key(account_id, self.contact_id, self.matter_id)
 
@@ -55,24 +65,24 @@ class Holder:
 FIRM = Holder()
 
 
-def holder_for(contact, matter=None):
+def holder_for(contact: Contact, matter: Matter | None = None) -> Holder:
     if matter is not None and matter.client_id != contact.id:
         raise ServiceError(f"Matter {matter.number} belongs to another client.")
     return Holder(contact.id, matter.id if matter is not None else None)
 
 
-def firm_today():
+def firm_today() -> date:
     return utcnow().astimezone(ZoneInfo(FirmSettings.get().timezone)).date()
 
 
-def _check_trust_account(account):
+def _check_trust_account(account: BankAccount | None) -> None:
     if account is None or account.kind != "trust":
         raise ServiceError("Choose a trust account.")
     if not account.active:
         raise ServiceError(f"{account.name} is closed.")
 
 
-def check_entry_date(entry_date):
+def check_entry_date(entry_date: date) -> None:
     """A date money moves on: not in the future, not before the books could begin."""
     if entry_date > firm_today():
         raise rules.BadDate("The date cannot be in the future.")
@@ -80,7 +90,7 @@ def check_entry_date(entry_date):
         raise rules.BadDate("The date is too far in the past.")
 
 
-def record_deposit(**details):
+def record_deposit(**details: Any) -> JournalEntry:
     """Money received into trust for a client (or the firm's own money to cover bank charges)."""
     entry = post_deposit(**details)
     db.session.commit()
@@ -89,17 +99,17 @@ def record_deposit(**details):
 
 def post_deposit(
     *,
-    account,
-    holder,
-    amount_cents,
-    entry_date,
-    method,
-    payer,
-    reference=None,
-    cleared=True,
-    description=None,
-    user=None,
-):
+    account: BankAccount,
+    holder: Holder,
+    amount_cents: int,
+    entry_date: date,
+    method: str,
+    payer: str,
+    reference: str | None = None,
+    cleared: bool = True,
+    description: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """record_deposit without the commit, for an action that books more in the same transaction."""
     rules.check_amount(amount_cents)
     _check_trust_account(account)
@@ -125,18 +135,18 @@ def post_deposit(
 
 def record_disbursement(
     *,
-    account,
-    holder,
-    amount_cents,
-    entry_date,
-    payee,
-    description,
-    method="cheque",
-    cheque_number=None,
-    reference=None,
-    override_reason=None,
-    user=None,
-):
+    account: BankAccount,
+    holder: Holder,
+    amount_cents: int,
+    entry_date: date,
+    payee: str,
+    description: str,
+    method: str = "cheque",
+    cheque_number: str | None = None,
+    reference: str | None = None,
+    override_reason: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """Money paid out of trust for a client (or a bank charge from the firm's own funds)."""
     rules.check_amount(amount_cents)
     override_reason = (override_reason or "").strip() or None  # a blank reason is no reason: no override
@@ -171,7 +181,16 @@ def record_disbursement(
     return entry
 
 
-def transfer(*, account, source, destination, amount_cents, entry_date, reason=None, user=None):
+def transfer(
+    *,
+    account: BankAccount,
+    source: Holder,
+    destination: Holder,
+    amount_cents: int,
+    entry_date: date,
+    reason: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """Move money between two client ledgers in one trust account."""
     rules.check_amount(amount_cents)
     _check_trust_account(account)
@@ -196,14 +215,14 @@ def transfer(*, account, source, destination, amount_cents, entry_date, reason=N
     return entry
 
 
-def _deposit_ledger(entry):
+def _deposit_ledger(entry: JournalEntry) -> LedgerAccount:
     held = [line.ledger_account for line in entry.lines if line.ledger_account.kind in rules.HELD_KINDS]
     if not held:
         raise LedgerError(f"{entry.number} holds no client's money; there is nothing to clear.")
     return held[0]
 
 
-def _owned_by(entry):
+def _owned_by(entry: JournalEntry) -> str | None:
     """The payment, refund, chargeback or invoice payment an entry was booked for, in words (None if none)."""
     from trustweb.models import Dispute, Payment, Refund, TrustApplication
 
@@ -220,7 +239,7 @@ def _owned_by(entry):
     return None
 
 
-def mark_cleared(entry, *, cleared_on, user=None):
+def mark_cleared(entry: JournalEntry, *, cleared_on: date, user: User | None = None) -> JournalEntry:
     """The bank has cleared a deposit: its money becomes available."""
     if entry.kind != "deposit":
         raise LedgerError("Only deposits are cleared.")
@@ -252,7 +271,7 @@ def mark_cleared(entry, *, cleared_on, user=None):
     return entry
 
 
-def _reload_under_lock(entry):
+def _reload_under_lock(entry: JournalEntry) -> None:
     """Re-read whether the entry is cleared or reversed now that its ledgers are locked.
 
     Another clearing or reversal of it may have committed while this one waited for the
@@ -262,11 +281,13 @@ def _reload_under_lock(entry):
     db.session.refresh(entry, ["clearance", "reversed_by"])
 
 
-def _holder_of(ledger):
+def _holder_of(ledger: LedgerAccount) -> Holder:
     return FIRM if ledger.kind == "firm" else Holder(ledger.contact_id, ledger.matter_id)
 
 
-def reverse(entry, *, reason, entry_date=None, user=None):
+def reverse(
+    entry: JournalEntry, *, reason: str, entry_date: date | None = None, user: User | None = None
+) -> JournalEntry:
     """Undo an entry with a new one that mirrors it and points back at it."""
     if not (reason or "").strip():
         raise LedgerError("Say why the entry is being reversed.")

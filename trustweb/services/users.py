@@ -19,18 +19,18 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 
 
-def find_user(email):
+def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def check_password_rules(password):
+def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ServiceError(f"The password must be at least {MIN_PASSWORD} characters long.")
     if len(password) > MAX_PASSWORD:
         raise ServiceError(f"The password must be at most {MAX_PASSWORD} characters long.")
 
 
-def create_user(email, name, role, password):
+def create_user(email: str, name: str, role: str, password: str) -> User:
     """A user who can sign in at once (the CLI and demo data use this)."""
     if role not in ROLES:
         raise ServiceError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
@@ -45,7 +45,7 @@ def create_user(email, name, role, password):
     return user
 
 
-def invite_user(email, name, role):
+def invite_user(email: str, name: str, role: str) -> tuple[User, str]:
     """Create an invited user; returns (user, token) where the token goes in the invite link."""
     if find_user(email):
         raise ServiceError(f"A user with the email {normalise_email(email)} already exists.")
@@ -58,7 +58,7 @@ def invite_user(email, name, role):
     return user, token
 
 
-def reissue_invite(user):
+def reissue_invite(user: User) -> str:
     if user.password_hash is not None:
         raise ServiceError("This user has already set a password.")
     token = _new_invite(user)
@@ -67,14 +67,14 @@ def reissue_invite(user):
     return token
 
 
-def _new_invite(user):
+def _new_invite(user: User) -> str:
     token = secrets.token_urlsafe(32)
     user.invite_token_hash = token_hash(token)
     user.invite_expires_at = utcnow() + timedelta(days=current_app.config["INVITE_DAYS"])
     return token
 
 
-def user_for_invite(token):
+def user_for_invite(token: str) -> User | None:
     """The invited user for a link token, or None when unknown, used or expired."""
     user = db.session.scalar(select(User).where(User.invite_token_hash == token_hash(token)))
     if user is None or not user.active or user.invite_expires_at is None:
@@ -82,7 +82,7 @@ def user_for_invite(token):
     return user if user.invite_expires_at > utcnow() else None
 
 
-def accept_invite(user, password):
+def accept_invite(user: User, password: str) -> User:
     check_password_rules(password)
     user.password_hash = password_hasher().hash(password)
     user.invite_token_hash = None
@@ -93,10 +93,10 @@ def accept_invite(user, password):
     return user
 
 
-def change_password(user, current, new):
+def change_password(user: User, current: str, new: str) -> User:
     """Change one's own password; every other session of the user ends, this one goes on."""
     try:
-        password_hasher().verify(user.password_hash, current)
+        password_hasher().verify(user.password_hash or "", current)  # no password set: nothing matches
     except (VerificationError, InvalidHashError) as error:
         raise ServiceError("The current password is not right.") from error
     check_password_rules(new)
@@ -107,7 +107,7 @@ def change_password(user, current, new):
     return user
 
 
-def _other_active_admins(user):
+def _other_active_admins(user: User) -> int:
     """Administrators other than user who can sign in, counted under a lock on every admin row.
 
     The lock (FOR UPDATE on PostgreSQL; on SQLite the write transaction already
@@ -115,14 +115,14 @@ def _other_active_admins(user):
     sees the first's change and the firm keeps an administrator.
     """
     db.session.execute(select(User.id).where(User.role == "admin").with_for_update())
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(User)
         .where(User.role == "admin", User.active, User.password_hash.is_not(None), User.id != user.id)
-    )
+    ).scalar_one()
 
 
-def update_user(user, *, name, role, acting_user):
+def update_user(user: User, *, name: str, role: str, acting_user: User) -> User:
     if role not in ROLES:
         raise ServiceError("Choose a role from the list.")
     if user.role == "admin" and role != "admin" and _other_active_admins(user) == 0:
@@ -137,7 +137,7 @@ def update_user(user, *, name, role, acting_user):
     return user
 
 
-def set_active(user, active, *, acting_user):
+def set_active(user: User, active: bool, *, acting_user: User) -> User:
     if not active:
         if user.id == acting_user.id:
             raise ServiceError("You cannot disable your own account.")
