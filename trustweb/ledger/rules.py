@@ -29,7 +29,7 @@ class LedgerKind(StrEnum):
 
 
 # Natural sign of a ledger's balance: +1 where a debit increases it (assets, expenses).
-NORMAL_SIGN = {
+NORMAL_SIGN: dict[str, int] = {
     LedgerKind.BANK: 1,
     LedgerKind.OPERATING: 1,
     LedgerKind.EXPENSE: 1,

@@ -32,7 +32,7 @@ class ApplicationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-INVOICE_STATUSES = {
+INVOICE_STATUSES: dict[str, str] = {
     InvoiceStatus.DRAFT: "Draft",
     InvoiceStatus.SENT: "Sent",
     InvoiceStatus.PARTIALLY_PAID: "Partially paid",
@@ -41,7 +41,7 @@ INVOICE_STATUSES = {
 }
 # Sent and not yet paid in full: what the client owes and trust money may be applied to.
 OPEN_INVOICE = (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
-LINE_KINDS = {LineKind.FEE: "Fee", LineKind.EXPENSE: "Expense"}
+LINE_KINDS: dict[str, str] = {LineKind.FEE: "Fee", LineKind.EXPENSE: "Expense"}
 
 
 class Invoice(Model):

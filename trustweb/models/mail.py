@@ -16,7 +16,7 @@ class MailStatus(StrEnum):
     SENT = "sent"
 
 
-MAIL_KINDS = {
+MAIL_KINDS: dict[str, str] = {
     "request": "Trust request",
     "reminder": "Reminder",
     "receipt": "Receipt",

@@ -24,7 +24,7 @@ class DisputeStatus(StrEnum):
     LOST = "lost"
 
 
-PAYMENT_STATUSES = {
+PAYMENT_STATUSES: dict[str, str] = {
     PaymentStatus.PENDING: "Pending",
     PaymentStatus.SUCCEEDED: "Succeeded",
     PaymentStatus.FAILED: "Failed",

@@ -27,7 +27,7 @@ class TemplateKind(StrEnum):
     SCHEDULED = "scheduled"
 
 
-REQUEST_STATUSES = {
+REQUEST_STATUSES: dict[str, str] = {
     RequestStatus.DRAFT: "Draft",
     RequestStatus.SENT: "Sent",
     RequestStatus.VIEWED: "Viewed",
@@ -39,7 +39,7 @@ REQUEST_STATUSES = {
 PAYABLE = (RequestStatus.DRAFT, RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
 # Gone out to the client and not yet paid in full.
 OUTSTANDING = (RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
-TEMPLATE_KINDS = {
+TEMPLATE_KINDS: dict[str, str] = {
     TemplateKind.REQUEST: "Trust request",
     TemplateKind.REMINDER: "Reminder",
     TemplateKind.INVOICE: "Invoice",

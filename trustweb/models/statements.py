@@ -20,7 +20,7 @@ class ReconciliationStatus(StrEnum):
     SIGNED = "signed"
 
 
-STATEMENT_SOURCES = {
+STATEMENT_SOURCES: dict[str, str] = {
     StatementSource.CSV: "CSV file",
     StatementSource.OFX: "OFX file",
     StatementSource.TYPED: "Typed in",

@@ -20,7 +20,12 @@ class Role(StrEnum):
 
 
 ROLES = tuple(Role)
-ROLE_LABELS = {Role.ADMIN: "Administrator", Role.LAWYER: "Lawyer", Role.BOOKKEEPER: "Bookkeeper", Role.STAFF: "Staff"}
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMIN: "Administrator",
+    Role.LAWYER: "Lawyer",
+    Role.BOOKKEEPER: "Bookkeeper",
+    Role.STAFF: "Staff",
+}
 
 
 class User(UserMixin, Model):
