@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar, Literal
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,7 +87,7 @@ class Invoice(Model):
     payments = relationship("Payment", back_populates="invoice", order_by="Payment.id")
 
     # What the pay page and the payment services ask of anything a pay link pays (a TrustRequest too).
-    is_invoice = True
+    is_invoice: ClassVar[Literal[True]] = True
     Status = InvoiceStatus  # what code that takes a request or an invoice compares the status with
     allow_partial = True  # a client may pay part of an invoice, any amount
     minimum_cents = None

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar, Literal
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -101,7 +102,7 @@ class TrustRequest(Model):
     links = relationship("PayLink", back_populates="request", order_by="PayLink.id")
     payments = relationship("Payment", back_populates="request", order_by="Payment.id")
 
-    is_invoice = False
+    is_invoice: ClassVar[Literal[False]] = False
     Status = RequestStatus  # what code that takes a request or an invoice compares the status with
 
     @property

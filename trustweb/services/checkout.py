@@ -9,15 +9,16 @@ the others find it done. A bank payment (ACH) is booked when the processor confi
 and stays uncleared for the account's hold days (clear_due_payments).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, JournalEntry, Payment, PaymentStatus
+from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus
 from trustweb.models.base import utcnow
 from trustweb.models.payments import RECEIVED
-from trustweb.payments import processor_for, processor_named
+from trustweb.payments import Processor, processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -30,11 +31,11 @@ from trustweb.urls import external_url
 CHECKOUT_HOURS = 24
 
 
-def _payments_of(payable):
+def _payments_of(payable: Payable) -> ColumnElement[bool]:
     return (Payment.invoice_id if payable.is_invoice else Payment.trust_request_id) == payable.id
 
 
-def reserved_cents(payable):
+def reserved_cents(payable: Payable) -> int:
     """What unfinished checkouts for the request (or invoice) may still bring in: recent ones, and bank payments
     on their way."""
     since = utcnow() - timedelta(hours=CHECKOUT_HOURS)
@@ -49,7 +50,7 @@ def reserved_cents(payable):
     )
 
 
-def _abandon_open_checkouts(payable, processor):
+def _abandon_open_checkouts(payable: Payable, processor: Processor) -> None:
     """The payer came back without paying (Back on Stripe's page): end those checkouts so they can start again."""
     pending = db.session.scalars(
         select(Payment).where(
@@ -61,7 +62,7 @@ def _abandon_open_checkouts(payable, processor):
     ).all()
     for payment in pending:
         try:
-            if processor.expire_checkout(payment.checkout_reference):
+            if processor.expire_checkout(cast(str, payment.checkout_reference)):  # selected IS NOT NULL
                 payment.status, payment.failure_message = (
                     PaymentStatus.FAILED,
                     "The payer left the checkout without paying.",
@@ -72,7 +73,9 @@ def _abandon_open_checkouts(payable, processor):
     db.session.flush()
 
 
-def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None):
+def start_checkout(
+    link: PayLink, token: str, amount_cents: int, idempotency_key: str, payer_email: str | None = None
+) -> Payment:
     """The payer chose an amount: a pending payment and the processor's checkout page to send them to."""
     payable = lock_payable(link.payable)
     earlier = existing(idempotency_key, payable)
@@ -127,11 +130,11 @@ def start_checkout(link, token, amount_cents, idempotency_key, payer_email=None)
     return payment
 
 
-def payment_for_checkout(reference):
+def payment_for_checkout(reference: str | None) -> Payment | None:
     return db.session.scalar(select(Payment).where(Payment.checkout_reference == reference))
 
 
-def settle_checkout(payment):
+def settle_checkout(payment: Payment) -> Payment:
     """Book what the processor says about the payment's checkout; returns the payment (idempotent)."""
     payable = lock_payable(payment.payable)
     db.session.refresh(payment)
@@ -139,7 +142,7 @@ def settle_checkout(payment):
         db.session.commit()
         return payment  # already booked (or failed): a repeated or late report changes nothing
     processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
-    if not getattr(processor, "hosted", False):
+    if not processor.hosted or payment.checkout_reference is None:
         db.session.commit()
         return payment  # not a hosted checkout: nothing to ask
     try:
@@ -154,13 +157,13 @@ def settle_checkout(payment):
         # A bank payment into trust is held uncleared for the account's hold days; an invoice's goes to
         # operating, where nothing waits for clearing.
         bank_payment = state.method == "ach" and not payable.is_invoice
+        cleared = True
         if bank_payment:
             payment.clears_on = payment.received_on + timedelta(days=payment.bank_account.ach_hold_days)
+            cleared = not payment.clears_on > firm_today()
         payer = payable.contact.name
         payment.payer_name = payment.payer_name or payer
-        book_payment(
-            payable, payment, payer=payer, cleared=not bank_payment or not payment.clears_on > firm_today(), user=None
-        )
+        book_payment(payable, payment, payer=payer, cleared=cleared, user=None)
         return payment
     if state.status == "failed":
         payment.status, payment.failure_message = PaymentStatus.FAILED, "The payment did not go through."
@@ -171,7 +174,7 @@ def settle_checkout(payment):
     return payment
 
 
-def clear_due_payments(today=None):
+def clear_due_payments(today: date | None = None) -> int:
     """Clear bank payments whose hold has passed (for cron): their money becomes available."""
     today = today or firm_today()
     due = db.session.scalars(

@@ -1,5 +1,9 @@
 """Contacts and matters."""
 
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
@@ -21,7 +25,7 @@ MATTER_FIELDS = (
 )
 
 
-def save_contact(contact, values):
+def save_contact(contact: Contact | None, values: Mapping[str, Any]) -> Contact:
     """Create (contact None) or update a contact from cleaned form values."""
     before = None if contact is None else audit.snapshot(contact, CONTACT_FIELDS)
     if contact is None:
@@ -36,20 +40,20 @@ def save_contact(contact, values):
     return contact
 
 
-def responsible_lawyers():
+def responsible_lawyers() -> Sequence[User]:
     """Active users who may be responsible for a matter."""
     return db.session.scalars(
         select(User).where(User.active, User.role.in_(("lawyer", "admin"))).order_by(User.name)
     ).all()
 
 
-def next_matter_number(opened_on):
+def next_matter_number(opened_on: date) -> str:
     """Matter numbers run YYYY-NNNN by the year the matter opened, never reused."""
     year = opened_on.year
     return f"{year}-{Counter.next_value(f'matter-{year}'):04d}"
 
 
-def _held_in_trust(matter):
+def _held_in_trust(matter: Matter) -> int:
     # int(): PostgreSQL's SUM of bigint is numeric, which would arrive as a Decimal.
     return int(
         db.session.scalar(
@@ -58,11 +62,11 @@ def _held_in_trust(matter):
     )
 
 
-def _has_ledger(matter):
+def _has_ledger(matter: Matter) -> bool:
     return db.session.scalar(select(LedgerAccount.id).where(LedgerAccount.matter_id == matter.id).limit(1)) is not None
 
 
-def _check_matter(matter, values):
+def _check_matter(matter: Matter | None, values: Mapping[str, Any]) -> None:
     if db.session.get(Contact, values["client_id"]) is None:
         raise ServiceError("Choose the client from the list.")
     lawyer = db.session.get(User, values["lawyer_id"])
@@ -77,7 +81,7 @@ def _check_matter(matter, values):
         raise ServiceError("The evergreen target cannot be below the evergreen minimum.")
 
 
-def save_matter(matter, values):
+def save_matter(matter: Matter | None, values: Mapping[str, Any]) -> Matter:
     """Create (matter None) or update a matter from cleaned form values."""
     _check_matter(matter, values)
     before = None if matter is None else audit.snapshot(matter, MATTER_FIELDS)
@@ -95,7 +99,7 @@ def save_matter(matter, values):
     return matter
 
 
-def set_matter_status(matter, status, on_date):
+def set_matter_status(matter: Matter, status: str, on_date: date) -> Matter:
     if status not in MATTER_STATUSES:
         raise ServiceError("A matter is either open or closed.")
     if status == matter.status:

@@ -12,7 +12,8 @@ the trust ledger's own rules refuse more than its available balance.
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -30,6 +31,7 @@ from trustweb.models import (
     Matter,
     TemplateKind,
     TrustApplication,
+    User,
 )
 from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.refusals import ServiceError
@@ -43,13 +45,24 @@ from trustweb.services.sessions import token_hash
 from trustweb.services.trust import Holder, check_entry_date, firm_today
 from trustweb.urls import external_url
 
+# One invoice of a batch: (invoice, the trust account to pay it from, the amount, why nothing when nothing).
+PlanItem = tuple[Invoice, BankAccount | None, int, str | None]
 
-def trust_holder(invoice, from_client_funds):
+
+def trust_holder(invoice: Invoice, from_client_funds: bool) -> Holder:
     """The ledger trust money for this invoice may come from: its own client's, never another's."""
     return Holder(invoice.contact_id, None if from_client_funds else invoice.matter_id)
 
 
-def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotency_key, user):
+def apply_trust(
+    invoice: Invoice,
+    amount_cents: int,
+    *,
+    account: BankAccount | None,
+    from_client_funds: bool,
+    idempotency_key: str,
+    user: User,
+) -> TrustApplication:
     """Pay (part of) the invoice from the client's trust: the smaller of the balance due and the available funds.
 
     With a notice period the transfer is scheduled and the client told, with a link to dispute it;
@@ -97,7 +110,14 @@ def apply_trust(invoice, amount_cents, *, account, from_client_funds, idempotenc
     return application
 
 
-def _schedule(invoice, application, account, holder, notice_days, user):
+def _schedule(
+    invoice: Invoice,
+    application: TrustApplication,
+    account: BankAccount,
+    holder: Holder,
+    notice_days: int,
+    user: User,
+) -> TrustApplication:
     ledgers = lock_ledgers(account, [holder], with_bank=False)
     held = ledgers[holder.key(account.id)]
     promised = db.session.scalar(
@@ -132,7 +152,9 @@ def _schedule(invoice, application, account, holder, notice_days, user):
     return application
 
 
-def _move(invoice, application, account, holder, user):
+def _move(
+    invoice: Invoice, application: TrustApplication, account: BankAccount, holder: Holder, user: User | None
+) -> LedgerAccount:
     """The money itself: out of the client's trust ledger, into operating against the receivable (no commit)."""
     operating = operating_account()
     today = firm_today()
@@ -185,7 +207,7 @@ def _move(invoice, application, account, holder, user):
     return held
 
 
-def run_scheduled(today=None):
+def run_scheduled(today: date | None = None) -> tuple[int, list[str]]:
     """The run-scheduled command: make the transfers whose notice period has passed; (made, refused)."""
     today = today or firm_today()
     due = db.session.scalars(
@@ -193,7 +215,8 @@ def run_scheduled(today=None):
         .where(TrustApplication.status == ApplicationStatus.SCHEDULED, TrustApplication.run_on <= today)
         .order_by(TrustApplication.id)
     ).all()
-    made, refused = 0, []
+    made = 0
+    refused: list[str] = []
     for application in due:
         invoice = lock(application.invoice)
         db.session.refresh(application)
@@ -213,7 +236,7 @@ def run_scheduled(today=None):
             made += 1
         except (ServiceError, rules.LedgerError) as error:
             db.session.rollback()
-            application = db.session.get(TrustApplication, application.id)
+            application = db.session.get_one(TrustApplication, application.id)
             application.status, application.note = ApplicationStatus.CANCELLED, f"Not made: {error}"
             audit.record("invoice.trust_cancelled", application.invoice, after={"reason": str(error)}, user=None)
             _tell_lawyer(
@@ -226,13 +249,13 @@ def run_scheduled(today=None):
     return made, refused
 
 
-def application_for_notice(token):
+def application_for_notice(token: str | None) -> TrustApplication | None:
     if not token or len(token) > 100:
         return None
     return db.session.scalar(select(TrustApplication).where(TrustApplication.notice_token_hash == token_hash(token)))
 
 
-def dispute(application, reason):
+def dispute(application: TrustApplication, reason: str | None) -> TrustApplication:
     """The client disputes the fee from the notice's link: the transfer is stopped and the lawyer told."""
     invoice = lock(application.invoice)
     db.session.refresh(application)
@@ -257,13 +280,19 @@ def dispute(application, reason):
     return application
 
 
-def _tell_lawyer(invoice, text):
+def _tell_lawyer(invoice: Invoice, text: str) -> None:
     lawyer = invoice.matter.lawyer
     if lawyer is not None and lawyer.active:
         mail.queue("lawyer_notice", [lawyer.email], f"{invoice.number}: payment from trust", text + "\n", about=invoice)
 
 
-def _queue_notice(invoice, amount_cents, held, application=None, token=None):
+def _queue_notice(
+    invoice: Invoice,
+    amount_cents: int,
+    held: LedgerAccount,
+    application: TrustApplication | None = None,
+    token: str | None = None,
+) -> None:
     """The client's notice, from the firm's template: what is taken from trust for which invoice, what remains;
     with a notice period, when it will be taken and the link to dispute it."""
     recipients = invoice.recipient_list
@@ -280,7 +309,7 @@ def _queue_notice(invoice, amount_cents, held, application=None, token=None):
         "amount_due": format_cents(due_after, firm.currency),
         "trust_balance": format_cents(trust_after, firm.currency),
     }
-    if scheduled:
+    if token is not None and application is not None and application.run_on is not None:  # scheduled
         values["transfer_date"] = application.run_on.strftime("%B %-d, %Y")
         values["dispute_link"] = external_url("notices.show", token=token)
     kind = TemplateKind.SCHEDULED if scheduled else TemplateKind.APPLIED
@@ -288,7 +317,9 @@ def _queue_notice(invoice, amount_cents, held, application=None, token=None):
     mail.queue("trust_notice", recipients, subject, text, html, about=invoice)
 
 
-def trust_ledger(invoice, account, from_client_funds=False):
+def trust_ledger(
+    invoice: Invoice, account: BankAccount | None, from_client_funds: bool = False
+) -> LedgerAccount | None:
     """The client's trust ledger the invoice may be paid from (None when nothing was ever held there)."""
     if account is None:
         return None
@@ -296,7 +327,7 @@ def trust_ledger(invoice, account, from_client_funds=False):
     return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
 
 
-def available_for(invoice, account, from_client_funds=False):
+def available_for(invoice: Invoice, account: BankAccount | None, from_client_funds: bool = False) -> int:
     """What may be applied now: the smaller of the balance due and the ledger's available funds."""
     if invoice.status not in OPEN_INVOICE:
         return 0
@@ -304,10 +335,10 @@ def available_for(invoice, account, from_client_funds=False):
     return max(0, min(invoice.payable_cents - reserved_cents(invoice), ledger.available_cents if ledger else 0))
 
 
-def trust_account_for(invoice):
+def trust_account_for(invoice: Invoice) -> BankAccount | None:
     """The trust account holding this client's money for the matter (else client funds, else the default)."""
     for holder in (trust_holder(invoice, False), trust_holder(invoice, True)):
-        pattern = client_key_in_any_account(holder.contact_id, holder.matter_id)
+        pattern = client_key_in_any_account(invoice.contact_id, holder.matter_id)  # the invoice's client's
         account_id = db.session.scalar(
             select(LedgerAccount.bank_account_id)
             .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
@@ -320,7 +351,7 @@ def trust_account_for(invoice):
     return default_account("trust")
 
 
-def batch_plan(lawyer_id=None):
+def batch_plan(lawyer_id: int | None = None) -> list[PlanItem]:
     """What "pay outstanding invoices from trust" would do: [(invoice, account, amount, reason)], oldest first.
 
     Each invoice takes the smaller of its balance due and what its matter's ledger still has available after
@@ -334,8 +365,8 @@ def batch_plan(lawyer_id=None):
     )
     if lawyer_id:
         statement = statement.where(Matter.lawyer_id == lawyer_id)
-    left = {}
-    plan = []
+    left: dict[str, int] = {}
+    plan: list[PlanItem] = []
     for invoice in db.session.scalars(statement):
         account = trust_account_for(invoice)
         ledger = trust_ledger(invoice, account)
@@ -350,13 +381,13 @@ def batch_plan(lawyer_id=None):
     return plan
 
 
-def plan_digest(plan):
+def plan_digest(plan: Sequence[PlanItem]) -> str:
     """A fingerprint of a plan: the batch runs only if it is still exactly what was previewed."""
     text = ";".join(f"{i.id}:{a.id if a else 0}:{amount}" for i, a, amount, _ in plan)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_batch(lawyer_id, digest, batch_key, user):
+def run_batch(lawyer_id: int | None, digest: str, batch_key: str, user: User) -> list[TrustApplication]:
     """Apply the previewed plan; refused (nothing done) when the books changed since the preview."""
     plan = batch_plan(lawyer_id)
     if plan_digest(plan) != digest:

@@ -4,12 +4,25 @@ Payments by card or by hand are in payments.py (the same as a trust request's, i
 paying them from the client's trust is in invoice_trust.py.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger.keys import income_key, receivable_key
 from trustweb.ledger.money import MAX_CENTS, format_cents
-from trustweb.models import ApplicationStatus, Counter, FirmSettings, Invoice, InvoiceLine, InvoiceStatus, JournalEntry
+from trustweb.models import (
+    ApplicationStatus,
+    BankAccount,
+    Counter,
+    FirmSettings,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    JournalEntry,
+    User,
+)
 from trustweb.models.base import utcnow
 from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.refusals import ServiceError
@@ -23,12 +36,12 @@ from trustweb.services.trust import firm_today
 FIELDS = ("number", "matter_id", "contact_id", "status", "issued_on", "due_on", "total_cents", "paid_cents")
 
 
-def line_amount(quantity_hundredths, rate_cents):
+def line_amount(quantity_hundredths: int, rate_cents: int) -> int:
     """Quantity (in hundredths) times rate, to the cent, rounded half up; integers only."""
     return (quantity_hundredths * rate_cents + 50) // 100
 
 
-def _check(values):
+def _check(values: Mapping[str, Any]) -> int:
     matter = values["matter"]
     if matter is None:
         raise ServiceError("Choose the matter the invoice is for.")
@@ -42,7 +55,7 @@ def _check(values):
     return total
 
 
-def _apply(invoice, values, total):
+def _apply(invoice: Invoice, values: Mapping[str, Any], total: int) -> None:
     invoice.matter_id, invoice.contact_id = values["matter"].id, values["matter"].client_id
     invoice.issued_on, invoice.due_on, invoice.notes = values["issued_on"], values["due_on"], values["notes"]
     invoice.lines = [
@@ -60,7 +73,7 @@ def _apply(invoice, values, total):
     invoice.total_cents = total
 
 
-def create_invoice(values, user):
+def create_invoice(values: Mapping[str, Any], user: User) -> Invoice:
     total = _check(values)
     invoice = Invoice(status=InvoiceStatus.DRAFT, paid_cents=0, created_by_id=user.id)
     _apply(invoice, values, total)
@@ -72,14 +85,14 @@ def create_invoice(values, user):
     return invoice
 
 
-def lock(invoice):
+def lock(invoice: Invoice) -> Invoice:
     audit.lock_chain()  # the head before any row: one lock order for every transaction
-    return db.session.scalar(
+    return db.session.execute(
         select(Invoice).where(Invoice.id == invoice.id).with_for_update().execution_options(populate_existing=True)
-    )
+    ).scalar_one()
 
 
-def update_invoice(invoice, values, user):
+def update_invoice(invoice: Invoice, values: Mapping[str, Any], user: User) -> Invoice:
     invoice = lock(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ServiceError(f"{invoice.number} has been sent; only a draft can be changed.")
@@ -92,7 +105,7 @@ def update_invoice(invoice, values, user):
     return invoice
 
 
-def operating_account():
+def operating_account() -> BankAccount:
     """The firm's operating account, which invoices are paid into; refused when there is none (or it is closed)."""
     operating = default_account("operating")
     if operating is None or not operating.active:
@@ -100,7 +113,7 @@ def operating_account():
     return operating
 
 
-def send_invoice(invoice, user):
+def send_invoice(invoice: Invoice, user: User) -> Invoice:
     """The invoice goes to the client with a pay link, through the outbox. The first time, it is owed to the firm
     from then on (a receivable of the operating account); an open invoice may be sent again with a new link."""
     invoice = lock(invoice)
@@ -128,7 +141,7 @@ def send_invoice(invoice, user):
     return invoice
 
 
-def _book_receivable(invoice, user):
+def _book_receivable(invoice: Invoice, user: User | None) -> None:
     operating = operating_account()
     ledgers = lock_operating(
         operating, {receivable_key(operating.id): "receivable", income_key(operating.id): "income"}
@@ -149,7 +162,7 @@ def _book_receivable(invoice, user):
     invoice.status = InvoiceStatus.SENT
 
 
-def common_values(invoice, firm):
+def common_values(invoice: Invoice, firm: FirmSettings) -> dict[str, str]:
     """The merge fields every email about an invoice has (the invoice itself and the trust notices)."""
     return {
         "client_name": invoice.contact.name,
@@ -161,7 +174,7 @@ def common_values(invoice, firm):
     }
 
 
-def merge_values(invoice, link_url):
+def merge_values(invoice: Invoice, link_url: str) -> dict[str, str]:
     """The invoice email's merge fields."""
     firm = FirmSettings.get()
     lines = "\n".join(
@@ -178,7 +191,7 @@ def merge_values(invoice, link_url):
     }
 
 
-def void_invoice(invoice, reason, user):
+def void_invoice(invoice: Invoice, reason: str | None, user: User) -> Invoice:
     """Cancel an invoice nothing was paid on; a sent one's receivable is reversed, pointing at the original."""
     reason = (reason or "").strip()
     if not reason:
@@ -190,7 +203,7 @@ def void_invoice(invoice, reason, user):
         raise ServiceError(f"{invoice.number} has payments (or a payment from trust on notice); it cannot be voided.")
     request_service.revoke_links(invoice, user, reason="voided")
     if invoice.receivable_entry_id:
-        original = db.session.get(JournalEntry, invoice.receivable_entry_id)
+        original = db.session.get_one(JournalEntry, invoice.receivable_entry_id)
         operating = original.bank_account
         ledgers = lock_operating(
             operating, {line.ledger_account.key: line.ledger_account.kind for line in original.lines}

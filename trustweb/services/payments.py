@@ -10,13 +10,16 @@ booked as an operating expense, the new status, the audit events and the
 receipt emails all commit together.
 """
 
+from datetime import date
+from typing import Any
+
 from flask import render_template
 from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import Counter, FirmSettings, Payment, PaymentStatus
-from trustweb.payments import Declined, processor_for
+from trustweb.models import Counter, FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus, User
+from trustweb.payments import CardDetails, Declined, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
@@ -45,22 +48,22 @@ PAYMENT_FIELDS = (
 )
 
 
-def lock_payable(payable):
+def lock_payable(payable: Payable) -> Payable:
     """The trust request or invoice row, locked and fresh: every payment on it goes through this lock."""
     return invoice_service.lock(payable) if payable.is_invoice else request_service.lock(payable)
 
 
-def prefix(payable):
+def prefix(payable: Payable) -> str:
     """The audit-trail name of what is paid: "invoice" or "request"."""
     return "invoice" if payable.is_invoice else "request"
 
 
-def _money(cents, payable):
+def _money(cents: int, payable: Payable) -> str:
     """An amount owed on the request or invoice, in the currency of the account it is paid into."""
     return format_cents(cents, currency_of(payable.bank_account))
 
 
-def check_amount(payable, amount_cents):
+def check_amount(payable: Payable, amount_cents: int | None) -> None:
     """What the payer may pay now: never more than is due; all of it unless partial payments are allowed."""
     due = payable.payable_cents
     if amount_cents is None or amount_cents <= 0:
@@ -74,7 +77,7 @@ def check_amount(payable, amount_cents):
             raise ServiceError(f"The smallest payment accepted is {_money(payable.minimum_cents, payable)}.")
 
 
-def existing(idempotency_key, payable=None):
+def existing(idempotency_key: str, payable: Payable | None = None) -> Payment | None:
     """The payment an earlier post of this checkout made, if any; a key from something else is refused."""
     payment = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
     if payment is not None and payable is not None and payment.payable is not payable:
@@ -82,7 +85,7 @@ def existing(idempotency_key, payable=None):
     return payment
 
 
-def new_payment(payable, idempotency_key, amount_cents, **details):
+def new_payment(payable: Payable, idempotency_key: str, amount_cents: int, **details: Any) -> Payment:
     """A payment for the request or invoice, not yet booked (fee zero until the processor reports one)."""
     return Payment(
         idempotency_key=idempotency_key,
@@ -95,7 +98,9 @@ def new_payment(payable, idempotency_key, amount_cents, **details):
     )
 
 
-def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
+def pay_by_card(
+    link: PayLink, amount_cents: int, card: CardDetails, idempotency_key: str, payer_email: str | None = None
+) -> Payment:
     """The client pays on the pay page. Returns the Payment; raises Declined or ServiceError."""
     payable = lock_payable(link.payable)
     earlier = existing(idempotency_key, payable)
@@ -136,8 +141,17 @@ def pay_by_card(link, amount_cents, card, idempotency_key, payer_email=None):
 
 
 def record_manual_payment(
-    payable, *, amount_cents, method, received_on, reference, payer, idempotency_key, user, cleared=True
-):
+    payable: Payable,
+    *,
+    amount_cents: int | None,
+    method: str,
+    received_on: date,
+    reference: str | None,
+    payer: str | None,
+    idempotency_key: str,
+    user: User,
+    cleared: bool = True,
+) -> Payment:
     """A cheque, wire or cash received for a request (into trust) or an invoice (into operating)."""
     payable = lock_payable(payable)
     earlier = existing(idempotency_key, payable)
@@ -173,7 +187,7 @@ def record_manual_payment(
     return payment
 
 
-def _deposit(payable, payment, *, payer, cleared, user):
+def _deposit(payable: Payable, payment: Payment, *, payer: str, cleared: bool, user: User | None) -> JournalEntry:
     """The money in the books: the client's trust ledger for a request, operating against the receivable for
     an invoice."""
     if not payable.is_invoice:
@@ -206,7 +220,7 @@ def _deposit(payable, payment, *, payer, cleared, user):
     )
 
 
-def book_payment(payable, payment, *, payer, cleared, user):
+def book_payment(payable: Payable, payment: Payment, *, payer: str | None, cleared: bool, user: User | None) -> None:
     """Deposit, fee, status, audit and emails for money received: the caller holds the request's (or
     invoice's) lock."""
     entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
@@ -249,7 +263,7 @@ def book_payment(payable, payment, *, payer, cleared, user):
     db.session.commit()
 
 
-def _queue_receipts(payable, payment):
+def _queue_receipts(payable: Payable, payment: Payment) -> None:
     """The payer's receipt and the responsible lawyer's notice, through the outbox."""
     firm = FirmSettings.get()
     context = {"payable": payable, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}

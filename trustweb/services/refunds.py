@@ -24,9 +24,14 @@ from trustweb.models import (
     DisputeStatus,
     FirmSettings,
     InvoiceStatus,
+    JournalEntry,
+    Payable,
+    Payment,
     PaymentStatus,
     Refund,
     RequestStatus,
+    TrustRequest,
+    User,
 )
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
@@ -39,18 +44,18 @@ from trustweb.services.payments import lock_payable, prefix
 from trustweb.services.trust import Holder, firm_today
 
 
-def _holder(payment):
+def _holder(payment: Payment) -> Holder:
     request = payment.request
     return Holder(request.contact_id, request.matter_id)
 
 
-def _unpaid_status(payable):
+def _unpaid_status(payable: Payable) -> str:
     if payable.is_invoice:
         return InvoiceStatus.SENT
     return RequestStatus.VIEWED if payable.viewed_at else RequestStatus.SENT
 
 
-def _set_paid(request, paid_cents, user, action):
+def _set_paid(request: Payable, paid_cents: int, user: User | None, action: str) -> None:
     """The request's (or invoice's) amount paid after money went back (or came back), and the status that follows."""
     before = {"status": request.status, "paid_cents": request.paid_cents}
     if request.is_invoice and request.status == InvoiceStatus.VOID:
@@ -70,7 +75,17 @@ def _set_paid(request, paid_cents, user, action):
     )
 
 
-def _operating_move(payment, amount_cents, *, back, description, method, reference=None, counterparty=None, user=None):
+def _operating_move(
+    payment: Payment,
+    amount_cents: int,
+    *,
+    back: bool,
+    description: str,
+    method: str,
+    reference: str | None = None,
+    counterparty: str | None = None,
+    user: User | None = None,
+) -> JournalEntry:
     """An invoice payment's money leaving operating (back=True: refunded or charged back, owed again on the
     invoice) or coming back to it (a dispute won); no commit."""
     operating = payment.bank_account
@@ -90,7 +105,9 @@ def _operating_move(payment, amount_cents, *, back, description, method, referen
     )
 
 
-def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_key):
+def refund_payment(
+    payment: Payment, amount_cents: int, *, online: bool, reason: str | None, user: User, idempotency_key: str
+) -> Payment:
     """Give back all or part of a payment, through the processor or recorded as already done elsewhere."""
     reason = (reason or "").strip()
     if not reason:
@@ -109,7 +126,7 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
             f"{format_cents(left, payment.bank_account.currency)} of this payment is left to refund; "
             "refund at most that."
         )
-    if online and payment.processor != "stripe":
+    if online and (payment.processor != "stripe" or payment.processor_reference is None):
         raise ServiceError("This payment was not made through Stripe; record the refund as made elsewhere.")
     account = payment.bank_account
     description = f"Refund of {payment.receipt_number} ({request.number}): {reason}"
@@ -133,7 +150,7 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
             counterparty=payment.payer_name or request.contact.name,
         )
     reference = None
-    if online:
+    if online and payment.processor_reference is not None:  # (checked above: a Stripe payment has one)
         processor = processor_named(payment.processor, account, FirmSettings.get())
         try:
             reference = processor.refund(
@@ -146,7 +163,7 @@ def refund_payment(payment, amount_cents, *, online, reason, user, idempotency_k
     return payment
 
 
-def _refund_request(request, amount_cents, user):
+def _refund_request(request: TrustRequest, amount_cents: int, user: User | None) -> None:
     """Money given back is no longer asked for: the request's amount and amount paid both go down, so what
     is still due (and any reminder) stays as it was. Refunded in full, the request is void."""
     taken = min(amount_cents, request.paid_cents)
@@ -170,7 +187,7 @@ def _refund_request(request, amount_cents, user):
     audit.record("request.refunded", request, before=before, after=after, user=user)
 
 
-def _counted_part(payment, amount_cents):
+def _counted_part(payment: Payment, amount_cents: int) -> int:
     """Of money going back from a payment, the part that had counted toward its request or invoice: an excess
     the payment brought beyond what was due goes back first and changes nothing owed."""
     applied = payment.applied_cents if payment.applied_cents is not None else payment.amount_cents
@@ -178,7 +195,16 @@ def _counted_part(payment, amount_cents):
     return amount_cents - min(amount_cents, excess_left)
 
 
-def _record_refund(payment, amount_cents, reference, online, reason, entry, user, idempotency_key=None):
+def _record_refund(
+    payment: Payment,
+    amount_cents: int,
+    reference: str | None,
+    online: bool,
+    reason: str,
+    entry: JournalEntry,
+    user: User | None,
+    idempotency_key: str | None = None,
+) -> None:
     db.session.add(
         Refund(
             idempotency_key=idempotency_key,
@@ -209,7 +235,7 @@ def _record_refund(payment, amount_cents, reference, online, reason, entry, user
     )
 
 
-def _take_back(payment, amount_cents, description, reference):
+def _take_back(payment: Payment, amount_cents: int, description: str, reference: str) -> tuple[JournalEntry, int, int]:
     """Money the processor already took: from the paying client up to their balance, the rest owed by the firm.
     For an invoice's payment: out of operating, owed on the invoice again (all of it "from the client")."""
     if payment.invoice_id is not None:
@@ -250,7 +276,7 @@ def _take_back(payment, amount_cents, description, reference):
     return entry, from_client, from_firm
 
 
-def processor_refund(payment, refund_reference, amount_cents):
+def processor_refund(payment: Payment, refund_reference: str, amount_cents: int) -> bool:
     """A refund made in the processor's dashboard, reported by webhook: booked once, by its reference."""
     if db.session.scalar(select(Refund.id).where(Refund.processor_reference == refund_reference)):
         return False
@@ -269,7 +295,7 @@ def processor_refund(payment, refund_reference, amount_cents):
     return True
 
 
-def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
+def open_dispute(payment: Payment, dispute_reference: str, amount_cents: int, fee_cents: int) -> bool:
     """A chargeback: the money leaves trust from the paying client (and the firm for what was spent)."""
     if db.session.scalar(select(Dispute.id).where(Dispute.processor_reference == dispute_reference)):
         return False
@@ -309,12 +335,12 @@ def open_dispute(payment, dispute_reference, amount_cents, fee_cents):
     return True
 
 
-def _dispute_fee(payment, fee_cents, reference):
+def _dispute_fee(payment: Payment, fee_cents: int, reference: str) -> None:
     """The dispute fee is the firm's cost: operating, or owed to trust when Stripe took it from the payout."""
     book_fee(payment.payable, payment, fee_cents, f"Stripe dispute fee on {payment.receipt_number}")
 
 
-def close_dispute(payment, dispute_reference, won, fee_returned_cents=0):
+def close_dispute(payment: Payment, dispute_reference: str, won: bool, fee_returned_cents: int = 0) -> bool:
     """The dispute ended: when won, the money comes back to where it was taken from."""
     dispute = db.session.scalar(select(Dispute).where(Dispute.processor_reference == dispute_reference))
     if dispute is None or dispute.status != DisputeStatus.OPEN:

@@ -6,14 +6,29 @@ so the database never holds a usable link. A request can have several links
 """
 
 import secrets
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select, update
 
+from trustweb.database import rows_updated
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
-from trustweb.models import AccountKind, Counter, FirmSettings, MatterStatus, PayLink, RequestStatus, Role, TrustRequest
+from trustweb.models import (
+    AccountKind,
+    Counter,
+    FirmSettings,
+    MatterStatus,
+    OutboxMessage,
+    Payable,
+    PayLink,
+    RequestStatus,
+    Role,
+    TrustRequest,
+    User,
+)
 from trustweb.models.base import utcnow
 from trustweb.models.requests import OUTSTANDING
 from trustweb.refusals import ServiceError
@@ -42,11 +57,11 @@ FIELDS = (
 )
 
 
-def snapshot(request):
+def snapshot(request: TrustRequest) -> dict[str, Any]:
     return audit.snapshot(request, FIELDS)
 
 
-def _check(values):
+def _check(values: Mapping[str, Any]) -> None:
     contact, matter, account = values["contact"], values["matter"], values["account"]
     if contact is None:
         raise ServiceError("Choose the client.")
@@ -66,7 +81,7 @@ def _check(values):
         raise ServiceError("The due date cannot be before the issue date.")
 
 
-def _apply(request, values):
+def _apply(request: TrustRequest, values: Mapping[str, Any]) -> None:
     request.contact_id = values["contact"].id
     request.matter_id = values["matter"].id if values["matter"] is not None else None
     request.bank_account_id = values["account"].id
@@ -77,7 +92,7 @@ def _apply(request, values):
     request.cc = ",".join(values["cc"]) or None
 
 
-def create_request(values, user):
+def create_request(values: Mapping[str, Any], user: User) -> TrustRequest:
     """A new draft request; numbered TR-000001 onward."""
     _check(values)
     request = TrustRequest(status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id)
@@ -90,18 +105,18 @@ def create_request(values, user):
     return request
 
 
-def lock(request):
+def lock(request: TrustRequest) -> TrustRequest:
     """The request's row, locked and re-read: every change of status or amount paid goes through here."""
     audit.lock_chain()  # the head before any row: one lock order for every transaction
-    return db.session.scalar(
+    return db.session.execute(
         select(TrustRequest)
         .where(TrustRequest.id == request.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).scalar_one()
 
 
-def update_request(request, values, user):
+def update_request(request: TrustRequest, values: Mapping[str, Any], user: User) -> TrustRequest:
     """Change a draft; anything sent can only be voided or sent again."""
     request = lock(request)
     if not request.is_editable:
@@ -121,7 +136,7 @@ def update_request(request, values, user):
     return request
 
 
-def needs_approval(request):
+def needs_approval(request: TrustRequest) -> bool:
     """Staff requests wait for a lawyer when the firm asks for approval."""
     return (
         FirmSettings.get().require_approval
@@ -131,7 +146,7 @@ def needs_approval(request):
     )
 
 
-def approve(request, user):
+def approve(request: TrustRequest, user: User) -> TrustRequest:
     request = lock(request)
     if user.role not in (Role.ADMIN, Role.LAWYER):
         raise ServiceError("Only a lawyer or an admin approves trust requests.")
@@ -145,7 +160,7 @@ def approve(request, user):
     return request
 
 
-def new_link(payable, user=None):
+def new_link(payable: Payable, user: User | None = None) -> str:
     """A fresh pay link for a trust request or invoice; returns its URL (the only time the token exists in full)."""
     token = secrets.token_urlsafe(24)
     days = FirmSettings.get().pay_link_days
@@ -161,7 +176,7 @@ def new_link(payable, user=None):
     return external_url("pay.show", token=token)
 
 
-def merge_values(request, link_url):
+def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:
     firm = FirmSettings.get()
     matter = request.matter
     return {
@@ -178,7 +193,7 @@ def merge_values(request, link_url):
     }
 
 
-def _queue_email(request, kind, link_url):
+def _queue_email(request: TrustRequest, kind: str, link_url: str) -> OutboxMessage:
     template = request.template if kind == "request" else None
     subject, text, html = email_templates.fill(kind, merge_values(request, link_url), template)
     if not request.recipient_list:
@@ -186,7 +201,7 @@ def _queue_email(request, kind, link_url):
     return mail.queue(kind, request.recipient_list, subject, text, html, cc=request.cc_list, about=request)
 
 
-def send_request(request, user):
+def send_request(request: TrustRequest, user: User) -> OutboxMessage:
     """Email the request with a new pay link (a draft becomes sent); the email is queued in the outbox."""
     request = lock(request)
     if not request.is_open:
@@ -210,7 +225,7 @@ def send_request(request, user):
     return message
 
 
-def copy_link(request, user):
+def copy_link(request: TrustRequest, user: User) -> str:
     """A new pay link to share another way (a text message, a letter)."""
     request = lock(request)
     if not request.is_open:
@@ -226,19 +241,19 @@ def copy_link(request, user):
     return url
 
 
-def revoke_links(payable, user, reason="revoked"):
+def revoke_links(payable: Payable, user: User | None, reason: str = "revoked") -> int:
     """End every live pay link of the trust request or invoice (no commit)."""
     column = PayLink.invoice_id if payable.is_invoice else PayLink.trust_request_id
-    revoked = db.session.execute(
+    revoked = rows_updated(
         update(PayLink).where(column == payable.id, PayLink.revoked_at.is_(None)).values(revoked_at=utcnow())
-    ).rowcount
+    )
     if revoked:
         action = "invoice.links_revoked" if payable.is_invoice else "request.links_revoked"
         audit.record(action, payable, after={"links": revoked, "reason": reason}, user=user)
     return revoked
 
 
-def revoke(request, user):
+def revoke(request: TrustRequest, user: User) -> int:
     request = lock(request)
     count = revoke_links(request, user)
     if not count:
@@ -247,7 +262,7 @@ def revoke(request, user):
     return count
 
 
-def void_request(request, reason, user):
+def void_request(request: TrustRequest, reason: str | None, user: User) -> TrustRequest:
     """Cancel a request: no more payments on it; money already paid stays in trust."""
     reason = (reason or "").strip()
     if not reason:
@@ -271,14 +286,14 @@ def void_request(request, reason, user):
     return request
 
 
-def link_for_token(token):
+def link_for_token(token: str | None) -> PayLink | None:
     """The PayLink for a token from a URL, or None (the token is compared by hash only)."""
     if not token or len(token) > 100:
         return None
     return db.session.scalar(select(PayLink).where(PayLink.token_hash == token_hash(token)))
 
 
-def link_state(link):
+def link_state(link: PayLink | None) -> str:
     """Whether a link can take a payment: open, or why not (unknown, revoked, expired, void, paid)."""
     if link is None:
         return "unknown"
@@ -294,10 +309,10 @@ def link_state(link):
     return "open"
 
 
-def mark_viewed(request):
+def mark_viewed(request: TrustRequest) -> None:
     """Record the client's first opening of the link (one UPDATE, so two tabs record it once)."""
     now = utcnow()
-    changed = db.session.execute(
+    changed = rows_updated(
         update(TrustRequest)
         .where(TrustRequest.id == request.id, TrustRequest.viewed_at.is_(None))
         .values(
@@ -306,14 +321,14 @@ def mark_viewed(request):
                 (TrustRequest.status == RequestStatus.SENT, RequestStatus.VIEWED), else_=TrustRequest.status
             ),
         )
-    ).rowcount
+    )
     if changed:
         audit.record("request.viewed", request, after={"viewed_at": now}, user=None)
     db.session.commit()
     db.session.refresh(request)
 
 
-def send_reminder(request, user=None, today=None):
+def send_reminder(request: TrustRequest, user: User | None = None, today: date | None = None) -> OutboxMessage:
     """Queue a reminder with a fresh link; at most one a day per request."""
     today = today or firm_today()
     request = lock(request)
@@ -328,7 +343,7 @@ def send_reminder(request, user=None, today=None):
     return message
 
 
-def due_for_reminder(today):
+def due_for_reminder(today: date) -> list[TrustRequest]:
     """Requests that should get a reminder today under the firm's settings."""
     firm = FirmSettings.get()
     candidates = db.session.scalars(
@@ -342,10 +357,11 @@ def due_for_reminder(today):
     ).all()
     due = []
     for request in candidates:
-        days_left = (request.due_on - today).days
+        due_on = cast(date, request.due_on)  # selected IS NOT NULL
+        days_left = (due_on - today).days
         last = request.last_reminder_on
         if days_left >= 0:
-            window_start = request.due_on - timedelta(days=firm.remind_days_before)
+            window_start = due_on - timedelta(days=firm.remind_days_before)
             if (
                 firm.remind_days_before
                 and days_left <= firm.remind_days_before
@@ -353,16 +369,17 @@ def due_for_reminder(today):
             ):
                 due.append(request)
         elif firm.remind_overdue_every and (
-            last is None or last <= request.due_on or (today - last).days >= firm.remind_overdue_every
+            last is None or last <= due_on or (today - last).days >= firm.remind_overdue_every
         ):
             due.append(request)
     return due
 
 
-def queue_reminders(today=None):
+def queue_reminders(today: date | None = None) -> tuple[int, list[str]]:
     """The `remind` command: queue every reminder due today; returns (queued, refused messages)."""
     today = today or firm_today()
-    queued, refused = 0, []
+    queued = 0
+    refused: list[str] = []
     for request in due_for_reminder(today):
         try:
             send_reminder(request, today=today)

@@ -9,6 +9,9 @@ settles the payment from Stripe's current state. Unknown events, and events
 for payments that are not ours, are acknowledged and ignored.
 """
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +25,7 @@ from trustweb.services.checkout import payment_for_checkout, settle_checkout
 from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
 
 
-def apply_event(event):
+def apply_event(event: Mapping[str, Any]) -> str:
     """Apply one verified event; returns what happened, in words."""
     event_id, event_type = event["id"], event["type"]
     if db.session.scalar(select(ProcessorEvent.id).where(ProcessorEvent.event_id == event_id)):
@@ -38,7 +41,7 @@ def apply_event(event):
     return outcome
 
 
-def _checkout(session):
+def _checkout(session: Mapping[str, Any]) -> str:
     payment = payment_for_checkout(session.get("id"))
     if payment is None:
         return "ignored: a checkout TrustWeb did not start"
@@ -46,7 +49,7 @@ def _checkout(session):
     return f"payment {payment.id} is {payment.status}"
 
 
-def _payment_by_intent(intent):
+def _payment_by_intent(intent: object) -> Payment | None:
     """Our payment for a PaymentIntent, settled first if its own event has not come yet."""
     if isinstance(intent, dict):
         intent = intent.get("id")
@@ -60,7 +63,7 @@ def _payment_by_intent(intent):
     return payment if payment.status in RECEIVED else None
 
 
-def _payment_for_intent_or_checkout(obj):
+def _payment_for_intent_or_checkout(obj: Mapping[str, Any]) -> Payment | None:
     payment = _payment_by_intent(obj.get("payment_intent"))
     if payment is None:
         # Before the checkout's own event the payment is known only by its checkout: find it by metadata.
@@ -74,13 +77,16 @@ def _payment_for_intent_or_checkout(obj):
     return payment
 
 
-def _refunded(charge):
+def _refunded(charge: Mapping[str, Any]) -> str:
     payment = _payment_for_intent_or_checkout(charge)
     if payment is None:
         return "ignored: a charge TrustWeb did not take"
     refunds = (charge.get("refunds") or {}).get("data")
     if refunds is None:
-        # Stripe no longer puts the refunds in this event: ask for them.
+        # Stripe no longer puts the refunds in this event: ask for them, by the payment's intent (asked with
+        # none, Stripe would list every refund of the account).
+        if payment.processor_reference is None:
+            raise ServiceError(f"Payment {payment.id} has no Stripe payment intent to list its refunds by.")
         processor = processor_named("stripe", payment.bank_account, FirmSettings.get())
         try:
             refunds = processor.refunds_of(payment.processor_reference)
@@ -94,7 +100,7 @@ def _refunded(charge):
     return f"{booked} refund(s) booked on payment {payment.id}"
 
 
-def _is_inquiry(dispute):
+def _is_inquiry(dispute: Mapping[str, Any]) -> bool:
     """An inquiry (status warning_...) withdraws no money; nor does a dispute before its funds are withdrawn."""
     if str(dispute.get("status") or "").startswith("warning"):
         return True
@@ -102,7 +108,7 @@ def _is_inquiry(dispute):
     return transactions is not None and not any(int(t.get("amount") or 0) < 0 for t in transactions)
 
 
-def _dispute_created(dispute):
+def _dispute_created(dispute: Mapping[str, Any]) -> str:
     if _is_inquiry(dispute):
         return "ignored: an inquiry; no money was withdrawn"
     payment = _payment_for_intent_or_checkout(dispute)
@@ -114,7 +120,7 @@ def _dispute_created(dispute):
     return f"chargeback on payment {payment.id}" if opened else "chargeback already booked"
 
 
-def _dispute_closed(dispute):
+def _dispute_closed(dispute: Mapping[str, Any]) -> str:
     if str(dispute.get("status") or "").startswith("warning"):
         return "ignored: an inquiry closed; no money had been withdrawn"
     payment = _payment_for_intent_or_checkout(dispute)
@@ -130,7 +136,7 @@ def _dispute_closed(dispute):
     return f"dispute {dispute.get('status')}" if closed else "dispute already closed"
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "checkout.session.completed": _checkout,
     "checkout.session.async_payment_succeeded": _checkout,
     "checkout.session.async_payment_failed": _checkout,
