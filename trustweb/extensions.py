@@ -1,6 +1,6 @@
 """Flask extensions, created once and bound to the app in create_app()."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from flask import request
 from flask_limiter import Limiter
@@ -9,7 +9,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that migrations can alter them on SQLite and PostgreSQL alike.
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     # models' base is a plain SQLAlchemy 2.0 declarative base, so their Mapped[...] columns type-check.
     class Model(DeclarativeBase):
         """The models' base class, as the type checker sees it."""
+
+        __table__: ClassVar[Table]  # every model maps one table
 
 else:
     Model = db.Model

@@ -15,7 +15,9 @@ nothing can be dated on or before its end, in code and in the database.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -23,12 +25,14 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.ledger.three_way import BankLine, OpenEntry, figures
 from trustweb.models import (
+    BankAccount,
     BankStatement,
     JournalEntry,
     LedgerAccount,
     Reconciliation,
     ReconciliationStatus,
     StatementLine,
+    User,
 )
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -38,7 +42,7 @@ from trustweb.services.statements import bank_amounts
 from trustweb.services.trust import firm_today
 
 
-def due_for(account, today):
+def due_for(account: BankAccount, today: date) -> tuple[date | None, bool]:
     """Whether last month's reconciliation is still to be signed: (last signed period end or None, due)."""
     last = locked_through(account.id)
     month_start = today.replace(day=1)
@@ -46,7 +50,7 @@ def due_for(account, today):
     return last, last is None or last < last_month_end
 
 
-def three_way(statement):
+def three_way(statement: BankStatement) -> dict[str, Any]:
     """The reconciliation at the statement's end date, as plain data (what is shown, signed and stored): the
     inputs gathered here, the figures worked out by ledger/three_way.py."""
     account = statement.bank_account
@@ -55,7 +59,9 @@ def three_way(statement):
     kinds = dict(
         db.session.execute(
             select(LedgerAccount.id, LedgerAccount.kind).where(LedgerAccount.bank_account_id == account.id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     # Entries before the account's first statement are in that statement's opening balance: taken as cleared.
     since = db.session.scalar(
@@ -133,7 +139,7 @@ def three_way(statement):
     }
 
 
-def sign(statement, explanation, user):
+def sign(statement: BankStatement, explanation: str | None, user: User) -> Reconciliation:
     """Sign the reconciliation and lock the period; refused unless the three agree or each difference is explained."""
     explanation = (explanation or "").strip()
     account = statement.bank_account
@@ -163,7 +169,8 @@ def sign(statement, explanation, user):
         )
     report = three_way(statement)
     if not report["balanced"]:
-        currency, differences = account.currency, []
+        currency = account.currency
+        differences: list[str] = []
         if report["bank_vs_journal_cents"]:
             differences.append(
                 f"adjusted bank and journal differ by {format_cents(report['bank_vs_journal_cents'], currency)}"
@@ -211,14 +218,14 @@ def sign(statement, explanation, user):
     return reconciliation
 
 
-def stored_report(reconciliation):
+def stored_report(reconciliation: Reconciliation) -> dict[str, Any]:
     """The report exactly as signed; a changed copy (its hash no longer matching) is refused."""
     if hashlib.sha256(reconciliation.report_json.encode()).hexdigest() != reconciliation.report_sha256:
         raise ServiceError("This signed report does not match its fingerprint; it has been tampered with.")
     return json.loads(reconciliation.report_json)
 
 
-def statements_of(account):
+def statements_of(account: BankAccount) -> Sequence[BankStatement]:
     return db.session.scalars(
         select(BankStatement)
         .where(BankStatement.bank_account_id == account.id)
@@ -226,7 +233,7 @@ def statements_of(account):
     ).all()
 
 
-def history(account):
+def history(account: BankAccount) -> Sequence[Reconciliation]:
     return db.session.scalars(
         select(Reconciliation)
         .where(Reconciliation.bank_account_id == account.id)
@@ -234,7 +241,7 @@ def history(account):
     ).all()
 
 
-def earlier_unmatched(statement):
+def earlier_unmatched(statement: BankStatement) -> list[tuple[BankStatement, int]]:
     """[(statement, count)] of the account's earlier statements with lines still not matched: a bank item booked
     late is matched on its own statement's page, even once that one is signed."""
     rows = db.session.execute(
@@ -251,7 +258,9 @@ def earlier_unmatched(statement):
     return [(earlier, count) for earlier, count in rows]
 
 
-def candidates(statement, lines, limit=20):
+def candidates(
+    statement: BankStatement, lines: Sequence[StatementLine], limit: int = 20
+) -> dict[int, list[JournalEntry]]:
     """{line id: entries a person might match it to}: same account, same bank amount, not matched, dated from
     120 days before to 31 days after the line, nearest first. One read of the bank ledger for all the lines."""
     if not lines:
@@ -271,11 +280,11 @@ def candidates(statement, lines, limit=20):
         )
     )
     entries = db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_([i for i in ids if i not in taken])))
-    by_amount = {}
+    by_amount: dict[int, list[JournalEntry]] = {}
     for entry in entries:
         by_amount.setdefault(amounts[entry.id], []).append(entry)
     locked = locked_through(statement.bank_account_id)
-    found = {}
+    found: dict[int, list[JournalEntry]] = {}
     for line in lines:
         near = [
             entry

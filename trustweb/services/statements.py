@@ -11,16 +11,18 @@ with the same effect on the bank balance.
 
 import hashlib
 import json
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 
 from trustweb.bankfiles import csvfile, ofxfile
-from trustweb.extensions import db
+from trustweb.extensions import Model, db
 from trustweb.ledger.keys import bank_key
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine
+from trustweb.models import BankAccount, BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine, User
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -34,12 +36,13 @@ WITHDRAWAL_WINDOW = (60, 3)
 LONGEST_PERIOD = timedelta(days=366)  # a statement is of a month or a quarter; a year at most
 
 
-def _check_account(account):
+def _check_account(account: BankAccount | None) -> BankAccount:
     if account is None or account.kind != "trust":
         raise ServiceError("Choose the trust account the statement is for.")
+    return account
 
 
-def _check_period(account, start, end):
+def _check_period(account: BankAccount, start: date, end: date) -> None:
     """A statement's period: in order, ended by today, a year at most, after the account's signed-off periods."""
     if start > end:
         raise ServiceError("The statement starts after it ends.")
@@ -58,7 +61,7 @@ def _check_period(account, start, end):
         )
 
 
-def _refuse_duplicate(account, digest, start, end):
+def _refuse_duplicate(account: BankAccount, digest: str | None, start: date, end: date) -> None:
     if digest:
         earlier = db.session.scalar(
             select(BankStatement).where(
@@ -85,19 +88,19 @@ def _refuse_duplicate(account, digest, start, end):
 
 
 def import_statement(
-    account,
+    account: BankAccount | None,
     *,
-    source,
-    filename,
-    data,
-    user,
-    mapping=None,
-    period_start=None,
-    period_end=None,
-    ending_balance_cents=None,
-):
+    source: str,
+    filename: str | None,
+    data: bytes,
+    user: User,
+    mapping: dict[str, Any] | None = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    ending_balance_cents: int | None = None,
+) -> tuple[BankStatement, int]:
     """Read the whole file, refuse duplicates, then store the statement and its lines in one transaction."""
-    _check_account(account)
+    account = _check_account(account)
     # The audit chain's head first, as every write takes it, before any check: two imports (or an import and a
     # sign-off) of the account run one after the other, and the second sees what the first did.
     audit.lock_chain()
@@ -174,9 +177,11 @@ def import_statement(
     return statement, matched
 
 
-def type_statement(account, *, period_start, period_end, ending_balance_cents, user):
+def type_statement(
+    account: BankAccount | None, *, period_start: date, period_end: date, ending_balance_cents: int, user: User
+) -> BankStatement:
     """A statement typed from paper: its dates and ending balance; its lines are ticked off the journal."""
-    _check_account(account)
+    account = _check_account(account)
     audit.lock_chain()  # before the checks, as for an import
     _check_period(account, period_start, period_end)
     _refuse_duplicate(account, None, period_start, period_end)
@@ -200,14 +205,20 @@ def type_statement(account, *, period_start, period_end, ending_balance_cents, u
     return statement
 
 
-def saved_mapping(account):
+def saved_mapping(account: BankAccount) -> dict[str, Any]:
     try:
         return json.loads(account.csv_mapping) if account.csv_mapping else {}
     except ValueError:
         return {}
 
 
-def bank_amounts(account, entry_ids=None, start=None, end=None, amounts=None):
+def bank_amounts(
+    account: BankAccount,
+    entry_ids: Sequence[int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    amounts: Collection[int] | None = None,
+) -> dict[int, int]:
     """{entry id: its effect on the bank balance} for the account's entries that moved money (in the date range,
     by one of the amounts, when given)."""
     # The bank ledger's id as a value, not a subquery: PostgreSQL then plans for the one ledger that holds half of
@@ -229,10 +240,10 @@ def bank_amounts(account, entry_ids=None, start=None, end=None, amounts=None):
         statement = statement.where(JournalEntry.entry_date <= end)
     if amounts is not None:
         statement = statement.where(JournalLine.amount_cents.in_(list(amounts)))
-    return dict(db.session.execute(statement).all())
+    return dict(db.session.execute(statement).tuples().all())
 
 
-def auto_match(account, user=None):
+def auto_match(account: BankAccount, user: User | None = None) -> int:
     """Match each unmatched line, in date order, to the nearest entry with the same amount (and cheque number, when
     both have one) dated within the window; a line with no candidate is left for a person. A line of a signed-off
     period is only matched to an entry dated after it (see _check_not_signed). No commit."""
@@ -260,7 +271,7 @@ def auto_match(account, user=None):
         for entry in db.session.scalars(select(JournalEntry).where(JournalEntry.id.in_(list(amounts))))
         if entry.id not in taken
     }
-    by_amount = {}
+    by_amount: dict[int, list[JournalEntry]] = {}
     for entry in entries.values():
         by_amount.setdefault(amounts[entry.id], []).append(entry)
     matched = 0
@@ -293,7 +304,7 @@ def auto_match(account, user=None):
     return matched
 
 
-def match(line, entry, user):
+def match(line: StatementLine, entry: JournalEntry | None, user: User) -> StatementLine:
     """A person matches a statement line to a journal entry: same account, same effect on the bank, both free."""
     _take_turn(line)
     if line.entry_id is not None:
@@ -317,7 +328,7 @@ def match(line, entry, user):
     return line
 
 
-def unmatch(line, user):
+def unmatch(line: StatementLine, user: User) -> StatementLine:
     _take_turn(line)
     if line.entry_id is None:
         raise ServiceError("This statement line is not matched.")
@@ -329,7 +340,7 @@ def unmatch(line, user):
     return line
 
 
-def tick(statement, entry, user):
+def tick(statement: BankStatement, entry: JournalEntry | None, user: User) -> StatementLine:
     """On a typed statement, the bookkeeper ticks a journal entry seen on the paper statement: a line for it."""
     if statement.source != "typed":
         raise ServiceError("Only a typed statement's lines are ticked off the journal; match the imported lines.")
@@ -366,7 +377,7 @@ def tick(statement, entry, user):
     return line
 
 
-def delete_statement(statement, user):
+def delete_statement(statement: BankStatement, user: User) -> None:
     """Take back a statement imported or typed by mistake (the wrong file, a mistyped balance or period): its lines
     and their matches go, the audit trail keeps what it was. Refused once it is signed, or inside a signed period."""
     from trustweb.models import Reconciliation
@@ -393,7 +404,7 @@ def delete_statement(statement, user):
     db.session.commit()
 
 
-def _take_turn(row):
+def _take_turn(row: Model) -> None:
     """The audit chain's head first, as every write takes it, then the row afresh: two bookkeepers matching the same
     entry, or a match and a sign-off, run one after the other and each sees what the other did."""
     audit.lock_chain()
@@ -403,7 +414,7 @@ def _take_turn(row):
         raise ServiceError("This statement was deleted meanwhile; open the account's statements again.") from None
 
 
-def _check_not_signed(bank_account_id, day, entry_day=None):
+def _check_not_signed(bank_account_id: int, day: date, entry_day: date | None = None) -> None:
     """A signed report counted a line of its period matched only to an entry dated within it: such a match stays.
     A line the report counted as not in the journal may still be matched to (or unmatched from) an entry booked
     after the period: that changes nothing the report counted."""
