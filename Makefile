@@ -34,13 +34,14 @@ run: $(VENV)/.runtime
 test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-## Style and formatting (also run by `make test`).
+## Style, formatting and types (also run by `make test`); mypy reads its settings from pyproject.toml.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_lists.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
