@@ -1,20 +1,21 @@
 """Each report's figures against a ledger built by hand, and its CSV read back and compared with the page.
 
-The firm's autumn, through the services a person uses: two retainers, a filing fee, a transfer between
-Ada's matters, a deposit made in error and reversed, Ben's expert fee, Ben's payment on an overdue trust
-request, part of it refunded and then charged back. The expected figures below are worked out by hand
-from that story, not by the code under test.
+The firm's last three months, through the services a person uses: two retainers, a filing fee, a transfer
+between Ada's matters (three months ago), a deposit made in error and reversed, Ben's expert fee (two months ago),
+Ben's payment on an overdue trust request (last month), part of it refunded and then charged back (today). The
+expected figures below are worked out by hand from that story, not by the code under test. The story's days are
+counted from today (tests.dates), so it reads the same on any day.
 """
 
 import csv
 import io
 import re
-from datetime import date
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
 
+from tests.dates import iso, month_day, month_end, month_start, today
 from tests.factories import gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, Payment, User
@@ -23,12 +24,20 @@ from trustweb.services import requests as request_service
 from trustweb.services.books import check_books
 from trustweb.services.trust import Holder, record_deposit, record_disbursement, reverse, transfer
 
-AS_OF = "2026-11-25"
+
+def aged_on():
+    """The day the open requests are aged to: the 25th of last month, after every request was issued."""
+    return month_day(1, 25)
+
+
+def whole_month(months_back):
+    """The report filter for one whole month of the story (3: the first, with the retainers)."""
+    return f"from={iso(month_start(months_back))}&to={iso(month_end(months_back))}"
 
 
 @pytest.fixture
 def books(app):
-    """The hand-built autumn; returns the ids the tests need."""
+    """The hand-built three months; returns the ids the tests need."""
     with app.app_context():
         setup = gen_trust_setup()
         gen_account("Operating", kind="operating", is_default=True)
@@ -43,7 +52,7 @@ def books(app):
             account=account,
             holder=a1,
             amount_cents=1_000_000,
-            entry_date=date(2026, 9, 1),
+            entry_date=month_day(3, 1),
             method="wire",
             payer="Ada Archer",
         )
@@ -51,7 +60,7 @@ def books(app):
             account=account,
             holder=b1,
             amount_cents=500_000,
-            entry_date=date(2026, 9, 5),
+            entry_date=month_day(3, 5),
             method="cheque",
             payer="Ben Baker",
         )
@@ -59,7 +68,7 @@ def books(app):
             account=account,
             holder=a1,
             amount_cents=120_000,
-            entry_date=date(2026, 9, 10),
+            entry_date=month_day(3, 10),
             payee="Clerk of Court",
             description="Filing fee",
             method="wire",
@@ -69,23 +78,23 @@ def books(app):
             source=a1,
             destination=a2,
             amount_cents=200_000,
-            entry_date=date(2026, 9, 15),
+            entry_date=month_day(3, 15),
             reason="Estate work",
         )
         mistake = record_deposit(
             account=account,
             holder=a2,
             amount_cents=30_000,
-            entry_date=date(2026, 10, 2),
+            entry_date=month_day(2, 2),
             method="wire",
             payer="Ada Archer",
         )
-        reverse(mistake, reason="Deposited to the wrong matter", entry_date=date(2026, 10, 3))
+        reverse(mistake, reason="Deposited to the wrong matter", entry_date=month_day(2, 3))
         record_disbursement(
             account=account,
             holder=b1,
             amount_cents=50_000,
-            entry_date=date(2026, 10, 20),
+            entry_date=month_day(2, 20),
             payee="Dr. Expert",
             description="Expert report",
             method="wire",
@@ -110,16 +119,16 @@ def books(app):
                 lawyer,
             )
 
-        overdue_a_month = ask(a1, 500_000, date(2026, 10, 15), date(2026, 11, 1))
+        overdue_a_month = ask(a1, 500_000, month_day(2, 15), month_day(1, 1))
         request_service.send_request(overdue_a_month, lawyer)
-        long_overdue = ask(b1, 200_000, date(2026, 7, 20), date(2026, 8, 1))
+        long_overdue = ask(b1, 200_000, month_day(5, 20), month_day(4, 1))
         request_service.send_request(long_overdue, lawyer)
-        ask(a2, 90_000, date(2026, 11, 20), date(2026, 12, 10))  # a draft: not open yet
+        ask(a2, 90_000, month_day(1, 20), month_day(-1, 10))  # a draft: not open yet
         payment = payments.record_manual_payment(
             long_overdue,
             amount_cents=100_000,
             method="cheque",
-            received_on=date(2026, 11, 4),
+            received_on=month_day(1, 4),
             reference="Cheque 5521",
             payer="Ben Baker",
             cleared=True,
@@ -223,20 +232,25 @@ def assert_csv_matches_page(client, url):
 def test_client_balances_as_of_three_dates_add_up_to_the_journal(app, client, auth, books):
     sign_in(app, auth)
     expected = {
-        "2026-09-30": {
+        iso(month_end(3)): {
             "Ada Archer 1": "6800.00",
             "Ada Archer 2": "2000.00",
             "Ben Baker": "5000.00",
             "bank": "13800.00",
         },
-        "2026-10-31": {
+        iso(month_end(2)): {
             "Ada Archer 1": "6800.00",
             "Ada Archer 2": "2000.00",
             "Ben Baker": "4500.00",
             "bank": "13300.00",
         },
-        # Ben: 4,500 + 1,000 paid − 250 refunded − 400 charged back.
-        AS_OF: {"Ada Archer 1": "6800.00", "Ada Archer 2": "2000.00", "Ben Baker": "4850.00", "bank": "13650.00"},
+        # Ben: 4,500 + 1,000 paid − 250 refunded − 400 charged back (today).
+        iso(today()): {
+            "Ada Archer 1": "6800.00",
+            "Ada Archer 2": "2000.00",
+            "Ben Baker": "4850.00",
+            "bank": "13650.00",
+        },
     }
     for as_of, figures in expected.items():
         html, rows, preamble = assert_csv_matches_page(client, f"/reports/balances?as_of={as_of}")
@@ -246,20 +260,20 @@ def test_client_balances_as_of_three_dates_add_up_to_the_journal(app, client, au
         assert preamble["Total of all client ledgers"] == figures["bank"]
         assert preamble["Difference"] == "0.00"
     # Before anything happened: nothing held.
-    html = client.get("/reports/balances?as_of=2026-08-01").get_data(as_text=True)
+    html = client.get(f"/reports/balances?as_of={iso(month_start(4))}").get_data(as_text=True)
     assert "Nothing to report" in html and summary(html)["Trust account journal balance"] == "$0.00"
 
 
 def test_the_journal_runs_its_balance_through_transfers_and_reversals(app, client, auth, books):
     sign_in(app, auth)
-    html, rows, preamble = assert_csv_matches_page(client, "/reports/journal?from=2026-09-01&to=2026-09-30")
+    html, rows, preamble = assert_csv_matches_page(client, f"/reports/journal?{whole_month(3)}")
     assert [(r[2], r[6], r[7], r[8]) for r in rows] == [
         ("Deposit", "10000.00", "", "10000.00"),
         ("Deposit", "5000.00", "", "15000.00"),
         ("Payment out", "", "1200.00", "13800.00"),
         ("Transfer", "", "", "13800.00"),  # between two of Ada's matters: the bank is untouched
     ]
-    html = client.get("/reports/journal?from=2026-10-01&to=2026-10-31").get_data(as_text=True)
+    html = client.get(f"/reports/journal?{whole_month(2)}").get_data(as_text=True)
     figures = summary(html)
     assert (figures["Opening balance"], figures["Deposits"], figures["Withdrawals"], figures["Closing balance"]) == (
         "$13,800.00",
@@ -267,7 +281,7 @@ def test_the_journal_runs_its_balance_through_transfers_and_reversals(app, clien
         "$800.00",
         "$13,300.00",
     )
-    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-10-01&to=2026-10-31&format=csv"))
+    _, _, rows, _ = read_csv(client.get(f"/reports/journal?{whole_month(2)}&format=csv"))
     assert [(r[2], r[8]) for r in rows] == [
         ("Deposit", "14100.00"),
         ("Reversal", "13800.00"),
@@ -283,7 +297,7 @@ def test_a_client_ledger_over_a_range_opens_and_closes_on_the_right_balances(app
     with app.app_context():
         number = db.session.get(Matter, books.matter_a1).number
     html, rows, preamble = assert_csv_matches_page(
-        client, f"/reports/client-ledger?matter={number}&from=2026-09-06&to=2026-10-31"
+        client, f"/reports/client-ledger?matter={number}&from={iso(month_day(3, 6))}&to={iso(month_end(2))}"
     )
     assert preamble["Opening balance"] == "10000.00" and preamble["Closing balance"] == "6800.00"
     assert [(r[6], r[7]) for r in rows] == [("1200.00", "8800.00"), ("2000.00", "6800.00")]
@@ -292,45 +306,56 @@ def test_a_client_ledger_over_a_range_opens_and_closes_on_the_right_balances(app
 
 def test_open_requests_age_by_how_long_they_are_overdue(app, client, auth, books):
     sign_in(app, auth)
-    html, rows, preamble = assert_csv_matches_page(client, f"/reports/open-requests?as_of={AS_OF}")
-    # TR-000001 (Ada) due Nov 1: 24 days. TR-000002 (Ben) due Aug 1: 116 days; 2,000 asked, the 250 refunded is
-    # no longer asked for, the 400 charged back is owed again: 1,750 asked, 350 paid, 1,400 due.
+    as_of = aged_on()
+    html, rows, preamble = assert_csv_matches_page(client, f"/reports/open-requests?as_of={iso(as_of)}")
+    # TR-000001 (Ada) due on the 1st of last month: 24 days. TR-000002 (Ben) due on the 1st four months ago: three
+    # months and 24 days, 113 to 116 by the months' lengths; 2,000 asked, the 250 refunded is no longer asked for,
+    # the 400 charged back is owed again: 1,750 asked, 350 paid, 1,400 due.
+    ben_days = (as_of - month_day(4, 1)).days
+    assert 113 <= ben_days <= 116
     assert [(r[0], r[7], r[8], r[9], r[10], r[11]) for r in rows] == [
-        ("TR-000002", "1750.00", "350.00", "1400.00", "116", "Over 90"),
+        ("TR-000002", "1750.00", "350.00", "1400.00", str(ben_days), "Over 90"),
         ("TR-000001", "5000.00", "0.00", "5000.00", "24", "1–30 days"),
     ]
     assert (preamble["Current"], preamble["1–30 days"], preamble["Over 90"]) == ("0.00", "5000.00", "1400.00")
     # An earlier date ages the requests issued by then to that day, and says what it does not turn back.
-    earlier = client.get("/reports/open-requests?as_of=2026-11-10").get_data(as_text=True)
-    assert "Days overdue are counted to 2026-11-10" in earlier and "as it stands today" in earlier
-    assert [(row[0], row[10]) for row in page_table(earlier)[1:-1]] == [("TR-000002", "101"), ("TR-000001", "9")]
+    tenth = month_day(1, 10)
+    earlier = client.get(f"/reports/open-requests?as_of={iso(tenth)}").get_data(as_text=True)
+    assert f"Days overdue are counted to {iso(tenth)}" in earlier and "as it stands today" in earlier
+    assert [(row[0], row[10]) for row in page_table(earlier)[1:-1]] == [
+        ("TR-000002", str(ben_days - 15)),
+        ("TR-000001", "9"),
+    ]
     # The draft shows when asked for.
-    _, _, rows, _ = read_csv(client.get(f"/reports/open-requests?as_of={AS_OF}&status=draft&format=csv"))
+    _, _, rows, _ = read_csv(client.get(f"/reports/open-requests?as_of={iso(as_of)}&status=draft&format=csv"))
     assert [r[0] for r in rows] == ["TR-000003"]
 
 
 def test_payments_report_totals_by_method(app, client, auth, books):
     sign_in(app, auth)
-    html, rows, preamble = assert_csv_matches_page(client, "/reports/payments?from=2026-11-01")
+    html, rows, preamble = assert_csv_matches_page(client, f"/reports/payments?from={iso(month_start(1))}")
     assert [(r[4], r[5], r[8], r[9], r[10], r[11]) for r in rows] == [
         ("TR-000002", "Cheque", "1000.00", "0.00", "250.00", "Disputed")
     ]
     groups = page_table(html, "report-group-1")
     assert groups[1] == ["Cheque", "1", "$1,000.00", "$0.00", "$250.00"]
-    assert client.get("/reports/payments?from=2026-11-05").get_data(as_text=True).count("Nothing to report") == 1
+    assert (
+        client.get(f"/reports/payments?from={iso(month_day(1, 5))}").get_data(as_text=True).count("Nothing to report")
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("/reports/balances?as_of=31/12/2026", "is not a date"),
-        ("/reports/journal?from=2026-10-01&to=2026-09-01", "start date is after the end date"),
+        (f"/reports/balances?as_of=31/12/{today().year}", "is not a date"),
+        (f"/reports/journal?from={iso(month_start(1))}&to={iso(month_start(2))}", "start date is after the end date"),
         ("/reports/payments?account=abc", "Choose the account from the list"),
         ("/reports/payments?account=99999", "Choose a trust account"),
         ("/reports/open-requests?lawyer=99999", "Choose the lawyer"),
         ("/reports/client-ledger?matter=1999-9999", "No matter is numbered"),
         ("/reports/open-requests?status=paid", "Choose a status"),
-        ("/reports/balances?as_of=2026-13-01&format=csv", "is not a date"),
+        (f"/reports/balances?as_of={today().year}-13-01&format=csv", "is not a date"),
     ],
 )
 def test_a_bad_filter_is_a_400_with_the_reason(app, client, auth, books, url, message):
@@ -341,10 +366,11 @@ def test_a_bad_filter_is_a_400_with_the_reason(app, client, auth, books, url, me
 
 def test_htmx_gets_the_results_alone_and_the_page_prints_its_header(app, client, auth, books):
     sign_in(app, auth)
-    partial = client.get(f"/reports/balances?as_of={AS_OF}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    as_of = iso(today())
+    partial = client.get(f"/reports/balances?as_of={as_of}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in partial and 'id="report-table"' in partial
-    page = client.get(f"/reports/balances?as_of={AS_OF}").get_data(as_text=True)
-    assert 'class="print-only report-head"' in page and "Filters: as of 2026-11-25" in page
+    page = client.get(f"/reports/balances?as_of={as_of}").get_data(as_text=True)
+    assert 'class="print-only report-head"' in page and f"Filters: as of {as_of}" in page
     assert 'hx-get="/reports/balances"' in page and "data-print" in page
 
 
@@ -363,12 +389,12 @@ def test_entries_dated_the_same_day_keep_their_order(app, client, auth, books):
             account=account,
             holder=Holder(books.client_b, books.matter_b1),
             amount_cents=1_00,
-            entry_date=date(2026, 9, 2),
+            entry_date=month_day(3, 2),
             method="cash",
             payer="Ben Baker",
         )
         assert db.session.scalar(select(JournalEntry.id).order_by(JournalEntry.id.desc()))
-    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-09-01&to=2026-09-30&format=csv"))
+    _, _, rows, _ = read_csv(client.get(f"/reports/journal?{whole_month(3)}&format=csv"))
     assert [r[8] for r in rows] == ["10000.00", "10001.00", "15001.00", "13801.00", "13801.00"]
 
 
@@ -386,7 +412,7 @@ def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, au
             account=db.session.get(BankAccount, books.account),
             holder=Holder(books.client_b, books.matter_b1),
             amount_cents=2_00,
-            entry_date=date(2026, 11, 20),
+            entry_date=month_day(1, 20),
             method="cash",
             payer=attack,
             reference="+1 555 0100",
@@ -395,9 +421,9 @@ def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, au
     urls = [
         "/reports/journal?format=csv",
         f"/reports/client-ledger?matter={number}&format=csv",
-        f"/reports/balances?as_of={AS_OF}&format=csv",
+        f"/reports/balances?as_of={iso(today())}&format=csv",
         "/reports/payments?format=csv",
-        f"/reports/open-requests?as_of={AS_OF}&format=csv",
+        f"/reports/open-requests?as_of={iso(aged_on())}&format=csv",
     ]
     cells = []
     for url in urls:
@@ -415,5 +441,7 @@ def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, au
     assert len(rows) == 11 and all(re.fullmatch(r"(-?\d+\.\d\d)?", cell) for row in rows for cell in row[6:9])
     assert {row[7] for row in rows} >= {"1200.00", "500.00"}
     assert any(value.startswith("'@SUM(1+1)") for value in cells)
-    _, _, rows, _ = read_csv(client.get("/reports/journal?from=2026-11-20&to=2026-11-20&format=csv"))
+    _, _, rows, _ = read_csv(
+        client.get(f"/reports/journal?from={iso(month_day(1, 20))}&to={iso(month_day(1, 20))}&format=csv")
+    )
     assert [(r[3], r[4], r[5], r[6]) for r in rows] == [("'-2+3", "'" + attack, "'+1 555 0100", "2.00")]
