@@ -10,19 +10,15 @@ from tests.browser_support import (
     describe,
     watch_errors,
 )
+from tests.dates import us
 from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
-from tests.reconcile.steps import chase_csv, november
+from tests.reconcile.steps import book_month, chase_csv, day
 from trustweb.extensions import db
 from trustweb.models import BankAccount, StatementLine, User
 from trustweb.services import statements
 
 pytestmark = pytest.mark.browser
 
-LATE_DEPOSIT = [
-    ("10/03/2026", "WIRE FROM ADA ARCHER", 500_000, None),
-    ("10/24/2026", "DEPOSIT", 250_000, None),  # posted two weeks late: left for a person
-    ("10/16/2026", "CHECK 1001", -120_000, "1001"),
-]
 MAPPING = {
     "date": "Posting Date",
     "amount": "Amount",
@@ -36,13 +32,18 @@ def test_matching_a_line_by_hand_updates_the_totals_in_place(app, chromium, live
     with app.app_context():
         setup = gen_trust_setup()
         gen_account("Operating", kind="operating", is_default=True)
-        november(setup)
+        book_month(setup)
         bookkeeper = gen_user("bookkeeper")
+        late_deposit = [
+            (us(day(3)), "WIRE FROM ADA ARCHER", 500_000, None),
+            (us(day(24)), "DEPOSIT", 250_000, None),  # posted two weeks late: left for a person
+            (us(day(16)), "CHECK 1001", -120_000, "1001"),
+        ]
         statement, matched = statements.import_statement(
             db.session.get(BankAccount, setup.account),
             source="csv",
-            filename="oct.csv",
-            data=chase_csv(LATE_DEPOSIT),
+            filename="month.csv",
+            data=chase_csv(late_deposit),
             user=db.session.get(User, bookkeeper.id),
             mapping=MAPPING,
             ending_balance_cents=630_000,

@@ -56,6 +56,8 @@ def test_a_mapping_that_names_a_column_the_file_lacks():
 def test_an_ofx_download_carries_its_period_and_balance():
     data = ofx(
         [("A1", "20261003", "ADA ARCHER", 500_000, None), ("A2", "20261016120000[-5:EST]", "CHECK", -120_000, "1001")],
+        start="20261001",
+        end="20261031",
         balance="3800.00",
     )
     parsed = ofxfile.parse(data)

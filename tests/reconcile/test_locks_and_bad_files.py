@@ -3,15 +3,16 @@ counted where they belong; and files and forms that once crashed the import are 
 
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_token, post
+from tests.dates import iso, month_day, month_end, month_start, us
 from tests.ledger.test_races import at_once
-from tests.reconcile.steps import CHASE_HEADER, chase_csv, ofx
-from tests.reconcile.test_reconciliation import CLEAN_MONTH, MAPPING, statement_id, totals, typed, upload
+from tests.reconcile.steps import CHASE_HEADER, chase_csv, clean_month, compact, day, last_day, next_month, ofx
+from tests.reconcile.test_reconciliation import MAPPING, statement_id, totals, typed, upload
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine, User
 from trustweb.refusals import ServiceError
@@ -19,7 +20,10 @@ from trustweb.services import statements
 from trustweb.services.reconciliation import three_way
 from trustweb.services.trust import Holder, record_deposit
 
-LATE_LINE = ("10/30/2026", "WIRE FROM ADA ARCHER", 10_000, None)
+
+def late_line():
+    """Ada's $100 wire on the day before the month's last: two days before the next month's first (in the window)."""
+    return (us(last_day() - timedelta(days=1)), "WIRE FROM ADA ARCHER", 10_000, None)
 
 
 def sign(client, sid, explanation=None):
@@ -46,55 +50,62 @@ def line_id_of(app, amount):
         return db.session.scalar(select(StatementLine.id).where(StatementLine.amount_cents == amount))
 
 
-def test_a_deposit_the_bank_had_in_october_and_the_firm_booked_in_november(app, client, month):
-    """The bank credits $100 on Oct 25; the firm books it only on Nov 1 (too late to match automatically).
-    October: the line is in the bank and not in the journal, so the difference is explained and signed. November's
-    page points back to it; on October's page it is matched to the Nov 1 entry; November then agrees."""
-    late = ("10/25/2026", "WIRE FROM ADA ARCHER", 10_000, None)
-    upload(client, month.account, chase_csv([*CLEAN_MONTH, late]), period_end="2026-10-31", ending_balance="6,400")
-    october = statement_id(app)
-    figures, page = totals(client, october)
+def test_a_deposit_the_bank_had_in_one_month_and_the_firm_booked_in_the_next(app, client, month):
+    """The bank credits $100 on the 25th; the firm books it only on the 1st of the next month (too late to match
+    automatically). The month: the line is in the bank and not in the journal, so the difference is explained and
+    signed. The next month's page points back to it; on the month's page it is matched to the entry of the 1st;
+    the next month then agrees."""
+    late = (us(day(25)), "WIRE FROM ADA ARCHER", 10_000, None)
+    upload(client, month.account, chase_csv([*clean_month(), late]), period_end=iso(last_day()), ending_balance="6,400")
+    first = statement_id(app)
+    figures, page = totals(client, first)
     assert figures["diff-bank"] == "$100.00" and "WIRE FROM ADA ARCHER" in page
-    sign(client, october, "Ada's wire of Oct 25 is not booked yet.")
+    sign(client, first, "Ada's wire of the 25th is not booked yet.")
     signed_figures = figures
-    entry_id = deposit_on(app, month, date(2026, 11, 1))
+    entry_id = deposit_on(app, month, next_month(1))
     line_id = line_id_of(app, 10_000)
-    november_rows = [("11/02/2026", "X", 1, None), ("11/02/2026", "Y", -1, None)]
+    next_month_rows = [(us(next_month(2)), "X", 1, None), (us(next_month(2)), "Y", -1, None)]
     upload(
         client,
         month.account,
-        chase_csv(november_rows),
-        period_start="2026-11-01",
-        period_end="2026-11-20",
+        chase_csv(next_month_rows),
+        period_start=iso(next_month(1)),
+        period_end=iso(next_month(20)),
         ending_balance="6,400",
     )
-    november = statement_id(app)
-    figures, page = totals(client, november)
-    # Counted twice: in the bank's balance and in transit; the October line is listed as the bank's, not booked.
+    second = statement_id(app)
+    figures, page = totals(client, second)
+    # Counted twice: in the bank's balance and in transit; the first month's line is listed as the bank's, not booked.
     assert figures["transit"] == "$100.00" and figures["diff-bank"] == "$100.00"
-    assert f'href="/reconciliations/statements/{october}">statement to 2026-10-31</a> (1)' in page
-    # October's signed page offers the entry booked after the locked period (and nothing dated inside it).
-    page = client.get(f"/reconciliations/statements/{october}").get_data(as_text=True)
+    assert f'href="/reconciliations/statements/{first}">statement to {iso(last_day())}</a> (1)' in page
+    # The first month's signed page offers the entry booked after the locked period (and nothing dated inside it).
+    page = client.get(f"/reconciliations/statements/{first}").get_data(as_text=True)
     form = page[page.index(f'id="line-{line_id}"') :].split("</tr>")[0]
     assert f'value="{entry_id}"' in form and "Match" in form
-    response = post(client, f"/reconciliations/statements/{october}/lines/{line_id}/match", {"entry_id": entry_id})
+    response = post(client, f"/reconciliations/statements/{first}/lines/{line_id}/match", {"entry_id": entry_id})
     assert response.status_code == 303
-    # October's figures do not move (the line is "booked after the period"); November's transit is gone.
-    figures, page = totals(client, october)
-    assert figures == signed_figures and "booked 2026-11-01, after the period" in page
-    figures, page = totals(client, november)
+    # The first month's figures do not move (the line is "booked after the period"); the second's transit is gone.
+    figures, page = totals(client, first)
+    assert figures == signed_figures and f"booked {iso(next_month(1))}, after the period" in page
+    figures, page = totals(client, second)
     assert figures["transit"] == "$0.00" and figures["adjusted"] == figures["journal"] == "$6,400.00"
     assert 'id="earlier-unmatched"' not in page
 
 
 def test_automatic_matching_leaves_a_signed_period_as_it_was_counted(app, client, month):
-    upload(client, month.account, chase_csv([*CLEAN_MONTH, LATE_LINE]), period_end="2026-10-31", ending_balance="6,400")
+    upload(
+        client,
+        month.account,
+        chase_csv([*clean_month(), late_line()]),
+        period_end=iso(last_day()),
+        ending_balance="6,400",
+    )
     sid = statement_id(app)
-    sign(client, sid, "Ada's wire of Oct 30 is not in the books yet.")
+    sign(client, sid, "Ada's late wire is not in the books yet.")
     signed_figures, _ = totals(client, sid)
-    # A deposit dated inside the locked period cannot be booked; one booked Nov 1 is matched automatically (the
-    # line's window) and October still counts the line as not in its journal.
-    entry_id = deposit_on(app, month, date(2026, 11, 1))
+    # A deposit dated inside the locked period cannot be booked; one booked on the 1st of the next month is matched
+    # automatically (the line's window) and the signed month still counts the line as not in its journal.
+    entry_id = deposit_on(app, month, next_month(1))
     assert post(client, f"/reconciliations/statements/{sid}/auto-match").status_code == 303
     with app.app_context():
         line = db.session.get(StatementLine, line_id_of(app, 10_000))
@@ -110,28 +121,30 @@ def test_automatic_matching_leaves_a_signed_period_as_it_was_counted(app, client
     # A locked line stays matched to what the signed report counted; unmatching the late one is allowed.
     locked_line = line_id_of(app, 500_000)
     refused = post(client, f"/reconciliations/statements/{sid}/lines/{locked_line}/unmatch")
-    assert refused.status_code == 422 and "signed through 2026-10-31" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f"signed through {iso(last_day())}" in refused.get_data(as_text=True)
     assert post(client, f"/reconciliations/statements/{sid}/lines/{line_id_of(app, 10_000)}/unmatch").status_code == 303
 
 
 def test_no_statement_is_imported_or_typed_into_a_signed_period(app, client, month):
-    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300")
+    upload(client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="6,300")
     sign(client, statement_id(app))
-    september = chase_csv([("09/15/2026", "DEPOSIT", 5_000, None)])
-    early_october = chase_csv([("10/01/2026", "DEPOSIT", 5_000, None)])
-    for data, end in ((september, "2026-09-30"), (early_october, "2026-10-02")):
+    month_before = chase_csv([(us(month_day(3, 15)), "DEPOSIT", 5_000, None)])
+    early_in_the_month = chase_csv([(us(day(1)), "DEPOSIT", 5_000, None)])
+    for data, end in ((month_before, iso(month_end(3))), (early_in_the_month, iso(day(2)))):
         response = upload(client, month.account, data, period_end=end, ending_balance="50")
-        assert response.status_code == 422 and "signed off through 2026-10-31" in response.get_data(as_text=True)
-    response = typed(client, month.account, "2026-10-15", "2026-11-15", "1")
+        assert response.status_code == 422 and f"signed off through {iso(last_day())}" in response.get_data(
+            as_text=True
+        )
+    response = typed(client, month.account, iso(day(15)), iso(next_month(15)), "1")
     assert response.status_code == 422 and "signed off through" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
 
 
 def test_a_typed_statement_takes_only_entries_of_its_period(app, client, month):
-    response = typed(client, month.account, "2026-10-01", "2026-10-31", "7,500")
+    response = typed(client, month.account, iso(day(1)), iso(last_day()), "7,500")
     assert response.status_code == 303
-    later = deposit_on(app, month, date(2026, 11, 20))
+    later = deposit_on(app, month, next_month(20))
     response = post(client, f"/reconciliations/statements/{statement_id(app)}/tick", {"entry_id": later})
     assert response.status_code == 422 and "after this statement ends" in response.get_data(as_text=True)
 
@@ -139,11 +152,11 @@ def test_a_typed_statement_takes_only_entries_of_its_period(app, client, month):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"period_start": "0001-01-01", "period_end": "2026-10-31"}, "starts before 2000-01-01"),
-        ({"period_start": "2026-11-01", "period_end": "2999-12-31"}, "ends after today"),
-        ({"period_start": "2024-01-01", "period_end": "2026-10-31"}, "more than a year"),
-        ({"period_start": "2026-10-31", "period_end": "2026-10-01"}, "starts after it ends"),
-        ({"period_start": "2026-10-01", "period_end": "99999-01-01"}, "is not a date"),
+        ({"period_start": "0001-01-01", "period_end": iso(last_day())}, "starts before 2000-01-01"),
+        ({"period_start": iso(next_month(1)), "period_end": "2999-12-31"}, "ends after today"),
+        ({"period_start": iso(month_start(24)), "period_end": iso(last_day())}, "more than a year"),
+        ({"period_start": iso(last_day()), "period_end": iso(day(1))}, "starts after it ends"),
+        ({"period_start": iso(day(1)), "period_end": "99999-01-01"}, "is not a date"),
     ],
 )
 def test_a_typed_statement_with_impossible_dates_is_refused(app, client, month, fields, message):
@@ -153,35 +166,46 @@ def test_a_typed_statement_with_impossible_dates_is_refused(app, client, month, 
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
 
 
-def oct_ofx(amount="100.00", posted="20261031200000[-5:EST]", end="20261031235959[-5:EST]", fitid="F1"):
-    data = ofx([(fitid, "20261003", "DEPOSIT", 100_00, None)], end=end, balance="6300.00")
+def last_day_ofx(amount="100.00", last=None, posted=None, fitid="F1"):
+    """A month's OFX statement (the books' month unless `last` says) with one $100 deposit at 8 pm EST on its last
+    day, the file ending a second before midnight EST."""
+    last = last or last_day()
+    data = ofx(
+        [(fitid, "DAY", "DEPOSIT", 100_00, None)],
+        start=compact(last.replace(day=1)),
+        end=f"{compact(last)}235959[-5:EST]",
+        balance="6300.00",
+    )
+    posted = posted or f"{compact(last)}200000[-5:EST]"
     return data.replace(b"<TRNAMT>100.00", f"<TRNAMT>{amount}".encode()).replace(
-        b"<DTPOSTED>20261003", f"<DTPOSTED>{posted}".encode()
+        b"<DTPOSTED>DAY", f"<DTPOSTED>{posted}".encode()
     )
 
 
 def test_ofx_times_are_the_firms_days(app, client, month):
-    """8 pm and 23:59:59 EST on Oct 31 are Nov 1 in UTC, and 23:59:59 EST is already Nov 1 on New York's clocks
-    (EDT until Nov 1): the statement is October's, as the bank wrote it."""
-    response = upload(client, month.account, oct_ofx(), source="ofx")
+    """8 pm and 23:59:59 EST on Oct 31, 2026 are Nov 1 in UTC, and 23:59:59 EST is already Nov 1 on New York's
+    clocks (EDT until Nov 1 that year): the statement is October's, as the bank wrote it. (A day in the past, chosen
+    for its clock change; it never ages.)"""
+    halloween = date(2026, 10, 31)
+    response = upload(client, month.account, last_day_ofx(last=halloween), source="ofx")
     assert response.status_code == 303, response.get_data(as_text=True)
     with app.app_context():
         statement = db.session.get(BankStatement, statement_id(app))
         line = db.session.scalar(select(StatementLine))
-        assert (statement.period_end, line.posted_on) == (date(2026, 10, 31), date(2026, 10, 31))
+        assert (statement.period_end, line.posted_on) == (halloween, halloween)
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (oct_ofx(amount="0.005"), "fractions of a cent"),
-        (oct_ofx(amount="NaN"), "is not an amount"),
-        (oct_ofx(amount="Infinity"), "is not an amount"),
-        (oct_ofx(amount="100000000000000000000"), "larger than the books hold"),
-        (oct_ofx(amount="9E+999998"), "larger than the books hold"),
-        (oct_ofx().replace(b"<BALAMT>6300.00", b"<BALAMT>1E+30"), "larger than the books hold"),
-        (ofx([], start="20261031", end="20261001", balance="1.00"), "starts after it ends"),
-        (oct_ofx(posted="00010103"), "starts before 2000-01-01"),
+        (last_day_ofx(amount="0.005"), "fractions of a cent"),
+        (last_day_ofx(amount="NaN"), "is not an amount"),
+        (last_day_ofx(amount="Infinity"), "is not an amount"),
+        (last_day_ofx(amount="100000000000000000000"), "larger than the books hold"),
+        (last_day_ofx(amount="9E+999998"), "larger than the books hold"),
+        (last_day_ofx().replace(b"<BALAMT>6300.00", b"<BALAMT>1E+30"), "larger than the books hold"),
+        (ofx([], start=compact(last_day()), end=compact(day(1)), balance="1.00"), "starts after it ends"),
+        (last_day_ofx(posted="00010103"), "starts before 2000-01-01"),
     ],
 )
 def test_an_ofx_file_with_impossible_figures_is_refused(app, client, month, data, message):
@@ -203,17 +227,19 @@ def test_an_ofx_statement_without_movements_is_a_statement_without_lines(app, cl
 
 
 def test_bank_ids_seen_before_are_found_past_the_first_thousand(app, client, month):
-    assert upload(client, month.account, oct_ofx(fitid="DUP"), source="ofx").status_code == 303
-    rows = [(f"N{i}", "20261101", "DEPOSIT", 100 + i, None) for i in range(1_001)] + [
-        ("DUP", "20261102", "DEPOSIT", 99, None)
+    assert upload(client, month.account, last_day_ofx(fitid="DUP"), source="ofx").status_code == 303
+    rows = [(f"N{i}", compact(next_month(1)), "DEPOSIT", 100 + i, None) for i in range(1_001)] + [
+        ("DUP", compact(next_month(2)), "DEPOSIT", 99, None)
     ]
-    response = upload(client, month.account, ofx(rows, start="20261101", end="20261120"), source="ofx")
+    response = upload(
+        client, month.account, ofx(rows, start=compact(next_month(1)), end=compact(next_month(20))), source="ofx"
+    )
     assert response.status_code == 422 and "already imported" in response.get_data(as_text=True)
 
 
 def test_csv_cells_too_long_or_with_nul_characters(app, client, month):
-    huge = (CHASE_HEADER + "\nCREDIT,10/03/2026," + "x" * 140_000 + ",5000.00,ACH_CREDIT,0,\n").encode()
-    response = upload(client, month.account, huge, period_end="2026-10-31", ending_balance="1")
+    huge = (CHASE_HEADER + f"\nCREDIT,{us(day(3))}," + "x" * 140_000 + ",5000.00,ACH_CREDIT,0,\n").encode()
+    response = upload(client, month.account, huge, period_end=iso(last_day()), ending_balance="1")
     assert response.status_code == 422 and "Row 2 cannot be read" in response.get_data(as_text=True)
     columns = client.post(
         f"/reconciliations/accounts/{month.account}/columns",
@@ -221,8 +247,8 @@ def test_csv_cells_too_long_or_with_nul_characters(app, client, month):
         content_type="multipart/form-data",
     )
     assert columns.status_code == 200  # the columns are read from the header, which is fine
-    nul = chase_csv(CLEAN_MONTH).replace(b"WIRE FROM ADA", b"WIRE\x00FROM ADA")
-    assert upload(client, month.account, nul, period_end="2026-10-31", ending_balance="6,300").status_code == 303
+    nul = chase_csv(clean_month()).replace(b"WIRE FROM ADA", b"WIRE\x00FROM ADA")
+    assert upload(client, month.account, nul, period_end=iso(last_day()), ending_balance="6,300").status_code == 303
     with app.app_context():
         assert db.session.scalar(select(StatementLine.description).where(StatementLine.amount_cents == 500_000)) == (
             "WIREFROM ADA ARCHER"
@@ -240,7 +266,7 @@ def test_odd_characters_in_report_filters_are_400s(app, client, month, url):
 
 
 def test_a_superscript_entry_number_is_refused(app, client, month):
-    upload(client, month.account, chase_csv([LATE_LINE]), period_end="2026-10-31", ending_balance="100")
+    upload(client, month.account, chase_csv([late_line()]), period_end=iso(last_day()), ending_balance="100")
     sid, line_id = statement_id(app), line_id_of(app, 10_000)
     response = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/match", {"entry_id": "²"})
     assert response.status_code == 422 and "Choose an entry" in response.get_data(as_text=True)
@@ -248,18 +274,18 @@ def test_a_superscript_entry_number_is_refused(app, client, month):
 
 def test_two_lines_matched_to_one_entry_at_once_one_is_refused(app, client, month):
     """Two bookkeepers, one $100 entry, two $100 bank lines: one match lands, the other is told why."""
-    entry_id = deposit_on(app, month, date(2026, 10, 20))
-    rows = [("10/25/2026", "DEPOSIT A", 10_000, None), ("10/26/2026", "DEPOSIT B", 10_000, None)]
+    entry_id = deposit_on(app, month, day(20))
+    rows = [(us(day(25)), "DEPOSIT A", 10_000, None), (us(day(26)), "DEPOSIT B", 10_000, None)]
     with app.app_context():
         account = db.session.get(BankAccount, month.account)
         statement, _ = statements.import_statement(
             account,
             source="csv",
-            filename="oct.csv",
+            filename="month.csv",
             data=chase_csv(rows),
             user=db.session.scalar(select(User).where(User.role == "bookkeeper")),
             mapping=MAPPING,
-            period_end=date(2026, 10, 31),
+            period_end=last_day(),
             ending_balance_cents=10_000,
         )
         lines = db.session.scalars(select(StatementLine.id).order_by(StatementLine.id)).all()
@@ -283,8 +309,8 @@ def test_two_lines_matched_to_one_entry_at_once_one_is_refused(app, client, mont
 
 
 def test_a_statement_imported_by_mistake_is_deleted_and_imported_again(app, client, month):
-    wrong = chase_csv(CLEAN_MONTH)
-    upload(client, month.account, wrong, period_end="2026-10-31", ending_balance="63,000")  # a zero too many
+    wrong = chase_csv(clean_month())
+    upload(client, month.account, wrong, period_end=iso(last_day()), ending_balance="63,000")  # a zero too many
     sid = statement_id(app)
     page = client.get(f"/reconciliations/statements/{sid}").get_data(as_text=True)
     assert 'id="delete-statement"' in page
@@ -296,7 +322,7 @@ def test_a_statement_imported_by_mistake_is_deleted_and_imported_again(app, clie
         assert '"ending_balance_cents":6300000' in event.before.replace(" ", "")
         assert '"matched":3' in event.before.replace(" ", "")
     # The same file again, with the right balance: imported and matched.
-    assert upload(client, month.account, wrong, period_end="2026-10-31", ending_balance="6,300").status_code == 303
+    assert upload(client, month.account, wrong, period_end=iso(last_day()), ending_balance="6,300").status_code == 303
     sid = statement_id(app)
     sign(client, sid)
     refused = post(client, f"/reconciliations/statements/{sid}/delete")
@@ -305,18 +331,18 @@ def test_a_statement_imported_by_mistake_is_deleted_and_imported_again(app, clie
 
 
 def test_months_are_signed_in_order(app, client, month):
-    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300")
-    october = statement_id(app)
+    upload(client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="6,300")
+    first = statement_id(app)
     upload(
         client,
         month.account,
-        chase_csv([("11/02/2026", "X", 1, None), ("11/02/2026", "Y", -1, None)]),
-        period_start="2026-11-01",
-        period_end="2026-11-20",
+        chase_csv([(us(next_month(2)), "X", 1, None), (us(next_month(2)), "Y", -1, None)]),
+        period_start=iso(next_month(1)),
+        period_end=iso(next_month(20)),
         ending_balance="6,300",
     )
-    november = statement_id(app)
-    refused = post(client, f"/reconciliations/statements/{november}/sign", {"explanation": "Two test lines."})
-    assert refused.status_code == 422 and "statement to 2026-10-31 first" in refused.get_data(as_text=True)
-    sign(client, october)
-    sign(client, november, "Two test lines, X and Y, cancel out.")
+    second = statement_id(app)
+    refused = post(client, f"/reconciliations/statements/{second}/sign", {"explanation": "Two test lines."})
+    assert refused.status_code == 422 and f"statement to {iso(last_day())} first" in refused.get_data(as_text=True)
+    sign(client, first)
+    sign(client, second, "Two test lines, X and Y, cancel out.")

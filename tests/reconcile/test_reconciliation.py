@@ -2,15 +2,15 @@
 
 import io
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests.conftest import csrf_token, post
+from tests.dates import iso, today, us
 from tests.factories import PASSWORD, gen_user
-from tests.reconcile.steps import chase_csv, ofx
+from tests.reconcile.steps import chase_csv, clean_month, compact, day, last_day, next_month, ofx
 from trustweb.extensions import db
 from trustweb.ledger.rules import BadDate
 from trustweb.models import BankAccount, BankStatement, Reconciliation, StatementLine, User
@@ -25,11 +25,6 @@ MAPPING = {
     "reference": "Check or Slip #",
     "date_format": "%m/%d/%Y",
 }
-CLEAN_MONTH = [
-    ("10/03/2026", "WIRE FROM ADA ARCHER", 500_000, None),
-    ("10/10/2026", "DEPOSIT", 250_000, None),
-    ("10/16/2026", "CHECK 1001", -120_000, "1001"),
-]
 
 
 def upload(client, account_id, data, *, source="csv", filename="statement.csv", mapping=MAPPING, **fields):
@@ -68,11 +63,15 @@ def totals(client, sid):
 
 
 def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, month):
-    response = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300.00")
+    response = upload(
+        client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="6,300.00"
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
     sid = statement_id(app)
     # The same file again is a duplicate: refused, nothing added.
-    again = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,300.00")
+    again = upload(
+        client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="6,300.00"
+    )
     assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
     figures, page = totals(client, sid)
     assert (figures["adjusted"], figures["journal"], figures["clients"]) == ("$6,300.00",) * 3
@@ -85,41 +84,41 @@ def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, 
     with app.app_context():
         account = db.session.get(BankAccount, month.account)
         ada = Holder(month.client_a, month.matter_a1)
-        with pytest.raises(BadDate, match="signed off through 2026-10-31"):
+        with pytest.raises(BadDate, match=f"signed off through {iso(last_day())}"):
             record_deposit(
-                account=account, holder=ada, amount_cents=100, entry_date=date(2026, 10, 31), method="cash", payer="Ada"
+                account=account, holder=ada, amount_cents=100, entry_date=last_day(), method="cash", payer="Ada"
             )
         db.session.rollback()
         with pytest.raises(DatabaseError):
             db.session.execute(
                 text(
                     "INSERT INTO journal_entry (kind, bank_account_id, entry_date, description, created_at) "
-                    "VALUES ('deposit', :account, '2026-10-15', 'sneaked in', CURRENT_TIMESTAMP)"
+                    "VALUES ('deposit', :account, :day, 'sneaked in', CURRENT_TIMESTAMP)"
                 ),
-                {"account": month.account},
+                {"account": month.account, "day": day(15)},
             )
         db.session.rollback()
         # The signed reconciliation never changes.
         with pytest.raises(DatabaseError):
             db.session.execute(text("UPDATE reconciliation SET journal_cents = 1"))
         db.session.rollback()
-        # A correction of a October entry is dated today, after the locked period.
+        # A correction of an entry of the signed month is dated today, after the locked period.
         cheque = db.session.scalar(select(StatementLine).where(StatementLine.amount_cents == -120_000)).entry
         correction = reverse(cheque, reason="Cheque cancelled", user=db.session.get(User, month.lawyer))
-        assert correction.entry_date > date(2026, 10, 31)
+        assert correction.entry_date > last_day()
         deposit = db.session.scalar(select(StatementLine).where(StatementLine.amount_cents == 250_000)).entry
         with pytest.raises(BadDate):
-            reverse(deposit, reason="Bounced", entry_date=date(2026, 10, 20))
+            reverse(deposit, reason="Bounced", entry_date=day(20))
         db.session.rollback()
     # The signed period's matches stay as they were counted.
     with app.app_context():
         line_id = db.session.scalar(select(StatementLine.id).order_by(StatementLine.id))
     refused = post(client, f"/reconciliations/statements/{sid}/lines/{line_id}/unmatch", headers={"HX-Request": "true"})
-    assert refused.status_code == 422 and "signed through 2026-10-31" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f"signed through {iso(last_day())}" in refused.get_data(as_text=True)
     # Signing the same period again is refused; the index shows the account up to date.
     assert post(client, f"/reconciliations/statements/{sid}/sign").status_code == 422
     index = client.get("/reconciliations/").get_data(as_text=True)
-    assert f'id="last-reconciled-{month.account}">2026-10-31' in index
+    assert f'id="last-reconciled-{month.account}">{iso(last_day())}' in index
 
 
 def test_a_deposit_in_transit_and_an_outstanding_cheque_are_listed_and_still_agree(app, client, month):
@@ -129,13 +128,13 @@ def test_a_deposit_in_transit_and_an_outstanding_cheque_are_listed_and_still_agr
             account=account,
             holder=Holder(month.client_b, month.matter_b1),
             amount_cents=40_000,
-            entry_date=date(2026, 10, 31),
+            entry_date=last_day(),
             method="cheque",
             payer="Ben Baker",
         )
-    # The bank has not cashed cheque 1001 nor seen the Nov 30 deposit.
-    rows = CLEAN_MONTH[:2]
-    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="7,500.00")
+    # The bank has not cashed cheque 1001 nor seen the deposit of the month's last day.
+    rows = clean_month()[:2]
+    upload(client, month.account, chase_csv(rows), period_end=iso(last_day()), ending_balance="7,500.00")
     figures, page = totals(client, statement_id(app))
     assert figures["transit"] == "$400.00" and figures["outstanding"] == "$1,200.00"
     assert figures["adjusted"] == figures["journal"] == figures["clients"] == "$6,700.00"
@@ -147,18 +146,18 @@ def test_a_deposit_in_transit_and_an_outstanding_cheque_are_listed_and_still_agr
 
 
 def test_equal_deposits_on_neighbouring_days_match_the_one_booked_before_each_bank_line(app, client, month):
-    """Two $300 deposits booked Oct 20 and Oct 22 reach the bank a day later each. The Oct 21 line is as near to
-    both; it is the Oct 20 one (a bank posts what was booked before), which leaves the Oct 22 one for Oct 23."""
+    """Two $300 deposits booked on the 20th and the 22nd reach the bank a day later each. The 21st's line is as near
+    to both; it is the 20th's (a bank posts what was booked before), which leaves the 22nd's for the 23rd."""
     with app.app_context():
         account = db.session.get(BankAccount, month.account)
         ada = Holder(month.client_a, month.matter_a1)
         first, second = (
             record_deposit(account=account, holder=ada, amount_cents=30_000, entry_date=day, method="cash", payer="Ada")
-            for day in (date(2026, 10, 20), date(2026, 10, 22))
+            for day in (day(20), day(22))
         )
-        expected = {"2026-10-21": first.id, "2026-10-23": second.id}
-    rows = CLEAN_MONTH + [("10/21/2026", "DEPOSIT", 30_000, None), ("10/23/2026", "DEPOSIT", 30_000, None)]
-    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,900.00")
+        expected = {iso(day(21)): first.id, iso(day(23)): second.id}
+    rows = clean_month() + [(us(day(21)), "DEPOSIT", 30_000, None), (us(day(23)), "DEPOSIT", 30_000, None)]
+    upload(client, month.account, chase_csv(rows), period_end=iso(last_day()), ending_balance="6,900.00")
     with app.app_context():
         lines = db.session.scalars(select(StatementLine).where(StatementLine.amount_cents == 30_000)).all()
         assert {line.posted_on.isoformat(): line.entry_id for line in lines} == expected
@@ -167,8 +166,8 @@ def test_equal_deposits_on_neighbouring_days_match_the_one_booked_before_each_ba
 
 
 def test_a_bank_fee_blocks_sign_off_until_the_firm_covers_it(app, client, month):
-    rows = [*CLEAN_MONTH, ("10/31/2026", "MONTHLY SERVICE FEE", -2_500, None)]
-    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,275.00")
+    rows = [*clean_month(), (us(last_day()), "MONTHLY SERVICE FEE", -2_500, None)]
+    upload(client, month.account, chase_csv(rows), period_end=iso(last_day()), ending_balance="6,275.00")
     sid = statement_id(app)
     figures, page = totals(client, sid)
     assert figures["diff-bank"] == "-$25.00" and "MONTHLY SERVICE FEE" in page
@@ -178,7 +177,7 @@ def test_a_bank_fee_blocks_sign_off_until_the_firm_covers_it(app, client, month)
         assert db.session.scalar(select(func.count()).select_from(Reconciliation)) == 0
         # The fee came out of trust: booked as owed by the firm, then replaced from operating.
         account = db.session.get(BankAccount, month.account)
-        fee = book_shortfall(account, 2_500, date(2026, 10, 31), "Bank service fee")
+        fee = book_shortfall(account, 2_500, last_day(), "Bank service fee")
         db.session.commit()
         fee_id = fee.id
         line_id = db.session.scalar(select(StatementLine.id).where(StatementLine.amount_cents == -2_500))
@@ -192,14 +191,14 @@ def test_a_bank_fee_blocks_sign_off_until_the_firm_covers_it(app, client, month)
     figures, _ = totals(client, sid)
     assert figures["diff-bank"] == "$0.00" and figures["diff-clients"] == "-$25.00"  # the firm owes the clients
     with app.app_context():
-        replace_shortfall(db.session.get(BankAccount, month.account), 2_500, date(2026, 10, 31))
+        replace_shortfall(db.session.get(BankAccount, month.account), 2_500, last_day())
     figures, page = totals(client, sid)
     assert figures["transit"] == "$25.00" and "The three balances agree" in page
     assert post(client, f"/reconciliations/statements/{sid}/sign").status_code == 303
 
 
 def test_a_mismatch_is_signed_only_with_an_explanation(app, client, month):
-    upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="6,310.00")
+    upload(client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="6,310.00")
     sid = statement_id(app)
     figures, _ = totals(client, sid)
     assert figures["diff-bank"] == "$10.00"
@@ -217,11 +216,11 @@ def test_a_mismatch_is_signed_only_with_an_explanation(app, client, month):
 def test_a_line_matched_by_hand(app, client, month):
     # The bank wrote the deposit a week late: outside the automatic window, so it waits for a person.
     rows = [
-        ("10/03/2026", "WIRE FROM ADA ARCHER", 500_000, None),
-        ("10/24/2026", "DEPOSIT", 250_000, None),
-        ("10/16/2026", "CHECK 1001", -120_000, "1001"),
+        (us(day(3)), "WIRE FROM ADA ARCHER", 500_000, None),
+        (us(day(24)), "DEPOSIT", 250_000, None),
+        (us(day(16)), "CHECK 1001", -120_000, "1001"),
     ]
-    upload(client, month.account, chase_csv(rows), period_end="2026-10-31", ending_balance="6,300.00")
+    upload(client, month.account, chase_csv(rows), period_end=iso(last_day()), ending_balance="6,300.00")
     sid = statement_id(app)
     figures, page = totals(client, sid)
     assert figures["transit"] == "$2,500.00" and page.count('class="unmatched"') == 1
@@ -254,24 +253,24 @@ def test_a_line_matched_by_hand(app, client, month):
 def test_an_ofx_statement_is_imported_with_its_balance_and_period(app, client, month):
     data = ofx(
         [
-            ("F1", "20261003", "WIRE ADA ARCHER", 500_000, None),
-            ("F2", "20261010", "DEPOSIT", 250_000, None),
-            ("F3", "20261016", "CHECK", -120_000, "1001"),
+            ("F1", compact(day(3)), "WIRE ADA ARCHER", 500_000, None),
+            ("F2", compact(day(10)), "DEPOSIT", 250_000, None),
+            ("F3", compact(day(16)), "CHECK", -120_000, "1001"),
         ],
         balance="6300.00",
     )
-    response = upload(client, month.account, data, source="ofx", filename="nov.ofx")
+    response = upload(client, month.account, data, source="ofx", filename="month.ofx")
     assert response.status_code == 303, response.get_data(as_text=True)
     with app.app_context():
         statement = db.session.get(BankStatement, statement_id(app))
         assert (statement.period_start, statement.period_end, statement.ending_balance_cents) == (
-            date(2026, 10, 1),
-            date(2026, 10, 31),
+            day(1),
+            last_day(),
             630_000,
         )
         assert db.session.scalar(select(func.count()).where(StatementLine.entry_id.is_not(None))) == 3
     # The same file again: refused, nothing added.
-    again = upload(client, month.account, data, source="ofx", filename="nov-copy.ofx")
+    again = upload(client, month.account, data, source="ofx", filename="month-copy.ofx")
     assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
@@ -282,15 +281,15 @@ def test_an_ofx_statement_is_imported_with_its_balance_and_period(app, client, m
     [
         (b"", "csv", "The file is empty"),
         (b"", "ofx", "The file is empty"),
-        (chase_csv(CLEAN_MONTH).replace(b"10/10/2026", b"10 Nov"), "csv", "Row 3"),
-        (chase_csv(CLEAN_MONTH).replace(b"2500.00", b"25OO.00"), "csv", "Row 3: the amount cannot be read"),
+        (chase_csv(clean_month()).replace(us(day(10)).encode(), b"10 Nov"), "csv", "Row 3"),
+        (chase_csv(clean_month()).replace(b"2500.00", b"25OO.00"), "csv", "Row 3: the amount cannot be read"),
         (b"this is not a bank statement", "ofx", "not a readable OFX statement"),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "csv", ""),
         (b"Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n", "csv", "no statement lines"),
     ],
 )
 def test_a_bad_file_imports_nothing_and_says_why(app, client, month, data, source, message):
-    response = upload(client, month.account, data, source=source, period_end="2026-10-31", ending_balance="1.00")
+    response = upload(client, month.account, data, source=source, period_end=iso(last_day()), ending_balance="1.00")
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     with app.app_context():
@@ -300,19 +299,20 @@ def test_a_bad_file_imports_nothing_and_says_why(app, client, month, data, sourc
 def test_the_column_choice_is_remembered_and_a_huge_file_is_read_whole(app, client, month):
     # First a CSV without saying which column is which: the columns are offered, nothing imported.
     response = upload(
-        client, month.account, chase_csv(CLEAN_MONTH), mapping=None, period_end="2026-10-31", ending_balance="6300"
+        client, month.account, chase_csv(clean_month()), mapping=None, period_end=iso(last_day()), ending_balance="6300"
     )
     assert response.status_code == 422 and '<option value="Posting Date"' in response.get_data(as_text=True)
     columns = client.post(
         f"/reconciliations/accounts/{month.account}/columns",
-        data={"csrf_token": csrf_token(client), "file": (io.BytesIO(chase_csv(CLEAN_MONTH)), "a.csv")},
+        data={"csrf_token": csrf_token(client), "file": (io.BytesIO(chase_csv(clean_month())), "a.csv")},
         content_type="multipart/form-data",
         headers={"HX-Request": "true"},
     )
     assert '<option value="Posting Date" selected>' in columns.get_data(as_text=True)  # guessed from the names
-    # 20,000 lines (a busy account's year): all of them, in one go.
-    rows = [(f"{1 + i % 12:02d}/{1 + i % 28:02d}/2025", f"DEPOSIT {i}", 1_000 + i, None) for i in range(20_000)]
-    response = upload(client, month.account, chase_csv(rows), period_end="2025-12-31", ending_balance="1")
+    # 20,000 lines (a busy account's year, the one before last, clear of the month's): all of them, in one go.
+    year = today().year - 2
+    rows = [(f"{1 + i % 12:02d}/{1 + i % 28:02d}/{year}", f"DEPOSIT {i}", 1_000 + i, None) for i in range(20_000)]
+    response = upload(client, month.account, chase_csv(rows), period_end=f"{year}-12-31", ending_balance="1")
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatementLine)) == 20_000
@@ -321,8 +321,8 @@ def test_the_column_choice_is_remembered_and_a_huge_file_is_read_whole(app, clie
     form = client.get(f"/reconciliations/accounts/{month.account}/import").get_data(as_text=True)
     assert 'name="date" value="Posting Date"' in form
     # A file over the size limit is refused before it is read.
-    big = b"Posting Date,Amount\n" + b"11/01/2026,1.00\n" * 800_000
-    response = upload(client, month.account, big, period_end="2026-10-31", ending_balance="1")
+    big = b"Posting Date,Amount\n" + f"{us(next_month(1))},1.00\n".encode() * 800_000
+    response = upload(client, month.account, big, period_end=iso(last_day()), ending_balance="1")
     assert response.status_code in (413, 422)
 
 
@@ -331,15 +331,15 @@ def test_only_a_bookkeeper_or_admin_imports_and_signs(app, month):
         staff = gen_user("staff")
     client = app.test_client()
     assert post(client, "/auth/login", {"email": staff.email, "password": PASSWORD}).status_code == 303
-    response = upload(client, month.account, chase_csv(CLEAN_MONTH), period_end="2026-10-31", ending_balance="1")
+    response = upload(client, month.account, chase_csv(clean_month()), period_end=iso(last_day()), ending_balance="1")
     assert response.status_code in (302, 403) and "/reconciliations" not in response.headers.get("Location", "")
     assert client.get("/reconciliations/").status_code == 200
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 0
         statement = statements.type_statement(
             db.session.get(BankAccount, month.account),
-            period_start=date(2026, 10, 1),
-            period_end=date(2026, 10, 31),
+            period_start=day(1),
+            period_end=last_day(),
             ending_balance_cents=630_000,
             user=db.session.scalar(select(User).where(User.role == "bookkeeper")),
         )
@@ -352,7 +352,7 @@ def test_only_a_bookkeeper_or_admin_imports_and_signs(app, month):
 
 
 def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
-    response = typed(client, month.account, "2026-10-01", "2026-10-31", "7,500.00")
+    response = typed(client, month.account, iso(day(1)), iso(last_day()), "7,500.00")
     assert response.status_code == 303
     sid = statement_id(app)
     figures, page = totals(client, sid)
@@ -378,7 +378,7 @@ def test_a_typed_statement_is_ticked_off_the_journal(app, client, month):
     )
     assert again.status_code == 422 and "already on a statement" in again.get_data(as_text=True)
     # A typed statement overlapping it is a duplicate.
-    overlap = typed(client, month.account, "2026-10-15", "2026-11-14", "1")
+    overlap = typed(client, month.account, iso(day(15)), iso(next_month(14)), "1")
     assert overlap.status_code == 422 and "overlaps" in overlap.get_data(as_text=True)
 
 
@@ -388,8 +388,8 @@ def test_an_htmx_import_sends_the_browser_to_the_statement(app, client, month):
     form = {
         "csrf_token": csrf_token(client),
         "source": "csv",
-        "file": (io.BytesIO(chase_csv(CLEAN_MONTH)), "oct.csv"),
-        "period_end": "2026-10-31",
+        "file": (io.BytesIO(chase_csv(clean_month())), "month.csv"),
+        "period_end": iso(last_day()),
         "ending_balance": "6300",
         **MAPPING,
     }
