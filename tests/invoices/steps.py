@@ -1,7 +1,6 @@
 """Steps the invoice tests share: a firm with money in trust, invoices sent, trust applied."""
 
-from datetime import date
-
+from tests.dates import days_ago
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings, Invoice, Matter, User
 from trustweb.services import invoice_trust
@@ -33,7 +32,7 @@ def invoice_for(firm, hours_hundredths, rate_cents, *, send=True, matter=None):
         "notes": None,
         "lines": [
             {
-                "line_date": date(2026, 11, 2),
+                "line_date": days_ago(28),
                 "description": "Review of title and closing",
                 "kind": "fee",
                 "quantity_hundredths": hours_hundredths,

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ON_POSTGRES, built_app, post
+from tests.dates import days_ago, iso
 from tests.invoices.steps import apply, invoice_for, notice_period, retainer
 from tests.requests.steps import BASE_URL, DECLINED_CARD, pay, pay_form, text
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
@@ -211,7 +212,7 @@ def test_a_manual_payment_of_an_invoice_sends_a_receipt_and_shows_in_the_payment
         {
             "payment-key": key,
             "payment-amount": "100.00",
-            "payment-received_on": "2026-11-25",
+            "payment-received_on": iso(days_ago(5)),
             "payment-method": "cheque",
             "payment-payer": "Ada Archer",
             "payment-reference": "Cheque 1182",

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import post
+from tests.dates import days_ago, iso
 from tests.factories import gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Invoice, OutboxMessage, User
@@ -34,10 +35,11 @@ def firm(app, auth):
     return setup
 
 
-def line(n, description="", quantity="", rate="", kind="fee", on="2026-11-02"):
+def line(n, description="", quantity="", rate="", kind="fee", on=None):
+    """Row n of the invoice form; the work was done four weeks ago unless `on` says."""
     prefix = f"lines-{n}-"
     return {
-        prefix + "line_date": on if description else "",
+        prefix + "line_date": (on or iso(days_ago(28))) if description else "",
         prefix + "description": description,
         prefix + "kind": kind,
         prefix + "quantity": quantity,
@@ -46,7 +48,7 @@ def line(n, description="", quantity="", rate="", kind="fee", on="2026-11-02"):
 
 
 def new_invoice(client, firm, *lines, **fields):
-    data = {"matter_id": str(firm.matter_a1), "issued_on": "2026-11-03", "due_on": "", "notes": "", **fields}
+    data = {"matter_id": str(firm.matter_a1), "issued_on": iso(days_ago(27)), "due_on": "", "notes": "", **fields}
     for n in range(6):
         data.update(lines[n] if n < len(lines) else line(n))
     return post(client, "/bills/invoices/new", data)
@@ -127,7 +129,7 @@ def test_a_cheque_for_the_invoice_goes_to_operating(app, client, firm):
     data = {
         "payment-key": key,
         "payment-amount": "250.00",
-        "payment-received_on": "2026-11-20",
+        "payment-received_on": iso(days_ago(10)),
         "payment-method": "cheque",
         "payment-payer": "Ada Archer",
         "payment-reference": "Cheque 1042",

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from tests.conftest import post
+from tests.dates import days_ago, days_ahead, iso
 from tests.factories import gen_account, gen_trust_setup, gen_user, trust_ledger
 from tests.requests.steps import pay, pay_form
 from trustweb.extensions import db
@@ -35,8 +36,8 @@ def test_a_client_pays_a_retainer_in_two_halves_from_the_emailed_link(app, clien
             "matter_id": setup.matter_a1,
             "account_id": setup.account,
             "amount": "5,000.00",
-            "issued_on": "2026-11-20",
-            "due_on": "2026-12-15",
+            "issued_on": iso(days_ago(10)),
+            "due_on": iso(days_ahead(15)),
             "message": "Retainer for the purchase of 12 Elm St.",
             "template_id": 0,
             "allow_partial": "y",
