@@ -2,8 +2,8 @@
 
 import itertools
 from dataclasses import dataclass
-from datetime import date
 
+from tests.dates import days_ago
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, User
 from trustweb.services.clients import save_matter
@@ -55,7 +55,7 @@ def gen_matter(client=None, lawyer=None, description=None, opened_on=None, **fie
         "client_id": client.id,
         "lawyer_id": lawyer.id,
         "description": description or f"Matter for {client.name}",
-        "opened_on": opened_on or date(2026, 3, 1),
+        "opened_on": opened_on or days_ago(365),
         **fields,
     }
     return saved(save_matter(None, values))

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import post
+from tests.dates import days_ago, iso, today
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, EmailTemplate, FirmSettings, Matter, TrustRequest, User
@@ -59,7 +60,7 @@ def valid_forms(world):
         "client_id": str(contact.id),
         "lawyer_id": str(admin.id),
         "description": "Estate plan",
-        "opened_on": "2026-05-01",
+        "opened_on": iso(days_ago(200)),
         "practice_area": "",
         "evergreen_minimum": "",
         "evergreen_target": "",
@@ -106,8 +107,8 @@ def valid_forms(world):
             "matter_id": str(matter.id),
             "account_id": str(account.id),
             "amount": "1,500.00",
-            "issued_on": "2026-11-02",
-            "due_on": "2026-11-30",
+            "issued_on": iso(days_ago(28)),
+            "due_on": iso(today()),
             "message": "Retainer, please.",
             "template_id": "0",
             "minimum": "",
@@ -171,7 +172,7 @@ def cases():
     yield pytest.param("/settings/templates/new", "subject", "{{ ''.__class__ }}", id="template:subject:attribute")
     for value in ("0", "-5", "abc", "1.234", "1e5", "99999999999999"):
         yield pytest.param("/bills/requests/new", "amount", value, id=f"request:amount:{value}")
-    yield pytest.param("/bills/requests/new", "due_on", "2026-10-01", id="request:due-before-issue")
+    yield pytest.param("/bills/requests/new", "due_on", iso(days_ago(60)), id="request:due-before-issue")
     yield pytest.param("/bills/requests/new", "recipients", "not an email", id="request:recipients:bad")
 
 

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import post
+from tests.dates import days_ago, iso, today
 from tests.factories import gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
 from trustweb.models import Matter
@@ -26,7 +27,7 @@ def matter_form(lawyer, contact, **fields):
         "lawyer_id": str(lawyer.id),
         "description": "Purchase of 12 Oak St",
         "practice_area": "Real estate",
-        "opened_on": "2026-11-02",
+        "opened_on": iso(days_ago(28)),
         **fields,
     }
 
@@ -38,7 +39,7 @@ def test_a_lawyer_opens_a_matter_with_an_evergreen_retainer(app, client, people)
     )
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "2026-0001" in page and "Purchase of 12 Oak St" in page and "James Alvarez" in page
+    assert f"{days_ago(28).year}-0001" in page and "Purchase of 12 Oak St" in page and "James Alvarez" in page
     assert "Minimum $2,000.00, top up to $5,000.00" in page
     for section in ['id="matter-trust"', 'id="matter-requests"', 'id="trust-panel"']:
         assert section in page
@@ -50,13 +51,14 @@ def test_a_lawyer_opens_a_matter_with_an_evergreen_retainer(app, client, people)
 
 def test_matter_numbers_run_by_year_and_never_repeat(app, people):
     lawyer, contact = people
+    year = today().year
     with app.app_context():
         numbers = [
-            gen_matter(client=contact, lawyer=lawyer, opened_on=date(2026, 1, 5)).number,
-            gen_matter(client=contact, lawyer=lawyer, opened_on=date(2025, 12, 30)).number,
-            gen_matter(client=contact, lawyer=lawyer, opened_on=date(2026, 2, 1)).number,
+            gen_matter(client=contact, lawyer=lawyer, opened_on=date(year, 1, 5)).number,
+            gen_matter(client=contact, lawyer=lawyer, opened_on=date(year - 1, 12, 30)).number,
+            gen_matter(client=contact, lawyer=lawyer, opened_on=date(year, 2, 1)).number,
         ]
-    assert numbers == ["2026-0001", "2025-0001", "2026-0002"]
+    assert numbers == [f"{year}-0001", f"{year - 1}-0001", f"{year}-0002"]
 
 
 def test_new_matter_from_a_contact_page_has_the_client_chosen(app, client, people):
@@ -83,7 +85,7 @@ def test_evergreen_target_below_minimum_is_refused(app, client, people):
         ("client_id", "9999", "Not a valid choice."),
         ("client_id", "abc", "Choose the client."),
         ("lawyer_id", "0", "Choose a lawyer."),
-        ("opened_on", "31/02/2026", "Not a valid date value."),
+        ("opened_on", f"31/02/{today().year}", "Not a valid date value."),
         ("opened_on", "1800-01-01", "Enter a date between 1950 and 2100."),
         ("evergreen_minimum", "-5", "The amount cannot be negative."),
         ("evergreen_minimum", "1e3", "Enter an amount like 1,234.50."),
@@ -170,12 +172,13 @@ def test_a_matter_keeps_its_lawyer_after_they_leave(app, client, people):
 
 def test_closing_a_closed_matter_keeps_its_closing_date(app, client, people):
     lawyer, contact = people
+    closed_on = days_ago(30)
     with app.app_context():
         matter = gen_matter(client=contact, lawyer=lawyer)
         saved = db.session.get(Matter, matter.id)
-        saved.status, saved.closed_on = "closed", date(2026, 1, 31)
+        saved.status, saved.closed_on = "closed", closed_on
         db.session.commit()
     page = post(client, f"/matters/{matter.id}/status", {"status": "closed"}, follow_redirects=True)
     assert "is already closed" in page.get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(Matter, matter.id).closed_on == date(2026, 1, 31)
+        assert db.session.get(Matter, matter.id).closed_on == closed_on

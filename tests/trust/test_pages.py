@@ -1,20 +1,17 @@
 """The trust panel as staff use it: forms by htmx and by plain POST, refusals, permissions."""
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import post
+from tests.dates import days_ago, iso, today
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, JournalEntry, JournalLine, LedgerAccount, Matter
 from trustweb.services.books import check_books
 
 HTMX = {"HX-Request": "true", "HX-Target": "trust-panel"}
-# The firm's today (New York by default), not the machine's: after 00:00 UTC they differ.
-TODAY = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
 
 
 @pytest.fixture
@@ -52,7 +49,14 @@ def act(client, firm, action, data, headers=HTMX, matter="matter"):
 
 
 def deposit(client, firm, amount="5,000.00", **fields):
-    data = {"amount": amount, "entry_date": TODAY, "method": "wire", "payer": "James Alvarez", "cleared": "y", **fields}
+    data = {
+        "amount": amount,
+        "entry_date": iso(today()),
+        "method": "wire",
+        "payer": "James Alvarez",
+        "cleared": "y",
+        **fields,
+    }
     return act(client, firm, "deposit", data, headers=HTMX)
 
 
@@ -87,7 +91,7 @@ def test_a_retainer_in_then_a_cheque_out_updates_the_panel_in_place(app, client,
         "disburse",
         {
             "amount": "1,250",
-            "entry_date": TODAY,
+            "entry_date": iso(today()),
             "method": "cheque",
             "cheque_number": "1001",
             "payee": "County Recorder",
@@ -107,7 +111,7 @@ def test_without_javascript_a_deposit_redirects_back_to_the_ledger(app, client, 
         client,
         firm,
         "deposit",
-        {"amount": "100", "entry_date": TODAY, "method": "cash", "payer": "James", "cleared": "y"},
+        {"amount": "100", "entry_date": iso(today()), "method": "cash", "payer": "James", "cleared": "y"},
         headers={},
     )
     assert response.status_code == 303
@@ -122,7 +126,7 @@ def test_paying_more_than_is_held_is_refused_and_changes_nothing(app, client, fi
         client,
         firm,
         "disburse",
-        {"amount": "600", "entry_date": TODAY, "method": "wire", "payee": "Someone", "description": "Too much"},
+        {"amount": "600", "entry_date": iso(today()), "method": "wire", "payee": "Someone", "description": "Too much"},
         headers=HTMX,
     )
     assert response.status_code == 422
@@ -138,7 +142,7 @@ def test_uncleared_money_waits_for_the_bank_unless_a_lawyer_gives_a_reason(app, 
         client,
         firm,
         "disburse",
-        {"amount": "100", "entry_date": TODAY, "method": "wire", "payee": "Court", "description": "Fee"},
+        {"amount": "100", "entry_date": iso(today()), "method": "wire", "payee": "Court", "description": "Fee"},
         headers=HTMX,
     )
     assert refused.status_code == 422 and "not cleared yet" in refused.get_data(as_text=True)
@@ -150,7 +154,7 @@ def test_uncleared_money_waits_for_the_bank_unless_a_lawyer_gives_a_reason(app, 
         "disburse",
         {
             "amount": "100",
-            "entry_date": TODAY,
+            "entry_date": iso(today()),
             "method": "wire",
             "payee": "Court",
             "description": "Fee",
@@ -167,7 +171,7 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
         client,
         firm,
         "transfer",
-        {"amount": "300", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
+        {"amount": "300", "entry_date": iso(today()), "destination": f"matter:{firm['other'].id}"},
         headers=HTMX,
     )
     assert same.status_code == 200 and balance_shown(same.get_data(as_text=True)) == "$700.00"
@@ -175,7 +179,7 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
         client,
         firm,
         "transfer",
-        {"amount": "100", "entry_date": TODAY, "destination": f"matter:{firm['stranger'].id}"},
+        {"amount": "100", "entry_date": iso(today()), "destination": f"matter:{firm['stranger'].id}"},
         headers=HTMX,
     )
     assert no_reason.status_code == 422 and "needs a stated reason" in no_reason.get_data(as_text=True)
@@ -183,7 +187,12 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
         client,
         firm,
         "transfer",
-        {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": f"matter:{firm['stranger'].id}"},
+        {
+            "amount": "100",
+            "entry_date": iso(today()),
+            "reason": "Court order",
+            "destination": f"matter:{firm['stranger'].id}",
+        },
         headers=HTMX,
     )
     assert with_reason.status_code == 200
@@ -204,14 +213,26 @@ def test_a_large_firm_types_another_clients_matter_number_instead_of_a_list(app,
         client,
         firm,
         "transfer",
-        {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": "other", "other_matter": "1999"},
+        {
+            "amount": "100",
+            "entry_date": iso(today()),
+            "reason": "Court order",
+            "destination": "other",
+            "other_matter": "1999",
+        },
     )
     assert wrong.status_code == 422 and "Type the number of the matter" in wrong.get_data(as_text=True)
     done = act(
         client,
         firm,
         "transfer",
-        {"amount": "100", "entry_date": TODAY, "reason": "Court order", "destination": "other", "other_matter": number},
+        {
+            "amount": "100",
+            "entry_date": iso(today()),
+            "reason": "Court order",
+            "destination": "other",
+            "other_matter": number,
+        },
     )
     assert done.status_code == 200 and balance_shown(done.get_data(as_text=True)) == "$900.00"
     assert balance_shown(client.get(url(firm, matter="stranger")).get_data(as_text=True)) == "$100.00"
@@ -223,21 +244,21 @@ def test_a_mistake_is_reversed_from_the_entry_page(app, client, firm):
         client,
         firm,
         "disburse",
-        {"amount": "990", "entry_date": TODAY, "method": "wire", "payee": "Court", "description": "Filing fee"},
+        {"amount": "990", "entry_date": iso(today()), "method": "wire", "payee": "Court", "description": "Filing fee"},
         headers=HTMX,
     )
     with app.app_context():
         mistake = db.session.scalar(db.select(JournalEntry).where(JournalEntry.kind == "disbursement"))
     page = client.get(f"/trust/entries/{mistake.id}").get_data(as_text=True)
     assert "Reverse JE-000002" in page
-    no_reason = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "", "entry_date": TODAY})
+    no_reason = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "", "entry_date": iso(today())})
     assert no_reason.status_code == 422 and "Say why." in no_reason.get_data(as_text=True)
-    done = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "Wrong amount", "entry_date": TODAY})
+    done = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "Wrong amount", "entry_date": iso(today())})
     assert done.status_code == 303
     assert "JE-000002 is reversed by JE-000003" in client.get(done.headers["Location"]).get_data(as_text=True)
     ledger = client.get(url(firm)).get_data(as_text=True)
     assert balance_shown(ledger) == "$1,000.00" and "Reversed by JE-000003" in ledger
-    again = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "Again", "entry_date": TODAY})
+    again = post(client, f"/trust/entries/{mistake.id}/reverse", {"reason": "Again", "entry_date": iso(today())})
     assert again.status_code == 422 and "already reversed" in again.get_data(as_text=True)
 
 
@@ -250,14 +271,14 @@ def test_a_bookkeeper_clears_a_deposit_but_cannot_pay_out(app, client, auth, fir
     auth.login_as(bookkeeper)
     panel = client.get(url(firm)).get_data(as_text=True)
     assert "Record a deposit" in panel and "Pay out" not in panel and "Transfer</summary>" not in panel
-    cleared = post(client, f"/trust/entries/{entry_id}/clear", {"cleared_on": TODAY}, follow_redirects=True)
+    cleared = post(client, f"/trust/entries/{entry_id}/clear", {"cleared_on": iso(today())}, follow_redirects=True)
     assert "is cleared" in cleared.get_data(as_text=True)
     assert re.search(r'id="trust-available">\$1,000.00<', client.get(url(firm)).get_data(as_text=True))
     refused = act(
         client,
         firm,
         "disburse",
-        {"amount": "1", "entry_date": TODAY, "method": "wire", "payee": "X", "description": "Y"},
+        {"amount": "1", "entry_date": iso(today()), "method": "wire", "payee": "X", "description": "Y"},
     )
     assert refused.status_code == 403
 
@@ -291,9 +312,15 @@ BAD_INPUT = [
 def test_bad_input_on_every_trust_form(app, client, firm, action, bad, message, htmx):
     deposit(client, firm, amount="500")
     valid = {
-        "deposit": {"amount": "10", "entry_date": TODAY, "method": "wire", "payer": "James"},
-        "disburse": {"amount": "10", "entry_date": TODAY, "method": "wire", "payee": "Court", "description": "Fee"},
-        "transfer": {"amount": "10", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
+        "deposit": {"amount": "10", "entry_date": iso(today()), "method": "wire", "payer": "James"},
+        "disburse": {
+            "amount": "10",
+            "entry_date": iso(today()),
+            "method": "wire",
+            "payee": "Court",
+            "description": "Fee",
+        },
+        "transfer": {"amount": "10", "entry_date": iso(today()), "destination": f"matter:{firm['other'].id}"},
     }[action]
     before = books(app)
     response = act(client, firm, action, {**valid, **bad}, headers=HTMX if htmx else {})
@@ -325,7 +352,7 @@ def test_account_page_shows_journal_and_who_the_money_belongs_to(app, client, fi
         client,
         firm,
         "transfer",
-        {"amount": "250", "entry_date": TODAY, "destination": f"matter:{firm['other'].id}"},
+        {"amount": "250", "entry_date": iso(today()), "destination": f"matter:{firm['other'].id}"},
         headers=HTMX,
     )
     page = client.get(f"/trust/accounts/{firm['account'].id}").get_data(as_text=True)
@@ -355,7 +382,7 @@ def test_a_matter_holding_trust_money_cannot_be_closed_or_given_to_another_clien
             "client_id": str(stranger_client),
             "lawyer_id": str(firm["lawyer"].id),
             "description": "Moved",
-            "opened_on": "2026-03-01",
+            "opened_on": iso(days_ago(365)),
         },
     )
     assert response.status_code == 422
