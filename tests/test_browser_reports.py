@@ -3,17 +3,19 @@ subtotal, however long the names in them."""
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from tests.browser_support import browser_context, serving
+from tests.dates import days_ago, iso
 from tests.factories import PASSWORD, gen_trust_setup, gen_user
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankAccount
+from trustweb.models import BankAccount, Matter
 from trustweb.services.trust import Holder, record_deposit
 
 pytestmark = pytest.mark.browser
@@ -21,9 +23,9 @@ pytestmark = pytest.mark.browser
 LONG_NAME = "Archer, Bellweather, Castellanos & Dunmore-Featherstonehaugh Family Holdings Trust No. 2"
 
 
-def deposits(setup, n):
-    """n deposits on successive days, amounts $1,000.07, $2,000.14, ...; every seventh payer's name takes two lines
-    on paper. Returns the amounts in the journal's order."""
+def deposits(setup, n, first_day):
+    """n deposits on successive days from first_day, amounts $1,000.07, $2,000.14, ...; every seventh payer's name
+    takes two lines on paper. Returns the amounts in the journal's order."""
     account = db.session.get(BankAccount, setup.account)
     ada = Holder(setup.client_a, setup.matter_a1)
     amounts = [100_007 * i for i in range(1, n + 1)]
@@ -32,7 +34,7 @@ def deposits(setup, n):
             account=account,
             holder=ada,
             amount_cents=amount,
-            entry_date=date(2026, 6, 1) + timedelta(days=i),
+            entry_date=first_day + timedelta(days=i),
             method="wire",
             payer=LONG_NAME if i % 7 == 3 else "Ada Archer",
         )
@@ -41,14 +43,15 @@ def deposits(setup, n):
 
 @pytest.mark.parametrize("paper", ["Letter", "A4"])
 def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_server, paper):
+    first_day = days_ago(120)
     with app.app_context():
         setup = gen_trust_setup()
-        amounts = deposits(setup, 60)
+        amounts = deposits(setup, 60, first_day)
         email = gen_user("bookkeeper").email
     with browser_context(chromium) as context:
         page = context.new_page()
         sign_in(page, live_server, email)
-        page.goto(f"{live_server}/reports/journal?from=2026-06-01&to=2026-07-31")
+        page.goto(f"{live_server}/reports/journal?from={iso(first_day)}&to={iso(first_day + timedelta(days=60))}")
         pdf = page.pdf(format=paper, margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
     assert "Trust account journal: Client Trust (IOLTA)" in pages[0] and "Filters:" in pages[0]
@@ -83,10 +86,12 @@ def test_every_report_fits_the_paper_it_prints_on(app, chromium):
     print across the page (the CSS page size a browser's print dialog follows)."""
     with app.app_context():
         load_demo()
+        # An open matter's ledger: the first 24 open matters took a retainer in the demo.
+        number = db.session.scalar(select(Matter.number).where(Matter.status == "open").order_by(Matter.id))
     reports = {
         "/reports/journal": PORTRAIT_PX,
         "/reports/balances": PORTRAIT_PX,
-        "/reports/client-ledger?matter=2026-0003": PORTRAIT_PX,
+        f"/reports/client-ledger?matter={number}": PORTRAIT_PX,
         "/reports/open-requests": LANDSCAPE_PX,
         "/reports/payments": LANDSCAPE_PX,
     }

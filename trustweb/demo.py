@@ -1,7 +1,7 @@
 """A believable small firm for trying TrustWeb out: users, contacts, matters, accounts."""
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -12,6 +12,7 @@ from trustweb.models.requests import OUTSTANDING
 from trustweb.refusals import ServiceError
 from trustweb.services.clients import next_matter_number
 from trustweb.services.sessions import password_hasher
+from trustweb.services.trust import firm_today
 
 # Demo logins are printed by the command; this data is for evaluation, never production.
 DEMO_PASSWORD = "trustweb-demo"
@@ -158,7 +159,7 @@ def load_demo(seed=2026):
     db.session.flush()
 
     lawyers = [u for u in users if u.role == "lawyer"]
-    today = date(2026, 11, 1)
+    today = firm_today()  # the firm's history ends today, whenever the demo is loaded
     for i in range(40):
         area, description = MATTERS[i % len(MATTERS)]
         client = contacts[i % len(contacts)] if i < 30 else rng.choice(contacts)
@@ -192,7 +193,6 @@ def _demo_requests(users):
     """Trust requests in every status, made through the same services a person would use."""
     from trustweb.services import payments, requests
     from trustweb.services.templates import default_template
-    from trustweb.services.trust import firm_today
 
     today = firm_today()
     account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
@@ -278,7 +278,7 @@ def _demo_invoices():
         ledger = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
         return ledger.available_cents if ledger is not None else 0
 
-    today = date(2026, 11, 1)
+    today = firm_today()
     account = db.session.scalar(select(BankAccount).where(BankAccount.kind == "trust", BankAccount.is_default))
     matters = db.session.scalars(select(Matter).where(Matter.status == MatterStatus.OPEN).order_by(Matter.id)).all()
     funded = next(m for m in matters[8:] if held(m) >= 100_000)
