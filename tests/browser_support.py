@@ -7,12 +7,13 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
+
+from tests.dates import card_expiry
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -129,7 +130,7 @@ def pay_by_card(page, card, amount=None, name="Ada Archer", email=None):
         page.get_by_label("Amount to pay").fill(amount)
     page.get_by_label("Name on card").fill(name)
     page.get_by_label("Card number").press_sequentially(card)
-    page.get_by_label("Expiry (MM/YY)").fill(f"12/{(date.today().year + 3) % 100:02d}")
+    page.get_by_label("Expiry (MM/YY)").fill(card_expiry())
     page.get_by_label("Security code (CVC)").fill("123")
     if email:
         page.get_by_label("Email for your receipt").fill(email)

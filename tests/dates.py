@@ -54,3 +54,8 @@ def iso(day):
 def us(day):
     """11/02/2026: how a US bank's CSV statement writes a date."""
     return day.strftime("%m/%d/%Y")
+
+
+def card_expiry():
+    """MM/YY of a card that has years to run: December three years from now."""
+    return f"12/{(today().year + 3) % 100:02d}"

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.conftest import post
+from tests.dates import card_expiry
 from tests.factories import gen_account, gen_trust_setup, trust_ledger
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, OutboxMessage, Payment, TrustRequest, User
@@ -108,7 +109,7 @@ def card_details(amount, card=GOOD_CARD, **overrides):
         "name": "Ada Archer",
         "email": "ada.receipts@example.com",
         "number": card,
-        "expiry": "12/34",
+        "expiry": card_expiry(),
         "cvc": "123",
         **overrides,
     }

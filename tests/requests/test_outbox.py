@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import post
+from tests.dates import card_expiry
 from tests.requests.steps import BASE_URL, gen_firm, gen_request, outbox, pay_form, pay_path, text
 from trustweb.extensions import db
 from trustweb.models import TrustRequest, User
@@ -139,7 +140,7 @@ def test_a_payment_while_the_mail_server_is_down_is_booked_and_its_receipt_waits
         "name": "Ada Archer",
         "email": "ada.receipts@example.com",
         "number": "4242 4242 4242 4242",
-        "expiry": "12/34",
+        "expiry": card_expiry(),
         "cvc": "123",
     }
     response = payer.post(path, data=data)
