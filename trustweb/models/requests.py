@@ -142,6 +142,17 @@ class TrustRequest(Model):
         return [a for a in (self.cc or "").split(",") if a]
 
 
+class LinkState(StrEnum):
+    """Whether a pay link can take a payment now, or why not (derived, never stored)."""
+
+    OPEN = "open"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    VOID = "void"
+    PAID = "paid"
+
+
 class PayLink(Model):
     """One pay link handed to a client, for a trust request or an invoice: only the SHA-256 of its token is kept."""
 

@@ -16,6 +16,7 @@ from trustweb.database import writes_on_get
 from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment, PaymentStatus
+from trustweb.models.requests import LinkState
 from trustweb.pay import bp
 from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
@@ -26,10 +27,10 @@ from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service
 
 CLOSED = {
-    "unknown": (404, "This payment link is not valid", "Check that the whole link was copied from the email."),
-    "revoked": (410, "This payment link is no longer active", "The firm has replaced or withdrawn it."),
-    "expired": (410, "This payment link has expired", "Ask the firm for a new link."),
-    "void": (410, "This {what} has been cancelled", "There is nothing to pay."),
+    LinkState.UNKNOWN: (404, "This payment link is not valid", "Check that the whole link was copied from the email."),
+    LinkState.REVOKED: (410, "This payment link is no longer active", "The firm has replaced or withdrawn it."),
+    LinkState.EXPIRED: (410, "This payment link has expired", "Ask the firm for a new link."),
+    LinkState.VOID: (410, "This {what} has been cancelled", "There is nothing to pay."),
 }
 
 
@@ -96,9 +97,9 @@ def retry(form):
 def show(token):
     """The client's page: who asks, for what, how much is due, and how to pay."""
     link, state = load(token)
-    if state == "paid":
+    if state == LinkState.PAID:
         return paid_page(link)
-    if state != "open":
+    if state != LinkState.OPEN:
         return closed_page(state, link)
     if not link.payable.is_invoice and link.request.viewed_at is None:
         request_service.mark_viewed(link.request)
@@ -112,13 +113,13 @@ def pay(token):
     """Take the payment (test processor) or start the processor's checkout (Stripe); each checkout once."""
     link, state = load(token)
     if link is None:
-        return closed_page("unknown", None)
+        return closed_page(LinkState.UNKNOWN, None)
     processor = processor_of(link.payable)
     form = CheckoutForm() if processor is None or processor.hosted else PayForm()
     if not form.validate_on_submit():
-        if state == "paid":
+        if state == LinkState.PAID:
             return paid_page(link, 409)
-        if state != "open":
+        if state != LinkState.OPEN:
             return closed_page(state, link)
         return page(token, link, retry(form), 422)
     try:
@@ -137,9 +138,9 @@ def pay(token):
     except ServiceError as error:
         db.session.rollback()
         state = request_service.link_state(link)
-        if state == "paid":
+        if state == LinkState.PAID:
             return paid_page(link, 409)
-        if state != "open":
+        if state != LinkState.OPEN:
             return closed_page(state, link)
         return page(token, link, retry(form), 422, error=str(error))
     return after_payment(token, link, form, payment)
@@ -149,7 +150,7 @@ def after_payment(token, link, form, payment):
     """Where a payer goes once the payment is recorded: the receipt, the processor's page, or the form again."""
     if payment.status == PaymentStatus.FAILED:
         # A declined checkout posted again (a reload); if another tab has paid it all since, say so instead.
-        if request_service.link_state(link) == "paid":
+        if request_service.link_state(link) == LinkState.PAID:
             return paid_page(link, 409)
         return page(token, link, retry(form), 402, error=payment.failure_message)
     if payment.status == PaymentStatus.PENDING:
@@ -170,7 +171,7 @@ def returned(token):
     """Back from the processor's page: settle the checkout from what the processor says, then the receipt."""
     link = request_service.link_for_token(token)
     if link is None:
-        return closed_page("unknown", None)
+        return closed_page(LinkState.UNKNOWN, None)
     payment = checkout_service.payment_for_checkout(request.args.get("session_id", "")[:100])
     if payment is None or payment.payable is not link.payable:
         abort(404)
@@ -191,7 +192,7 @@ def receipt(token, number):
     """The receipt for a payment made through this link's request or invoice."""
     link = request_service.link_for_token(token)
     if link is None:
-        return closed_page("unknown", None)
+        return closed_page(LinkState.UNKNOWN, None)
     payment = db.session.scalar(select(Payment).where(Payment.receipt_number == number[:20]))
     if payment is None or payment.payable is not link.payable:
         abort(404)

@@ -18,6 +18,7 @@ from trustweb.extensions import db
 from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus
 from trustweb.models.base import utcnow
 from trustweb.models.payments import RECEIVED
+from trustweb.models.requests import LinkState
 from trustweb.payments import Processor, processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
@@ -83,7 +84,7 @@ def start_checkout(
         return earlier  # a double click: the same checkout again
     db.session.refresh(link)
     state = request_service.link_state(link)
-    if state != "open":
+    if state != LinkState.OPEN:
         raise ServiceError(f"This payment link is {state}; no payment was started.")
     check_amount(payable, amount_cents)
     processor = processor_for(payable.bank_account, FirmSettings.get())

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import Counter, FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus, User
+from trustweb.models.requests import LinkState
 from trustweb.payments import CardDetails, Declined, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
@@ -108,7 +109,7 @@ def pay_by_card(
         return earlier  # the same checkout posted again: nothing more happens
     db.session.refresh(link)
     state = request_service.link_state(link)
-    if state != "open":
+    if state != LinkState.OPEN:
         raise ServiceError(f"This payment link is {state}; no payment was taken.")
     check_amount(payable, amount_cents)
     operating = default_account("operating")

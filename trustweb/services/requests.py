@@ -30,7 +30,7 @@ from trustweb.models import (
     User,
 )
 from trustweb.models.base import utcnow
-from trustweb.models.requests import OUTSTANDING
+from trustweb.models.requests import OUTSTANDING, LinkState
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
@@ -293,20 +293,20 @@ def link_for_token(token: str | None) -> PayLink | None:
     return db.session.scalar(select(PayLink).where(PayLink.token_hash == token_hash(token)))
 
 
-def link_state(link: PayLink | None) -> str:
+def link_state(link: PayLink | None) -> LinkState:
     """Whether a link can take a payment: open, or why not (unknown, revoked, expired, void, paid)."""
     if link is None:
-        return "unknown"
+        return LinkState.UNKNOWN
     payable = link.payable
     if payable.status == payable.Status.VOID:
-        return "void"
+        return LinkState.VOID
     if payable.status == payable.Status.PAID:
-        return "paid"
+        return LinkState.PAID
     if link.revoked_at is not None:
-        return "revoked"
+        return LinkState.REVOKED
     if link.expires_at <= utcnow():
-        return "expired"
-    return "open"
+        return LinkState.EXPIRED
+    return LinkState.OPEN
 
 
 def mark_viewed(request: TrustRequest) -> None:
