@@ -112,7 +112,8 @@ def sqlite_files(tmp_path_factory):
 
 @pytest.fixture
 def database(request, pg_schema):
-    """(database URI, engine options) for a database with empty tables."""
+    """(database URI, engine options): on SQLite a fresh copy of the empty database; on PostgreSQL the run's
+    schema, which built_app() empties."""
     if pg_schema is not None:
         return PG_URL, pg_schema.engine_options()
     return request.getfixturevalue("sqlite_files").fresh(), None
