@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.dates import card_expiry
+from tests.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -117,6 +118,15 @@ def csp_violations(page):
 
 
 GOOD_CARD = "4242 4242 4242 4242"
+
+
+def sign_in(page, base_url, email, password=None):
+    """Sign in through the login form, as a person does, and land on the dashboard."""
+    page.goto(f"{base_url}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password or PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base_url}/")
 
 
 def assert_fits_phone(page):

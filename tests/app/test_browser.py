@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import or_, select
 
 from tests.browser_support import CSP_WATCH, browser_context, describe, serving, watch_errors
+from tests.browser_support import sign_in as browser_sign_in
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -54,11 +55,7 @@ def page(context):
 
 def sign_in(page, base_url):
     """Sign in as the demo lawyer through the login form and land on the dashboard."""
-    page.goto(f"{base_url}/auth/login")
-    page.get_by_label("Email").fill(LAWYER)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base_url}/")
+    browser_sign_in(page, base_url, LAWYER, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 

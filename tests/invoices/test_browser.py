@@ -12,9 +12,10 @@ from tests.browser_support import (
     csp_violations,
     describe,
     pay_by_card,
+    sign_in,
     watch_errors,
 )
-from tests.factories import PASSWORD, gen_account, gen_trust_setup
+from tests.factories import gen_account, gen_trust_setup
 from tests.invoices.steps import apply, invoice_for, retainer
 from trustweb.extensions import db
 from trustweb.models import Invoice, User
@@ -34,11 +35,7 @@ def test_apply_trust_funds_updates_the_invoice_in_place(app, chromium, live_serv
         context.add_init_script(CSP_WATCH)
         page = context.new_page()
         errors = watch_errors(page)
-        page.goto(f"{live_server}/auth/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_server}/")
+        sign_in(page, live_server, email)
         page.goto(f"{live_server}/bills/invoices/{invoice_id}")
         expect(page.locator("#invoice-status")).to_have_text("Sent")
         expect(page.locator("#invoice-trust")).to_have_text("$5,000.00")

@@ -8,10 +8,11 @@ from tests.browser_support import (
     browser_context,
     csp_violations,
     describe,
+    sign_in,
     watch_errors,
 )
 from tests.dates import us
-from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
+from tests.factories import gen_account, gen_trust_setup, gen_user
 from tests.reconcile.steps import book_month, chase_csv, day
 from trustweb.extensions import db
 from trustweb.models import BankAccount, StatementLine, User
@@ -55,11 +56,7 @@ def test_matching_a_line_by_hand_updates_the_totals_in_place(app, chromium, live
         context.add_init_script(CSP_WATCH)
         page = context.new_page()
         errors = watch_errors(page)
-        page.goto(f"{live_server}/auth/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_server}/")
+        sign_in(page, live_server, email)
         page.goto(f"{live_server}/reconciliations/statements/{statement_id}")
         expect(page.locator("#t-transit")).to_have_text("$2,500.00")
         # The bank's balance already holds the deposit, the journal's "in transit" holds it again: not agreed.

@@ -9,9 +9,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.browser_support import browser_context, serving
+from tests.browser_support import browser_context, serving, sign_in
 from tests.dates import days_ago, iso
-from tests.factories import PASSWORD, gen_trust_setup, gen_user
+from tests.factories import gen_trust_setup, gen_user
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -71,14 +71,6 @@ def test_a_printed_journal_has_a_subtotal_on_every_page(app, chromium, live_serv
 
 # Printable width in CSS pixels (96 per inch) of A4 (the narrower) with 10 mm margins; Letter (the shorter) across.
 PORTRAIT_PX, LANDSCAPE_PX = 718, 979
-
-
-def sign_in(page, url, email, password=PASSWORD):
-    page.goto(f"{url}/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}/")
 
 
 def test_every_report_fits_the_paper_it_prints_on(app, chromium):

@@ -21,10 +21,11 @@ from tests.browser_support import (
     loopback_listener,
     pay_by_card,
     serving,
+    sign_in,
     watch_errors,
 )
 from tests.conftest import built_app
-from tests.factories import PASSWORD, gen_account, gen_trust_setup, gen_user
+from tests.factories import gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
 from trustweb.services import requests as request_service
@@ -90,14 +91,6 @@ class Watched:
         self.note_csp()
         assert [describe(e) for e in self.errors] == []
         assert self.violations == []
-
-
-def sign_in(page, base_url, email):
-    page.goto(f"{base_url}/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base_url}/")
 
 
 def wait_for_email(mailbox, address, count=1, seconds=5):
