@@ -1,10 +1,11 @@
-"""What every template can use: htmx source, the firm, permissions, money formatting."""
+"""What every template can use: htmx source, the firm, permissions, money, and moments on the firm's clock."""
 
 from flask import current_app, g, url_for
 
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
 from trustweb.ledger.money import format_cents, plain_cents
+from trustweb.services.trust import firm_time
 
 
 def firm():
@@ -28,8 +29,30 @@ def money(cents):
     return format_cents(cents, firm().currency)
 
 
+def on_firm_clock(moment):
+    """A stored moment (UTC) in the firm's time zone, for a template that formats it itself."""
+    return firm_time(moment, firm()) if moment is not None else None
+
+
+def firm_date(moment):
+    """2026-11-29: the day a stored moment (UTC) fell on in the firm's time zone."""
+    if moment is None:
+        return ""
+    return on_firm_clock(moment).date().isoformat()
+
+
+def firm_clock(moment, zone=False):
+    """2026-11-29 23:30 on the firm's clock (with zone: "2026-11-29 23:30 PST", for what is printed or exported)."""
+    if moment is None:
+        return ""
+    return on_firm_clock(moment).strftime("%Y-%m-%d %H:%M %Z" if zone else "%Y-%m-%d %H:%M")
+
+
 def register(app):
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["firm_time"] = on_firm_clock
+    app.jinja_env.filters["firm_date"] = firm_date
+    app.jinja_env.filters["firm_clock"] = firm_clock
     app.jinja_env.filters["plain"] = plain_cents
     import secrets
 

@@ -22,7 +22,7 @@ from trustweb.reports import bp
 from trustweb.reports.forms import FilterForm
 from trustweb.services import ledger_reports, reports
 from trustweb.services.trust import firm_today
-from trustweb.templating import firm
+from trustweb.templating import firm, firm_clock
 from trustweb.views import is_htmx
 
 JOURNAL_PAGE = 100
@@ -139,7 +139,7 @@ def csv_response(report, filters, filename):
         writer.writerow([safe(report.title)])
         writer.writerow(["Firm", safe(firm().firm_name)])
         writer.writerow(["Filters", safe(described(filters))])
-        writer.writerow(["Generated at", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
+        writer.writerow(["Generated at", firm_clock(utcnow(), zone=True)])
         for label, value, kind in report.summary:
             writer.writerow([label, cell(value, kind)])
         writer.writerow([])

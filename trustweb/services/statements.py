@@ -27,7 +27,7 @@ from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services.journal import locked_through
-from trustweb.services.trust import EARLIEST_DATE, firm_today
+from trustweb.services.trust import EARLIEST_DATE, firm_time, firm_today
 
 # How far a journal entry's date may be from the bank's posting date and still be matched automatically:
 # deposits are booked a little before the bank credits them, cheques may take weeks to be cashed.
@@ -70,7 +70,7 @@ def _refuse_duplicate(account: BankAccount, digest: str | None, start: date, end
         )
         if earlier is not None:
             raise ServiceError(
-                f"This file was already imported on {earlier.created_at.date().isoformat()} "
+                f"This file was already imported on {firm_time(earlier.created_at).date().isoformat()} "
                 f"(statement to {earlier.period_end.isoformat()}); nothing was imported again."
             )
     overlap = db.session.scalar(

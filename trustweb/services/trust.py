@@ -9,7 +9,7 @@ lock (trustweb/database.py).
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,8 +71,14 @@ def holder_for(contact: Contact, matter: Matter | None = None) -> Holder:
     return Holder(contact.id, matter.id if matter is not None else None)
 
 
+def firm_time(moment: datetime, settings: FirmSettings | None = None) -> datetime:
+    """A moment (stored in UTC) on the firm's clock: every time or date a person reads is in the firm's zone."""
+    return moment.astimezone(ZoneInfo((settings or FirmSettings.get()).timezone))
+
+
 def firm_today() -> date:
-    return utcnow().astimezone(ZoneInfo(FirmSettings.get().timezone)).date()
+    """The firm's today, the date of every business record (entries, issue dates): UTC's may already be tomorrow."""
+    return firm_time(utcnow()).date()
 
 
 def _check_trust_account(account: BankAccount | None) -> None:
