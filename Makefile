@@ -26,8 +26,13 @@ run: $(VENV)/.runtime
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi trustweb demo --first-run
 	@echo ""
-	@echo "  TrustWeb is running at http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	@echo "  TrustWeb is running at http://$(HOST):$(PORT), with its worker  (Ctrl+C stops both)"
+	@echo "  No mail server is set up: emails wait in the Outbox page, where you can read them."
 	@echo ""
+	@# The worker (mail, reminders, schedules) beside gunicorn; whichever stops, or Ctrl+C, stops the other.
+	@$(BIN)/flask --app wsgi trustweb worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 ## Set up and run the whole test suite (SQLite unless TRUSTWEB_TEST_DATABASE_URL says otherwise).

@@ -75,9 +75,22 @@ def init_templates(app):
 
 
 def init_blueprints(app):
-    from trustweb import auth, bills, contacts, main, matters, pay, reconcile, reports, settings, trust, webhooks
+    from trustweb import (
+        auth,
+        bills,
+        contacts,
+        main,
+        matters,
+        outbox,
+        pay,
+        reconcile,
+        reports,
+        settings,
+        trust,
+        webhooks,
+    )
 
-    for module in (auth, main, contacts, matters, bills, pay, reports, reconcile, settings, trust, webhooks):
+    for module in (auth, main, contacts, matters, bills, pay, reports, reconcile, settings, trust, webhooks, outbox):
         app.register_blueprint(module.bp)
     from trustweb.pay import notices
 

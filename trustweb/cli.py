@@ -86,32 +86,57 @@ def audit_verify_command():
     click.echo(f"The audit trail is intact: {head.last_seq if head else 0} events, chain verified.")
 
 
+@trustweb_cli.command("worker")
+@click.option("--poll", type=float, default=None, help="Seconds between looks at the outbox (default 2).")
+def worker_command(poll):
+    """Deliver the outbox and run reminders, scheduled payments from trust and clearing; runs until stopped."""
+    import signal
+
+    from flask import current_app
+
+    from trustweb.worker import AnotherWorker, Worker
+
+    worker = Worker(current_app._get_current_object(), poll=poll)
+
+    def stop(signum, frame):
+        if worker.stopping.is_set():
+            raise SystemExit(1)  # asked twice: stop now
+        click.echo("Stopping after the current email (Ctrl+C again to stop at once).", err=True)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"TrustWeb worker {worker.name} running (Ctrl+C stops it).")
+    try:
+        worker.run()
+    except AnotherWorker as error:
+        raise click.ClickException(str(error)) from error
+
+
 @trustweb_cli.command("send-mail")
 @click.option("--limit", default=500, show_default=True, help="At most this many emails in one run.")
 def send_mail_command(limit):
-    """Send the emails waiting in the outbox (for cron); failures stay queued for the next run."""
-    from trustweb.services.mail import deliver_queued
+    """Send the emails whose time has come (for cron, when no worker runs); failures are retried later."""
+    from trustweb.services.delivery import Outcome, deliver_due
+    from trustweb.services.mail import mail_is_set_up
 
-    sent, failed = deliver_queued(limit=limit)
-    click.echo(f"Sent {sent} email(s); {failed} could not be sent and stay queued.")
-    if failed:
+    if not mail_is_set_up():
+        raise click.ClickException("Mail is not set up (TRUSTWEB_MAIL_SERVER); the emails stay in the outbox.")
+    tally = deliver_due(limit=limit)
+    click.echo(tally.summary())
+    if tally[Outcome.RETRY] or tally[Outcome.FAILED]:
         raise SystemExit(1)
 
 
 @trustweb_cli.command("remind")
-@click.option("--send/--queue-only", default=True, show_default=True, help="Also send the outbox at once.")
-def remind_command(send):
+def remind_command():
     """Queue reminders for trust requests coming due or overdue, under the firm's settings (for cron, daily)."""
-    from trustweb.services.mail import deliver_queued
     from trustweb.services.requests import queue_reminders
 
     queued, refused = queue_reminders()
-    click.echo(f"Queued {queued} reminder(s).")
+    click.echo(f"Queued {queued} reminder(s); the worker (or send-mail) sends them.")
     for reason in refused:
         click.echo(f"  not sent: {reason}", err=True)
-    if send and queued:
-        sent, failed = deliver_queued()
-        click.echo(f"Sent {sent} email(s); {failed} stay queued.")
 
 
 @trustweb_cli.command("clear-payments")
@@ -126,10 +151,8 @@ def clear_payments_command():
 def run_scheduled_command():
     """Make the transfers from trust to invoices whose notice period has passed (for cron, daily)."""
     from trustweb.services.invoice_trust import run_scheduled
-    from trustweb.services.mail import deliver_queued
 
     made, refused = run_scheduled()
-    click.echo(f"Made {made} scheduled payment(s) from trust.")
+    click.echo(f"Made {made} scheduled payment(s) from trust; the worker (or send-mail) sends the notices.")
     for reason in refused:
         click.echo(f"  not made: {reason}", err=True)
-    deliver_queued()

@@ -68,7 +68,8 @@ class Config:
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.PROXY_COUNT = int(env("PROXY_COUNT", "0"))
 
-        self.MAIL_SERVER = env("MAIL_SERVER", "localhost")
+        # No server, no sending: the worker keeps every email in the outbox, where the Outbox page shows it.
+        self.MAIL_SERVER = env("MAIL_SERVER")
         self.MAIL_PORT = int(env("MAIL_PORT", "25"))
         self.MAIL_USERNAME = env("MAIL_USERNAME")
         self.MAIL_PASSWORD = env("MAIL_PASSWORD")
@@ -76,6 +77,10 @@ class Config:
         self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = env("MAIL_FROM", "trustweb@localhost")
         self.MAIL_TIMEOUT = float(env("MAIL_TIMEOUT", "15"))
+        # Tries before an email is given up (with backoff between them: about a day in all).
+        self.MAIL_MAX_ATTEMPTS = int(env("MAIL_MAX_ATTEMPTS", "8"))
+        # How often the worker looks for emails to send (seconds).
+        self.WORKER_POLL_SECONDS = float(env("WORKER_POLL_SECONDS", "2"))
 
         secure = self.BASE_URL.startswith("https://")
         self.SESSION_COOKIE_HTTPONLY = True

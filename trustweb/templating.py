@@ -59,6 +59,14 @@ def register(app):
     from trustweb.models.base import utcnow
 
     # A fresh key for a one-click money form (a refund): the service refuses a second post with the same key.
+    from trustweb.services.mail import mail_is_set_up, state
+
     app.jinja_env.globals.update(
-        can=can, firm=firm, htmx_script=htmx_script, now=utcnow, new_key=lambda: secrets.token_urlsafe(24)
+        can=can,
+        firm=firm,
+        htmx_script=htmx_script,
+        now=utcnow,
+        new_key=lambda: secrets.token_urlsafe(24),
+        mail_state=state,
+        mail_is_set_up=mail_is_set_up,
     )

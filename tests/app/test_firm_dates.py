@@ -28,7 +28,7 @@ DEFAULT_VALUE = re.compile(r'id="issued_on"[^>]*value="([^"]+)"|value="([^"]+)"[
 @pytest.fixture
 def app(database, pg_schema, mailbox):
     """The app sending real email to the test mailbox; its base URL is the test client's host."""
-    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config()) as app:
+    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config()) as app, mailbox.serve(app):
         yield app
 
 

@@ -95,6 +95,7 @@ def valid_forms(world):
             "card_fee_fixed": "0.30",
             "payment_instructions": "",
             "trust_notice_days": "0",
+            "reminder_hour": "8",
         },
         "/settings/templates/new": {
             "name": "Short retainer",

@@ -36,7 +36,8 @@ def invite(client, **fields):
 def test_invited_bookkeeper_sets_a_password_and_signs_in(app, client, auth, admin):
     auth.login_as(admin)
     page = invite(client).get_data(as_text=True)
-    assert "Nadia Costa is invited" in page
+    # No mail server here: the invitation waits in the outbox and the admin is given the link to pass on.
+    assert "An invitation for Nadia Costa waits in the Outbox: mail is not set up." in page
     link = LINK.search(page).group(1)
     with app.app_context():
         user = db.session.scalar(db.select(User).filter_by(email="nadia@firm.example.com"))
@@ -129,8 +130,35 @@ def test_bad_role_is_refused(app, client, auth, admin):
     assert "Not a valid choice" in response.get_data(as_text=True)
 
 
-def test_invite_link_uses_the_public_address_not_the_host_header(app):
-    from trustweb.settings.routes import invite_link
+def test_invite_link_uses_the_public_address_not_the_host_header(app, admin):
+    from trustweb.services.users import invite_user
 
     with app.test_request_context("/settings/users", base_url="http://evil.example.com"):
-        assert invite_link("abc") == f"{BASE}/auth/invite/abc"
+        _, link = invite_user("nadia@firm.example.com", "Nadia Costa", "bookkeeper", admin)
+        assert link.startswith(f"{BASE}/auth/invite/")
+
+
+def test_the_invitation_is_emailed_through_the_outbox(database, pg_schema, mailbox):
+    """With a mail server: the link goes by email only (never through the admin's screen), replies to the admin."""
+    from tests.conftest import AuthActions, built_app
+
+    with built_app(database, pg_schema, BASE_URL=BASE, **mailbox.config()) as app, mailbox.serve(app):
+        with app.app_context():
+            admin = gen_user("admin")
+        client = app.test_client()
+        auth = AuthActions(client)
+        auth.login_as(admin)
+        page = invite(client).get_data(as_text=True)
+        assert "An invitation for Nadia Costa is queued to nadia@firm.example.com" in page
+        assert not LINK.search(page)
+        [email] = mailbox.to("nadia@firm.example.com")
+        assert email["Subject"] == "You are invited to Your Law Firm's TrustWeb"
+        assert email["Reply-To"] == admin.email
+        link = re.search(r"https://trust\.firm\.example\.com/auth/invite/\S+", mailbox.text(email)).group(0)
+        auth.logout()
+        assert "Welcome, Nadia Costa" in client.get(link.replace(BASE, "")).get_data(as_text=True)
+        with app.app_context():
+            from trustweb.models import OutboxMessage
+
+            [stored] = db.session.scalars(db.select(OutboxMessage)).all()
+            assert stored.kind == "invite" and link.rsplit("/", 1)[1] not in stored.text_body  # no live link kept

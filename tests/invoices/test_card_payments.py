@@ -22,10 +22,10 @@ from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Invoice, LedgerAccount, OutboxMessage, Payment, User
 from trustweb.refusals import ServiceError
-from trustweb.services import mail
 from trustweb.services import payments as payment_service
 from trustweb.services.books import check_books
 from trustweb.services.checkout import clear_due_payments
+from trustweb.services.delivery import deliver_due
 from trustweb.services.trust import firm_today
 
 
@@ -34,7 +34,7 @@ def app(database, pg_schema, mailbox, standin):
     """Real email to the test mailbox; the operating account may take payments through the Stripe stand-in."""
     keys = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
     config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": {}, "operating": keys}}
-    with built_app(database, pg_schema, BASE_URL=BASE_URL, **mailbox.config(), **config) as app:
+    with built_app(database, pg_schema, BASE_URL=BASE_URL, **mailbox.config(), **config) as app, mailbox.serve(app):
         yield app
 
 
@@ -54,7 +54,7 @@ def sent_invoice(app, firm, mailbox, hours=1000, rate=15_000, **kwargs):
     """An invoice for hours (in hundredths) × rate, sent and delivered; (its id, the pay link's path, the email)."""
     with app.app_context():
         invoice_id = invoice_for(firm, hours, rate, **kwargs)
-        mail.deliver_queued()
+        deliver_due()
     email = mailbox.to("ada@example.com")[-1]
     return invoice_id, mailbox.pay_link(email).removeprefix(BASE_URL), email
 
@@ -85,7 +85,7 @@ def test_a_retainer_pays_part_of_the_invoice_and_the_client_pays_the_rest_by_car
     # $1,000 from trust: the client is told, the invoice is partly paid.
     with app.app_context():
         apply(firm, invoice_id, 100_000)
-        mail.deliver_queued()
+        deliver_due()
     assert invoice(app, invoice_id) == ("partially_paid", 100_000)
     notice = mailbox.to("ada@example.com")[-1]
     assert "$1,000.00 paid from your trust funds" in notice["Subject"]
@@ -163,7 +163,7 @@ def test_money_promised_from_trust_on_notice_is_not_asked_for_again_on_the_pay_p
     invoice_id, path, _ = sent_invoice(app, firm, mailbox)  # $1,500
     with app.app_context():
         apply(firm, invoice_id, 100_000)  # scheduled, not moved
-        mail.deliver_queued()
+        deliver_due()
     notice = mailbox.to("ada@example.com")[-1]
     assert "to be paid from your trust funds" in notice["Subject"]
     assert "/notice/" in mailbox.text(notice) and "/notice/" in mailbox.html(notice)
@@ -224,7 +224,7 @@ def test_a_manual_payment_of_an_invoice_sends_a_receipt_and_shows_in_the_payment
     assert 'id="invoice-payments" hx-swap-oob="true"' in text(response) and "Cheque 1182" in text(response)
     assert invoice(app, invoice_id) == ("paid", 10_000)
     with app.app_context():
-        mail.deliver_queued()
+        deliver_due()
         kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == invoice_id)).all()
     assert sorted(kinds) == ["invoice", "lawyer_notice", "receipt"]
 
@@ -399,7 +399,7 @@ def test_an_invoice_card_payment_and_the_firm_replacing_a_trust_shortfall_both_g
 
 def test_trust_is_not_scheduled_against_what_the_client_is_paying_online(app, signed_in, mailbox, standin, client):
     from tests.invoices.steps import apply, notice_period, retainer
-    from trustweb.services import mail
+    from trustweb.services.delivery import deliver_due
 
     firm = signed_in
     stripe_operating(app, firm)
@@ -415,7 +415,7 @@ def test_trust_is_not_scheduled_against_what_the_client_is_paying_online(app, si
     with app.app_context():
         row = db.session.get(Invoice, invoice_id)
         assert (row.status, row.paid_cents, row.scheduled_cents) == ("paid", 10_000, 0)
-        mail.deliver_queued()
+        deliver_due()
     receipt = mailbox.text(
         mailbox.to("ada.receipts@example.com")[-1]
         if mailbox.to("ada.receipts@example.com")

@@ -245,4 +245,4 @@ def test_the_run_scheduled_command_reports_what_it_did(app, firm, runner):
         retainer(firm, 50_000)
         apply(firm, invoice_for(firm, 100, 10_000), 10_000)
     result = runner.invoke(args=["trustweb", "run-scheduled"])
-    assert result.exit_code == 0 and "Made 0 scheduled payment(s) from trust." in result.output
+    assert result.exit_code == 0 and "Made 0 scheduled payment(s) from trust;" in result.output

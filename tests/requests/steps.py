@@ -15,8 +15,8 @@ from tests.factories import gen_account, gen_trust_setup, trust_ledger
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, OutboxMessage, Payment, TrustRequest, User
 from trustweb.models.base import utcnow
-from trustweb.services import mail
 from trustweb.services import requests as request_service
+from trustweb.services.delivery import deliver_due
 from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
 CHECKOUT = re.compile(r'name="checkout" type="hidden" value="([^"]+)"')
@@ -74,7 +74,7 @@ def send(request_id, by):
     """The lawyer presses Send: the request is emailed with a new pay link, through the outbox."""
     trust_request = db.session.get(TrustRequest, request_id)
     request_service.send_request(trust_request, db.session.get(User, by))
-    mail.deliver_queued(about=trust_request)
+    deliver_due()  # the worker sends it
 
 
 def pay_path(mailbox, address="ada@example.com"):

@@ -50,7 +50,7 @@ def listener():
 @pytest.fixture
 def app(database, pg_schema, mailbox, listener):
     """The app sending real email to the test mailbox, its links pointing at the live server."""
-    with built_app(database, pg_schema, BASE_URL=listener_url(listener), **mailbox.config()) as app:
+    with built_app(database, pg_schema, BASE_URL=listener_url(listener), **mailbox.config()) as app, mailbox.serve(app):
         yield app
 
 

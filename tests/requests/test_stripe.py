@@ -37,7 +37,10 @@ KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
 @pytest.fixture
 def app(database, pg_schema, mailbox, standin):
     config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": KEYS, "operating": {}}}
-    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app:
+    with (
+        built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app,
+        mailbox.serve(app),
+    ):
         yield app
 
 

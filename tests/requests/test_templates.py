@@ -9,7 +9,7 @@ from tests.requests.steps import gen_firm, gen_request, outbox, text
 from trustweb.extensions import db
 from trustweb.models import Contact, EmailTemplate, TrustRequest, User
 from trustweb.refusals import ServiceError
-from trustweb.services import mail
+from trustweb.services.delivery import deliver_due
 from trustweb.services.templates import check_template, render, sample_values, save_template
 
 REACHING_IN = [
@@ -130,6 +130,7 @@ def test_an_emailed_request_with_a_line_break_in_the_client_name_gets_no_extra_h
     auth.login_as(lawyer)
     assert post(client, f"/bills/requests/{request_id}/send").status_code == 303
 
+    mailbox.deliver()
     [email] = mailbox.messages
     assert email["Bcc"] is None
     assert email["Subject"] == "Ada Archer Bcc: spy@evil.example: your retainer (TR-000001)"
@@ -210,10 +211,11 @@ def test_the_firms_own_invoice_and_notice_templates_are_the_ones_sent(app, clien
         retainer(setup, 50_000)
         invoice_id = invoice_for(setup, 100, 20_000)
         apply(setup, invoice_id, 10_000)
-        mail.deliver_queued()
+        deliver_due()
     invoice_email, notice = mailbox.to("ada@example.com")[-2:]
     assert invoice_email["Subject"] == "Our bill INV-000001"
-    assert "Hi Ada" in mailbox.text(invoice_email) and "$200.00 please: http://localhost/pay/" in mailbox.text(
+    # Written when it went: the $100 from trust on notice is no longer asked of the client.
+    assert "Hi Ada" in mailbox.text(invoice_email) and "$100.00 please: http://localhost/pay/" in mailbox.text(
         invoice_email
     )
     assert notice["Subject"] == "Heads up: $100.00"

@@ -48,6 +48,7 @@ def test_firm_settings_are_saved_and_shown(app, client, admin):
             "card_fee_fixed": "0.25",
             "payment_instructions": "Wire to First Community Bank, account 4471.",
             "trust_notice_days": "3",
+            "reminder_hour": "7",
         },
     )
     assert response.status_code == 303

@@ -2,14 +2,13 @@
 
 from flask import flash, redirect, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.forms import PaymentForm, VoidForm
 from trustweb.bills.pages import back_to, request_page
 from trustweb.extensions import db
-from trustweb.models import MailStatus, OutboxMessage, TrustRequest
+from trustweb.models import TrustRequest
 from trustweb.refusals import REFUSALS
 from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service
@@ -18,12 +17,12 @@ from trustweb.templating import money
 from trustweb.views import attempt, button_action, get_or_404, is_htmx
 
 
-def deliver_now(payable):
-    """Try the queued emails about a request or invoice at once; whatever fails stays queued for send-mail."""
-    sent, failed = outbox.deliver_queued(about=payable)
-    if failed:
-        flash(f"{failed} email(s) could not be sent now and stay queued; they are retried automatically.", "error")
-    return sent
+def on_its_way(what, recipients):
+    """What a Send button says: the email is in the outbox, and when it goes (never that it was delivered)."""
+    to = ", ".join(recipients)
+    if not outbox.mail_is_set_up():
+        return f"{what} for {to} is in the Outbox; mail is not set up, so it waits there."
+    return f"{what} for {to} is queued; the worker sends it within seconds."
 
 
 @bp.post("/requests/<int:request_id>/approve")
@@ -37,28 +36,15 @@ def approve_request(request_id):
     )
 
 
-def queue_and_deliver(trust_request, action, success):
-    """Run an action that queues an email about a request or invoice, then try to send it at once."""
-    try:
-        message = action()
-    except REFUSALS as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(back_to(trust_request), 303)
-    if deliver_now(trust_request):
-        flash(success(message), "success")
-    return redirect(back_to(trust_request), 303)
-
-
 @bp.post("/requests/<int:request_id>/send")
 @requires("manage_requests")
 def send_request(request_id):
     """Email the request (again) with a fresh pay link."""
     trust_request = get_or_404(TrustRequest, request_id)
-    return queue_and_deliver(
-        trust_request,
+    return button_action(
         lambda: request_service.send_request(trust_request, current_user),
-        lambda message: f"{trust_request.number} emailed to {', '.join(message.recipient_list)}.",
+        lambda message: on_its_way(trust_request.number, message.recipient_list),
+        back_to(trust_request),
     )
 
 
@@ -118,7 +104,6 @@ def record_payment(request_id):
             ),
         )
         if done:
-            deliver_now(trust_request)
             flash(f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.", "success")
             return redirect(back_to(trust_request), 303)
     return request_page(trust_request, 422, payment_form=form, open_form="payment")
@@ -128,28 +113,24 @@ def record_payment(request_id):
 @requires("manage_requests")
 def send_reminder(request_id):
     trust_request = get_or_404(TrustRequest, request_id)
-    return queue_and_deliver(
-        trust_request,
+    return button_action(
         lambda: request_service.send_reminder(trust_request, current_user),
-        lambda message: f"Reminder for {trust_request.number} emailed to {', '.join(message.recipient_list)}.",
+        lambda message: on_its_way(f"A reminder of {trust_request.number}", message.recipient_list),
+        back_to(trust_request),
     )
 
 
 @bp.post("/requests/<int:request_id>/resend")
 @requires("manage_requests")
 def resend(request_id):
-    """Try the request's queued emails again now."""
-    return resend_queued(get_or_404(TrustRequest, request_id))
+    """Try the request's waiting emails again now."""
+    return retry_emails(get_or_404(TrustRequest, request_id))
 
 
-def resend_queued(payable):
-    """Send the queued emails about a request or invoice now, and say how it went."""
-    sent = deliver_now(payable)
-    column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
-    if sent:
-        flash(f"{sent} queued email(s) sent.", "success")
-    elif not db.session.scalar(
-        select(OutboxMessage.id).where(column == payable.id, OutboxMessage.status != MailStatus.SENT)
-    ):
-        flash("Nothing is waiting to be sent.", "info")
-    return redirect(back_to(payable), 303)
+def retry_emails(payable):
+    """The emails about a request or invoice that wait for their next try go to the front of the queue."""
+    return button_action(
+        lambda: outbox.retry_all(payable, current_user),
+        lambda count: f"{count} email(s) will be tried again within seconds." if count else "Nothing is waiting.",
+        back_to(payable),
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.actions import queue_and_deliver, resend_queued
+from trustweb.bills.actions import on_its_way, retry_emails
 from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
@@ -171,20 +171,20 @@ def show_invoice(invoice_id):
 @bp.post("/invoices/<int:invoice_id>/send")
 @requires("manage_requests")
 def send_invoice(invoice_id):
-    """Email the invoice (again) with a fresh pay link, and try to deliver it at once."""
+    """Email the invoice (again) with a fresh pay link, through the outbox."""
     invoice = get_or_404(Invoice, invoice_id)
-    return queue_and_deliver(
-        invoice,
+    return button_action(
         lambda: invoice_service.send_invoice(invoice, current_user),
-        lambda sent: f"{sent.number} emailed to {', '.join(sent.recipient_list)}.",
+        lambda sent: on_its_way(sent.number, sent.recipient_list),
+        url_for("bills.show_invoice", invoice_id=invoice.id),
     )
 
 
 @bp.post("/invoices/<int:invoice_id>/resend")
 @requires("manage_requests")
 def resend_invoice_emails(invoice_id):
-    """Try the invoice's queued emails again now."""
-    return resend_queued(get_or_404(Invoice, invoice_id))
+    """Try the invoice's waiting emails again now."""
+    return retry_emails(get_or_404(Invoice, invoice_id))
 
 
 @bp.post("/invoices/<int:invoice_id>/void")

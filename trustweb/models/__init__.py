@@ -25,7 +25,7 @@ from trustweb.models.ledger import (
     LedgerAccount,
     LedgerKind,
 )
-from trustweb.models.mail import MAIL_KINDS, MailStatus, OutboxMessage
+from trustweb.models.mail import MAIL_KINDS, WAITING, MailStatus, OutboxMessage, ScheduledJob
 from trustweb.models.matters import MATTER_STATUSES, Matter, MatterStatus
 from trustweb.models.payments import (
     PAYMENT_STATUSES,
@@ -110,6 +110,8 @@ __all__ = [
     "TrustApplication",
     "MAIL_KINDS",
     "OutboxMessage",
+    "ScheduledJob",
+    "WAITING",
     "PAYMENT_STATUSES",
     "Dispute",
     "PayLink",

@@ -14,6 +14,7 @@ DEFAULTS = {
     "pay_link_days": 60,
     "remind_days_before": 3,
     "remind_overdue_every": 7,
+    "reminder_hour": 8,
     "card_fee_basis_points": 290,
     "card_fee_fixed_cents": 30,
     "trust_notice_days": 0,
@@ -30,6 +31,7 @@ class FirmSettings(Model):
         CheckConstraint("card_fee_basis_points BETWEEN 0 AND 2000", name="card_fee_basis_points"),
         CheckConstraint("card_fee_fixed_cents BETWEEN 0 AND 10000", name="card_fee_fixed_cents"),
         CheckConstraint("trust_notice_days BETWEEN 0 AND 60", name="trust_notice_days"),
+        CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +48,8 @@ class FirmSettings(Model):
     remind_days_before: Mapped[int] = mapped_column(Integer, default=3)
     # ... and every this many days while it is overdue (0: never).
     remind_overdue_every: Mapped[int] = mapped_column(Integer, default=7)
+    # The hour of the firm's morning (its time zone) at which the worker sends the day's reminders.
+    reminder_hour: Mapped[int] = mapped_column(Integer, default=8)
     # What the test processor charges per card payment: 2.9% + 30 cents unless changed.
     card_fee_basis_points: Mapped[int] = mapped_column(Integer, default=290)
     card_fee_fixed_cents: Mapped[int] = mapped_column(Integer, default=30)

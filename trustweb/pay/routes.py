@@ -22,7 +22,6 @@ from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import checkout as checkout_service
-from trustweb.services import mail as outbox
 from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service
 
@@ -157,9 +156,7 @@ def after_payment(token, link, form, payment):
         if payment.checkout_url and payment.method == "card":
             return redirect(payment.checkout_url, 303)
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
-    # The receipt and the lawyer's notice are committed with the payment; send them now if the
-    # mail server answers, otherwise send-mail retries them.
-    outbox.deliver_queued(about=link.payable)
+    # The receipt and the lawyer's notice were queued with the payment; the worker sends them.
     return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number), 303)
 
 

@@ -22,6 +22,7 @@ SETTINGS_FIELDS = (
     "pay_link_days",
     "remind_days_before",
     "remind_overdue_every",
+    "reminder_hour",
     "card_fee_basis_points",
     "card_fee_fixed_cents",
     "payment_instructions",

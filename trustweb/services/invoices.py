@@ -7,6 +7,7 @@ paying them from the client's trust is in invoice_trust.py.
 from collections.abc import Mapping
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from trustweb.extensions import db
@@ -128,8 +129,10 @@ def send_invoice(invoice: Invoice, user: User) -> Invoice:
     if first:
         _book_receivable(invoice, user)
     link_url = request_service.new_link(invoice, user)
-    subject, text, html = email_templates.fill("invoice", merge_values(invoice, link_url))
-    mail.queue("invoice", recipients, subject, text, html, about=invoice)
+    subject, text, html = invoice_email(invoice, link_url)
+    mail.queue(
+        "invoice", recipients, subject, text, html, about=invoice, reply_to=mail.reply_to(invoice), link_url=link_url
+    )
     invoice.sent_at = utcnow()
     audit.record(
         "invoice.sent" if first else "invoice.sent_again",
@@ -172,6 +175,11 @@ def common_values(invoice: Invoice, firm: FirmSettings) -> dict[str, str]:
         "invoice_number": invoice.number,
         "invoice_total": format_cents(invoice.total_cents, firm.currency),
     }
+
+
+def invoice_email(invoice: Invoice, link_url: str) -> tuple[str, str, Markup]:
+    """(subject, text, html) of the invoice email around its pay link, with the invoice's figures of now."""
+    return email_templates.fill("invoice", merge_values(invoice, link_url))
 
 
 def merge_values(invoice: Invoice, link_url: str) -> dict[str, str]:

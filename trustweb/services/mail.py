@@ -1,54 +1,29 @@
-"""The outbox: queue an email in the caller's transaction, send it later.
+"""The outbox: queue an email in the caller's transaction; the worker delivers it (services/delivery.py).
 
 queue() only adds a row, so the email commits with the action that caused it
-(a request sent, a payment received) or not at all. deliver_queued() sends
-what is waiting through Flask-Mail. Each message is claimed first with a
-conditional UPDATE, so the cron command and a Resend button never both send
-it; a claim older than CLAIM_MINUTES (a worker that died mid-send) is taken
-over. A failed send stays queued with its error for the next run.
-
-The pay link is secret: once a message is sent its stored copy keeps no live
-token (only the link's hash is kept anywhere).
+(a request sent, a payment received) or not at all, and no web request ever
+waits on the mail server. This module also answers what the pages ask of the
+outbox: whether mail is set up, what a message's state means in words, and
+the staff actions on a message (retry now, cancel).
 """
 
 import re
-import smtplib
 from collections.abc import Sequence
-from datetime import timedelta
 
 from flask import current_app
-from flask_mail import Connection, Message
 from markupsafe import Markup
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 
 from trustweb.database import rows_updated
 from trustweb.extensions import db
-from trustweb.models import MailStatus, OutboxMessage, Payable
+from trustweb.models import MailStatus, OutboxMessage, Payable, User
 from trustweb.models.base import utcnow
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
 
-CLAIM_MINUTES = 10
 MAX_ERROR = 500
-
-
-class TimedConnection(Connection):
-    """Flask-Mail's SMTP connection with a timeout: a mail server that stalls must not hang a page.
-
-    Flask-Mail opens smtplib.SMTP without one (it would wait for as long as TCP does);
-    this is its configure_host with MAIL_TIMEOUT passed through.
-    """
-
-    def configure_host(self) -> smtplib.SMTP:
-        timeout = current_app.config["MAIL_TIMEOUT"]
-        if self.mail.use_ssl:
-            host: smtplib.SMTP = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
-        else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
-        host.set_debuglevel(int(self.mail.debug))
-        if self.mail.use_tls:
-            host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
+# The live links an email may carry: a client's pay link, a notice's dispute link, a staff invitation.
+LINK_TOKEN = re.compile(r"(/pay/|/notice/|/auth/invite/)[A-Za-z0-9_-]{16,}")
 
 
 def queue(
@@ -60,100 +35,130 @@ def queue(
     *,
     cc: Sequence[str] | None = None,
     about: Payable | None = None,
+    reply_to: str | None = None,
+    link_url: str | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox (the caller commits); `about` is the trust request or invoice it concerns."""
+    """Add a message to the outbox (the caller commits); `about` is the trust request or invoice it concerns,
+    `link_url` the live link it carries (checked again, and the email rendered anew, when it goes out)."""
     message = OutboxMessage(
         kind=kind,
         recipients=",".join(recipients),
         cc=",".join(cc) if cc else None,
+        reply_to=reply_to,
         subject=subject,
         text_body=text,
         html_body=html and str(html),
+        link_url=link_url,
         trust_request_id=about.id if about is not None and not about.is_invoice else None,
         invoice_id=about.id if about is not None and about.is_invoice else None,
         status=MailStatus.QUEUED,
         attempts=0,
+        next_attempt_at=utcnow(),
     )
     db.session.add(message)
     return message
 
 
-def _claim(message_id: int) -> bool:
-    """Take the message for sending; False when another sender has it or it went already."""
-    now = utcnow()
-    stale = now - timedelta(minutes=CLAIM_MINUTES)
-    claimed = rows_updated(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            or_(
-                OutboxMessage.status == MailStatus.QUEUED,
-                (OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < stale),
-            ),
-        )
-        .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-    )
-    db.session.commit()
-    return claimed == 1
+def reply_to(payable: Payable) -> str | None:
+    """Where a client's reply about a request or invoice goes: its responsible lawyer."""
+    lawyer = payable.lawyer
+    return lawyer.email if lawyer is not None and lawyer.active else None
 
 
-def deliver(message_id: int) -> bool:
-    """Send one queued message; True when the SMTP server took it."""
-    if not _claim(message_id):
-        return False
-    message = db.session.get_one(OutboxMessage, message_id)  # just claimed: it is there
-    db.session.refresh(message)
-    email = Message(
-        subject=message.subject,
-        recipients=message.recipient_list,
-        cc=[a for a in (message.cc or "").split(",") if a],
-        body=message.text_body,
-        html=message.html_body,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
-    )
-    try:
-        with TimedConnection(current_app.extensions["mail"]) as connection:
-            email.send(connection)
-    except Exception as error:  # noqa: BLE001 - any failure of the mail server leaves the message queued
-        db.session.rollback()
-        message = db.session.get_one(OutboxMessage, message_id)
-        message.status = MailStatus.QUEUED
-        message.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR]
-        db.session.commit()
-        current_app.logger.warning("email %s not sent: %s", message_id, message.last_error)
-        return False
-    message.status = MailStatus.SENT
-    message.sent_at = utcnow()
-    message.last_error = None
-    message.text_body = redact(message.text_body)
-    message.html_body = message.html_body and redact(message.html_body)
-    db.session.commit()
-    return True
+def mail_is_set_up() -> bool:
+    """Whether a mail server is configured; without one the worker keeps every email in the outbox."""
+    return bool(current_app.config.get("MAIL_SERVER"))
 
 
 def redact(body: str) -> str:
-    """The body with each pay-link token cut out, so a sent message keeps no usable link."""
-    return re.sub(r"(/pay/)[A-Za-z0-9_-]{16,}", r"\1[link sent]", body)
+    """The body with each live link's token cut out, so a stored copy keeps no usable link."""
+    return LINK_TOKEN.sub(r"\1[link sent]", body)
 
 
-def deliver_queued(limit: int = 500, about: Payable | None = None) -> tuple[int, int]:
-    """Send what is waiting, oldest first (only about one trust request or invoice, if given): (sent, failed)."""
-    stale = utcnow() - timedelta(minutes=CLAIM_MINUTES)
-    statement = (
-        select(OutboxMessage.id)
-        .where(
-            or_(
-                OutboxMessage.status == MailStatus.QUEUED,
-                (OutboxMessage.status == MailStatus.SENDING) & (OutboxMessage.claimed_at < stale),
-            )
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
+def finish(message: OutboxMessage, status: MailStatus, reason: str | None = None) -> None:
+    """Close a message for good (sent, failed, skipped, cancelled): its copy keeps no live link (no commit)."""
+    now = utcnow()
+    message.status = status
+    message.finished_at = now
+    if status == MailStatus.SENT:
+        message.sent_at = now
+    message.last_error = reason[:MAX_ERROR] if reason else None
+    message.next_attempt_at = None
+    message.claimed_at = None
+    message.link_url = None
+    message.text_body = redact(message.text_body)
+    message.html_body = message.html_body and redact(message.html_body)
+
+
+def retry_now(message: OutboxMessage, user: User) -> OutboxMessage:
+    """Staff's Retry: a failing or failed message goes to the front of the queue, with its tries counted anew."""
+    audit.lock_chain()  # the documented lock order: the audit chain first
+    changed = rows_updated(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status.in_((MailStatus.QUEUED, MailStatus.FAILED)))
+        .values(status=MailStatus.QUEUED, next_attempt_at=utcnow(), attempts=0, finished_at=None)
     )
-    if about is not None:
-        column = OutboxMessage.invoice_id if about.is_invoice else OutboxMessage.trust_request_id
-        statement = statement.where(column == about.id)
-    ids = db.session.scalars(statement).all()
+    if not changed:
+        db.session.rollback()
+        raise ServiceError(f"Email {message.id} is {state(message).lower()}; there is nothing to retry.")
+    db.session.refresh(message)
+    if message.link_url is None and message.kind in LINKED_KINDS:
+        # A failed message's link was cut out when it gave up: send it again from the request or invoice instead.
+        db.session.rollback()
+        raise ServiceError("That email's link was withdrawn when it was given up; send it again from its page.")
+    audit.record("email.retried", message, after={"status": message.status}, user=user)
     db.session.commit()
-    sent = sum(1 for message_id in ids if deliver(message_id))
-    return sent, len(ids) - sent
+    return message
+
+
+def retry_all(payable: Payable, user: User) -> int:
+    """The Retry button of a request or invoice: its waiting emails are tried again at once."""
+    column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
+    audit.lock_chain()
+    count = rows_updated(
+        update(OutboxMessage)
+        .where(column == payable.id, OutboxMessage.status == MailStatus.QUEUED)
+        .values(next_attempt_at=utcnow())
+    )
+    if count:
+        audit.record("email.retried", payable, after={"emails": count}, user=user)
+    db.session.commit()
+    return count
+
+
+def cancel(message: OutboxMessage, user: User) -> OutboxMessage:
+    """Staff's Cancel: a message not yet sent never goes."""
+    audit.lock_chain()
+    changed = rows_updated(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == MailStatus.QUEUED)
+        .values(status=MailStatus.CANCELLED)
+    )
+    db.session.refresh(message)
+    if not changed:
+        db.session.rollback()
+        raise ServiceError(f"Email {message.id} is {state(message).lower()}; it can no longer be cancelled.")
+    finish(message, MailStatus.CANCELLED, f"Cancelled by {user.name}.")
+    audit.record("email.cancelled", message, after={"status": MailStatus.CANCELLED}, user=user)
+    db.session.commit()
+    return message
+
+
+# Emails whose whole point is their link: once it is withdrawn they are sent again from their page, not retried.
+LINKED_KINDS = frozenset({"request", "reminder", "invoice", "invite"})
+
+STATE_LABELS = {
+    MailStatus.QUEUED: "Queued",
+    MailStatus.SENDING: "Sending",
+    MailStatus.SENT: "Sent",
+    MailStatus.FAILED: "Not delivered",
+    MailStatus.SKIPPED: "Not sent",
+    MailStatus.CANCELLED: "Cancelled",
+}
+
+
+def state(message: OutboxMessage) -> str:
+    """A message's state in a word or two: Queued, Failing, Sending, Sent, Not delivered, Not sent, Cancelled."""
+    if message.status == MailStatus.QUEUED and message.attempts and message.last_error:
+        return "Failing"
+    return STATE_LABELS[MailStatus(message.status)]

@@ -278,6 +278,7 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
             render_template("email/receipt.txt", **context),
             render_template("email/receipt.html", **context),
             about=payable,
+            reply_to=mail.reply_to(payable),
         )
     lawyer = payable.lawyer
     if lawyer is not None and lawyer.active:
@@ -292,4 +293,5 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
             f"{payable.contact.name} paid {format_cents(payment.amount_cents, firm.currency)} on {payable.number}",
             render_template("email/lawyer_notice.txt", **context),
             about=payable,
+            reply_to=payment.payer_email,
         )

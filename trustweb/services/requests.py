@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, cast
 
+from markupsafe import Markup
 from sqlalchemy import select, update
 
 from trustweb.database import rows_updated
@@ -193,12 +194,27 @@ def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:
     }
 
 
-def _queue_email(request: TrustRequest, kind: str, link_url: str) -> OutboxMessage:
+def request_email(request: TrustRequest, kind: str, link_url: str) -> tuple[str, str, Markup]:
+    """(subject, text, html) of a request or reminder email around its pay link, with today's figures."""
     template = request.template if kind == "request" else None
-    subject, text, html = email_templates.fill(kind, merge_values(request, link_url), template)
+    return email_templates.fill(kind, merge_values(request, link_url), template)
+
+
+def _queue_email(request: TrustRequest, kind: str, link_url: str) -> OutboxMessage:
     if not request.recipient_list:
         raise ServiceError(f"{request.number} has no email recipient; add the client's email address.")
-    return mail.queue(kind, request.recipient_list, subject, text, html, cc=request.cc_list, about=request)
+    subject, text, html = request_email(request, kind, link_url)
+    return mail.queue(
+        kind,
+        request.recipient_list,
+        subject,
+        text,
+        html,
+        cc=request.cc_list,
+        about=request,
+        reply_to=mail.reply_to(request),
+        link_url=link_url,
+    )
 
 
 def send_request(request: TrustRequest, user: User) -> OutboxMessage:

@@ -4,15 +4,16 @@ import secrets
 from datetime import timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.models import ROLES, User
+from trustweb.models import ROLES, FirmSettings, User
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, mail
 from trustweb.services.sessions import end_other_sessions, normalise_email, password_hasher, token_hash
+from trustweb.urls import external_url
 
 USER_FIELDS = ("email", "name", "role", "active")
 MIN_PASSWORD = 12
@@ -45,8 +46,8 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
     return user
 
 
-def invite_user(email: str, name: str, role: str) -> tuple[User, str]:
-    """Create an invited user; returns (user, token) where the token goes in the invite link."""
+def invite_user(email: str, name: str, role: str, invited_by: User | None = None) -> tuple[User, str]:
+    """Create an invited user and email them the one-time link (through the outbox); returns (user, link)."""
     if find_user(email):
         raise ServiceError(f"A user with the email {normalise_email(email)} already exists.")
     user = User(email=normalise_email(email), name=name, role=role)
@@ -54,17 +55,35 @@ def invite_user(email: str, name: str, role: str) -> tuple[User, str]:
     db.session.add(user)
     db.session.flush()
     audit.record("user.invited", user, after=audit.snapshot(user, USER_FIELDS))
+    link = _queue_invite(user, token, invited_by)
     db.session.commit()
-    return user, token
+    return user, link
 
 
-def reissue_invite(user: User) -> str:
+def reissue_invite(user: User, invited_by: User | None = None) -> str:
+    """A new link for someone who lost theirs or let it expire (the old one stops working); emailed, returned."""
     if user.password_hash is not None:
         raise ServiceError("This user has already set a password.")
     token = _new_invite(user)
     audit.record("user.invite_reissued", user)
+    link = _queue_invite(user, token, invited_by)
     db.session.commit()
-    return token
+    return link
+
+
+def _queue_invite(user: User, token: str, invited_by: User | None) -> str:
+    link = external_url("auth.accept", token=token)
+    context = {"user": user, "link": link, "firm": FirmSettings.get(), "invited_by": invited_by}
+    mail.queue(
+        "invite",
+        [user.email],
+        f"You are invited to {context['firm'].firm_name}'s TrustWeb",
+        render_template("email/invite.txt", **context),
+        render_template("email/invite.html", **context),
+        reply_to=invited_by.email if invited_by is not None else None,
+        link_url=link,
+    )
+    return link
 
 
 def _new_invite(user: User) -> str:

@@ -43,6 +43,10 @@ class FirmSettingsForm(BaseForm):
         "When overdue, remind every (days)",
         validators=[InputRequired("Enter a number of days (0 for never)."), NumberRange(0, 90, "Between 0 and 90.")],
     )
+    reminder_hour = IntegerField(
+        "Send the day's reminders at (hour, 0-23)",
+        validators=[InputRequired("Enter an hour from 0 to 23."), NumberRange(0, 23, "An hour from 0 to 23.")],
+    )
     trust_notice_days = IntegerField(
         "Notice before trust money pays an invoice (days)",
         validators=[InputRequired("Enter a number of days (0: at once)."), NumberRange(0, 60, "Between 0 and 60.")],
@@ -70,6 +74,7 @@ class FirmSettingsForm(BaseForm):
             "pay_link_days": self.pay_link_days.data,
             "remind_days_before": self.remind_days_before.data,
             "remind_overdue_every": self.remind_overdue_every.data,
+            "reminder_hour": self.reminder_hour.data,
             "card_fee_basis_points": self.card_fee_basis_points,
             "card_fee_fixed_cents": self.card_fee_fixed.cents,
             "payment_instructions": self.text("payment_instructions"),

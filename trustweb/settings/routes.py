@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,15 +10,20 @@ from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, FirmSettings, User
 from trustweb.refusals import ServiceError
 from trustweb.services import firm as firm_service
+from trustweb.services import mail as outbox
 from trustweb.services import users as user_service
 from trustweb.settings import bp
 from trustweb.settings.forms import BankAccountForm, FirmSettingsForm, InviteForm, UserForm
 from trustweb.views import button_action, form_page, get_or_404
 
 
-def invite_link(token):
-    """The link for the invited person, on the firm's public address (never the request's Host header)."""
-    return current_app.config["BASE_URL"] + url_for("auth.accept", token=token)
+def invitation_sent(user, link, what):
+    """Say the invitation is on its way; without a mail server, hand the admin the link to pass on."""
+    if outbox.mail_is_set_up():
+        flash(f"{what} for {user.name} is queued to {user.email}; the worker sends it within seconds.", "success")
+    else:
+        flash(f"{what} for {user.name} waits in the Outbox: mail is not set up. Pass them this link yourself:", "info")
+        flash(link, "link")
 
 
 def back(endpoint, **values):
@@ -65,11 +70,10 @@ def invite():
         all_users = db.session.scalars(select(User).order_by(User.name)).all()
         return render_template("settings/users.html", users=all_users, form=form), 422
     try:
-        user, token = user_service.invite_user(form.email.data, form.name.data, form.role.data)
+        user, link = user_service.invite_user(form.email.data, form.name.data, form.role.data, current_user)
     except ServiceError as error:
         return refuse(error, "settings.users")
-    flash(f"{user.name} is invited. Send them this one-time link to set a password:", "success")
-    flash(invite_link(token), "link")
+    invitation_sent(user, link, "An invitation")
     return back("settings.users")
 
 
@@ -105,11 +109,10 @@ def reinvite(user_id):
     """A new invite link for someone who lost or let the old one expire."""
     user = get_or_404(User, user_id)
     try:
-        token = user_service.reissue_invite(user)
+        link = user_service.reissue_invite(user, current_user)
     except ServiceError as error:
         return refuse(error, "settings.users")
-    flash(f"A new invite link for {user.name} (the old one no longer works):", "success")
-    flash(invite_link(token), "link")
+    invitation_sent(user, link, "A new invitation (the old link no longer works)")
     return back("settings.users")
 
 

@@ -1,0 +1,147 @@
+"""The worker's recurring jobs: the day's reminders at the firm's morning; trust applications and clearing.
+
+Each job is a row of scheduled_job saying when it runs next. A worker takes a
+due job with one conditional UPDATE (due, and not held, or held longer than
+STALE_MINUTES by a worker that died), runs it in its own transactions, then
+sets when it runs next. Two workers never run a job at once, and the jobs
+themselves are idempotent (a reminder goes at most once a day per request, a
+scheduled application or a clearance happens once), so a job run again after
+a crash does nothing twice. The cron commands run the same service functions.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, update
+
+from trustweb.database import rows_updated
+from trustweb.extensions import db
+from trustweb.models import FirmSettings, ScheduledJob
+from trustweb.models.base import utcnow
+from trustweb.models.firm import insert_ignore
+
+STALE_MINUTES = 30
+RETRY_MINUTES = 5  # a job that failed (the database away, say) is tried again this soon
+
+
+def run_reminders() -> str:
+    from trustweb.services.requests import queue_reminders
+
+    queued, refused = queue_reminders()
+    for reason in refused:
+        current_app.logger.warning("reminder not sent: %s", reason)
+    return f"Queued {queued} reminder(s)" + (f"; {len(refused)} refused" if refused else "") + "."
+
+
+def run_trust_applications() -> str:
+    from trustweb.services.invoice_trust import run_scheduled
+
+    made, refused = run_scheduled()
+    for reason in refused:
+        current_app.logger.warning("scheduled payment from trust not made: %s", reason)
+    return f"Made {made} scheduled payment(s) from trust" + (f"; {len(refused)} refused" if refused else "") + "."
+
+
+def run_clearing() -> str:
+    from trustweb.services.checkout import clear_due_payments
+
+    return f"Cleared {clear_due_payments()} bank payment(s) whose hold has passed."
+
+
+def heartbeat() -> str:
+    return "The worker is running."
+
+
+def next_morning(now: datetime) -> datetime:
+    """The next firm's-morning hour (its time zone) after `now`."""
+    firm = FirmSettings.get()
+    zone = ZoneInfo(firm.timezone)
+    local = now.astimezone(zone)
+    morning = datetime.combine(local.date(), time(firm.reminder_hour), zone)
+    if morning <= local:
+        morning = datetime.combine(local.date() + timedelta(days=1), time(firm.reminder_hour), zone)
+    return morning
+
+
+def every(minutes: int) -> Callable[[datetime], datetime]:
+    return lambda now: now + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True)
+class Job:
+    run: Callable[[], str]
+    next_after: Callable[[datetime], datetime]  # when it runs next, from the end of a run
+    label: str
+
+
+JOBS: dict[str, Job] = {
+    "reminders": Job(run_reminders, next_morning, "Reminders, each morning"),
+    "trust-applications": Job(run_trust_applications, every(15), "Scheduled payments from trust"),
+    "clear-payments": Job(run_clearing, every(15), "Clearing of bank payments"),
+    "heartbeat": Job(heartbeat, every(1), "The worker's sign of life"),
+}
+
+
+def first_run(name: str, now: datetime) -> datetime:
+    """A job met for the first time runs now, except the reminders, which wait for the morning."""
+    if name == "reminders":
+        morning = next_morning(now)
+        yesterday_morning = morning - timedelta(days=1)
+        # Already past this morning's hour: today's reminders are due now.
+        return yesterday_morning if yesterday_morning.date() == now.astimezone(morning.tzinfo).date() else morning
+    return now
+
+
+def claim(name: str, worker: str, now: datetime) -> bool:
+    """Take a due job for this worker; False when it is not due or another worker holds it."""
+    db.session.execute(insert_ignore(ScheduledJob).values(name=name, next_run_at=first_run(name, now)))
+    taken = rows_updated(
+        update(ScheduledJob)
+        .where(
+            ScheduledJob.name == name,
+            ScheduledJob.next_run_at <= now,
+            or_(ScheduledJob.claimed_at.is_(None), ScheduledJob.claimed_at < now - timedelta(minutes=STALE_MINUTES)),
+        )
+        .values(claimed_at=now, claimed_by=worker[:100], last_started_at=now)
+    )
+    db.session.commit()
+    return taken == 1
+
+
+def run_due(worker: str) -> list[str]:
+    """Run every job whose time has come; what each said."""
+    said = []
+    for name, job in JOBS.items():
+        if not claim(name, worker, utcnow()):
+            continue
+        try:
+            result = job.run()
+            next_at = job.next_after(utcnow())
+        except Exception as error:  # noqa: BLE001 - a failed job is logged and tried again soon; the worker goes on
+            db.session.rollback()
+            current_app.logger.exception("job %s failed", name)
+            result = f"Failed: {type(error).__name__}: {error}"[:500]
+            next_at = utcnow() + timedelta(minutes=RETRY_MINUTES)
+        release(name, next_at, result)
+        if name != "heartbeat":
+            current_app.logger.info("%s: %s", name, result)
+        said.append(f"{name}: {result}")
+    return said
+
+
+def release(name: str, next_at: datetime, result: str) -> None:
+    db.session.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.name == name)
+        .values(next_run_at=next_at, claimed_at=None, claimed_by=None, last_finished_at=utcnow(), last_result=result)
+    )
+    db.session.commit()
+
+
+def last_seen() -> datetime | None:
+    """When a worker last showed a sign of life (None: never)."""
+    job = db.session.get(ScheduledJob, "heartbeat")
+    return job.last_finished_at if job is not None else None
