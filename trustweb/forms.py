@@ -4,11 +4,13 @@ import re
 from datetime import date
 
 from flask import request
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, PasswordField, SelectChoice, StringField
+from wtforms import BooleanField, FieldList, FormField, PasswordField, SelectChoice, StringField
 from wtforms.validators import Email, ValidationError
 from wtforms.widgets import DateInput
 
+from trustweb.auth.permissions import can
 from trustweb.ledger.money import MoneyError, parse_cents
 from trustweb.views import MAX_ID
 
@@ -73,6 +75,20 @@ class MoneyField(StringField):
                 self.cents = parse_cents(self.data, allow_zero=self.allow_zero)
             except MoneyError as error:
                 raise ValidationError(str(error)) from error
+
+
+def may_clear(form, field):
+    """Ticking "cleared" clears the deposit in the user's name: only for those who may clear deposits."""
+    if field.data and not can(current_user, "clear_deposits"):
+        raise ValidationError(
+            "You cannot mark money as cleared. Record it without this box; someone who clears deposits marks it "
+            "cleared on its entry once the bank has."
+        )
+
+
+def cleared_field(label="The bank has cleared these funds"):
+    """Whether money recorded by hand has cleared; the template shows it only to those who may clear deposits."""
+    return BooleanField(label, validators=[may_clear])
 
 
 def iso_date(text):

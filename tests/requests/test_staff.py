@@ -340,6 +340,28 @@ def test_an_uncleared_cheque_is_held_but_not_available_until_the_bank_clears_it(
     assert len(mailbox.to("ada@example.com")) == 3
 
 
+def test_a_paralegal_records_a_cheque_but_only_those_who_clear_deposits_say_it_cleared(app, firm, mailbox):
+    with app.app_context():
+        request_id, _ = gen_sent_request(firm, mailbox, allow_partial=True)
+        paralegal = gen_user("staff", name="Pat Paralegal").id
+    browser = signed_in(app, paralegal)
+    page = text(browser.get(f"/bills/requests/{request_id}"))
+    assert "Record a payment received by cheque" in page and 'name="cleared"' not in page
+
+    # Ticked anyway (an old page, a crafted post): refused, and nothing is booked.
+    response, _ = record_payment(browser, request_id, "1,000", cleared=True)
+    assert response.status_code == 422 and "You cannot mark money as cleared" in text(response)
+    with app.app_context():
+        assert payments() == [] and deposits() == 0
+
+    response, _ = record_payment(browser, request_id, "1,000")
+    assert response.status_code == 303
+    with app.app_context():
+        [cheque] = payments()
+        assert cheque.journal_entry.clearance is None
+        assert held_for(firm) == (100_000, 0)
+
+
 def test_a_payment_by_hand_over_the_amount_due_is_refused(app, firm, mailbox):
     with app.app_context():
         request_id, _ = gen_sent_request(firm, mailbox, allow_partial=True)

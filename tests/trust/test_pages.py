@@ -48,7 +48,7 @@ def act(client, firm, action, data, headers=HTMX, matter="matter"):
     return post(client, url(firm, action, matter), fields(action, data), headers=headers)
 
 
-def deposit(client, firm, amount="5,000.00", **fields):
+def deposit(client, firm, amount="5,000.00", headers=HTMX, **fields):
     data = {
         "amount": amount,
         "entry_date": iso(today()),
@@ -57,7 +57,7 @@ def deposit(client, firm, amount="5,000.00", **fields):
         "cleared": "y",
         **fields,
     }
-    return act(client, firm, "deposit", data, headers=HTMX)
+    return act(client, firm, "deposit", data, headers=headers)
 
 
 def books(app):
@@ -281,6 +281,31 @@ def test_a_bookkeeper_clears_a_deposit_but_cannot_pay_out(app, client, auth, fir
         {"amount": "1", "entry_date": iso(today()), "method": "wire", "payee": "X", "description": "Y"},
     )
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_paralegal_records_a_cheque_but_cannot_say_the_bank_cleared_it(app, client, auth, firm, htmx):
+    auth.logout()
+    with app.app_context():
+        paralegal = gen_user("staff", name="Pat Paralegal")
+    auth.login_as(paralegal)
+    panel = client.get(url(firm)).get_data(as_text=True)
+    assert "Record a deposit" in panel and 'name="deposit-cleared"' not in panel
+    before = books(app)
+
+    # The box is not on the form; ticked anyway (an old page, a crafted post), the deposit is refused.
+    refused = deposit(client, firm, amount="1000", cleared="y", headers=HTMX if htmx else {})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "You cannot mark money as cleared" in html
+    assert books(app) == before
+
+    recorded = deposit(client, firm, amount="1000", cleared="", headers=HTMX if htmx else {})
+    assert recorded.status_code == (200 if htmx else 303)
+    with app.app_context():
+        entry = db.session.scalar(db.select(JournalEntry))
+        assert entry.clearance is None
+        matter_ledger = db.session.scalar(db.select(LedgerAccount).where(LedgerAccount.kind == "client"))
+        assert (matter_ledger.balance_cents, matter_ledger.uncleared_cents) == (100_000, 100_000)
 
 
 BAD_INPUT = [

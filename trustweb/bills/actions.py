@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
-from trustweb.bills.forms import PaymentForm, VoidForm
+from trustweb.bills.forms import RequestPaymentForm, VoidForm
 from trustweb.bills.pages import back_to, request_page
 from trustweb.extensions import db
 from trustweb.models import TrustRequest
@@ -95,13 +95,11 @@ def void_request(request_id):
 def record_payment(request_id):
     """A cheque, wire or cash payment received by hand: the same trust deposit as a card payment."""
     trust_request = get_or_404(TrustRequest, request_id)
-    form = PaymentForm()
+    form = RequestPaymentForm()
     if form.validate_on_submit():
         done, payment = attempt(
             form,
-            lambda: payment_service.record_manual_payment(
-                trust_request, **form.values(), cleared=form.cleared.data, user=current_user
-            ),
+            lambda: payment_service.record_manual_payment(trust_request, **form.values(), user=current_user),
         )
         if done:
             flash(f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.", "success")

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from trustweb.forms import CONTROL, MARKUP, BaseForm, MoneyField, choices
+from trustweb.forms import CONTROL, MARKUP, BaseForm, MoneyField, choices, cleared_field
 from trustweb.services.payments import MANUAL_METHODS
 from trustweb.services.trust import firm_today
 from trustweb.trust.forms import amount_field, date_field
@@ -67,7 +67,11 @@ class VoidForm(BaseForm):
 
 
 class PaymentForm(BaseForm):
-    """A payment received by hand; the key stops a double-submitted form recording it twice."""
+    """A payment received by hand; the key stops a double-submitted form recording it twice.
+
+    An invoice's payment goes into operating, where nothing waits to clear: only a trust request's form
+    (RequestPaymentForm) asks whether the bank has cleared the money.
+    """
 
     key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     amount = amount_field()
@@ -75,10 +79,9 @@ class PaymentForm(BaseForm):
     method = SelectField("Paid by", choices=choices(MANUAL_METHODS.items()))
     payer = StringField("Paid by (name)", validators=[DataRequired("Say who paid."), Length(max=200)])
     reference = StringField("Reference or cheque number", validators=[Optional(), Length(max=100)])
-    cleared = BooleanField("The bank has cleared these funds")
 
     def values(self):
-        """What the payment services take, by name (a trust request adds whether it has cleared)."""
+        """What the payment services take, by name."""
         return {
             "amount_cents": self.amount.cents,
             "method": self.method.data,
@@ -87,6 +90,15 @@ class PaymentForm(BaseForm):
             "payer": self.payer.data,
             "idempotency_key": self.key.data,
         }
+
+
+class RequestPaymentForm(PaymentForm):
+    """A payment of a trust request received by hand: into trust, cleared or not yet."""
+
+    cleared = cleared_field()
+
+    def values(self):
+        return {**super().values(), "cleared": self.cleared.data}
 
 
 class RefundForm(BaseForm):

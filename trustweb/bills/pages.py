@@ -5,7 +5,7 @@ import secrets
 from flask import render_template, url_for
 from sqlalchemy import select
 
-from trustweb.bills.forms import PaymentForm, VoidForm
+from trustweb.bills.forms import RequestPaymentForm, VoidForm
 from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
 from trustweb.models import OutboxMessage
@@ -52,7 +52,7 @@ def processor_or_none(trust_request):
 
 
 def new_payment_form(trust_request):
-    form = PaymentForm(formdata=None)
+    form = RequestPaymentForm(formdata=None)
     form.key.data = secrets.token_urlsafe(24)
     form.amount.data = plain_cents(trust_request.due_cents) if trust_request.due_cents else ""
     form.received_on.data = firm_today()

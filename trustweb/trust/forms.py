@@ -1,7 +1,7 @@
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from trustweb.forms import BaseForm, MoneyField, choices
+from trustweb.forms import BaseForm, MoneyField, choices, cleared_field
 from trustweb.services.trust import METHODS, firm_today
 
 
@@ -37,7 +37,7 @@ class DepositForm(PanelForm):
     payer = StringField("Received from", validators=[DataRequired("Say who paid."), Length(max=200)])
     reference = StringField("Reference", validators=[Optional(), Length(max=100)])
     description = StringField("Description", validators=[Optional(), Length(max=300)])
-    cleared = BooleanField("The bank has cleared these funds")
+    cleared = cleared_field()
 
 
 class DisbursementForm(PanelForm):
