@@ -18,6 +18,7 @@ from tests.requests.steps import (
     gen_firm,
     gen_sent_request,
     held_for,
+    pay,
     pay_form,
     payments,
     refund,
@@ -26,9 +27,10 @@ from tests.requests.steps import (
 )
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
-from trustweb.models import BankAccount, Dispute, LedgerAccount, ProcessorEvent, TrustRequest, User
+from trustweb.models import BankAccount, Dispute, LedgerAccount, ProcessorEvent, Refund, TrustRequest, User
 from trustweb.services.books import check_books, shortfalls
 from trustweb.services.checkout import clear_due_payments
+from trustweb.services.payments import record_manual_payment
 from trustweb.services.trust import firm_today
 
 KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
@@ -384,8 +386,6 @@ def test_a_checkout_finished_after_the_request_was_paid_by_cheque_is_booked_not_
 ):
     request_id, path, payer, session_id = checkout(app, firm, mailbox, "5,000.00", partial=False)
     with app.app_context():
-        from trustweb.services.payments import record_manual_payment
-
         record_manual_payment(
             db.session.get(TrustRequest, request_id),
             amount_cents=500_000,
@@ -406,3 +406,70 @@ def test_a_checkout_finished_after_the_request_was_paid_by_cheque_is_booked_not_
         assert (trust_request.status, trust_request.paid_cents) == ("paid", 500_000)
         assert [p.status for p in payments()] == ["succeeded", "succeeded"]
     assert books_apart_from_shortfalls(app) == []
+
+
+def test_stripes_events_never_touch_a_payment_stripe_did_not_take(app, firm, client, mailbox, standin):
+    """A card payment taken by the test processor (before the firm moved to Stripe) and a cheque whose reference
+    a clerk typed like a Stripe id: signed Stripe events naming them are acknowledged and change nothing."""
+    with app.app_context():
+        account = db.session.get(BankAccount, firm.account)
+        account.processor = "test"
+        db.session.commit()
+        request_id, path = gen_sent_request(firm, mailbox, allow_partial=True)
+    response, _ = pay(app.test_client(), path, "1,000.00")
+    assert response.status_code == 303, text(response)
+    with app.app_context():
+        db.session.get(BankAccount, firm.account).processor = "stripe"
+        record_manual_payment(
+            db.session.get(TrustRequest, request_id),
+            amount_cents=50_000,
+            method="wire",
+            received_on=firm_today(),
+            reference="pi_3Typed0000000000000000",
+            payer="Ada Archer",
+            cleared=True,
+            idempotency_key="wire-00000000000000000001",
+            user=db.session.get(User, firm.lawyer),
+        )
+        card, wire = payments()
+        assert (card.processor, wire.processor) == ("test", "manual")
+        named = [(card.processor_reference, card.id), (wire.processor_reference, wire.id)]
+        before = (held_for(firm), [(p.status, p.refunded_cents) for p in payments()])
+    assert before[0] == (150_000, 150_000)
+
+    for n, (reference, payment_id) in enumerate(named):
+        metadata = {"payment": str(payment_id)}
+        charge = {
+            "id": f"ch_notours{n}",
+            "object": "charge",
+            "payment_intent": reference,
+            "amount": 50_000,
+            "amount_refunded": 10_000,
+            "refunded": False,
+            "metadata": metadata,
+            "refunds": {"object": "list", "data": [{"id": f"re_notours{n}", "amount": 10_000, "status": "succeeded"}]},
+        }
+        dispute = {
+            "id": f"dp_notours{n}",
+            "object": "dispute",
+            "charge": charge["id"],
+            "payment_intent": reference,
+            "amount": 50_000,
+            "status": "lost",
+            "metadata": metadata,
+            "balance_transactions": [{"amount": -50_000, "fee": 1_500}],
+        }
+        session = {"id": reference, "object": "checkout.session", "payment_intent": reference, "metadata": metadata}
+        for kind, obj in (
+            ("charge.refunded", charge),
+            ("charge.dispute.created", {**dispute, "status": "needs_response"}),
+            ("charge.dispute.closed", dispute),
+            ("checkout.session.completed", session),
+            ("payment_intent.succeeded", {"id": reference, "object": "payment_intent", "metadata": metadata}),
+        ):
+            answer = deliver(client, standin, standin.event(kind, obj))
+            assert answer.status_code == 200 and answer.json["outcome"].startswith("ignored"), (kind, answer.json)
+    with app.app_context():
+        assert (held_for(firm), [(p.status, p.refunded_cents) for p in payments()]) == before
+        assert db.session.query(Dispute).count() == 0 and db.session.query(Refund).count() == 0
+        assert check_books() == []

@@ -131,8 +131,10 @@ def start_checkout(
     return payment
 
 
-def payment_for_checkout(reference: str | None) -> Payment | None:
-    return db.session.scalar(select(Payment).where(Payment.checkout_reference == reference))
+def payment_for_checkout(reference: str | None, processor: str | None = None) -> Payment | None:
+    """The payment sent to this checkout (only one the named processor took, when one is named)."""
+    where = [Payment.checkout_reference == reference] + ([Payment.processor == processor] if processor else [])
+    return db.session.scalar(select(Payment).where(*where))
 
 
 def settle_checkout(payment: Payment) -> Payment:

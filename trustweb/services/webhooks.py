@@ -6,7 +6,9 @@ Stripe's ids, unique in the database), and the event id is recorded once
 handled, so a redelivered event is acknowledged without being looked at. An
 event that arrives early (a refund before the payment's own event) first
 settles the payment from Stripe's current state. Unknown events, and events
-for payments that are not ours, are acknowledged and ignored.
+for payments that are not ours, are acknowledged and ignored: Stripe's events
+only ever touch payments Stripe took (never one of the test processor's, nor
+one recorded by hand whose reference happens to look like Stripe's).
 """
 
 from collections.abc import Callable, Mapping
@@ -24,6 +26,8 @@ from trustweb.refusals import ServiceError
 from trustweb.services.checkout import payment_for_checkout, settle_checkout
 from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
 
+PROCESSOR = "stripe"
+
 
 def apply_event(event: Mapping[str, Any]) -> str:
     """Apply one verified event; returns what happened, in words."""
@@ -32,7 +36,7 @@ def apply_event(event: Mapping[str, Any]) -> str:
         return "already applied"
     handler = HANDLERS.get(event_type)
     outcome = handler(event["data"]["object"]) if handler else "ignored: not an event TrustWeb uses"
-    db.session.add(ProcessorEvent(processor="stripe", event_id=event_id, event_type=event_type, outcome=outcome[:300]))
+    db.session.add(ProcessorEvent(processor=PROCESSOR, event_id=event_id, event_type=event_type, outcome=outcome[:300]))
     try:
         db.session.commit()
     except IntegrityError:
@@ -42,7 +46,7 @@ def apply_event(event: Mapping[str, Any]) -> str:
 
 
 def _checkout(session: Mapping[str, Any]) -> str:
-    payment = payment_for_checkout(session.get("id"))
+    payment = payment_for_checkout(session.get("id"), PROCESSOR)
     if payment is None:
         return "ignored: a checkout TrustWeb did not start"
     payment = settle_checkout(payment)
@@ -55,7 +59,9 @@ def _payment_by_intent(intent: object) -> Payment | None:
         intent = intent.get("id")
     if not intent:
         return None
-    payment = db.session.scalar(select(Payment).where(Payment.processor_reference == intent))
+    payment = db.session.scalar(
+        select(Payment).where(Payment.processor_reference == intent, Payment.processor == PROCESSOR)
+    )
     if payment is None:
         return None
     if payment.status == PaymentStatus.PENDING:
@@ -70,7 +76,12 @@ def _payment_for_intent_or_checkout(obj: Mapping[str, Any]) -> Payment | None:
         reference = (obj.get("metadata") or {}).get("payment")
         if reference and reference.isascii() and reference.isdigit() and len(reference) < 10:
             candidate = db.session.get(Payment, int(reference))
-            if candidate is not None and candidate.status == PaymentStatus.PENDING and candidate.checkout_reference:
+            if (
+                candidate is not None
+                and candidate.processor == PROCESSOR
+                and candidate.status == PaymentStatus.PENDING
+                and candidate.checkout_reference
+            ):
                 candidate = settle_checkout(candidate)
                 if candidate.processor_reference == (obj.get("payment_intent") or None):
                     payment = candidate
@@ -87,7 +98,7 @@ def _refunded(charge: Mapping[str, Any]) -> str:
         # none, Stripe would list every refund of the account).
         if payment.processor_reference is None:
             raise ServiceError(f"Payment {payment.id} has no Stripe payment intent to list its refunds by.")
-        processor = processor_named("stripe", payment.bank_account, FirmSettings.get())
+        processor = processor_named(PROCESSOR, payment.bank_account, FirmSettings.get())
         try:
             refunds = processor.refunds_of(payment.processor_reference)
         except ProcessorError as error:
