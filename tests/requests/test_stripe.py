@@ -309,6 +309,20 @@ def test_forged_stale_and_foreign_events(app, firm, client, mailbox, standin):
         assert payments()[0].status == "pending"
 
 
+def test_an_event_signed_in_the_future_is_refused_like_a_stale_one(app, firm, client, mailbox, standin):
+    """Five minutes' tolerance both ways: a clock a little ahead is fine, a signature from the future is not."""
+    _, _, _, session_id = checkout(app, firm, mailbox, "1,000.00")
+    standin.complete(session_id)
+    event = standin.checkout_session_completed(session_id)
+    refused = deliver(client, standin, event, timestamp=int(time.time()) + 301)
+    assert refused.status_code == 400 and "five minutes" in refused.json["error"]
+    with app.app_context():
+        assert payments()[0].status == "pending" and held_for(firm) == (0, 0)
+    assert deliver(client, standin, event, timestamp=int(time.time()) + 240).status_code == 200
+    with app.app_context():
+        assert payments()[0].status == "succeeded" and held_for(firm) == (100_000, 100_000)
+
+
 def test_fees_billed_to_operating_leave_no_shortfall(app, firm, client, mailbox, standin):
     with app.app_context():
         db.session.get(BankAccount, firm.account).fee_mode = "billed"

@@ -1,5 +1,7 @@
 """Where processors tell us what happened: POST /webhooks/stripe, verified by signature."""
 
+import time
+
 import stripe
 from flask import current_app, jsonify, request
 from sqlalchemy import select
@@ -11,6 +13,20 @@ from trustweb.payments import stripe_keys
 from trustweb.refusals import REFUSALS
 from trustweb.services.webhooks import apply_event
 from trustweb.webhooks import bp
+
+TOLERANCE = 300  # seconds a signature's time may differ from ours, either way
+
+
+def signed_at(header):
+    """The time (t=) in a Stripe-Signature header, the last one as the library reads it; None if not a number."""
+    value = dict(item.strip().partition("=")[::2] for item in header.split(",")).get("t", "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def too_far_ahead(header):
+    """The library refuses a signature older than the tolerance but not one from the future: so do we."""
+    stamp = signed_at(header)
+    return stamp is None or stamp > time.time() + TOLERANCE
 
 
 def webhook_secrets():
@@ -30,7 +46,7 @@ def webhook_secrets():
 @limiter.limit("600 per minute")
 @public
 def stripe_events():
-    """Verify the signature over the raw body (5 minutes' tolerance), then apply the event once."""
+    """Verify the signature over the raw body (5 minutes' tolerance either way), then apply the event once."""
     payload = request.get_data()
     signature = request.headers.get("Stripe-Signature", "")
     secrets = webhook_secrets()
@@ -39,7 +55,7 @@ def stripe_events():
     event = None
     for secret in secrets:
         try:
-            event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=300).to_dict()
+            event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=TOLERANCE).to_dict()
             break
         except stripe.SignatureVerificationError:
             continue
@@ -47,6 +63,8 @@ def stripe_events():
             return jsonify(error="The body is not a Stripe event."), 400
     if event is None:
         return jsonify(error="The signature does not match, or it is older than five minutes."), 400
+    if too_far_ahead(signature):
+        return jsonify(error="The signature's time is more than five minutes ahead of ours."), 400
     try:
         outcome = apply_event(event)
     except REFUSALS as error:
