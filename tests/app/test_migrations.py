@@ -63,3 +63,52 @@ def test_migrations_create_the_same_checks_and_partial_indexes(empty_database):
         where = default_index.get("dialect_options", {})
         assert "is_default" in str(where.get("postgresql_where") or where.get("sqlite_where"))
         db.engine.dispose()
+
+
+def test_refunds_made_before_0010_are_counted_beside_what_the_request_asked(empty_database):
+    """Before 0010 a refund was taken off the request's amount and amount paid; the migration puts them back and
+    counts the refund beside them (and its downgrade takes them off again)."""
+    from sqlalchemy import text
+
+    from tests.requests.steps import gen_firm, gen_request
+    from trustweb.models import TrustRequest, User
+    from trustweb.services.payments import record_manual_payment
+    from trustweb.services.refunds import refund_payment
+    from trustweb.services.trust import firm_today
+
+    app = create_app(make_config(*empty_database))
+    with app.app_context():
+        upgrade()
+        setup = gen_firm()
+        lawyer = db.session.get(User, setup.lawyer)
+        for n, (asked, refunded) in enumerate(((75_000, 10_000), (50_000, 50_000))):
+            trust_request = db.session.get(TrustRequest, gen_request(setup, amount_cents=asked))
+            payment = record_manual_payment(
+                trust_request,
+                amount_cents=asked,
+                method="wire",
+                received_on=firm_today(),
+                reference=None,
+                payer="Ada Archer",
+                idempotency_key=f"wire-{n:020d}",
+                user=lawyer,
+            )
+            refund_payment(
+                payment, refunded, online=False, reason="Overpaid", user=lawyer, idempotency_key=f"r{n:023d}"
+            )
+        db.session.remove()
+
+        def requests(query):
+            with db.engine.connect() as conn:
+                return conn.execute(text(query)).all()
+
+        downgrade(revision="0009")
+        before = requests("SELECT amount_cents, paid_cents, status FROM trust_request ORDER BY id")
+        assert before == [(65_000, 65_000, "paid"), (50_000, 0, "void")]
+        upgrade()
+        after = requests("SELECT amount_cents, paid_cents, refunded_cents, status FROM trust_request ORDER BY id")
+        assert after == [
+            (75_000, 75_000, 10_000, "paid"),
+            (50_000, 50_000, 50_000, "void"),
+        ]
+        db.engine.dispose()

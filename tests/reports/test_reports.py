@@ -309,20 +309,20 @@ def test_open_requests_age_by_how_long_they_are_overdue(app, client, auth, books
     as_of = aged_on()
     html, rows, preamble = assert_csv_matches_page(client, f"/reports/open-requests?as_of={iso(as_of)}")
     # TR-000001 (Ada) due on the 1st of last month: 24 days. TR-000002 (Ben) due on the 1st four months ago: three
-    # months and 24 days, 113 to 116 by the months' lengths; 2,000 asked, the 250 refunded is no longer asked for,
-    # the 400 charged back is owed again: 1,750 asked, 350 paid, 1,400 due.
+    # months and 24 days, 113 to 116 by the months' lengths; 2,000 asked, 1,000 paid, the 400 charged back is owed
+    # again (600 paid), the 250 refunded is counted beside it and no longer asked for: 1,400 due.
     ben_days = (as_of - month_day(4, 1)).days
     assert 113 <= ben_days <= 116
-    assert [(r[0], r[7], r[8], r[9], r[10], r[11]) for r in rows] == [
-        ("TR-000002", "1750.00", "350.00", "1400.00", str(ben_days), "Over 90"),
-        ("TR-000001", "5000.00", "0.00", "5000.00", "24", "1–30 days"),
+    assert [(r[0], r[7], r[8], r[9], r[10], r[11], r[12]) for r in rows] == [
+        ("TR-000002", "2000.00", "600.00", "250.00", "1400.00", str(ben_days), "Over 90"),
+        ("TR-000001", "5000.00", "0.00", "0.00", "5000.00", "24", "1–30 days"),
     ]
     assert (preamble["Current"], preamble["1–30 days"], preamble["Over 90"]) == ("0.00", "5000.00", "1400.00")
     # An earlier date ages the requests issued by then to that day, and says what it does not turn back.
     tenth = month_day(1, 10)
     earlier = client.get(f"/reports/open-requests?as_of={iso(tenth)}").get_data(as_text=True)
     assert f"Days overdue are counted to {iso(tenth)}" in earlier and "as it stands today" in earlier
-    assert [(row[0], row[10]) for row in page_table(earlier)[1:-1]] == [
+    assert [(row[0], row[11]) for row in page_table(earlier)[1:-1]] == [
         ("TR-000002", str(ben_days - 15)),
         ("TR-000001", "9"),
     ]

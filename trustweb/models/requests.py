@@ -55,6 +55,7 @@ class TrustRequest(Model):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         # The database itself refuses a request paid beyond what was asked.
         CheckConstraint("paid_cents >= 0 AND paid_cents <= amount_cents", name="paid_within_amount"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= paid_cents", name="refunds_within_paid"),
         CheckConstraint(
             "minimum_cents IS NULL OR (minimum_cents > 0 AND minimum_cents <= amount_cents)", name="minimum_in_range"
         ),
@@ -71,7 +72,10 @@ class TrustRequest(Model):
     matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # What was paid toward it (less chargebacks: owed again); a refund leaves it, and what was asked, as they
+    # were and is counted here instead: given back, no longer asked for.
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     message: Mapped[str | None] = mapped_column(Text)
@@ -108,6 +112,11 @@ class TrustRequest(Model):
     @property
     def due_cents(self):
         return self.amount_cents - self.paid_cents
+
+    @property
+    def received_cents(self):
+        """What its payments brought in, less what was refunded."""
+        return self.paid_cents - self.refunded_cents
 
     @property
     def payable_cents(self):

@@ -55,6 +55,20 @@ def _unpaid_status(payable: Payable) -> str:
     return RequestStatus.VIEWED if payable.viewed_at else RequestStatus.SENT
 
 
+def _settle_status(payable: Payable) -> None:
+    """The status that follows what was paid: paid when nothing is left to pay, partially paid while money it
+    brought in is still held (a request's refunds left out), else as sent."""
+    if payable.status == payable.Status.VOID:
+        return
+    kept = payable.paid_cents if payable.is_invoice else payable.received_cents
+    if payable.paid_cents == payable.amount_cents:
+        payable.status = payable.Status.PAID
+    elif kept:
+        payable.status = payable.Status.PARTIALLY_PAID
+    else:
+        payable.status = _unpaid_status(payable)
+
+
 def _set_paid(request: Payable, paid_cents: int, user: User | None, action: str) -> None:
     """The request's (or invoice's) amount paid after money went back (or came back), and the status that follows."""
     before = {"status": request.status, "paid_cents": request.paid_cents}
@@ -62,14 +76,10 @@ def _set_paid(request: Payable, paid_cents: int, user: User | None, action: str)
         # A void invoice owes nothing and is paid nothing: money coming back is a credit in the receivable.
         audit.record(action, request, before=before, after=before, user=user)
         return
-    request.paid_cents = max(0, min(paid_cents, request.amount_cents))
-    if request.status != request.Status.VOID:
-        if request.paid_cents == request.amount_cents:
-            request.status = request.Status.PAID
-        elif request.paid_cents:
-            request.status = request.Status.PARTIALLY_PAID
-        else:
-            request.status = _unpaid_status(request)
+    # A request's refunds stay counted in what was paid (given back, no longer asked for).
+    floor = 0 if request.is_invoice else request.refunded_cents
+    request.paid_cents = max(floor, min(paid_cents, request.amount_cents))
+    _settle_status(request)
     audit.record(
         action, request, before=before, after={"status": request.status, "paid_cents": request.paid_cents}, user=user
     )
@@ -164,26 +174,20 @@ def refund_payment(
 
 
 def _refund_request(request: TrustRequest, amount_cents: int, user: User | None) -> None:
-    """Money given back is no longer asked for: the request's amount and amount paid both go down, so what
-    is still due (and any reminder) stays as it was. Refunded in full, the request is void."""
-    taken = min(amount_cents, request.paid_cents)
+    """Money given back is no longer asked for, and the request still says what it asked and what was paid:
+    the refund is counted beside them, so what is due (and any reminder) stays as it was. Once everything it
+    asked has been paid and given back, the request is void."""
+    taken = min(amount_cents, request.received_cents)
     if not taken:
         return
-    before = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
-    if request.amount_cents - taken <= 0:
-        request.paid_cents -= taken
+    before = {"status": request.status, "refunded_cents": request.refunded_cents}
+    request.refunded_cents += taken
+    if request.refunded_cents == request.amount_cents:
         request.status, request.void_reason = RequestStatus.VOID, "Refunded in full."
         request_service.revoke_links(request, user, reason="refunded")
     else:
-        request.paid_cents -= taken  # first: the database checks paid <= amount at every step
-        request.amount_cents -= taken
-        if request.status != RequestStatus.VOID:
-            request.status = (
-                RequestStatus.PAID
-                if request.paid_cents == request.amount_cents
-                else (RequestStatus.PARTIALLY_PAID if request.paid_cents else _unpaid_status(request))
-            )
-    after = {"status": request.status, "amount_cents": request.amount_cents, "paid_cents": request.paid_cents}
+        _settle_status(request)  # partly paid and all of that given back: as sent again
+    after = {"status": request.status, "refunded_cents": request.refunded_cents}
     audit.record("request.refunded", request, before=before, after=after, user=user)
 
 

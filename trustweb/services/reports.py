@@ -167,7 +167,7 @@ def open_requests(filters: Filters, today: date) -> Report:
     statement = _narrow_requests(statement, filters)
     rows: list[ReportRow] = []
     buckets = dict.fromkeys(AGEING, 0)
-    totals = {"amount": 0, "paid": 0, "due": 0}
+    totals = {"amount": 0, "paid": 0, "refunded": 0, "due": 0}
     for request in db.session.scalars(statement):
         overdue = (as_of - request.due_on).days if request.due_on is not None and request.due_on < as_of else 0
         bucket = ageing_bucket(overdue)
@@ -182,6 +182,7 @@ def open_requests(filters: Filters, today: date) -> Report:
                 "due_on": request.due_on,
                 "amount": request.amount_cents,
                 "paid": request.paid_cents,
+                "refunded": request.refunded_cents,
                 "due": request.due_cents,
                 "days_overdue": overdue,
                 "ageing": AGEING_LABELS[bucket],
@@ -191,6 +192,7 @@ def open_requests(filters: Filters, today: date) -> Report:
         buckets[bucket] += request.due_cents
         totals["amount"] += request.amount_cents
         totals["paid"] += request.paid_cents
+        totals["refunded"] += request.refunded_cents
         totals["due"] += request.due_cents
     columns = [
         Column("number", "Request"),
@@ -202,6 +204,7 @@ def open_requests(filters: Filters, today: date) -> Report:
         Column("due_on", "Due date", "date"),
         Column("amount", "Requested", "money"),
         Column("paid", "Paid", "money"),
+        Column("refunded", "Refunded", "money"),
         Column("due", "Due", "money"),
         Column("days_overdue", "Days overdue", "number"),
         Column("ageing", "Ageing"),
