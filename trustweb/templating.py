@@ -18,9 +18,11 @@ def firm():
 
 
 def htmx_script():
+    """Where htmx comes from; from the CDN, with our own copy (the same file) as the fallback when it fails."""
+    local = url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js")
     if current_app.config["HTMX_SOURCE"] == "local":
-        return {"src": url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js"), "integrity": HTMX_SRI}
-    return {"src": HTMX_CDN_URL, "integrity": HTMX_SRI}
+        return {"src": local, "integrity": HTMX_SRI, "fallback": None}
+    return {"src": HTMX_CDN_URL, "integrity": HTMX_SRI, "fallback": local}
 
 
 def money(cents):

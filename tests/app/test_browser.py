@@ -8,6 +8,7 @@ Set TRUSTWEB_REQUIRE_BROWSER=1 to turn a missing Chromium into a failure instead
 """
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +17,8 @@ from sqlalchemy import or_, select
 
 from tests.browser_support import CSP_WATCH, browser_context, describe, serving, watch_errors
 from tests.browser_support import sign_in as browser_sign_in
+from tests.conftest import built_app
+from trustweb.config import HTMX_VERSION
 from trustweb.demo import DEMO_PASSWORD, load_demo
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
@@ -281,3 +284,56 @@ def test_a_double_click_on_record_deposit_records_it_once(page, live_server, dem
     page.wait_for_load_state("networkidle")
     with demo_app.app_context():
         assert db.session.query(JournalEntry).count() == entries + 1
+
+
+@pytest.fixture
+def cdn_app(database, pg_schema):
+    """The demo firm on an app set to load htmx from the CDN, as an install is by default."""
+    with built_app(database, pg_schema, HTMX_SOURCE="cdn") as app:
+        with app.app_context():
+            load_demo()
+        yield app
+
+
+@pytest.mark.parametrize("cdn_up", [False, True], ids=["cdn-unreachable", "cdn-up"])
+def test_on_an_intranet_without_the_cdn_htmx_comes_from_our_own_copy(chromium, cdn_app, cdn_up):
+    """The CDN cannot be reached: the page loads htmx from static/vendor instead, and searching still swaps
+    the rows in place (not a full page load), under the same Content-Security-Policy. When the CDN answers
+    (here with the same bytes, as it serves them), our copy is never asked for."""
+    needle = search_term(first_contact(cdn_app)[0])
+    expected = contacts_matching(cdn_app, needle)
+    asked_cdn = []
+    pinned = (Path(cdn_app.static_folder) / f"vendor/htmx-{HTMX_VERSION}.min.js").read_bytes()
+
+    def cdn(route):
+        asked_cdn.append(route.request.url)
+        if not cdn_up:
+            route.abort("internetdisconnected")
+            return
+        cors = {"Access-Control-Allow-Origin": "*"}
+        route.fulfill(status=200, body=pinned, content_type="application/javascript", headers=cors)
+
+    with serving(cdn_app) as live_server, browser_context(chromium) as context:
+        context.route("https://cdn.jsdelivr.net/**", cdn)
+        context.add_init_script(CSP_WATCH)
+        page = context.new_page()
+        local_copies = []
+        page.on("response", lambda r: local_copies.append(r.status) if "/static/vendor/htmx-" in r.url else None)
+        sign_in(page, live_server)
+        go_to_contacts(page, live_server)
+        page.wait_for_load_state("networkidle")
+        assert asked_cdn, "the page did not ask the CDN"
+        if cdn_up:
+            assert local_copies == [], "our copy was loaded although the CDN answered"
+        else:
+            assert local_copies and set(local_copies) == {200}, "the page did not turn to our own copy"
+        assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
+        # htmx initialised itself: it read its settings from the page's htmx-config.
+        assert page.evaluate("[htmx.config.allowEval, htmx.config.includeIndicatorStyles]") == [False, False]
+
+        page.evaluate("window.__noReload = true")
+        page.locator("#contact-search").press_sequentially(needle, delay=20)
+        expect(page.locator("#contacts-table tbody tr")).to_have_count(len(expected))
+        assert contact_names(page) == expected
+        assert page.evaluate("window.__noReload") is True, "the search reloaded the page instead of swapping the rows"
+        assert page.evaluate("window.__cspViolations") == []

@@ -76,6 +76,11 @@ def test_htmx_from_cdn_is_pinned_with_sri(database, monkeypatch):
         'crossorigin="anonymous" defer></script>'
     ) in html
     assert "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js" in page.headers["Content-Security-Policy"]
+    # Right after it, the fallback to our own copy of the same file, for an intranet without the CDN.
+    assert (
+        '<script src="/static/js/htmx-fallback.js" data-src="/static/vendor/htmx-2.0.11.min.js" '
+        'data-integrity="sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg" defer></script>'
+    ) in html
 
 
 def test_local_htmx_is_the_same_file_as_the_cdn_one(client):
@@ -83,7 +88,7 @@ def test_local_htmx_is_the_same_file_as_the_cdn_one(client):
     import hashlib
 
     html = client.get("/auth/login").get_data(as_text=True)
-    assert 'src="/static/vendor/htmx-2.0.11.min.js"' in html
+    assert 'src="/static/vendor/htmx-2.0.11.min.js"' in html and "htmx-fallback.js" not in html
     body = client.get("/static/vendor/htmx-2.0.11.min.js").data
     digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
     assert f"sha384-{digest}" in html
