@@ -112,10 +112,15 @@ def claim(name: str, worker: str, now: datetime) -> bool:
 
 
 def run_due(worker: str) -> list[str]:
-    """Run every job whose time has come; what each said."""
+    """Run every job whose time has come; what each said. A job that fails is tried again soon; the rest go on."""
     said = []
     for name, job in JOBS.items():
-        if not claim(name, worker, utcnow()):
+        try:
+            if not claim(name, worker, utcnow()):
+                continue
+        except Exception:  # noqa: BLE001 - one job's trouble (a bad setting, say) must not stop the others
+            db.session.rollback()
+            current_app.logger.exception("job %s could not be claimed", name)
             continue
         try:
             result = job.run()
