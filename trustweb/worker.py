@@ -66,7 +66,7 @@ class Worker:
     def run_once(self) -> bool:
         """One pass: due jobs, then due emails. True when a full batch went (more may be waiting)."""
         jobs.run_due(self.name)
-        tally = delivery.deliver_due(limit=self.batch, worker=self.name)
+        tally = delivery.deliver_due(limit=self.batch, worker=self.name, stopping=self.stopping.is_set)
         return tally.handled >= self.batch
 
 

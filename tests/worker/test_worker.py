@@ -225,3 +225,18 @@ def test_the_worker_command_delivers_and_stops_on_sigterm(app, mailbox, database
     with app.app_context():
         assert db.session.scalar(select(OutboxMessage.status)) == "sent"
         assert deliver_due().handled == 0
+
+
+def test_a_stop_is_heard_between_two_emails(app, mailbox):
+    """Ctrl+C or SIGTERM: the email being sent finishes, the next is not started (it stays queued)."""
+    with app.app_context():
+        for n in range(3):
+            mail.queue("receipt", [f"client{n}@example.com"], f"Receipt {n}", "Thank you.")
+        db.session.commit()
+        tally = deliver_due(stopping=lambda: len(mailbox.messages) >= 1)
+        assert tally.handled == 1
+        assert db.session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all() == [
+            "sent",
+            "queued",
+            "queued",
+        ]

@@ -12,14 +12,16 @@ request paid or voided, a link revoked or an invitation accepted since it was
 queued is not sent, and says why. Request and invoice emails are rendered
 anew around their link, so the figures are those of the moment they go.
 
-A failed try waits BACKOFF_MINUTES before the next; after MAIL_MAX_ATTEMPTS
-tries, or at once when the server refuses the recipients for good, the
-message is given up (failed) with the reason in words.
+Messages are claimed one at a time as they go. A failed try waits
+BACKOFF_MINUTES before the next; after MAIL_MAX_ATTEMPTS tries, or at once
+when the server refuses the recipients for good, the message is given up
+(failed) with the reason in words.
 """
 
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -95,13 +97,23 @@ class TimedConnection(Connection):
         return host
 
 
-def deliver_due(limit: int = 100, worker: str = "send-mail") -> Tally:
-    """Claim the messages whose time has come (oldest first) and send them; a Tally of what happened."""
+def deliver_due(limit: int = 100, worker: str = "send-mail", stopping: Callable[[], bool] = lambda: False) -> Tally:
+    """Send the messages whose time has come, oldest first, each claimed just before it goes; a Tally.
+
+    One at a time, so what the Outbox says is sending is being sent, and a stop is heard between two emails.
+    A try that fails on the connection ends the pass: the others would only wait out the same timeout now.
+    """
     tally = Tally()
     if not mail.mail_is_set_up():
         return tally
-    for message_id in claim_due(limit, worker):
-        tally.add(deliver(message_id))
+    while tally.handled < limit and not stopping():
+        claimed = claim_due(1, worker)
+        if not claimed:
+            break
+        outcome = deliver(claimed[0])
+        tally.add(outcome)
+        if outcome == Outcome.RETRY:
+            break
     return tally
 
 
