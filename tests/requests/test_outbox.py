@@ -143,10 +143,22 @@ def test_after_the_last_try_an_email_is_given_up_with_the_reason(app, firm, clie
         assert message.last_error == "Given up after 3 tries: the mail server refused the connection " + (
             f"(127.0.0.1:{mail_down.port}: nothing is listening there)"
         )
-        assert "/pay/[link sent]" in message.text_body  # a given-up email keeps no live link
+        assert message.link_url  # kept, to be checked again, for when someone retries it
     page = text(client.get(f"/bills/requests/{request_id}"))
     assert "Not delivered" in page and "Given up after 3 tries" in page
     assert worker_pass(app).handled == 0
+
+    # The mail server is put right; the lawyer presses Try again: it goes, with its link, and keeps no live copy.
+    mail_down.start()
+    response = post(client, f"/bills/requests/{request_id}/resend", follow_redirects=True)
+    assert "1 email(s) will be tried again within seconds." in text(response)
+    assert worker_pass(app)[Outcome.SENT] == 1
+    assert "/pay/" in mail_down.text(mail_down.messages[0])
+    with app.app_context():
+        [message] = outbox(request_id)
+        assert (message.status, message.attempts, message.link_url) == ("sent", 1, None)
+        assert "/pay/[link sent]" in message.text_body
+    mail_down.stop()
 
 
 def test_an_address_the_mail_server_refuses_for_good_is_given_up_at_once(app, firm, client, mailbox):

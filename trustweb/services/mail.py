@@ -76,7 +76,8 @@ def redact(body: str) -> str:
 
 
 def finish(message: OutboxMessage, status: MailStatus, reason: str | None = None) -> None:
-    """Close a message for good (sent, failed, skipped, cancelled): its copy keeps no live link (no commit)."""
+    """Close a message (sent, failed, skipped, cancelled), no commit. Its copy keeps no live link, except a
+    failed one's: staff may retry it once the mail server is put right, and it is checked again then."""
     now = utcnow()
     message.status = status
     message.finished_at = now
@@ -85,9 +86,10 @@ def finish(message: OutboxMessage, status: MailStatus, reason: str | None = None
     message.last_error = reason[:MAX_ERROR] if reason else None
     message.next_attempt_at = None
     message.claimed_at = None
-    message.link_url = None
-    message.text_body = redact(message.text_body)
-    message.html_body = message.html_body and redact(message.html_body)
+    if status != MailStatus.FAILED:
+        message.link_url = None
+        message.text_body = redact(message.text_body)
+        message.html_body = message.html_body and redact(message.html_body)
 
 
 def retry_now(message: OutboxMessage, user: User) -> OutboxMessage:
@@ -101,29 +103,30 @@ def retry_now(message: OutboxMessage, user: User) -> OutboxMessage:
     if not changed:
         db.session.rollback()
         raise ServiceError(f"Email {message.id} is {state(message).lower()}; there is nothing to retry.")
-    db.session.refresh(message)
-    if message.link_url is None and message.kind in LINKED_KINDS:
-        # A failed message's link was cut out when it gave up: send it again from the request or invoice instead.
-        db.session.rollback()
-        raise ServiceError("That email's link was withdrawn when it was given up; send it again from its page.")
-    audit.record("email.retried", message, after={"status": message.status}, user=user)
+    audit.record("email.retried", message, after={"status": MailStatus.QUEUED}, user=user)
     db.session.commit()
     return message
 
 
 def retry_all(payable: Payable, user: User) -> int:
-    """The Retry button of a request or invoice: its waiting emails are tried again at once."""
+    """The Try again button of a request or invoice: its waiting and given-up emails are tried again at once."""
     column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
     audit.lock_chain()
-    count = rows_updated(
+    now = utcnow()
+    waiting = rows_updated(
         update(OutboxMessage)
         .where(column == payable.id, OutboxMessage.status == MailStatus.QUEUED)
-        .values(next_attempt_at=utcnow())
+        .values(next_attempt_at=now)
     )
-    if count:
-        audit.record("email.retried", payable, after={"emails": count}, user=user)
+    given_up = rows_updated(
+        update(OutboxMessage)
+        .where(column == payable.id, OutboxMessage.status == MailStatus.FAILED)
+        .values(status=MailStatus.QUEUED, next_attempt_at=now, attempts=0, finished_at=None)
+    )
+    if waiting + given_up:
+        audit.record("email.retried", payable, after={"emails": waiting + given_up}, user=user)
     db.session.commit()
-    return count
+    return waiting + given_up
 
 
 def cancel(message: OutboxMessage, user: User) -> OutboxMessage:
@@ -143,9 +146,6 @@ def cancel(message: OutboxMessage, user: User) -> OutboxMessage:
     db.session.commit()
     return message
 
-
-# Emails whose whole point is their link: once it is withdrawn they are sent again from their page, not retried.
-LINKED_KINDS = frozenset({"request", "reminder", "invoice", "invite"})
 
 STATE_LABELS = {
     MailStatus.QUEUED: "Queued",
