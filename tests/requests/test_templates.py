@@ -9,6 +9,7 @@ from tests.requests.steps import gen_firm, gen_request, outbox, text
 from trustweb.extensions import db
 from trustweb.models import Contact, EmailTemplate, TrustRequest, User
 from trustweb.refusals import ServiceError
+from trustweb.services import requests as request_service
 from trustweb.services.delivery import deliver_due
 from trustweb.services.templates import check_template, render, sample_values, save_template
 
@@ -159,6 +160,23 @@ def test_a_stored_template_that_reaches_in_stops_the_send_with_a_reason(app, cli
     with app.app_context():
         assert db.session.get(TrustRequest, request_id).status == "draft"
         assert outbox(request_id) == []
+
+
+def test_a_template_tampered_with_after_the_email_was_queued_does_not_go_into_it(app, client, auth, mailbox):
+    """Written anew when it goes, the email would use the template as it is then: one reaching in is refused, and
+    the email goes as it was written when queued."""
+    with app.app_context():
+        setup = gen_firm()
+        request_id = gen_request(setup)
+        lawyer = db.session.get(User, setup.lawyer)
+        request_service.send_request(db.session.get(TrustRequest, request_id), lawyer)
+        default = db.session.scalar(db.select(EmailTemplate).where(EmailTemplate.kind == "request"))
+        default.body = "{{ config.SECRET_KEY }}"  # past the settings page, which would refuse it
+        db.session.commit()
+        secret = app.config["SECRET_KEY"]
+    [email] = mailbox.to("ada@example.com")
+    assert secret not in mailbox.text(email)
+    assert "Retainer for the purchase of 12 Elm St." in mailbox.text(email)
 
 
 def test_the_html_part_escapes_the_templates_own_words_and_links_only_the_pay_link():

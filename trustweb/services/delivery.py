@@ -240,13 +240,17 @@ def refresh_content(message: OutboxMessage) -> None:
     message.sender = sender()
     if message.link_url is None:
         return
-    if message.kind in ("request", "reminder") and message.trust_request_id:
-        trust_request = db.session.get_one(TrustRequest, message.trust_request_id)
-        subject, text, html = request_service.request_email(trust_request, message.kind, message.link_url)
-    elif message.kind == "invoice" and message.invoice_id:
-        invoice = db.session.get_one(Invoice, message.invoice_id)
-        subject, text, html = invoice_email(invoice, message.link_url)
-    else:
+    try:
+        if message.kind in ("request", "reminder") and message.trust_request_id:
+            trust_request = db.session.get_one(TrustRequest, message.trust_request_id)
+            subject, text, html = request_service.request_email(trust_request, message.kind, message.link_url)
+        elif message.kind == "invoice" and message.invoice_id:
+            invoice = db.session.get_one(Invoice, message.invoice_id)
+            subject, text, html = invoice_email(invoice, message.link_url)
+        else:
+            return
+    except Exception:  # noqa: BLE001 - a template broken since the email was queued: it goes as it was written
+        current_app.logger.exception("email %s: written anew failed; it goes as it was queued", message.id)
         return
     message.subject, message.text_body, message.html_body = subject[:300], text, str(html)
 
