@@ -58,6 +58,21 @@ def wait_for(condition, seconds=10):
         time.sleep(0.05)
 
 
+def paid_by_hand(firm, request_id, cents):
+    """A wire arrives for the request and the lawyer records it."""
+    payment_service.record_manual_payment(
+        db.session.get(TrustRequest, request_id),
+        amount_cents=cents,
+        method="wire",
+        received_on=today(),
+        reference="W-1",
+        payer="Ada Archer",
+        cleared=True,
+        idempotency_key=f"wire-for-{request_id}-{cents}".ljust(16, "0"),
+        user=db.session.get(User, firm.lawyer),
+    )
+
+
 def payment_data(csrf, checkout, email="ada.receipts@example.com"):
     return {
         "csrf_token": csrf,
@@ -202,17 +217,7 @@ def test_a_request_paid_before_its_email_went_is_not_sent_and_says_why(app, firm
         request_id = gen_request(firm)
     post(client, f"/bills/requests/{request_id}/send")
     with app.app_context():
-        payment_service.record_manual_payment(
-            db.session.get(TrustRequest, request_id),
-            amount_cents=500_000,
-            method="wire",
-            received_on=today(),
-            reference="W-1",
-            payer="Ada Archer",
-            cleared=True,
-            idempotency_key="wire-before-the-email-went",
-            user=db.session.get(User, firm.lawyer),
-        )
+        paid_by_hand(firm, request_id, 500_000)
     tally = worker_pass(app)
     assert (tally[Outcome.SKIPPED], tally[Outcome.SENT]) == (1, 2)  # the request skipped; receipt, lawyer's notice
     assert [m["Subject"].split(" ")[0] for m in mailbox.messages] == ["Receipt", "Ada"]
@@ -230,17 +235,7 @@ def test_a_waiting_request_email_goes_with_the_amount_due_when_it_goes(app, firm
     post(client, f"/bills/requests/{request_id}/send")
     with app.app_context():
         assert "$5,000.00" in outbox(request_id)[0].text_body
-        payment_service.record_manual_payment(
-            db.session.get(TrustRequest, request_id),
-            amount_cents=200_000,
-            method="cheque",
-            received_on=today(),
-            reference="1001",
-            payer="Ada Archer",
-            cleared=True,
-            idempotency_key="cheque-before-the-email-went",
-            user=db.session.get(User, firm.lawyer),
-        )
+        paid_by_hand(firm, request_id, 200_000)
     worker_pass(app)
     [email] = [m for m in mailbox.messages if m["Subject"].startswith("Your")]
     assert "$3,000.00" in mailbox.text(email) and "$5,000.00" not in mailbox.text(email)  # what is due when it goes

@@ -48,6 +48,14 @@ def at(day, hour, minute=0):
     return datetime.combine(day, clock(hour, minute), CHICAGO)
 
 
+def request_sent_due_in(days):
+    """A firm in Chicago whose lawyer sent a request due in this many days."""
+    firm_in_chicago(reminder_hour=8)
+    setup = gen_firm()
+    request_id = gen_request(setup, due_on=dates.days_ahead(days))
+    request_service.send_request(db.session.get(TrustRequest, request_id), db.session.get(User, setup.lawyer))
+
+
 def reminders_queued():
     return db.session.scalar(select(func.count()).where(OutboxMessage.kind == "reminder"))
 
@@ -56,11 +64,7 @@ def test_the_days_reminders_go_once_at_the_firms_morning(app):
     """A request falls due tomorrow; the worker runs all day and the next: one reminder, at 8 on the firm's clock."""
     day = dates.days_ahead(0)
     with app.app_context():
-        firm_in_chicago(reminder_hour=8)
-        setup = gen_firm()
-        request_id = gen_request(setup, due_on=day + timedelta(days=1))
-        request_service.send_request(db.session.get(TrustRequest, request_id), db.session.get(User, setup.lawyer))
-
+        request_sent_due_in(1)
         said = {}
         for moment in (at(day, 6), at(day, 7, 59), at(day, 8, 1), at(day, 12), at(day, 23, 59), at(day, 23, 59)):
             with time_machine.travel(moment, tick=False):
@@ -77,10 +81,7 @@ def test_the_days_reminders_go_once_at_the_firms_morning(app):
 def test_a_worker_started_after_the_morning_still_reminds_that_day(app):
     day = dates.days_ahead(0)
     with app.app_context():
-        firm_in_chicago(reminder_hour=8)
-        setup = gen_firm()
-        request_id = gen_request(setup, due_on=day + timedelta(days=2))
-        request_service.send_request(db.session.get(TrustRequest, request_id), db.session.get(User, setup.lawyer))
+        request_sent_due_in(2)
         with time_machine.travel(at(day, 15), tick=False):
             assert "reminders: Queued 1 reminder(s)." in jobs.run_due("late worker")
 
