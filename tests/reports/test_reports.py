@@ -19,6 +19,7 @@ from tests.dates import iso, month_day, month_end, month_start, today
 from tests.factories import gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, Payment, User
+from trustweb.reports import routes as report_routes
 from trustweb.services import payments, refunds
 from trustweb.services import requests as request_service
 from trustweb.services.books import check_books
@@ -290,6 +291,22 @@ def test_the_journal_runs_its_balance_through_transfers_and_reversals(app, clien
     # The whole journal's CSV ends on the account's balance today.
     _, _, rows, _ = read_csv(client.get("/reports/journal?format=csv"))
     assert rows[-1][8] == "13650.00" and len(rows) == 10
+
+
+def test_the_journal_read_a_page_at_a_time_is_the_whole_journal(app, client, auth, books, monkeypatch):
+    """Pages after the first carry the running balance from the entries before them (page 2 was a 500)."""
+    monkeypatch.setattr(report_routes, "JOURNAL_PAGE", 4)
+    sign_in(app, auth)
+    _, _, whole, _ = read_csv(client.get("/reports/journal?format=csv"))
+    shown = []
+    for page in (1, 2, 3):
+        response = client.get(f"/reports/journal?page={page}")
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert f"Page {page} of 3" in html
+        assert summary(html)["Closing balance"] == "$13,650.00"  # the figures are the whole journal's
+        shown += [[as_plain(cell) for cell in row] for row in page_table(html)[1:]]
+    assert shown == whole and len(shown) == 10
 
 
 def test_a_client_ledger_over_a_range_opens_and_closes_on_the_right_balances(app, client, auth, books):

@@ -158,7 +158,7 @@ def journal_statement(account: BankAccount, filters: Filters) -> tuple[Select[An
             JournalEntry.description,
             JournalEntry.counterparty,
             JournalEntry.reference,
-            func.coalesce(bank_line.c.amount_cents, 0),
+            func.coalesce(bank_line.c.amount_cents, 0).label("bank_amount"),
         )
         .outerjoin(bank_line, bank_line.c.entry_id == JournalEntry.id)
         .where(JournalEntry.bank_account_id == account.id)
@@ -223,8 +223,9 @@ def journal(filters: Filters, today: date, *, offset: int = 0, limit: int | None
     statement, ledger = journal_statement(account, filters)
     opening = _balance_before(ledger.id, filters.date_from) if ledger is not None and filters.date_from else 0
     if offset:
-        before = statement.with_only_columns(statement.selected_columns[-1]).limit(offset).subquery()
-        opening += int(db.session.execute(select(func.coalesce(func.sum(before.c[0]), 0))).scalar_one())
+        # A column collection takes no negative index: the bank amount is asked for by its name.
+        before = statement.with_only_columns(statement.selected_columns.bank_amount).limit(offset).subquery()
+        opening += int(db.session.execute(select(func.coalesce(func.sum(before.c.bank_amount), 0))).scalar_one())
     summary = [("Trust account", account.name, "text"), ("Opening balance", opening, "money")]
     report = Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, [], {}, summary)
     if limit is not None:
@@ -238,7 +239,7 @@ def journal_totals(filters: Filters) -> dict[str, int]:
     """Opening balance, deposits, withdrawals, closing balance and the count of entries for the filtered range."""
     statement, ledger = journal_statement(account_of(filters), filters)
     inner = statement.order_by(None).subquery()
-    amount = inner.c[6]
+    amount = inner.c.bank_amount
     count, deposits, withdrawals = db.session.execute(
         select(
             func.count(),
