@@ -23,6 +23,7 @@ def create_app(test_config=None):
     init_extensions(app)
     init_security(app)
     init_templates(app)
+    init_urls(app)
     init_blueprints(app)
     init_errors(app)
     init_cli(app)
@@ -72,6 +73,13 @@ def init_templates(app):
     from trustweb.templating import register
 
     register(app)
+
+
+def init_urls(app):
+    from trustweb.views import IdConverter
+
+    # Before any route is added: every <int:...> in an address is an id, and one beyond the columns is a 404.
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_blueprints(app):

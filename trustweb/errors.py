@@ -5,7 +5,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from trustweb.extensions import db
-from trustweb.views import is_htmx
+from trustweb.views import BadAddress, is_htmx
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -29,6 +29,8 @@ def render_error(status, title, message):
 def handle_http_error(error):
     status = error.code or 500
     title, message = MESSAGES.get(status, (error.name, error.description))
+    if isinstance(error, BadAddress):
+        message = error.description
     return render_error(status, title, message)
 
 

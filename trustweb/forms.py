@@ -6,13 +6,13 @@ from datetime import date
 from flask import request
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, FormField, PasswordField, SelectChoice, StringField
-from wtforms.validators import Email, ValidationError
+from wtforms import BooleanField, FieldList, FormField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import Email, StopValidation, ValidationError
 from wtforms.widgets import DateInput
 
 from trustweb.auth.permissions import can
 from trustweb.ledger.money import MoneyError, parse_cents
-from trustweb.views import MAX_ID
+from trustweb.views import MAX_ID, BadAddress
 
 # A "<" that opens a tag, comment or processing instruction; "a < b" is still fine.
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
@@ -130,6 +130,51 @@ class IsoDateField(StringField):
         return self.data.isoformat() if self.data else ""
 
 
+def parse_id(text):
+    """A row's id written in digits, as an int; None for anything no row of ours can have (not digits, 0, or beyond
+    the integer columns, which PostgreSQL would refuse to compare with)."""
+    text = (text or "").strip() if isinstance(text, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    return int(text) if 0 < int(text) <= MAX_ID else None
+
+
+def query_id(name, what="row"):
+    """An id from the query string (a list's filter, a new form's pre-filled choice): None when not given (or 0, a
+    list's "any"); one no row of ours can have is refused with a 400 that says so."""
+    text = request.args.get(name, "").strip()
+    if text in ("", "0"):
+        return None
+    ident = parse_id(text)
+    if ident is None:
+        raise BadAddress(
+            f"This address asks for a {what} that cannot exist ({name}={text[:20]}). Choose one from the list."
+        )
+    return ident
+
+
+class IdSelectField(SelectField):
+    """A select whose options are ids (0 for "none chosen"), in .data as an int; a value no row of ours can have is
+    the message (None in .data), and the field's other validators are not run."""
+
+    def __init__(self, label=None, validators=None, message="Choose from the list.", **kwargs):
+        super().__init__(label, validators, coerce=int, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not sent: the value it was given stays
+        text = valuelist[0].strip()
+        self.data = None if not text else 0 if text == "0" else parse_id(text)
+        if text and self.data is None:
+            raise ValueError(self.message)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+        super().pre_validate(form)
+
+
 class IdField(StringField):
     """The id of a row chosen from a list, in .data as an int (None when left empty); anything that cannot be one
     of ours is the message."""
@@ -143,6 +188,6 @@ class IdField(StringField):
         text = (valuelist[0] if valuelist else "").strip()
         if not text:
             return
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        self.data = parse_id(text)
+        if self.data is None:
             raise ValueError(self.message)
-        self.data = int(text)

@@ -2,6 +2,8 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from trustweb.extensions import db
 from trustweb.refusals import REFUSALS
@@ -39,6 +41,25 @@ def page_or_partial(page_template, partial_template, **context):
 # Ids and page numbers beyond these are not ours; the databases would refuse them with an error.
 MAX_ID = 2**31 - 1
 MAX_PAGE = 1_000_000
+
+
+class BadAddress(BadRequest):
+    """A 400 for a query string no page of ours makes; its description is written for the person and shown."""
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in every route: an id, 1 up to MAX_ID; an address with any other number is a 404 before a view
+    runs. create_app puts it in place of Werkzeug's own int converter."""
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            # Not Werkzeug's "no match": when the same address takes another method, that would be a 405.
+            raise NotFound() from None
 
 
 def get_or_404(model, ident):

@@ -7,14 +7,13 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from trustweb.forms import CONTROL, MARKUP, BaseForm, MoneyField, choices, cleared_field
+from trustweb.forms import CONTROL, MARKUP, BaseForm, IdField, IdSelectField, MoneyField, choices, cleared_field
 from trustweb.services.payments import MANUAL_METHODS
 from trustweb.services.trust import firm_today
 from trustweb.trust.forms import amount_field, date_field
@@ -32,14 +31,16 @@ def due_not_before_issue(form, field):
 
 
 class TrustRequestForm(BaseForm):
-    contact_id = SelectField("Client", coerce=int, validators=[DataRequired("Choose the client.")])
-    matter_id = SelectField("For", coerce=int)
-    account_id = SelectField("Trust account", coerce=int, validators=[DataRequired("Choose a trust account.")])
+    contact_id = IdSelectField("Client", validators=[DataRequired("Choose the client.")], message="Choose the client.")
+    matter_id = IdSelectField("For", message="Choose the matter from the list.")
+    account_id = IdSelectField(
+        "Trust account", validators=[DataRequired("Choose a trust account.")], message="Choose a trust account."
+    )
     amount = amount_field()
     issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=firm_today)
     due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
     message = TextAreaField("Message to the client", validators=[Optional(), Length(max=2000)])
-    template_id = SelectField("Email template", coerce=int)
+    template_id = IdSelectField("Email template", message="Choose the template from the list.")
     allow_partial = BooleanField("Allow partial payments")
     minimum = MoneyField("Smallest payment accepted", validators=[Optional(), Length(max=20)], allow_zero=False)
     recipients = StringField(
@@ -147,7 +148,7 @@ class InvoiceLineForm(Form):
 
 
 class InvoiceForm(BaseForm):
-    matter_id = SelectField("Matter", coerce=int, validators=[DataRequired("Choose the matter.")])
+    matter_id = IdSelectField("Matter", validators=[DataRequired("Choose the matter.")], message="Choose the matter.")
     issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=firm_today)
     due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
     notes = TextAreaField("Notes to the client", validators=[Optional(), Length(max=2000)])
@@ -183,4 +184,4 @@ class BatchForm(BaseForm):
 
     digest = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
     key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
-    lawyer = IntegerField(validators=[Optional()])
+    lawyer = IdField(message="Choose the lawyer from the list.")

@@ -13,7 +13,7 @@ from trustweb.bills.actions import on_its_way, retry_emails
 from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
-from trustweb.forms import choices
+from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, MatterStatus, OutboxMessage
 from trustweb.models.invoices import OPEN_INVOICE
@@ -64,7 +64,7 @@ def invoice_form(invoice=None):
     )
     if request.method == "GET":
         if invoice is None:
-            form.matter_id.data = request.args.get("matter_id", 0, type=int)
+            form.matter_id.data = query_id("matter_id", "matter") or 0
             form.issued_on.data = firm_today()
         else:
             form.matter_id.data, form.issued_on.data = invoice.matter_id, invoice.issued_on
@@ -80,7 +80,7 @@ def invoice_form(invoice=None):
 def values_of(form):
     matter_id = form.matter_id.data
     return {
-        "matter": db.session.get(Matter, matter_id) if matter_id and 0 < matter_id < 2**31 else None,
+        "matter": db.session.get(Matter, matter_id) if matter_id else None,
         "issued_on": form.issued_on.data,
         "due_on": form.due_on.data,
         "notes": form.text("notes"),
@@ -267,8 +267,7 @@ def print_invoice(invoice_id):
 @requires("disburse_trust")
 def batch_preview():
     """Pay outstanding invoices from trust: first what would be paid from where."""
-    lawyer_id = request.args.get("lawyer", type=int)
-    lawyer_id = lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None
+    lawyer_id = query_id("lawyer", "lawyer")
     plan = invoice_trust.batch_plan(lawyer_id)
     return render_template(
         "bills/invoice_batch.html",
@@ -287,7 +286,7 @@ def batch_preview():
 def batch_apply():
     """Apply exactly the plan that was previewed, or nothing."""
     form = BatchForm()
-    lawyer_id = form.lawyer.data if form.lawyer.data and 0 < form.lawyer.data < 2**31 else None
+    lawyer_id = form.lawyer.data
     if form.validate_on_submit():
         done, applied = attempt(
             form, lambda: invoice_trust.run_batch(lawyer_id, form.digest.data, form.key.data, current_user)
@@ -298,6 +297,7 @@ def batch_apply():
                 "success",
             )
             return redirect(url_for("bills.invoices"), 303)
+    form.form_errors.extend(form.lawyer.errors)  # a hidden field: its reason goes at the top
     plan = invoice_trust.batch_plan(lawyer_id)
     return render_template(
         "bills/invoice_batch.html",

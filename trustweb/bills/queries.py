@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
-from trustweb.forms import query_date
+from trustweb.forms import query_date, query_id
 from trustweb.models import Contact, Matter, TrustRequest, User
 from trustweb.models.requests import OUTSTANDING, PAYABLE, REQUEST_STATUSES
 from trustweb.services.trust import firm_today
@@ -30,10 +30,9 @@ class RequestFilters:
     @classmethod
     def from_args(cls):
         status = request.args.get("status", "open")
-        lawyer_id = request.args.get("lawyer", type=int)
         return cls(
             status=status if status in STATUS_FILTERS else "open",
-            lawyer_id=lawyer_id if lawyer_id and 0 < lawyer_id < 2**31 else None,
+            lawyer_id=query_id("lawyer", "lawyer"),
             q=search_text(),
             issued_from=query_date("from"),
             issued_to=query_date("to"),

@@ -10,7 +10,7 @@ from trustweb.bills.forms import TrustRequestForm, email_list
 from trustweb.bills.pages import request_page
 from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
 from trustweb.extensions import db
-from trustweb.forms import choices
+from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, MatterStatus, TrustRequest
 from trustweb.services import requests as request_service
@@ -75,22 +75,17 @@ def request_form(trust_request=None):
     return form
 
 
-def arg_id(name):
-    """An id from the query string, or None when missing or out of range."""
-    value = request.args.get(name, type=int)
-    return value if value and 0 < value < 2**31 else None
-
-
 def prefill_new(form):
     """From ?contact_id=&matter_id= (matter and contact pages) or the form itself reloaded for a new client."""
     args = request.args
-    matter = db.session.get(Matter, arg_id("matter_id")) if arg_id("matter_id") else None
-    contact_id = arg_id("contact_id") or (matter.client_id if matter else None)
+    matter_id = query_id("matter_id", "matter")
+    matter = db.session.get(Matter, matter_id) if matter_id else None
+    contact_id = query_id("contact_id", "client") or (matter.client_id if matter else None)
     contact = db.session.get(Contact, contact_id) if contact_id else None
     form.contact_id.data = contact.id if contact else 0
     form.matter_id.data = matter.id if matter and contact and matter.client_id == contact.id else 0
     account = default_account("trust")
-    form.account_id.data = arg_id("account_id") or (account.id if account else 0)
+    form.account_id.data = query_id("account_id", "trust account") or (account.id if account else 0)
     form.issued_on.data = firm_today()
     form.amount.data = args.get("amount", "")[:20]
     form.message.data = args.get("message", "")[:2000]

@@ -3,7 +3,7 @@ from datetime import date
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from trustweb.forms import BaseForm, MoneyField, choices
+from trustweb.forms import BaseForm, IdSelectField, MoneyField, choices
 
 
 def sensible_date(form, field):
@@ -12,9 +12,11 @@ def sensible_date(form, field):
 
 
 class MatterForm(BaseForm):
-    client_id = SelectField("Client", coerce=int, validators=[DataRequired("Choose the client.")])
+    client_id = IdSelectField("Client", validators=[DataRequired("Choose the client.")], message="Choose the client.")
     description = StringField("Description", validators=[DataRequired("Describe the matter."), Length(max=200)])
-    lawyer_id = SelectField("Responsible lawyer", coerce=int, validators=[DataRequired("Choose a lawyer.")])
+    lawyer_id = IdSelectField(
+        "Responsible lawyer", validators=[DataRequired("Choose a lawyer.")], message="Choose a lawyer."
+    )
     practice_area = StringField("Practice area", validators=[Optional(), Length(max=80)])
     opened_on = DateField("Opened on", validators=[InputRequired("Enter the date the matter opened."), sensible_date])
     evergreen_minimum = MoneyField("Evergreen minimum", validators=[Optional(), Length(max=20)])

@@ -5,7 +5,7 @@ from sqlalchemy.orm import contains_eager
 from trustweb.auth.permissions import requires
 from trustweb.bills.queries import requests_for
 from trustweb.extensions import db
-from trustweb.forms import choices
+from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
@@ -55,7 +55,7 @@ def matter_form(matter=None):
     form.lawyer_id.choices = choices([(0, "Choose a lawyer…")] + [(u.id, u.name) for u in lawyers])
     if request.method == "GET":
         if matter is None:
-            form.client_id.data = request.args.get("client_id", 0, type=int)
+            form.client_id.data = query_id("client_id", "client") or 0
             form.opened_on.data = firm_today()
         else:
             for name in ("evergreen_minimum", "evergreen_target"):

@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from flask import abort, request, url_for
+from flask import abort, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
-from trustweb.forms import choices
+from trustweb.forms import choices, parse_id, query_id
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, MatterStatus
 from trustweb.refusals import ServiceError
 from trustweb.services.trust import FIRM, Holder, holder_for
@@ -69,9 +69,9 @@ def trust_accounts():
 
 def chosen_account():
     """The trust account asked for (?account=), else the firm's default one; None when there is none."""
-    account_id = request.args.get("account", type=int)
+    account_id = query_id("account", "trust account")
     if account_id:
-        account = db.session.get(BankAccount, account_id) if 0 < account_id < 2**31 else None
+        account = db.session.get(BankAccount, account_id)
         if account is None or account.kind != "trust":
             abort(404)
         return account
@@ -156,16 +156,17 @@ def destination_holder(value, other_number=None):
         if matter is None:
             raise ServiceError("Type the number of the matter the money goes to, e.g. 2026-0042.")
         return holder_for(matter.client, matter)
-    kind, _, ident = (value or "").partition(":")
-    if not (ident.isascii() and ident.isdigit()) or not 0 < int(ident) < 2**31:
+    kind, _, text = (value or "").partition(":")
+    ident = parse_id(text)
+    if ident is None:
         raise ServiceError("Choose where the money goes.")
     if kind == "matter":
-        matter = db.session.get(Matter, int(ident))
+        matter = db.session.get(Matter, ident)
         if matter is None:
             raise ServiceError("That matter no longer exists.")
         return holder_for(matter.client, matter)
     if kind == "client":
-        contact = db.session.get(Contact, int(ident))
+        contact = db.session.get(Contact, ident)
         if contact is None:
             raise ServiceError("That client no longer exists.")
         return Holder(contact.id, None)
