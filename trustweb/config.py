@@ -6,6 +6,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from trustweb.bankfiles import MAX_BYTES
+
 HTMX_VERSION = "2.0.11"
 HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
@@ -67,6 +69,9 @@ class Config:
         # If Redis is unreachable, limit per process rather than fail every request.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.PROXY_COUNT = int(env("PROXY_COUNT", "0"))
+        # The most a request may send, checked before its body is read: a statement file (at most MAX_BYTES) and
+        # its form's fields fit under it.
+        self.MAX_CONTENT_LENGTH = int(env("MAX_UPLOAD_MB", str(MAX_BYTES // 2**20 + 2))) * 2**20
 
         # No server, no sending: the worker keeps every email in the outbox, where the Outbox page shows it.
         self.MAIL_SERVER = env("MAIL_SERVER")

@@ -1,8 +1,8 @@
 """Error pages: a full page for browsers, a message fragment for htmx."""
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from trustweb.extensions import db
 from trustweb.views import BadAddress, is_htmx
@@ -12,7 +12,6 @@ MESSAGES = {
     403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need access."),
     404: ("Not found", "There is nothing at this address. It may have been removed, or the link is wrong."),
     405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "What you sent is larger than this page accepts."),
     429: ("Too many attempts", "Too many requests in a short time. Please wait a minute and try again."),
     500: ("Something went wrong", "The server hit an error and nothing was changed. Please try again."),
 }
@@ -34,6 +33,17 @@ def handle_http_error(error):
     return render_error(status, title, message)
 
 
+def handle_too_large(error):
+    """An upload over MAX_CONTENT_LENGTH, refused before its body was read."""
+    cap = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = f"{cap // 2**20} MB" if cap and cap >= 2**20 else "the limit"
+    message = (
+        f"What you sent is larger than {limit}, the most this server accepts, so none of it was read. "
+        "A bank statement that large is better imported one month at a time."
+    )
+    return render_error(413, "Too large", message)
+
+
 def handle_csrf_error(error):
     return render_error(
         400, "Form expired", "This form was open too long or came from elsewhere. Reload the page and try again."
@@ -49,4 +59,5 @@ def handle_server_error(error):
 def register(app):
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(RequestEntityTooLarge, handle_too_large)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -52,6 +52,15 @@ def test_settings_from_the_environment(tmp_path, monkeypatch):
     assert config.HTMX_SOURCE == "local"
 
 
+def test_the_upload_cap_is_a_little_above_the_statement_file_limit_and_can_be_set(tmp_path, monkeypatch):
+    from trustweb.bankfiles import MAX_BYTES
+
+    monkeypatch.delenv("TRUSTWEB_MAX_UPLOAD_MB", raising=False)
+    assert Config(tmp_path).MAX_CONTENT_LENGTH == MAX_BYTES + 2 * 2**20
+    monkeypatch.setenv("TRUSTWEB_MAX_UPLOAD_MB", "25")
+    assert Config(tmp_path).MAX_CONTENT_LENGTH == 25 * 2**20
+
+
 def test_database_url_keeps_other_drivers():
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
     assert database_url("postgres://h/db") == "postgresql+psycopg://h/db"

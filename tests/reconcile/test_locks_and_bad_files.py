@@ -13,6 +13,7 @@ from tests.dates import iso, month_day, month_end, month_start, us
 from tests.ledger.test_races import at_once
 from tests.reconcile.steps import CHASE_HEADER, chase_csv, clean_month, compact, day, last_day, next_month, ofx
 from tests.reconcile.test_reconciliation import MAPPING, statement_id, totals, typed, upload
+from trustweb import bankfiles
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine, User
 from trustweb.refusals import ServiceError
@@ -346,3 +347,62 @@ def test_months_are_signed_in_order(app, client, month):
     assert refused.status_code == 422 and f"statement to {iso(last_day())} first" in refused.get_data(as_text=True)
     sign(client, first)
     sign(client, second, "Two test lines, X and Y, cancel out.")
+
+
+class Unread(io.RawIOBase):
+    """An upload's body that counts what the server reads of it."""
+
+    def __init__(self, size):
+        self.size, self.position, self.read_bytes = size, 0, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self.position = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence] + offset
+        return self.position
+
+    def tell(self):
+        return self.position
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self.size - self.position))
+        buffer[:n] = b"x" * n
+        self.position += n
+        self.read_bytes += n
+        return n
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_an_upload_beyond_the_cap_is_refused_before_it_is_read(app, client, month, htmx):
+    """A 50 MB "statement" is a 413 with the limit in words, and the server reads none of it."""
+    cap = app.config["MAX_CONTENT_LENGTH"]
+    assert cap is not None and bankfiles.MAX_BYTES < cap <= bankfiles.MAX_BYTES + 4 * 2**20
+    body = Unread(50 * 2**20)
+    response = client.post(
+        f"/reconciliations/accounts/{month.account}/import",
+        input_stream=body,
+        content_length=body.size,
+        content_type="multipart/form-data; boundary=x",
+        headers={"X-CSRFToken": csrf_token(client), **({"HX-Request": "true"} if htmx else {})},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert body.read_bytes == 0
+    assert f"larger than {cap // 2**20} MB" in html and "one month at a time" in html
+    if htmx:
+        assert response.headers["HX-Retarget"] == "#messages" and "<html" not in html
+    else:
+        assert "<html" in html and "Too large" in html and "Error 413" in html
+
+
+def test_a_statement_at_the_file_limit_still_fits_under_the_cap(app, client, month):
+    """The cap is for the whole request: a file just under the statement limit, with the form's fields, gets
+    through to the import (which reads it and says what is wrong with it)."""
+    data = b"Posting Date,Amount\n" + b"x" * (bankfiles.MAX_BYTES - 100)
+    response = upload(client, month.account, data, period_end=iso(last_day()), ending_balance="1")
+    assert response.status_code == 422
+    assert "larger than" not in response.get_data(as_text=True)
