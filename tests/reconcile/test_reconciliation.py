@@ -12,6 +12,7 @@ from tests.dates import iso, today, us
 from tests.factories import PASSWORD, gen_user
 from tests.reconcile.steps import chase_csv, clean_month, compact, day, last_day, next_month, ofx
 from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
 from trustweb.ledger.rules import BadDate
 from trustweb.models import BankAccount, BankStatement, Reconciliation, StatementLine, User
 from trustweb.services import statements
@@ -60,6 +61,10 @@ def totals(client, sid):
             "diff-clients",
         )
     }, page
+
+
+def money(cents):
+    return format_cents(cents, "USD")
 
 
 def test_a_clean_month_matches_itself_and_signing_locks_the_period(app, client, month):
@@ -248,6 +253,63 @@ def test_a_line_matched_by_hand(app, client, month):
         headers={"HX-Request": "true"},
     )
     assert refused.status_code == 422 and "moved" in refused.get_data(as_text=True)
+
+
+def test_a_long_statement_is_shown_a_page_at_a_time_with_the_whole_statements_figures(app, client, month):
+    """250 bank lines the journal does not have (interest, fees) and a deposit the bank wrote 20 days late: the page
+    shows 100 lines at a time (those still to match first), the figures are the whole statement's on every page,
+    and the late deposit is matched from the page it is on."""
+    with app.app_context():
+        late = record_deposit(
+            account=db.session.get(BankAccount, month.account),
+            holder=Holder(month.client_b, month.matter_b1),
+            amount_cents=777,
+            entry_date=day(5),
+            method="cash",
+            payer="Ben Baker",
+        ).id
+    filler = [(us(day(2 + i % 18)), f"INTEREST {i}", 100 + i, None) for i in range(250)]
+    filler_cents = sum(row[2] for row in filler)
+    rows = [*clean_month(), *filler, (us(day(25)), "DEPOSIT", 777, None)]
+    ending = f"{(630_000 + filler_cents + 777) / 100:.2f}"
+    assert (
+        upload(client, month.account, chase_csv(rows), period_end=iso(last_day()), ending_balance=ending).status_code
+        == 303
+    )
+    sid = statement_id(app)
+    seen, figures = [], []
+    for number in (1, 2, 3):
+        page = client.get(f"/reconciliations/statements/{sid}?page={number}").get_data(as_text=True)
+        assert f"Page {number} of 3" in page
+        shown = re.findall(r'<tr id="line-(\d+)" class="(\w+)"', page)
+        assert len(shown) == (100 if number < 3 else 54)
+        seen += shown
+        figures.append(dict(re.findall(r'id="t-([a-z-]+)">([^<]*)<', page)))
+        # The lists under the figures stop at a screenful too; the figures count every item.
+        summary = re.search(r'id="unmatched-summary">(.*?)</table>', page, re.S).group(1)
+        assert summary.count("<tr>") == 100
+        assert "151 more" in page  # 251 lines on the statement and not in the journal, 100 listed
+    assert figures[0] == figures[1] == figures[2]
+    assert figures[0]["transit"] == money(777)
+    assert figures[0]["diff-bank"] == money(filler_cents + 777)  # adjusted bank less journal: the whole statement's
+    assert len({line for line, _ in seen}) == 254  # every line once
+    assert [kind for _, kind in seen] == ["unmatched"] * 251 + ["matched"] * 3  # the lines to match come first
+    # The late deposit is the last to match, on page 3; matching it there answers with page 3 again.
+    with app.app_context():
+        line = db.session.scalar(select(StatementLine.id).where(StatementLine.amount_cents == 777))
+    response = post(
+        client,
+        f"/reconciliations/statements/{sid}/lines/{line}/match?page=3",
+        {"entry_id": str(late)},
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Page 3 of 3" in body
+    assert f'<tr id="line-{line}" class="matched"' in body
+    assert re.search(r'id="t-diff-bank"[^>]*>([^<]*)<', body).group(1) == money(filler_cents)
+    # Without htmx, back to the page it was on.
+    response = post(client, f"/reconciliations/statements/{sid}/lines/{line}/unmatch?page=3")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/statements/{sid}?page=3")
 
 
 def test_an_ofx_statement_is_imported_with_its_balance_and_period(app, client, month):

@@ -3,7 +3,7 @@ place), sign the reconciliation; the signed report, printable, exactly as it was
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -19,9 +19,12 @@ from trustweb.services import reconciliation as recon
 from trustweb.services import statements
 from trustweb.services.journal import locked_through
 from trustweb.services.trust import firm_today
-from trustweb.views import get_or_404, is_htmx
+from trustweb.views import MAX_PAGE, get_or_404, is_htmx
 
-SHOWN_LINES = 200
+# A statement's lines a page at a time (a busy account's has tens of thousands), as the journal report shows entries;
+# the lists of outstanding items under the figures stop at a screenful. The figures always count everything.
+LINES_PAGE = 100
+ITEMS_SHOWN = 100
 GUESSES = {
     "date": ("date", "posted", "posting date", "transaction date", "booking date"),
     "amount": ("amount", "transaction amount"),
@@ -169,28 +172,16 @@ def workspace(statement, status=200, error=None, message=None):
     """The reconciliation page, or (htmx) its working part: totals, lines, outstanding items."""
     report = recon.three_way(statement)
     signed = db.session.scalar(select(Reconciliation).where(Reconciliation.statement_id == statement.id))
-    of_statement = (
-        select(StatementLine)
-        .options(selectinload(StatementLine.entry))
-        .where(StatementLine.statement_id == statement.id)
-        .order_by(StatementLine.posted_on, StatementLine.id)
-    )
-    # Every line still to match (up to a screenful), and the latest matched ones: a busy month has thousands.
-    unmatched = db.session.scalars(of_statement.where(StatementLine.entry_id.is_(None)).limit(SHOWN_LINES)).all()
-    matched = db.session.scalars(
-        of_statement.where(StatementLine.entry_id.is_not(None))
-        .order_by(None)
-        .order_by(StatementLine.posted_on.desc(), StatementLine.id.desc())
-        .limit(SHOWN_LINES)
-    ).all()
-    lines = unmatched + matched[::-1]
+    page = lines_page(statement)
     context = {
         "statement": statement,
         "report": report,
         "signed": signed,
-        "lines": lines,
-        "hidden_matched": max(statement.line_count - _count_unmatched(statement) - len(matched), 0),
-        "candidates": recon.candidates(statement, unmatched[:50]),
+        "page": page,
+        "lines": page.items,
+        "unmatched_count": _count_unmatched(statement) if page.pages > 1 else None,
+        "items_shown": ITEMS_SHOWN,
+        "candidates": recon.candidates(statement, [line for line in page.items if line.entry_id is None]),
         "locked": locked_through(statement.bank_account_id),
         "earlier_unmatched": recon.earlier_unmatched(statement),
         "error": error,
@@ -199,6 +190,27 @@ def workspace(statement, status=200, error=None, message=None):
     }
     template = "reconcile/_workspace.html" if is_htmx() else "reconcile/statement.html"
     return render_template(template, **context), status
+
+
+def asked_page():
+    """The page of lines asked for (?page=N, kept by the forms on it); None for the first."""
+    number = request.args.get("page", type=int)
+    return number if number and 1 < number <= MAX_PAGE else None
+
+
+def lines_page(statement):
+    """A page of the statement's lines: those still to match first, then the matched ones, each in the bank's order.
+    A page past the end (its last lines just matched away) is the last page."""
+    lines = (
+        select(StatementLine)
+        .options(selectinload(StatementLine.entry))
+        .where(StatementLine.statement_id == statement.id)
+        .order_by(StatementLine.entry_id.is_not(None), StatementLine.posted_on, StatementLine.id)
+    )
+    page = db.paginate(lines, page=asked_page() or 1, per_page=LINES_PAGE, error_out=False)
+    if page.page > page.pages > 0:
+        page = db.paginate(lines, page=page.pages, per_page=LINES_PAGE, error_out=False)
+    return page
 
 
 def _count_unmatched(statement):
@@ -241,7 +253,7 @@ def _act(statement, action, done):
         return workspace(statement, 422, error=str(error))
     if not is_htmx():
         flash(done, "success")
-        return redirect(url_for("reconciliations.statement", statement_id=statement.id), 303)
+        return redirect(url_for("reconciliations.statement", statement_id=statement.id, page=asked_page()), 303)
     return workspace(statement, message=done)
 
 
