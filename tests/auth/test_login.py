@@ -102,21 +102,21 @@ def test_successful_logins_do_not_count_towards_the_limit(client, auth, lawyer):
         auth.logout()
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "https://evil.example.com/",
-        "//evil.example.com/",
-        "/\\evil.example.com",
-        "\\\\evil.example.com",
-        "http:/evil.example.com",
-        "javascript:alert(1)",
-        "evil.example.com",
-        "/%0d%0aSet-Cookie:x=1",
-        "/\t/evil.example.com",
-        "/ /evil.example.com",
-    ],
-)
+UNSAFE_NEXT = [
+    "https://evil.example.com/",
+    "//evil.example.com/",
+    "/\\evil.example.com",
+    "\\\\evil.example.com",
+    "http:/evil.example.com",
+    "javascript:alert(1)",
+    "evil.example.com",
+    "/%0d%0aSet-Cookie:x=1",
+    "/\t/evil.example.com",
+    "/ /evil.example.com",
+]
+
+
+@pytest.mark.parametrize("target", UNSAFE_NEXT)
 def test_open_redirect_in_next_is_ignored(client, auth, lawyer, target):
     client.get("/auth/login")
     response = post(client, f"/auth/login?next={target}", {"email": lawyer.email, "password": PASSWORD})
@@ -127,6 +127,23 @@ def test_open_redirect_in_next_is_ignored(client, auth, lawyer, target):
 def test_next_on_this_site_is_followed(client, lawyer):
     response = post(client, "/auth/login?next=/matters/%3Fstatus%3Dall", {"email": lawyer.email, "password": PASSWORD})
     assert response.headers["Location"] == "/matters/?status=all"
+
+
+def test_the_short_sign_in_address_leads_to_the_sign_in_page_keeping_where_to_go(client, lawyer):
+    """/login is what people type; the page is /auth/login. A safe ?next= goes along, and signing in follows it."""
+    response = client.get("/login")
+    assert response.status_code == 301 and response.headers["Location"] == "/auth/login"
+    response = client.get("/login?next=/matters/%3Fstatus%3Dall")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/auth/login?next=/matters/?status%3Dall"
+    signed_in = post(client, response.headers["Location"], {"email": lawyer.email, "password": PASSWORD})
+    assert signed_in.headers["Location"] == "/matters/?status=all"
+
+
+@pytest.mark.parametrize("target", UNSAFE_NEXT)
+def test_the_short_sign_in_address_drops_a_next_that_leaves_the_site(client, target):
+    response = client.get(f"/login?next={target}")
+    assert response.status_code == 301 and response.headers["Location"] == "/auth/login"
 
 
 def test_session_cookie_is_httponly_and_lax(client, auth, lawyer):

@@ -5,6 +5,8 @@ itself @public; the guard in check_access() runs before every request and
 refuses anything that declares neither, so a new route is closed by default.
 """
 
+from urllib.parse import urlsplit
+
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
@@ -52,6 +54,17 @@ def public(view):
     """Mark a view as open to anyone, signed in or not."""
     view.public = True
     return view
+
+
+def safe_next(target):
+    """Only a path on this site; anything with a scheme or host is an open redirect."""
+    if not target or any(not ch.isprintable() or ch.isspace() for ch in target):
+        return None
+    target = target.replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def login_redirect():

@@ -1,27 +1,14 @@
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from trustweb.auth import bp
 from trustweb.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
-from trustweb.auth.permissions import public, requires
+from trustweb.auth.permissions import public, requires, safe_next
 from trustweb.extensions import client_address, limiter
 from trustweb.refusals import ServiceError
 from trustweb.services.sessions import LoginRefused, TooManyAttempts, authenticate, end_session, start_session
 from trustweb.services.users import accept_invite, change_password, user_for_invite
 from trustweb.views import form_page, invalid
-
-
-def safe_next(target):
-    """Only a path on this site; anything with a scheme or host is an open redirect."""
-    if not target or any(not ch.isprintable() or ch.isspace() for ch in target):
-        return None
-    target = target.replace("\\", "/")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
