@@ -241,3 +241,22 @@ def test_a_stop_is_heard_between_two_emails(app, mailbox):
             "queued",
             "queued",
         ]
+
+
+def test_a_claim_takes_as_many_emails_as_asked_and_no_more(app):
+    """On PostgreSQL a `LIMIT ... SKIP LOCKED` subquery run once per row would take every waiting email at once."""
+    from trustweb.services.delivery import claim_due
+
+    with app.app_context():
+        for n in range(5):
+            mail.queue("receipt", [f"c{n}@example.com"], f"Receipt {n}", "Thank you.")
+        db.session.commit()
+        assert len(claim_due(1, "w")) == 1
+        assert len(claim_due(2, "w")) == 2
+        assert db.session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all() == [
+            "sending",
+            "sending",
+            "sending",
+            "queued",
+            "queued",
+        ]

@@ -132,7 +132,11 @@ def claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def claim_due(limit: int, worker: str) -> list[int]:
-    """Take up to `limit` due messages for this sender, each counted as a try; their ids, oldest first."""
+    """Take up to `limit` due messages for this sender, each counted as a try; their ids, oldest first.
+
+    The due rows are picked once, in a materialized CTE: as `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`
+    PostgreSQL may run the subquery again for each row, and with SKIP LOCKED each run finds the next row.
+    """
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -140,10 +144,12 @@ def claim_due(limit: int, worker: str) -> list[int]:
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: rows another worker is claiming are passed over
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     claimed = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), claimable(now))
+        .where(OutboxMessage.id == due.c.id, claimable(now))
         .values(status=MailStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id)
     ).all()
