@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import make_response, render_template, request, url_for
+from flask import abort, make_response, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, select
 
@@ -32,11 +32,13 @@ STATES = {
 def index():
     """Every email, newest first, filtered by where it is and what it is."""
     state = request.args.get("state", "")
+    state = state if state in STATES else ""  # a filter the page does not know is not asked for
     kind = request.args.get("kind", "")
+    kind = kind if kind in MAIL_KINDS else ""
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    if state in STATES:
+    if state:
         statement = statement.where(STATES[state][1])
-    if kind in MAIL_KINDS:
+    if kind:
         statement = statement.where(OutboxMessage.kind == kind)
     filters = {k: v for k, v in (("state", state), ("kind", kind)) if v}
     context = {"page": paginate(statement), "filters": filters, "states": STATES, "kinds": MAIL_KINDS}
@@ -52,7 +54,12 @@ def index():
 def show(message_id):
     """One email as it went (or as it will go), with its live links cut out."""
     message = get_or_404(OutboxMessage, message_id)
-    return render_template("outbox/message.html", message=message, text=outbox.redact(message.text_body))
+    return render_template(
+        "outbox/message.html",
+        message=message,
+        text=outbox.redact(message.text_body),
+        retryable=outbox.retryable(message),
+    )
 
 
 @bp.get("/<int:message_id>/html")
@@ -60,8 +67,9 @@ def show(message_id):
 def html(message_id):
     """The HTML part on its own, in a sandbox: no script, no outside fetches, no forms, not framed."""
     message = get_or_404(OutboxMessage, message_id)
-    body = outbox.redact(message.html_body or "")
-    response = make_response(body)
+    if not message.html_body:
+        abort(404)  # a text-only email (the lawyer's notice): its page shows all of it
+    response = make_response(outbox.redact(message.html_body))
     response.headers["Content-Security-Policy"] = (
         "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
     )

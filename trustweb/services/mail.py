@@ -108,6 +108,11 @@ def retry_now(message: OutboxMessage, user: User) -> OutboxMessage:
     return message
 
 
+def retryable(message: OutboxMessage) -> bool:
+    """Whether Retry helps: a message given up, or one failing that waits for its next try."""
+    return message.status == MailStatus.FAILED or state(message) == "Failing"
+
+
 def retry_all(payable: Payable, user: User) -> int:
     """The Try again button of a request or invoice: its waiting and given-up emails are tried again at once."""
     column = OutboxMessage.invoice_id if payable.is_invoice else OutboxMessage.trust_request_id
