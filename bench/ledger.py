@@ -246,17 +246,12 @@ def load_books(n_lines, rng):
         if entries:
             flush()
 
-        # ledger_account is not append-only: its balances are kept up to date by the services.
+        # The database moved each ledger's balance with every line (models/balances.py); the services keep
+        # the date of its last entry.
         table = LedgerAccount.__table__
         conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("ledger_id"))
-            .values(balance_cents=bindparam("balance"), last_entry_date=bindparam("last")),
-            [
-                {"ledger_id": i, "balance": balance[i], "last": last_day[i]}
-                for i in range(1, n_matters + 2)
-                if last_day[i] is not None
-            ],
+            update(table).where(table.c.id == bindparam("ledger_id")).values(last_entry_date=bindparam("last")),
+            [{"ledger_id": i, "last": last_day[i]} for i in range(1, n_matters + 2) if last_day[i] is not None],
         )
         conn.commit()
         if dialect == "postgresql":

@@ -81,6 +81,9 @@ def pg_schema():
 def empty_tables():
     names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
+        # The journal's triggers refuse TRUNCATE; as a replica (a superuser's setting, for this transaction
+        # only) no ordinary trigger fires. One statement for every table stays the fastest reset.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 

@@ -45,24 +45,29 @@ def books(app):
 
 @pytest.fixture
 def unguard(app):
-    """Switch off (or drop) a table's append-only trigger as a DBA would; put back afterwards on PostgreSQL."""
+    """Switch off (or drop) a table's append-only trigger, or the guard on ledger balances, as a DBA would; put
+    back afterwards on PostgreSQL."""
     disabled, dropped = [], []
 
     def switch_off(table, operation, drop=False):
+        if table == "ledger_account":  # the balance guard, the same name on both databases
+            trigger = "ledger_account_balance_guard"
+        else:
+            trigger = f"{table}_append_only" if ON_POSTGRES else f"{table}_no_{operation}"
         if not ON_POSTGRES:  # the SQLite file is thrown away after the test
-            db.session.execute(text(f"DROP TRIGGER {table}_no_{operation}"))
+            db.session.execute(text(f"DROP TRIGGER {trigger}"))
         elif drop:
-            db.session.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            db.session.execute(text(f"DROP TRIGGER {trigger} ON {table}"))
             dropped.append(table)
         else:
-            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
-            disabled.append(table)
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+            disabled.append((table, trigger))
         db.session.commit()
 
     yield switch_off
     with app.app_context():  # the PostgreSQL schema is shared by the whole run
-        for table in disabled:
-            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+        for table, trigger in disabled:
+            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
         for table in dropped:
             for statement in postgresql_triggers(table):
                 db.session.execute(text(statement))
@@ -182,10 +187,11 @@ def test_check_books_passes_sound_books(books, runner):
     assert "The books are sound" in result.output
 
 
-def test_check_books_names_a_ledger_whose_balance_was_changed(app, books, runner):
+def test_check_books_names_a_ledger_whose_balance_was_changed(app, books, runner, unguard):
     with app.app_context():
         ledger = trust_ledger(books.account, Holder(books.client_a, books.matter_a1))
         name = ledger.name
+        unguard("ledger_account", "update")
         db.session.execute(
             text("UPDATE ledger_account SET balance_cents = balance_cents + 100000 WHERE id = :id"), {"id": ledger.id}
         )
@@ -218,3 +224,13 @@ def test_check_books_notices_a_missing_append_only_trigger(app, books, runner, u
     trigger = "journal_entry_append_only" if ON_POSTGRES else "journal_entry_no_delete"
     assert f"the database trigger {trigger} that keeps the journal append-only is missing or disabled" in result.output
     assert result.output.count("trigger") == 1  # the other tables' triggers are in place
+
+
+def test_check_books_notices_that_the_guard_on_balances_is_off(app, books, runner, unguard):
+    with app.app_context():
+        unguard("ledger_account", "update")
+    result = check_books(runner)
+    assert result.exit_code != 0
+    expected = "the database trigger ledger_account_balance_guard that keeps ledger balances in step with the journal"
+    assert f"{expected} is missing or disabled" in result.output
+    assert result.output.count("trigger") == 1

@@ -1,6 +1,6 @@
 """Database models, one module per area of the firm's work."""
 
-from trustweb.models import append_only
+from trustweb.models import append_only, balances
 from trustweb.models.accounts import ACCOUNT_KINDS, AccountKind, BankAccount, FeeMode, Processor
 from trustweb.models.audit import AuditChainHead, AuditEvent
 from trustweb.models.contacts import CONTACT_KINDS, Contact, ContactKind
@@ -60,6 +60,7 @@ Payable = TrustRequest | Invoice
 
 append_only.register()
 append_only.register_locks()
+balances.register()
 
 __all__ = [
     "AccountKind",

@@ -1,4 +1,4 @@
-"""Database triggers that refuse UPDATE and DELETE on the journal and the audit trail.
+"""Database triggers that refuse UPDATE, DELETE and (on PostgreSQL) TRUNCATE on the journal and the audit trail.
 
 The same SQL is in the migration that first created them; tests check both.
 """
@@ -33,11 +33,19 @@ def postgresql_triggers(table):
     ]
 
 
+def postgresql_truncate_trigger(table):
+    # TRUNCATE fires no row trigger; SQLite has no TRUNCATE (a DELETE without WHERE fires the row triggers).
+    return (
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION trustweb_append_only()"
+    )
+
+
 def _create_triggers(table, connection, **kw):
     if connection.dialect.name == "sqlite":
         statements = sqlite_triggers(table.name)
     elif connection.dialect.name == "postgresql":
-        statements = [PG_FUNCTION, *postgresql_triggers(table.name)]
+        statements = [PG_FUNCTION, *postgresql_triggers(table.name), postgresql_truncate_trigger(table.name)]
     else:
         raise RuntimeError(f"no append-only triggers for {connection.dialect.name}")
     for statement in statements:
@@ -52,7 +60,7 @@ def register():
 
 
 # Invariant 9: once a trust account's period is reconciled and signed, nothing is dated on or before its end,
-# and the signed reconciliation itself never changes. The same SQL is in migration 0008.
+# and the signed reconciliation itself never changes. The same SQL is in migration 0008 (and, for TRUNCATE, 0011).
 
 
 SQLITE_LOCK_TRIGGERS = [
@@ -88,6 +96,8 @@ $$
     "FOR EACH ROW EXECUTE FUNCTION trustweb_period_locked()",
     "CREATE TRIGGER reconciliation_signed BEFORE UPDATE OR DELETE ON reconciliation "
     "FOR EACH ROW EXECUTE FUNCTION trustweb_signed_reconciliation()",
+    "CREATE TRIGGER reconciliation_no_truncate BEFORE TRUNCATE ON reconciliation "
+    "FOR EACH STATEMENT EXECUTE FUNCTION trustweb_signed_reconciliation()",
 ]
 
 

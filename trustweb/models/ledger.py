@@ -11,6 +11,8 @@ page of a ledger costs the same at a thousand lines or a million.
 
 Entries and lines are never changed or deleted: triggers in the database refuse
 it. A mistake is put right by a reversing entry that points at the original.
+A ledger's balance moves only with the lines booked to it: a trigger on each new
+line moves it, and any other change is refused (models/balances.py).
 """
 
 from datetime import date, datetime

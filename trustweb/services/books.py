@@ -10,6 +10,7 @@ from trustweb.ledger.money import format_cents
 from trustweb.ledger.rules import HELD_KINDS, NORMAL_SIGN, TRUST_KINDS
 from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount
 from trustweb.models.append_only import APPEND_ONLY_TABLES
+from trustweb.models.balances import TRIGGER_NAMES as BALANCE_TRIGGERS
 
 _natural = case(*((LedgerAccount.kind == kind, sign) for kind, sign in NORMAL_SIGN.items()))
 
@@ -187,8 +188,11 @@ def _missing_triggers() -> list[str]:
                 )
             )
         )
-        wanted = {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
+        wanted = {f"{t}_{kind}" for t in APPEND_ONLY_TABLES for kind in ("append_only", "no_truncate")}
+    balance_triggers = set(BALANCE_TRIGGERS[dialect])
     return [
-        f"the database trigger {name} that keeps the journal append-only is missing or disabled"
-        for name in sorted(wanted - names)
+        f"the database trigger {name} that keeps "
+        f"{'ledger balances in step with the journal' if name in balance_triggers else 'the journal append-only'} "
+        "is missing or disabled"
+        for name in sorted((wanted | balance_triggers) - names)
     ]

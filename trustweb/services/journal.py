@@ -8,9 +8,10 @@ crosswise (PostgreSQL would abort one; SQLite already holds its one write lock):
 4. when the action also moves money in the operating account (a processor's
    fee, an invoice paid from trust, a shortfall replaced), the operating
    ledgers after the trust ones, again in one sorted go.
-book_entry() then asks the rules in trustweb/ledger/rules.py, writes the entry,
-its lines and the ledgers' new balances, and records the audit event. The caller
-commits.
+book_entry() then asks the rules in trustweb/ledger/rules.py, writes the entry
+and its lines (each with its ledger's running balance; a database trigger moves
+the ledger's stored balance with every line, and refuses any other change to it:
+models/balances.py), and records the audit event. The caller commits.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
@@ -139,16 +141,21 @@ def _post(
                 "money cannot leave it on an earlier date."
             )
     db.session.add(entry)
+    # Each line carries its ledger's running balance; the database checks it and moves balance_cents to it
+    # (models/balances.py), so the new balance is only recorded here as what the row now holds.
+    running = {ledger.key: ledger.balance_cents for ledger, _ in lines}
+    for posting, (ledger, amount) in zip(postings, lines, strict=True):
+        running[ledger.key] += posting.natural
+        entry.lines.append(
+            JournalLine(ledger_account=ledger, amount_cents=amount, balance_after_cents=running[ledger.key])
+        )
     by_key = {ledger.key: ledger for ledger, _ in lines}
     for key, new in new_states.items():
         ledger = by_key[key]
-        ledger.balance_cents, ledger.uncleared_cents = new.balance, new.uncleared
+        set_committed_value(ledger, "balance_cents", new.balance)
+        ledger.uncleared_cents = new.uncleared
         if ledger.last_entry_date is None or entry.entry_date > ledger.last_entry_date:
             ledger.last_entry_date = entry.entry_date
-    for ledger, amount in lines:
-        entry.lines.append(
-            JournalLine(ledger_account=ledger, amount_cents=amount, balance_after_cents=new_states[ledger.key].balance)
-        )
     db.session.flush()
     return entry
 
