@@ -14,8 +14,9 @@ from trustweb.services.clients import next_matter_number
 from trustweb.services.sessions import password_hasher
 from trustweb.services.trust import firm_today
 
-# Demo logins are printed by the command; this data is for evaluation, never production.
-DEMO_PASSWORD = "trustweb-demo"
+# Demo logins are printed by the command; this data is for evaluation, never production. The password passes
+# the rules every new password must (trustweb/passwords.py; tests/auth/test_password_rules.py checks it).
+DEMO_PASSWORD = "amber-harbor-lantern"
 DEMO_DOMAIN = "hartwell-law.example.com"
 DEMO_USERS = [
     (f"admin@{DEMO_DOMAIN}", "Alex Morgan", "admin"),

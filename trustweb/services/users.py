@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from trustweb.extensions import db
 from trustweb.models import ROLES, FirmSettings, User
 from trustweb.models.base import utcnow
+from trustweb.passwords import weakness
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services.sessions import end_other_sessions, normalise_email, password_hasher, token_hash
@@ -24,18 +25,22 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, email: str) -> None:
+    """Refuse a new password that is too short or too long, or too easy to guess (trustweb/passwords.py)."""
     if len(password) < MIN_PASSWORD:
         raise ServiceError(f"The password must be at least {MIN_PASSWORD} characters long.")
     if len(password) > MAX_PASSWORD:
         raise ServiceError(f"The password must be at most {MAX_PASSWORD} characters long.")
+    reason = weakness(password, email=email, firm_name=FirmSettings.get().firm_name)
+    if reason is not None:
+        raise ServiceError(reason)
 
 
 def create_user(email: str, name: str, role: str, password: str) -> User:
     """A user who can sign in at once (the CLI and demo data use this)."""
     if role not in ROLES:
         raise ServiceError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    check_password_rules(password)
+    check_password_rules(password, email)
     if find_user(email):
         raise ServiceError(f"A user with the email {normalise_email(email)} already exists.")
     user = User(email=normalise_email(email), name=name, role=role, password_hash=password_hasher().hash(password))
@@ -102,7 +107,7 @@ def user_for_invite(token: str) -> User | None:
 
 
 def accept_invite(user: User, password: str) -> User:
-    check_password_rules(password)
+    check_password_rules(password, user.email)
     user.password_hash = password_hasher().hash(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
@@ -118,7 +123,7 @@ def change_password(user: User, current: str, new: str) -> User:
         password_hasher().verify(user.password_hash or "", current)  # no password set: nothing matches
     except (VerificationError, InvalidHashError) as error:
         raise ServiceError("The current password is not right.") from error
-    check_password_rules(new)
+    check_password_rules(new, user.email)
     user.password_hash = password_hasher().hash(new)
     end_other_sessions(user, keep_token=user.session_token)
     audit.record("user.password_changed", user, user=user)
