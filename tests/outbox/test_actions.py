@@ -180,7 +180,7 @@ def test_a_receipt_given_up_while_the_server_was_down_is_retried_and_goes(app, o
     bookkeeper = signed_in(app, office.bookkeeper)
     page = text(bookkeeper.get(f"/outbox/{receipt}"))
     assert ">Not delivered</span>" in page and "Given up after 1 try: the mail server refused the connection" in page
-    assert "Retry now" in page and "Cancel this email" not in page
+    assert "Retry now" in page and "Cancel this email" in page  # given up: retried, or withdrawn
 
     response = post(bookkeeper, f"/outbox/{receipt}/retry", follow_redirects=True)
     assert f"Email {receipt} will be tried again within seconds." in text(response)
@@ -288,3 +288,21 @@ def test_a_trust_notice_given_up_goes_with_its_dispute_link_when_retried(app, of
     assert "to be paid from your trust funds" in email["Subject"]
     assert dispute_path in mailbox.text(email) and "[link sent]" not in mailbox.text(email)
     assert "I dispute this fee" in text(app.test_client().get(dispute_path))
+
+
+def test_a_given_up_email_can_be_cancelled_and_then_keeps_no_live_link(app, office, mailbox):
+    """The mail server refused it for good; the bookkeeper withdraws it rather than leave its link stored."""
+    with app.app_context():
+        request_id = send(office, recipients=["nobody@nowhere.example"])
+    assert worker_pass(app)[Outcome.FAILED] == 1
+    with app.app_context():
+        message = email_of(request_id)
+        assert message.status == "failed" and message.link_url
+    bookkeeper = signed_in(app, office.bookkeeper)
+    page = text(bookkeeper.get(f"/outbox/{message.id}"))
+    assert "Cancel this email" in page and "Retry now" in page
+    assert post(bookkeeper, f"/outbox/{message.id}/cancel").status_code == 303
+    with app.app_context():
+        message = db.session.get(OutboxMessage, message.id)
+        assert (message.status, message.link_url) == ("cancelled", None)
+        assert "/pay/[link sent]" in message.text_body

@@ -135,11 +135,11 @@ def retry_all(payable: Payable, user: User) -> int:
 
 
 def cancel(message: OutboxMessage, user: User) -> OutboxMessage:
-    """Staff's Cancel: a message not yet sent never goes."""
+    """Staff's Cancel: a message waiting (or given up) never goes, and its copy keeps no live link."""
     audit.lock_chain()
     changed = rows_updated(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status == MailStatus.QUEUED)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status.in_((MailStatus.QUEUED, MailStatus.FAILED)))
         .values(status=MailStatus.CANCELLED)
     )
     db.session.refresh(message)
