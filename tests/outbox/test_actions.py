@@ -306,3 +306,30 @@ def test_a_given_up_email_can_be_cancelled_and_then_keeps_no_live_link(app, offi
         message = db.session.get(OutboxMessage, message.id)
         assert (message.status, message.link_url) == ("cancelled", None)
         assert "/pay/[link sent]" in message.text_body
+
+
+def test_a_notice_of_trust_money_to_come_is_not_sent_once_the_money_has_moved(app, office, mailbox):
+    """The worker was away for the whole notice period: the 'we will take it on ...' notice would now mislead."""
+    from datetime import timedelta
+
+    from trustweb.models import Invoice
+    from trustweb.services import invoice_trust
+    from trustweb.services.trust import firm_today
+
+    with app.app_context():
+        notice_period(3)
+        retainer(office.setup, 500_000)
+        invoice_id = invoice_for(office.setup, 100, 10_000)
+        apply(office.setup, invoice_id, 10_000)
+        assert invoice_trust.run_scheduled(firm_today() + timedelta(days=3)) == (1, [])
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+    worker_pass(app)
+    with app.app_context():
+        notices = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "trust_notice").order_by(OutboxMessage.id)
+        ).all()
+        assert [(n.status, n.last_error) for n in notices] == [
+            ("skipped", "Not sent: the payment from trust it announces was made before it went out."),
+            ("sent", None),  # the notice that it was made
+        ]
+        assert notices[0].link_url is None and "/notice/[link sent]" in notices[0].text_body

@@ -32,11 +32,12 @@ from flask_mail import Connection, Message
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, Invoice, MailStatus, OutboxMessage, TrustRequest
+from trustweb.models import ApplicationStatus, FirmSettings, Invoice, MailStatus, OutboxMessage, TrustRequest
 from trustweb.models.base import utcnow
 from trustweb.models.requests import LinkState
 from trustweb.services import mail
 from trustweb.services import requests as request_service
+from trustweb.services.invoice_trust import application_for_notice
 from trustweb.services.invoices import invoice_email
 from trustweb.services.users import user_for_invite
 
@@ -227,6 +228,13 @@ def stale_reason(message: OutboxMessage) -> str | None:
     if "/auth/invite/" in message.link_url:
         if user_for_invite(token) is None:
             return "Not sent: the invitation was accepted, replaced or withdrawn before it went out."
+        return None
+    if "/notice/" in message.link_url:
+        application = application_for_notice(token)
+        if application is None or application.status != ApplicationStatus.SCHEDULED:
+            done = {ApplicationStatus.APPLIED: "was made", ApplicationStatus.DISPUTED: "was disputed"}
+            what = done.get(ApplicationStatus(application.status), "was cancelled") if application else "was withdrawn"
+            return f"Not sent: the payment from trust it announces {what} before it went out."
         return None
     link = request_service.link_for_token(token)
     state = request_service.link_state(link)

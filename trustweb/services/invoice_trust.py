@@ -314,7 +314,16 @@ def _queue_notice(
         values["dispute_link"] = external_url("notices.show", token=token)
     kind = TemplateKind.SCHEDULED if scheduled else TemplateKind.APPLIED
     subject, text, html = email_templates.fill(kind, values)
-    mail.queue("trust_notice", recipients, subject, text, html, about=invoice, reply_to=mail.reply_to(invoice))
+    mail.queue(
+        "trust_notice",
+        recipients,
+        subject,
+        text,
+        html,
+        about=invoice,
+        reply_to=mail.reply_to(invoice),
+        link_url=values.get("dispute_link"),
+    )
 
 
 def trust_ledger(
