@@ -29,7 +29,7 @@ from trustweb.config import database_url  # noqa: E402
 from trustweb.demo import CITIES, COMPANIES, FIRST, LAST, MATTERS, STREETS  # noqa: E402
 from trustweb.extensions import db  # noqa: E402
 from trustweb.models import Contact, FirmSettings, Matter, User  # noqa: E402
-from trustweb.services.sessions import hasher  # noqa: E402
+from trustweb.services.sessions import password_hasher  # noqa: E402
 
 EMAIL = "bench.lawyer@firm.example.com"
 PASSWORD = "bench-password-not-secret"  # noqa: S105  (a throwaway user in a throwaway database)
@@ -80,7 +80,7 @@ def load_rows(n, rng):
     """n contacts and n matters in two bulk inserts; returns the id of a matter to open."""
     db.create_all()
     FirmSettings.get()
-    lawyer = User(email=EMAIL, name="Bench Lawyer", role="lawyer", password_hash=hasher.hash(PASSWORD))
+    lawyer = User(email=EMAIL, name="Bench Lawyer", role="lawyer", password_hash=password_hasher().hash(PASSWORD))
     db.session.add(lawyer)
     db.session.flush()
     contacts = []

@@ -42,7 +42,7 @@ from trustweb.models import (  # noqa: E402
     User,
 )
 from trustweb.services.books import check_books  # noqa: E402
-from trustweb.services.sessions import hasher  # noqa: E402
+from trustweb.services.sessions import password_hasher  # noqa: E402
 
 SMALL_LINES = 1_000
 LINES_PER_MATTER = 100  # 1,000,000 lines over 10,000 matters; 1,000 over 10
@@ -111,7 +111,7 @@ def load_books(n_lines, rng):
     started = time.perf_counter()
     db.create_all()
     dialect = db.engine.dialect.name
-    lawyer = User(email=EMAIL, name="Bench Lawyer", role="lawyer", password_hash=hasher.hash(PASSWORD))
+    lawyer = User(email=EMAIL, name="Bench Lawyer", role="lawyer", password_hash=password_hasher().hash(PASSWORD))
     account = BankAccount(
         name="IOLTA Trust", kind="trust", is_iolta=True, bank_name="First Community Bank", account_last4="4471"
     )

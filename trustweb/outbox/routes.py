@@ -10,7 +10,7 @@ from trustweb.auth.permissions import requires
 from trustweb.models import MAIL_KINDS, MailStatus, OutboxMessage
 from trustweb.models.base import utcnow
 from trustweb.outbox import bp
-from trustweb.services import jobs
+from trustweb.services import freshness, jobs
 from trustweb.services import mail as outbox
 from trustweb.views import button_action, get_or_404, is_htmx, paginate
 
@@ -59,6 +59,7 @@ def show(message_id):
         message=message,
         text=outbox.redact(message.text_body),
         retryable=outbox.retryable(message),
+        will_skip=freshness.stale_reason(message) if message.is_waiting else None,
     )
 
 

@@ -32,14 +32,11 @@ from flask_mail import Connection, Message
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from trustweb.extensions import db
-from trustweb.models import ApplicationStatus, FirmSettings, Invoice, MailStatus, OutboxMessage, TrustRequest
+from trustweb.models import FirmSettings, Invoice, MailStatus, OutboxMessage, TrustRequest
 from trustweb.models.base import utcnow
-from trustweb.models.requests import LinkState
-from trustweb.services import mail
+from trustweb.services import freshness, mail
 from trustweb.services import requests as request_service
-from trustweb.services.invoice_trust import application_for_notice
 from trustweb.services.invoices import invoice_email
-from trustweb.services.users import user_for_invite
 
 CLAIM_MINUTES = 10
 # Minutes to wait after the 1st, 2nd, ... failed try (the last figure repeats): about a day of trying in all.
@@ -166,7 +163,7 @@ def deliver(message_id: int) -> Outcome:
         db.session.rollback()
         return Outcome.TAKEN
     claimed_at = message.claimed_at
-    reason = stale_reason(message)
+    reason = freshness.stale_reason(message)
     if reason:
         mail.finish(message, MailStatus.SKIPPED, reason)
         db.session.commit()
@@ -218,35 +215,6 @@ def record_failure(message_id: int, claimed_at: datetime | None, error: Exceptio
 
 def backoff_minutes(attempts: int) -> int:
     return BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1]
-
-
-def stale_reason(message: OutboxMessage) -> str | None:
-    """Why an email carrying a link should no longer go (its request paid or voided, its link ended), or None."""
-    if not message.link_url:
-        return None
-    token = message.link_url.rstrip("/").rsplit("/", 1)[-1]
-    if "/auth/invite/" in message.link_url:
-        if user_for_invite(token) is None:
-            return "Not sent: the invitation was accepted, replaced or withdrawn before it went out."
-        return None
-    if "/notice/" in message.link_url:
-        application = application_for_notice(token)
-        if application is None or application.status != ApplicationStatus.SCHEDULED:
-            done = {ApplicationStatus.APPLIED: "was made", ApplicationStatus.DISPUTED: "was disputed"}
-            what = done.get(ApplicationStatus(application.status), "was cancelled") if application else "was withdrawn"
-            return f"Not sent: the payment from trust it announces {what} before it went out."
-        return None
-    link = request_service.link_for_token(token)
-    state = request_service.link_state(link)
-    if state == LinkState.OPEN:
-        return None
-    number = link.payable.number if link is not None else "The request"
-    return {
-        LinkState.PAID: f"Not sent: {number} was paid in full before this email went out.",
-        LinkState.VOID: f"Not sent: {number} was voided before this email went out.",
-        LinkState.REVOKED: f"Not sent: its pay link for {number} was revoked before it went out.",
-        LinkState.EXPIRED: f"Not sent: its pay link for {number} expired before it went out.",
-    }.get(state, "Not sent: its pay link no longer exists.")
 
 
 def refresh_content(message: OutboxMessage) -> None:
