@@ -27,7 +27,7 @@ run: $(VENV)/.runtime
 	$(BIN)/flask --app wsgi trustweb demo --first-run
 	@echo ""
 	@echo "  TrustWeb is running at http://$(HOST):$(PORT), with its worker  (Ctrl+C stops both)"
-	@echo "  No mail server is set up: emails wait in the Outbox page, where you can read them."
+	@test -n "$$TRUSTWEB_MAIL_SERVER" || echo "  No mail server is set up (TRUSTWEB_MAIL_SERVER): emails wait in the Outbox page, where you can read them."
 	@echo ""
 	@# The worker (mail, reminders, schedules) beside gunicorn; whichever stops, or Ctrl+C, stops the other.
 	@$(BIN)/flask --app wsgi trustweb worker & worker=$$!; \
