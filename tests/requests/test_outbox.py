@@ -52,10 +52,11 @@ def time_passes(app):
 
 
 def wait_for(condition, seconds=10):
-    deadline = time.monotonic() + seconds
+    """Poll until true. Event.wait, not time.sleep: CI runs these tests under libfaketime, whose sleep fails."""
+    deadline, pause = time.monotonic() + seconds, threading.Event()
     while not condition():
         assert time.monotonic() < deadline, "waited too long"
-        time.sleep(0.05)
+        pause.wait(0.05)
 
 
 def paid_by_hand(firm, request_id, cents):
