@@ -22,6 +22,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 ## Set up everything and serve the app with SQLite and demo data.
 # Emailed and printed links name the address the app is served on, unless TRUSTWEB_BASE_URL says otherwise.
 run: export TRUSTWEB_BASE_URL ?= http://$(HOST):$(PORT)
+run: SHELL := /bin/bash
 run: $(VENV)/.runtime
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi trustweb demo --first-run
@@ -29,11 +30,14 @@ run: $(VENV)/.runtime
 	@echo "  TrustWeb is running at http://$(HOST):$(PORT), with its worker  (Ctrl+C stops both)"
 	@test -n "$$TRUSTWEB_MAIL_SERVER" || echo "  No mail server is set up (TRUSTWEB_MAIL_SERVER): emails wait in the Outbox page, where you can read them."
 	@echo ""
-	@# The worker (mail, reminders, schedules) beside gunicorn; whichever stops, or Ctrl+C, stops the other.
-	@$(BIN)/flask --app wsgi trustweb worker & worker=$$!; \
-	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	@# The worker (mail, reminders, schedules) beside gunicorn. The worker runs in its own session so that Ctrl+C
+	@# reaches only gunicorn and this shell, which then asks the worker to stop after its current email (one
+	@# SIGTERM); when either of the two stops, the other is stopped too.
+	@setsid $(BIN)/flask --app wsgi trustweb worker & worker=$$!; \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app & server=$$!; \
+	trap 'kill -TERM $$server $$worker 2>/dev/null; wait $$server $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	wait -n $$server $$worker
 
 ## Set up and run the whole test suite (SQLite unless TRUSTWEB_TEST_DATABASE_URL says otherwise).
 test: lint

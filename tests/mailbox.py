@@ -6,6 +6,7 @@ reads someone's mail with `to()`, as they would have been by the time a client o
 the outbox itself read `messages` and run the worker explicitly.
 """
 
+import asyncio
 import email
 import re
 import socket
@@ -33,6 +34,7 @@ class Mailbox:
         self.controller = None
         self._lock = threading.Lock()
         self._app = None
+        self.stall_on_quit = 0  # seconds the server keeps silent after QUIT (one that hangs up badly)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         """Addresses at nowhere.example do not exist: refused for good, as a real server does."""
@@ -41,6 +43,11 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_QUIT(self, server, session, envelope):
+        if self.stall_on_quit:
+            await asyncio.sleep(self.stall_on_quit)
+        return "221 Bye"
+
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
@@ -48,6 +55,8 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def start(self):
+        if self.controller is not None:
+            return  # already up
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
@@ -59,6 +68,7 @@ class Mailbox:
     def clear(self):
         with self._lock:
             self.messages.clear()
+        self.stall_on_quit = 0
 
     @contextmanager
     def serve(self, app):
@@ -68,6 +78,7 @@ class Mailbox:
             yield self
         finally:
             self._app = None
+        self.stall_on_quit = 0  # seconds the server keeps silent after QUIT (one that hangs up badly)
 
     def deliver(self):
         """One worker pass over the outbox, as many rounds as it takes to empty what is due."""

@@ -90,13 +90,16 @@ def audit_verify_command():
 @click.option("--poll", type=float, default=None, help="Seconds between looks at the outbox (default 2).")
 def worker_command(poll):
     """Deliver the outbox and run reminders, scheduled payments from trust and clearing; runs until stopped."""
+    import logging
     import signal
 
     from flask import current_app
 
     from trustweb.worker import AnotherWorker, Worker
 
-    worker = Worker(current_app._get_current_object(), poll=poll)
+    app = current_app._get_current_object()
+    app.logger.setLevel(logging.INFO)  # its start, stop and each job's result belong in the service's log
+    worker = Worker(app, poll=poll)
 
     def stop(signum, frame):
         if worker.stopping.is_set():
@@ -118,10 +121,12 @@ def worker_command(poll):
 def send_mail_command(limit):
     """Send the emails whose time has come (for cron, when no worker runs); failures are retried later."""
     from trustweb.services.delivery import Outcome, deliver_due
+    from trustweb.services.jobs import beat
     from trustweb.services.mail import mail_is_set_up
 
     if not mail_is_set_up():
         raise click.ClickException("Mail is not set up (TRUSTWEB_MAIL_SERVER); the emails stay in the outbox.")
+    beat("send-mail")
     tally = deliver_due(limit=limit)
     click.echo(tally.summary())
     if tally[Outcome.RETRY] or tally[Outcome.FAILED]:

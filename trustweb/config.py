@@ -82,8 +82,8 @@ class Config:
         self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
         self.MAIL_DEFAULT_SENDER = env("MAIL_FROM", "trustweb@localhost")
         self.MAIL_TIMEOUT = float(env("MAIL_TIMEOUT", "15"))
-        # Tries before an email is given up (with backoff between them: about a day in all).
-        self.MAIL_MAX_ATTEMPTS = int(env("MAIL_MAX_ATTEMPTS", "8"))
+        # Tries before an email is given up (with backoff between them: the 10th comes about 28 hours after the 1st).
+        self.MAIL_MAX_ATTEMPTS = int(env("MAIL_MAX_ATTEMPTS", "10"))
         # How often the worker looks for emails to send (seconds).
         self.WORKER_POLL_SECONDS = float(env("WORKER_POLL_SECONDS", "2"))
 

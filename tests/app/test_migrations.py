@@ -112,3 +112,29 @@ def test_refunds_made_before_0010_are_counted_beside_what_the_request_asked(empt
             (50_000, 50_000, 50_000, "void"),
         ]
         db.engine.dispose()
+
+
+def test_emails_waiting_from_before_the_worker_become_due_with_their_link(empty_database):
+    """Before 0009 a failed send stayed 'queued' with its error and no next try: the worker takes it up now, and
+    knows its pay link, so one for a request paid meanwhile is skipped rather than sent."""
+    from sqlalchemy import text
+
+    app = create_app(make_config(*empty_database))
+    with app.app_context():
+        upgrade(revision="0008")
+        body = "Please pay: https://trust.firm.example/pay/AbCdEfGhIjKlMnOpQrStUvWxYz012345\\n"
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO outbox_message (kind, recipients, subject, text_body, status, attempts, last_error,"
+                    " created_at) VALUES ('request', 'ada@example.com', 'Retainer', :body, 'queued', 1,"
+                    " 'ConnectionRefusedError: [Errno 111] Connection refused', :now)"
+                ),
+                {"body": body, "now": "2026-01-01 00:00:00"},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            link, due = conn.execute(text("SELECT link_url, next_attempt_at FROM outbox_message")).one()
+        assert link == "https://trust.firm.example/pay/AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+        assert due is not None
+        db.engine.dispose()

@@ -115,7 +115,7 @@ def test_the_page_says_whether_a_worker_is_running(app, office):
         jobs.run_due("the office worker")
         seen = firm_clock(jobs.last_seen())
     page = text(bookkeeper.get("/outbox/"))
-    assert f"The worker last checked in at {seen}." in page
+    assert f"The worker (or send-mail) last checked in at {seen}." in page
     assert "No worker has run yet" not in page and "is it running?" not in page
 
     with app.app_context():  # six minutes without a sign of it
@@ -124,7 +124,7 @@ def test_the_page_says_whether_a_worker_is_running(app, office):
         db.session.commit()
         seen = firm_clock(stale)
     page = text(bookkeeper.get("/outbox/"))
-    assert f"The worker last checked in at {seen}." in page and "is it running?" in page
+    assert f"The worker (or send-mail) last checked in at {seen}." in page and "is it running?" in page
 
 
 def test_more_than_a_page_of_emails_is_paged(app, office):

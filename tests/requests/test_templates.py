@@ -239,3 +239,12 @@ def test_the_firms_own_invoice_and_notice_templates_are_the_ones_sent(app, clien
     assert notice["Subject"] == "Heads up: $100.00"
     assert "Object here: http://localhost/notice/" in mailbox.text(notice)
     assert '<a href="http://localhost/notice/' in mailbox.html(notice)
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"), [("request", "pay_link"), ("invoice", "pay_link"), ("scheduled", "dispute_link")]
+)
+def test_a_live_link_may_go_in_the_body_only(app, kind, field):
+    """The subject is shown on staff pages and kept after the email went; only the body's link is cut out."""
+    with app.app_context(), pytest.raises(ServiceError, match=f"The subject may not hold the link “{field}”"):
+        save_template(None, {"name": "Linky", "kind": kind, "subject": f"Pay: {{{{ {field} }}}}", "body": "Hello"})

@@ -25,7 +25,7 @@ from trustweb.models.base import utcnow
 from trustweb.models.firm import DEFAULTS
 from trustweb.services import jobs, mail
 from trustweb.services import requests as request_service
-from trustweb.services.delivery import deliver_due
+from trustweb.services.delivery import Outcome, deliver_due
 from trustweb.worker import AnotherWorker, Worker
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -260,3 +260,78 @@ def test_a_claim_takes_as_many_emails_as_asked_and_no_more(app):
             "queued",
             "queued",
         ]
+
+
+def test_an_email_the_server_took_is_not_sent_again_when_its_goodbye_stalls(app, mailbox):
+    """The server takes the message, then says nothing after QUIT: the email went, and goes once."""
+    app.config["MAIL_TIMEOUT"] = 1
+    mailbox.stall_on_quit = 2
+    with app.app_context():
+        mail.queue("receipt", ["ada@example.com"], "Receipt R-000001", "Thank you.")
+        db.session.commit()
+        assert deliver_due().counts[Outcome.SENT] == 1
+        assert db.session.scalar(select(OutboxMessage.status)) == "sent"
+    assert len(mailbox.messages) == 1
+    threading.Event().wait(1.5)  # the server's silent goodbye ends before the next test uses it
+
+
+def test_an_email_that_cannot_be_written_is_given_up_at_once_with_the_reason(app, mailbox):
+    with app.app_context():
+        mail.queue("receipt", ["ada@example.com"], "Receipt\nBcc: spy@evil.example", "Thank you.")
+        db.session.commit()
+        assert deliver_due().counts[Outcome.FAILED] == 1
+        message = db.session.scalar(select(OutboxMessage))
+        assert (message.status, message.attempts) == ("failed", 1)
+        assert message.last_error == (
+            "Given up after 1 try: a header of the email holds a line break, which would let it add headers of its own"
+        )
+    assert mailbox.messages == []
+
+
+def test_the_books_are_checked_each_night_not_when_the_worker_starts(app):
+    day = dates.days_ahead(0)
+    with app.app_context():
+        firm_in_chicago()
+        gen_firm()
+        with time_machine.travel(at(day, 15), tick=False):
+            assert not any(line.startswith("check-books") for line in jobs.run_due("w"))
+        with time_machine.travel(at(day + timedelta(days=1), 2, 31), tick=False):
+            said = jobs.run_due("w")
+        assert "check-books: The books are sound and the audit trail is intact." in said
+        job = db.session.get(ScheduledJob, "check-books")
+        assert job.next_run_at.astimezone(CHICAGO) == at(day + timedelta(days=2), 2, 30)
+
+
+def test_a_new_reminder_hour_takes_effect_the_same_day(app, client, auth):
+    """Reminders had run at 8; the firm moves them to 17: the next run is today at 17, not tomorrow."""
+    from tests.conftest import post
+    from tests.factories import gen_user
+
+    day = dates.days_ahead(0)
+    with app.app_context():
+        firm_in_chicago(reminder_hour=8)
+        admin = gen_user("admin")
+        with time_machine.travel(at(day, 9), tick=False):
+            jobs.run_due("w")
+        assert db.session.get(ScheduledJob, "reminders").next_run_at.astimezone(CHICAGO) == at(day + timedelta(1), 8)
+    auth.login_as(admin)
+    form = {
+        **{key: str(value) for key, value in DEFAULTS.items() if not isinstance(value, bool)},
+        "timezone": "America/Chicago",
+        "card_fee_percent": "2.9",
+        "card_fee_fixed": "0.30",
+        "reminder_hour": "17",
+    }
+    with time_machine.travel(at(day, 10), tick=False):
+        assert post(client, "/settings/", form).status_code == 303
+    with app.app_context():
+        assert db.session.get(ScheduledJob, "reminders").next_run_at.astimezone(CHICAGO) == at(day, 17)
+
+
+def test_send_mail_from_cron_counts_as_a_sign_of_life(app, runner):
+    with app.app_context():
+        assert jobs.last_seen() is None and not jobs.worker_is_running()
+    assert runner.invoke(args=["trustweb", "send-mail"]).exit_code == 0
+    with app.app_context():
+        assert jobs.worker_is_running()
+        assert mail.when_it_goes() == "the worker sends it within seconds"

@@ -19,10 +19,7 @@ from trustweb.views import attempt, button_action, get_or_404, is_htmx
 
 def on_its_way(what, recipients):
     """What a Send button says: the email is in the outbox, and when it goes (never that it was delivered)."""
-    to = ", ".join(recipients)
-    if not outbox.mail_is_set_up():
-        return f"{what} for {to} is in the Outbox; mail is not set up, so it waits there."
-    return f"{what} for {to} is queued; the worker sends it within seconds."
+    return f"{what} for {', '.join(recipients)} is queued; {outbox.when_it_goes()}."
 
 
 @bp.post("/requests/<int:request_id>/approve")
@@ -129,6 +126,6 @@ def retry_emails(payable):
     """The emails about a request or invoice that wait for their next try go to the front of the queue."""
     return button_action(
         lambda: outbox.retry_all(payable, current_user),
-        lambda count: f"{count} email(s) will be tried again within seconds." if count else "Nothing is waiting.",
+        lambda count: f"{count} email(s) will be tried again; {outbox.when_it_goes()}." if count else "Nothing waits.",
         back_to(payable),
     )

@@ -1,20 +1,15 @@
 """The Outbox: the list with its filters, one email as it went (or will go), retry, cancel."""
 
-from datetime import timedelta
-
 from flask import abort, make_response, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, select
 
 from trustweb.auth.permissions import requires
 from trustweb.models import MAIL_KINDS, MailStatus, OutboxMessage
-from trustweb.models.base import utcnow
 from trustweb.outbox import bp
 from trustweb.services import freshness, jobs
 from trustweb.services import mail as outbox
 from trustweb.views import button_action, get_or_404, is_htmx, paginate
-
-WORKER_LATE_MINUTES = 5  # the worker checks in every minute; this long without a sign of it is worth saying
 
 # The filters a person picks from, each a condition on the outbox.
 STATES = {
@@ -45,8 +40,8 @@ def index():
     if is_htmx():
         return render_template("outbox/_messages.html", **context)
     seen = jobs.last_seen()
-    late = seen is not None and seen < utcnow() - timedelta(minutes=WORKER_LATE_MINUTES)
-    return render_template("outbox/index.html", worker_seen=seen, worker_late=late, **context)
+    late = seen is not None and not jobs.worker_is_running()
+    return render_template("outbox/index.html", worker_seen=seen, worker_late=late, schedule=jobs.schedule(), **context)
 
 
 @bp.get("/<int:message_id>")
@@ -83,7 +78,7 @@ def retry(message_id):
     message = get_or_404(OutboxMessage, message_id)
     return button_action(
         lambda: outbox.retry_now(message, current_user),
-        lambda _: f"Email {message.id} will be tried again within seconds.",
+        lambda _: f"Email {message.id} will be tried again; {outbox.when_it_goes()}.",
         url_for("outbox.show", message_id=message.id),
     )
 

@@ -3,9 +3,11 @@
 A message is claimed with one UPDATE over the due rows, picked on PostgreSQL
 with FOR UPDATE SKIP LOCKED, so two workers (or a worker and the send-mail
 command) never claim the same message; a claim older than CLAIM_MINUTES (a
-worker that died mid-send) is taken over, so a message may in that one case
-go out twice, never zero times. No transaction is open while the mail server
-is talked to: on SQLite an open write would hold up every writer in the firm.
+worker that died mid-send) is taken over. Delivery is at least once: an email
+goes twice only when its worker dies (or the database stays away for half a
+minute) between the server taking it and the outbox recording so. No
+transaction is open while the mail server is talked to: on SQLite an open
+write would hold up every writer in the firm.
 
 Before sending, an email that carries a link is checked against its link: a
 request paid or voided, a link revoked or an invitation accepted since it was
@@ -21,6 +23,7 @@ when the server refuses the recipients for good, the message is given up
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +31,7 @@ from email.utils import formataddr
 from enum import StrEnum
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from trustweb.extensions import db
@@ -39,8 +42,10 @@ from trustweb.services import requests as request_service
 from trustweb.services.invoices import invoice_email
 
 CLAIM_MINUTES = 10
-# Minutes to wait after the 1st, 2nd, ... failed try (the last figure repeats): about a day of trying in all.
-BACKOFF_MINUTES = (1, 5, 15, 30, 60, 120, 240, 480)
+RECORD_TRIES, RECORD_PAUSE_SECONDS = 10, 3  # about half a minute of holding on to record a sent email
+# Minutes to wait after the 1st, 2nd, ... failed try (the last figure repeats). With the default 10 tries the
+# last one comes about 28 hours after the first: a mail server down overnight loses no email.
+BACKOFF_MINUTES = (1, 5, 15, 30, 60, 120, 240, 480, 720)
 
 
 class Outcome(StrEnum):
@@ -163,11 +168,29 @@ def deliver(message_id: int) -> Outcome:
         db.session.rollback()
         return Outcome.TAKEN
     claimed_at = message.claimed_at
+    try:
+        email = prepare(message)
+    except Exception as error:  # noqa: BLE001 - a message that cannot be written is recorded, never left claimed
+        current_app.logger.exception("email %s could not be prepared", message_id)
+        return record_failure(message_id, claimed_at, error)
+    if email is None:
+        return Outcome.SKIPPED
+    try:
+        send(email)
+    except Exception as error:  # noqa: BLE001 - whatever the mail server did, the message is kept and says why
+        return record_failure(message_id, claimed_at, error)
+    record_sent(message_id)
+    return Outcome.SENT
+
+
+def prepare(message: OutboxMessage) -> Message | None:
+    """The email as it goes now (committed, so no transaction stays open while the server is talked to);
+    None when it no longer makes sense, recorded as skipped."""
     reason = freshness.stale_reason(message)
     if reason:
         mail.finish(message, MailStatus.SKIPPED, reason)
         db.session.commit()
-        return Outcome.SKIPPED
+        return None
     refresh_content(message)
     email = Message(
         subject=message.subject,
@@ -178,16 +201,48 @@ def deliver(message_id: int) -> Outcome:
         sender=message.sender,
         reply_to=message.reply_to,
     )
-    db.session.commit()  # what goes out is stored; no transaction stays open while the server is talked to
-    try:
-        with TimedConnection(current_app.extensions["mail"]) as connection:
-            email.send(connection)
-    except Exception as error:  # noqa: BLE001 - whatever the mail server did, the message is kept and says why
-        return record_failure(message_id, claimed_at, error)
-    message = db.session.get_one(OutboxMessage, message_id)
-    mail.finish(message, MailStatus.SENT)
     db.session.commit()
-    return Outcome.SENT
+    return email
+
+
+def send(email: Message) -> None:
+    """Hand the email to the mail server. Whether it went is decided by the server's answer to the message
+    itself: a QUIT that fails afterwards (a server that hangs up) must not make a delivered email go again."""
+    connection = TimedConnection(current_app.extensions["mail"])
+    connection.host = None if connection.mail.suppress else connection.configure_host()
+    try:
+        email.send(connection)
+    except BaseException:
+        close_quietly(connection.host, polite=False)
+        raise
+    close_quietly(connection.host, polite=True)
+
+
+def close_quietly(host: smtplib.SMTP | None, polite: bool) -> None:
+    if host is None:
+        return
+    try:
+        host.quit() if polite else host.close()
+    except (OSError, smtplib.SMTPException):
+        host.close()
+
+
+def record_sent(message_id: int) -> None:
+    """Record a delivered email, holding on through a database that is briefly away: a 'sent' left unrecorded
+    would be taken over after CLAIM_MINUTES and sent again."""
+    pause = threading.Event()
+    for attempt in range(RECORD_TRIES):
+        try:
+            message = db.session.get_one(OutboxMessage, message_id)
+            mail.finish(message, MailStatus.SENT)
+            db.session.commit()
+            return
+        except Exception:  # noqa: BLE001 - retried; the last failure is raised
+            db.session.rollback()
+            if attempt == RECORD_TRIES - 1:
+                raise
+            current_app.logger.warning("email %s went but could not be recorded; trying again", message_id)
+            pause.wait(RECORD_PAUSE_SECONDS)
 
 
 def record_failure(message_id: int, claimed_at: datetime | None, error: Exception) -> Outcome:
@@ -246,7 +301,10 @@ def sender() -> str:
 
 
 def is_permanent(error: Exception) -> bool:
-    """The server refused for good (5xx for every recipient, or for the content): trying again cannot help."""
+    """The server refused for good (5xx for every recipient, or for the content), or the email cannot be written
+    (a header with a line break): trying again cannot help."""
+    if isinstance(error, BadHeaderError):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
@@ -278,6 +336,8 @@ def describe(error: Exception) -> str:
         return f"the secure connection to the mail server failed ({error.reason or error})"
     if isinstance(error, OSError):
         return f"the mail server at {server} could not be reached ({error.strerror or error})"
+    if isinstance(error, BadHeaderError):
+        return "a header of the email holds a line break, which would let it add headers of its own"
     return f"the email could not be sent ({type(error).__name__}: {error})"
 
 

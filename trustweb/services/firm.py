@@ -9,7 +9,7 @@ from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings, User
 from trustweb.payments.keys import encrypt, stripe_keys
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, jobs
 
 SETTINGS_FIELDS = (
     "firm_name",
@@ -42,6 +42,9 @@ def update_settings(values: Mapping[str, Any]) -> FirmSettings:
     for field in SETTINGS_FIELDS:
         setattr(settings, field, values.get(field))
     audit.record("settings.updated", settings, before=before, after=audit.snapshot(settings, SETTINGS_FIELDS))
+    if before is None or (before["reminder_hour"], before["timezone"]) != (settings.reminder_hour, settings.timezone):
+        db.session.flush()
+        jobs.reschedule_reminders()
     db.session.commit()
     return settings
 

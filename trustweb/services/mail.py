@@ -19,7 +19,7 @@ from trustweb.extensions import db
 from trustweb.models import MailStatus, OutboxMessage, Payable, User
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, jobs
 
 MAX_ERROR = 500
 # The live links an email may carry: a client's pay link, a notice's dispute link, a staff invitation.
@@ -68,6 +68,15 @@ def reply_to(payable: Payable) -> str | None:
 def mail_is_set_up() -> bool:
     """Whether a mail server is configured; without one the worker keeps every email in the outbox."""
     return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def when_it_goes() -> str:
+    """When a queued email will go, as far as the outbox can tell: never a promise the firm's setup cannot keep."""
+    if not mail_is_set_up():
+        return "mail is not set up, so it waits in the Outbox"
+    if jobs.worker_is_running():
+        return "the worker sends it within seconds"
+    return "no worker has checked in lately, so it goes when one runs"
 
 
 def redact(body: str) -> str:

@@ -158,6 +158,9 @@ def _check_field(node: nodes.Node, what: str, fields: Mapping[str, str]) -> None
         raise ServiceError(f"The {what} may only use merge fields by name, such as {{{{ client_name }}}}.")
     if node.name not in fields:
         raise ServiceError(f"The {what} uses an unknown merge field “{node.name}”. Use one of: {', '.join(fields)}.")
+    if what == "subject" and node.name in LINK_FIELD.values():
+        # A subject is shown on staff pages and kept after sending; only the body's copy of a link is cut out.
+        raise ServiceError(f"The subject may not hold the link “{node.name}”; put it in the body.")
 
 
 def render(subject: str, body: str, values: Mapping[str, object], kind: str = "request") -> tuple[str, str, Markup]:

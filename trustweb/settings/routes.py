@@ -20,7 +20,7 @@ from trustweb.views import button_action, form_page, get_or_404
 def invitation_sent(user, link, what):
     """Say the invitation is on its way; without a mail server, hand the admin the link to pass on."""
     if outbox.mail_is_set_up():
-        flash(f"{what} for {user.name} is queued to {user.email}; the worker sends it within seconds.", "success")
+        flash(f"{what} for {user.name} is queued to {user.email}; {outbox.when_it_goes()}.", "success")
     else:
         flash(f"{what} for {user.name} waits in the Outbox: mail is not set up. Pass them this link yourself:", "info")
         flash(link, "link")
