@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from tests.conftest import AuthActions
+from tests.dates import today
 from tests.factories import TrustSetup, gen_user
 from tests.requests.steps import gen_firm, gen_request
 from trustweb.extensions import db
 from trustweb.models import OutboxMessage, TrustRequest, User
+from trustweb.services import payments as payment_service
 from trustweb.services import requests as request_service
 from trustweb.services.delivery import deliver_due
 
@@ -77,3 +79,18 @@ def listed(response):
 def text(response):
     """The page as a person reads it (&#39; is an apostrophe)."""
     return html.unescape(response.get_data(as_text=True))
+
+
+def paid_by_wire(office, request_id, key):
+    """The client wires the full amount and the lawyer records it: a receipt and the lawyer's notice are queued."""
+    payment_service.record_manual_payment(
+        db.session.get(TrustRequest, request_id),
+        amount_cents=500_000,
+        method="wire",
+        received_on=today(),
+        reference=key,
+        payer="Ada Archer",
+        cleared=True,
+        idempotency_key=f"wire-{key}-0000000000",
+        user=db.session.get(User, office.lawyer),
+    )

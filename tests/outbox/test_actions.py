@@ -10,12 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import built_app, post
-from tests.dates import today
 from tests.invoices.steps import apply, invoice_for, notice_period, retainer
-from tests.outbox.steps import email_of, listed, send, signed_in, text, worker_pass
+from tests.outbox.steps import email_of, listed, paid_by_wire, send, signed_in, text, worker_pass
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, OutboxMessage, TrustRequest, User
-from trustweb.services import payments as payment_service
+from trustweb.models import AuditEvent, OutboxMessage, User
 from trustweb.services.delivery import Outcome
 
 
@@ -34,21 +32,6 @@ def mail_server_down(mailbox):
         yield
     finally:
         mailbox.start()
-
-
-def paid_by_wire(office, request_id, key):
-    """The client wires the full amount and the lawyer records it: a receipt and the lawyer's notice are queued."""
-    payment_service.record_manual_payment(
-        db.session.get(TrustRequest, request_id),
-        amount_cents=500_000,
-        method="wire",
-        received_on=today(),
-        reference=key,
-        payer="Ada Archer",
-        cleared=True,
-        idempotency_key=f"wire-{key}-0000000000",
-        user=db.session.get(User, office.lawyer),
-    )
 
 
 def audited(action, message_id):

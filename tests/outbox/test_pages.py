@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, update
 
 from tests.conftest import csrf_token
-from tests.outbox.steps import email_of, listed, send, signed_in, text, worker_pass
+from tests.outbox.steps import email_of, listed, paid_by_wire, send, signed_in, text, worker_pass
 from tests.requests.steps import gen_request
 from trustweb.extensions import db
 from trustweb.models import OutboxMessage, ScheduledJob, User
@@ -204,23 +204,9 @@ def test_the_list_reads_as_many_statements_for_a_full_page_as_for_three_emails(a
 
 def test_a_waiting_email_that_no_longer_makes_sense_says_it_will_not_go(app, office):
     """The request email waits (no mail server); the client pays by wire: the Outbox says the worker will skip it."""
-    from tests.dates import today
-    from trustweb.models import TrustRequest
-    from trustweb.services import payments as payment_service
-
     with app.app_context():
         request_id = send(office)
         message_id = email_of(request_id).id
-        payment_service.record_manual_payment(
-            db.session.get(TrustRequest, request_id),
-            amount_cents=500_000,
-            method="wire",
-            received_on=today(),
-            reference="W-9",
-            payer="Ada Archer",
-            cleared=True,
-            idempotency_key="wire-while-the-email-waited",
-            user=db.session.get(User, office.lawyer),
-        )
+        paid_by_wire(office, request_id, "W-9")
     page = text(signed_in(app, office.bookkeeper).get(f"/outbox/{message_id}"))
     assert "<strong>It will not go:</strong> TR-000001 was paid in full before this email went out." in page
