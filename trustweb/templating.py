@@ -61,7 +61,7 @@ def register(app):
     from trustweb.models.base import utcnow
 
     # A fresh key for a one-click money form (a refund): the service refuses a second post with the same key.
-    from trustweb.services.mail import mail_is_set_up, state
+    from trustweb.services.mail import mail_is_set_up, retryable, state
 
     app.jinja_env.globals.update(
         can=can,
@@ -72,3 +72,4 @@ def register(app):
         mail_state=state,
         mail_is_set_up=mail_is_set_up,
     )
+    app.jinja_env.tests["retryable"] = retryable  # an email a Retry would help

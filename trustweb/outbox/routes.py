@@ -54,6 +54,7 @@ def show(message_id):
         message=message,
         text=outbox.redact(message.text_body),
         retryable=outbox.retryable(message),
+        cancellable=outbox.cancellable(message),
         will_skip=freshness.stale_reason(message) if message.is_waiting else None,
     )
 

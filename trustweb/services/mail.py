@@ -117,6 +117,14 @@ def retry_now(message: OutboxMessage, user: User) -> OutboxMessage:
     return message
 
 
+# What staff may still cancel: a message waiting, or given up (it keeps its link for a retry until then).
+CANCELLABLE = (MailStatus.QUEUED, MailStatus.FAILED)
+
+
+def cancellable(message: OutboxMessage) -> bool:
+    return message.status in CANCELLABLE
+
+
 def retryable(message: OutboxMessage) -> bool:
     """Whether Retry helps: a message given up, or one failing that waits for its next try."""
     return message.status == MailStatus.FAILED or state(message) == "Failing"
@@ -148,7 +156,7 @@ def cancel(message: OutboxMessage, user: User) -> OutboxMessage:
     audit.lock_chain()
     changed = rows_updated(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.status.in_((MailStatus.QUEUED, MailStatus.FAILED)))
+        .where(OutboxMessage.id == message.id, OutboxMessage.status.in_(CANCELLABLE))
         .values(status=MailStatus.CANCELLED)
     )
     db.session.refresh(message)
