@@ -10,11 +10,13 @@ its result. Readers are never blocked in WAL mode.
 """
 
 import sqlite3
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import CursorResult, Update, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from trustweb.extensions import db
 
@@ -59,3 +61,27 @@ def writes_on_get(view):
 def rows_updated(statement: Update) -> int:
     """Run an UPDATE in the session; the number of rows it changed (the session types its result without one)."""
     return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
+T = TypeVar("T")
+_MEMO = "per_transaction"
+
+
+def per_transaction(key: Any, compute: Callable[[], T]) -> T:
+    """compute(), once per database transaction: what a transaction has locked, or read under a lock it holds,
+    stays true until it ends (and is forgotten then, commit or rollback)."""
+    memo = db.session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = compute()
+    return cast(T, memo[key])
+
+
+def take_per_transaction(session: Session, key: Any) -> Any:
+    """What per_transaction() keeps under key, removed (None when nothing is kept)."""
+    return session.info.get(_MEMO, {}).pop(key, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_MEMO, None)

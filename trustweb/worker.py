@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from trustweb.extensions import db
-from trustweb.services import delivery, jobs, mail
+from trustweb.services import audit, delivery, jobs, mail
 
 ERROR_PAUSE = 10  # seconds to wait after an unexpected error before trying again
 
@@ -64,7 +64,9 @@ class Worker:
             logger.info("worker %s stopped", self.name)
 
     def run_once(self) -> bool:
-        """One pass: due jobs, then due emails. True when a full batch went (more may be waiting)."""
+        """One pass: audit events to seal, due jobs, then due emails. True when a full batch went (more may be
+        waiting)."""
+        audit.seal_pending()
         jobs.run_due(self.name)
         tally = delivery.deliver_due(limit=self.batch, worker=self.name, stopping=self.stopping.is_set)
         return tally.handled >= self.batch

@@ -18,18 +18,54 @@ $$
 """
 
 
+# The one change an audit event takes after it is written: sealed into the chain once (services/audit.py), its seq,
+# prev_hash and hash set where they were NULL and nothing else touched.
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "user_id",
+    "actor",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "digest",
+)
+_SQLITE_SEAL = " AND ".join(
+    ["OLD.seq IS NULL", "NEW.seq IS NOT NULL", "NEW.prev_hash IS NOT NULL", "NEW.hash IS NOT NULL"]
+    + [f'NEW."{column}" IS OLD."{column}"' for column in AUDIT_COLUMNS]
+)
+_PG_COLUMNS = ", ".join(f'%s."{column}"' for column in AUDIT_COLUMNS)
+PG_AUDIT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION trustweb_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.prev_hash IS NOT NULL
+       AND NEW.hash IS NOT NULL AND ({_PG_COLUMNS % (("NEW",) * len(AUDIT_COLUMNS))})
+       IS NOT DISTINCT FROM ({_PG_COLUMNS % (("OLD",) * len(AUDIT_COLUMNS))}) THEN
+        RETURN NEW;  -- sealed into the chain
+    END IF;
+    RAISE EXCEPTION '% is append-only: correct a mistake with a reversing entry', TG_TABLE_NAME;
+END
+$$
+"""
+
+
 def sqlite_triggers(table):
     message = f"{table} is append-only: correct a mistake with a reversing entry"
+    when = f" WHEN NOT ({_SQLITE_SEAL})" if table == "audit_event" else ""
     return [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END",
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}{when} BEGIN SELECT RAISE(ABORT, '{message}'); END",
         f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END",
     ]
 
 
 def postgresql_triggers(table):
+    function = "trustweb_audit_append_only" if table == "audit_event" else "trustweb_append_only"
     return [
         f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION trustweb_append_only()"
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()"
     ]
 
 
@@ -45,7 +81,8 @@ def _create_triggers(table, connection, **kw):
     if connection.dialect.name == "sqlite":
         statements = sqlite_triggers(table.name)
     elif connection.dialect.name == "postgresql":
-        statements = [PG_FUNCTION, *postgresql_triggers(table.name), postgresql_truncate_trigger(table.name)]
+        functions = [PG_FUNCTION, PG_AUDIT_FUNCTION] if table.name == "audit_event" else [PG_FUNCTION]
+        statements = [*functions, *postgresql_triggers(table.name), postgresql_truncate_trigger(table.name)]
     else:
         raise RuntimeError(f"no append-only triggers for {connection.dialect.name}")
     for statement in statements:

@@ -1,8 +1,11 @@
 """The audit trail: who did what, when, from where, with the values before and after.
 
-Events form a hash chain: each event's hash covers its own fields and the
-previous event's hash, and seq numbers run without gaps, so `flask trustweb
-audit-verify` can name the first event that was altered, removed or inserted.
+An event is written with the change it describes, carrying a digest of its own
+fields. It is then sealed into a hash chain (services/audit.py): given the next
+seq, gap-free, and a hash over its seq, its digest and the previous event's
+hash, so `flask trustweb audit-verify` can name the first event that was
+altered, removed or inserted. Most events are sealed in their own transaction;
+the rest (seq still NULL) by the worker moments later.
 """
 
 from datetime import datetime
@@ -20,7 +23,7 @@ class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # NULL until sealed
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     actor: Mapped[str] = mapped_column(String(254))  # the user's email, or "system" for commands
@@ -30,14 +33,16 @@ class AuditEvent(Model):
     object_id: Mapped[str | None] = mapped_column(String(40))
     before: Mapped[str | None] = mapped_column(Text)  # JSON
     after: Mapped[str | None] = mapped_column(Text)  # JSON
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the fields above; NULL on events sealed before migration 0012, whose hash covers the fields.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # NULL until sealed
+    hash: Mapped[str | None] = mapped_column(String(64))  # NULL until sealed
 
     user = relationship("User")
 
 
 class AuditChainHead(Model):
-    """The chain's last seq and hash: one row, locked by every writer so that events queue in order."""
+    """The chain's last seq and hash: one row, locked only while events are sealed (never while a change is made)."""
 
     __tablename__ = "audit_chain_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

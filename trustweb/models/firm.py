@@ -1,6 +1,6 @@
 """The firm's own settings and the number sequences it hands out."""
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text, update
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -79,17 +79,22 @@ class Counter(Model):
     def next_value(cls, name):
         """Increment and return the counter inside the caller's transaction.
 
-        The UPDATE takes the row lock, so concurrent callers queue rather than
-        read the same value.
+        One statement: the first number inserts the row, every later one updates it. Either takes the row's lock
+        until commit, so concurrent callers queue rather than read the same value; take a counter last.
         """
-        db.session.execute(insert_ignore(cls).values(name=name, last_value=0))
-        return db.session.execute(
-            update(cls).where(cls.name == name).values(last_value=cls.last_value + 1).returning(cls.last_value)
-        ).scalar_one()
+        statement = _insert(cls).values(name=name, last_value=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[cls.name], set_={"last_value": cls.last_value + 1}
+        ).returning(cls.last_value)
+        return db.session.execute(statement).scalar_one()
+
+
+def _insert(model):
+    """INSERT in the current database's dialect (for its ON CONFLICT clauses)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def insert_ignore(model):
     """INSERT ... ON CONFLICT DO NOTHING in the current database's dialect."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).on_conflict_do_nothing()
+    return _insert(model).on_conflict_do_nothing()

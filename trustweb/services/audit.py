@@ -1,8 +1,11 @@
-"""Writing and verifying the hash-chained audit trail.
+"""Writing, sealing and verifying the hash-chained audit trail.
 
 record() is called by every service that changes money, requests, users or
 settings, inside that service's transaction: the event and the change commit
-together or not at all.
+together or not at all. No writer waits for another's audit trail: the
+commit inserts the transaction's events and seals them into the chain only if
+the chain's head is free at that moment; otherwise the worker seals them
+moments later (seal_pending). ARCHITECTURE.md states the design and its proof.
 """
 
 import hashlib
@@ -13,8 +16,11 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from trustweb.database import per_transaction, take_per_transaction
 from trustweb.extensions import Model, client_address, db
 from trustweb.models import AuditChainHead, AuditEvent, User
 from trustweb.models.audit import GENESIS_HASH
@@ -34,22 +40,30 @@ def to_json(values: Mapping[str, Any] | None) -> str | None:
     return None if values is None else json.dumps(values, default=_plain, sort_keys=True, separators=(",", ":"))
 
 
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the event's fields and the previous event's hash."""
-    fields = {
-        "seq": event.seq,
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "user_id": event.user_id,
-        "actor": event.actor,
-        "ip": event.ip,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "prev_hash": event.prev_hash,
-    }
+_FIELDS = ("user_id", "actor", "ip", "action", "object_type", "object_id", "before", "after")
+
+
+def _hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _at(event: AuditEvent) -> str:
+    return event.at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def digest(event: AuditEvent) -> str:
+    """SHA-256 over the event's own fields: written with the event, so a change made before it is sealed shows."""
+    return _hash({"at": _at(event), **{name: getattr(event, name) for name in _FIELDS}})
+
+
+def event_hash(event: AuditEvent) -> str:
+    """The chain's hash of a sealed event: over its seq, its digest and the previous event's hash.
+
+    Events sealed before migration 0012 have no digest; their hash covers their fields directly."""
+    if event.digest is None:
+        fields = {name: getattr(event, name) for name in _FIELDS}
+        return _hash({"seq": event.seq, "at": _at(event), "prev_hash": event.prev_hash, **fields})
+    return _hash({"seq": event.seq, "digest": event.digest, "prev_hash": event.prev_hash})
 
 
 def _acting_user(user: User | None) -> User | None:
@@ -58,19 +72,6 @@ def _acting_user(user: User | None) -> User | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user
     return None
-
-
-def lock_chain() -> AuditChainHead:
-    """Lock the chain's head row for the rest of the transaction; returns it.
-
-    Every write appends to the chain, so writers already take turns at the head. The services that lock rows
-    (a request, an invoice, ledgers) take the head first: every transaction then locks in the same order, head
-    before rows, and two of them can never each hold what the other waits for (PostgreSQL would abort one).
-    """
-    db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
-    return db.session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
 
 
 def record(
@@ -83,12 +84,10 @@ def record(
     after: Mapping[str, Any] | None = None,
     user: User | None = None,
 ) -> AuditEvent:
-    """Append an event to the chain in the current transaction (the caller commits)."""
-    # The head row is locked so that concurrent writers append one after another.
-    head = lock_chain()
+    """Write an event in the current transaction (the caller commits): it is inserted, and sealed if it can be,
+    when the transaction commits; a rollback drops it with the change it described."""
     user = _acting_user(user)
     event = AuditEvent(
-        seq=head.last_seq + 1,
         at=utcnow(),
         user_id=user.id if user is not None else None,
         actor=user.email if user is not None else "system",
@@ -98,12 +97,87 @@ def record(
         object_id=str(object_id if object_id is not None else getattr(obj, "id", "")) or None,
         before=to_json(before),
         after=to_json(after),
-        prev_hash=head.last_hash,
     )
-    event.hash = event_hash(event)
-    head.last_seq, head.last_hash = event.seq, event.hash
-    db.session.add(event)
+    event.digest = digest(event)
+    # Kept until the commit writes them all in one INSERT (a rollback forgets them).
+    pending: list[AuditEvent] = per_transaction(_PENDING, list)
+    pending.append(event)
     return event
+
+
+_PENDING = "audit events"
+
+
+def _head(wait: bool) -> AuditChainHead | None:
+    """The chain's head row, locked until commit; None when another transaction holds it and wait is False.
+
+    On SQLite the transaction already holds the database's one write lock, so the head is always free."""
+    query = (
+        select(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .with_for_update(skip_locked=not wait)
+        .execution_options(populate_existing=True)
+    )
+    head = db.session.execute(query).scalar_one_or_none()
+    if head is None:
+        # Locked by another transaction, or not made yet (a new database). Inserting it waits for no one: the
+        # conflict with a committed row, locked or not, is passed over.
+        db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+        head = db.session.execute(query).scalar_one_or_none()
+    return head
+
+
+def _seal(head: AuditChainHead, events: Iterable[AuditEvent]) -> int:
+    """Give each event the next seq and its chain hash, in order; moves the head (the caller holds it)."""
+    count = 0
+    for event in events:
+        event.seq, event.prev_hash = head.last_seq + 1, head.last_hash
+        event.hash = event_hash(event)
+        head.last_seq, head.last_hash = event.seq, event.hash
+        count += 1
+    return count
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    """Insert the transaction's events, sealed now if the head is free (it is held only for the commit itself).
+
+    A writer never waits for the head: when another transaction is sealing, its events go in unsealed and the
+    worker's seal_pending() chains them moments later. So no change in the firm waits on another's audit trail."""
+    events = take_per_transaction(session, _PENDING)
+    if not events:
+        return
+    head = _head(wait=False)
+    if head is not None:
+        _seal(head, events)
+    session.add_all(events)
+
+
+def seal_pending(batch: int = 1000) -> int:
+    """Chain the events written while the head was busy, oldest first; commits. The number sealed."""
+    if not db.session.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1)):
+        db.session.commit()  # nothing waits (the usual case): no lock taken, no write
+        return 0
+    sealed = 0
+    while True:
+        head = _head(wait=True)
+        pending = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq.is_(None))
+            .order_by(AuditEvent.id)
+            .limit(batch)
+            .execution_options(populate_existing=True)
+        ).all()
+        count = _seal(head, pending) if head is not None else 0
+        db.session.commit()
+        sealed += count
+        if count < batch:
+            return sealed
+
+
+def waiting() -> int:
+    """Events written but not yet sealed."""
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) or 0
 
 
 def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
@@ -112,17 +186,19 @@ def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
 
 
 def verify(batch: int = 1000) -> list[str]:
-    """Problems in the chain, first one first; an empty list when it is intact."""
+    """Problems in the chain, first one first; an empty list when it is intact (events still waiting to be sealed
+    are checked against their digest)."""
     problems: list[str] = []
     expected_seq, prev_hash = 1, GENESIS_HASH
-    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for event in db.session.scalars(query):
+    query = select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
+    for event in db.session.scalars(query.execution_options(yield_per=batch)):
+        assert event.seq is not None and event.hash is not None
         if event.seq != expected_seq:
             missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq} to #{event.seq - 1}"
             problems.append(f"event {missing} is missing (the chain jumps to #{event.seq})")
         elif event.prev_hash != prev_hash:
             problems.append(f"event #{event.seq} does not follow the event before it (inserted or reordered)")
-        if event_hash(event) != event.hash:
+        if (event.digest is not None and digest(event) != event.digest) or event_hash(event) != event.hash:
             problems.append(f"event #{event.seq} was altered ({event.action} on {event.object_type} {event.object_id})")
         expected_seq, prev_hash = event.seq + 1, event.hash
     head = db.session.get(AuditChainHead, 1)
@@ -131,4 +207,11 @@ def verify(batch: int = 1000) -> list[str]:
         problems.append(f"event #{last + 1} is missing (the chain should end at #{head.last_seq})")
     elif head is not None and head.last_hash != prev_hash and not problems:
         problems.append(f"event #{last} does not match the chain's recorded end")
+    unsealed = select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
+    for event in db.session.scalars(unsealed.execution_options(yield_per=batch)):
+        if digest(event) != event.digest:
+            problems.append(
+                f"event id {event.id}, not yet sealed, was altered ({event.action} on {event.object_type} "
+                f"{event.object_id})"
+            )
     return problems

@@ -100,18 +100,36 @@ def _kept_from_trust(payment: Payment, account: BankAccount) -> bool:
     return payment.processor == "stripe" and account.fee_mode == "deducted"
 
 
-def book_fee(payable: Payable, payment: Payment, fee_cents: int, description: str | None = None) -> JournalEntry:
-    """A processor's fee on a payment: from operating, or owed to trust when the processor kept it from trust."""
+def _fee_account(payment: Payment) -> tuple[BankAccount, bool]:
+    """Where a payment's fee is booked: (the account, whether it is owed to trust as a shortfall)."""
     account = payment.bank_account
     operating = default_account("operating") if account.kind == "trust" else account
-    description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({payable.number})"
     # With no operating account to charge, the fee can only be owed to trust.
     if operating is None or _kept_from_trust(payment, account):
+        return account, True
+    return operating, False
+
+
+def hold_fee_ledgers(payment: Payment) -> None:
+    """Lock now the ledgers the payment's fee will move (no commit): a receipt's number, taken between, stays the
+    last lock of the transaction (services/journal.py)."""
+    account, owed_to_trust = _fee_account(payment)
+    if owed_to_trust:
+        lock_ledgers(account, [], with_shortfall=True)
+    else:
+        _operating_ledgers(account)
+
+
+def book_fee(payable: Payable, payment: Payment, fee_cents: int, description: str | None = None) -> JournalEntry:
+    """A processor's fee on a payment: from operating, or owed to trust when the processor kept it from trust."""
+    account, owed_to_trust = _fee_account(payment)
+    description = description or f"{payment.processor.title()} fee on {payment.receipt_number} ({payable.number})"
+    if owed_to_trust:
         return book_shortfall(
             account, fee_cents, payment.received_on, description, reference=payment.processor_reference
         )
     return operating_expense(
-        operating,
+        account,
         fee_cents,
         payment.received_on,
         description,
@@ -122,17 +140,16 @@ def book_fee(payable: Payable, payment: Payment, fee_cents: int, description: st
 
 def book_fee_returned(payment: Payment, amount_cents: int, reference: str | None) -> JournalEntry:
     """A fee the processor gave back (a dispute won): back to where the fee was booked from."""
-    account = payment.bank_account
-    operating = default_account("operating") if account.kind == "trust" else account
+    account, owed_to_trust = _fee_account(payment)
     description = f"{payment.processor.title()} returned its dispute fee on {payment.receipt_number}"
-    if operating is None or _kept_from_trust(payment, account):
+    if owed_to_trust:
         ledgers = lock_ledgers(account, [], with_shortfall=True)
         lines = [(ledgers[bank_key(account.id)], amount_cents), (ledgers[shortfall_key(account.id)], -amount_cents)]
         into, cleared = account, True
     else:
-        ledgers = _operating_ledgers(operating)
+        ledgers = _operating_ledgers(account)
         lines = [(ledgers["operating"], amount_cents), (ledgers["expense"], -amount_cents)]
-        into, cleared = operating, False
+        into, cleared = account, False
     return book_entry(
         "fee.returned",
         lines,

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from trustweb.database import per_transaction
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings, User
 from trustweb.payments.keys import encrypt, stripe_keys
@@ -88,7 +89,11 @@ def currency_of(account: BankAccount | None) -> str:
 
 
 def default_account(kind: str) -> BankAccount | None:
-    return db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default))
+    """The default account of this kind (asked once per transaction)."""
+    return per_transaction(
+        ("default account", kind),
+        lambda: db.session.scalar(select(BankAccount).where(BankAccount.kind == kind, BankAccount.is_default)),
+    )
 
 
 def make_default(account: BankAccount) -> BankAccount:

@@ -87,7 +87,6 @@ def create_invoice(values: Mapping[str, Any], user: User) -> Invoice:
 
 
 def lock(invoice: Invoice) -> Invoice:
-    audit.lock_chain()  # the head before any row: one lock order for every transaction
     return db.session.execute(
         select(Invoice).where(Invoice.id == invoice.id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()

@@ -2,12 +2,14 @@
 
 Lock order, the same in every transaction, so no two ever wait on each other
 crosswise (PostgreSQL would abort one; SQLite already holds its one write lock):
-1. the audit chain's head (audit.lock_chain), before any row;
-2. the trust request or invoice being paid or changed, when there is one;
-3. the ledgers of one bank account, all in one sorted go (by key);
-4. when the action also moves money in the operating account (a processor's
+1. the trust request or invoice being paid or changed, when there is one;
+2. the ledgers of one bank account, all in one sorted go (by key), then that
+   account's row shared (hold_account), as each entry is booked;
+3. when the action also moves money in the operating account (a processor's
    fee, an invoice paid from trust, a shortfall replaced), the operating
-   ledgers after the trust ones, again in one sorted go.
+   ledgers after the trust ones, again in one sorted go;
+4. a counter (a receipt's number), last.
+The audit trail takes no lock a writer waits on (services/audit.py).
 book_entry() then asks the rules in trustweb/ledger/rules.py, writes the entry
 and its lines (each with its ledger's running balance; a database trigger moves
 the ledger's stored balance with every line, and refuses any other change to it:
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from trustweb.database import per_transaction
 from trustweb.extensions import db
 from trustweb.ledger import rules
 from trustweb.ledger.keys import bank_key, shortfall_key
@@ -45,8 +48,7 @@ if TYPE_CHECKING:
 Lines = Sequence[tuple[LedgerAccount, int]]
 
 
-def _lock(keys: Iterable[str]) -> dict[str, LedgerAccount]:
-    """The ledger rows with these keys, locked in key order and re-read; by key."""
+def _select_locked(keys: Iterable[str]) -> dict[str, LedgerAccount]:
     rows = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.key.in_(sorted(keys)))
@@ -57,11 +59,31 @@ def _lock(keys: Iterable[str]) -> dict[str, LedgerAccount]:
     return {row.key: row for row in rows}
 
 
+def _lock(account: BankAccount, wanted: Mapping[str, Mapping[str, Any]]) -> dict[str, LedgerAccount]:
+    """The ledger rows with these keys (key -> the columns a new one is made with), made if new, locked in key order
+    and re-read; by key. Rows this transaction already holds are not asked for again."""
+    # The ledgers this transaction has locked, by key: locked once, they stay locked and fresh until it ends.
+    held: dict[str, LedgerAccount] = per_transaction("held ledgers", dict)
+    todo = [key for key in wanted if key not in held]
+    if todo:
+        found = _select_locked(todo)
+        missing = [key for key in todo if key not in found]
+        if missing:  # a ledger's first entry
+            for key in sorted(missing):
+                db.session.execute(
+                    insert_ignore(LedgerAccount).values(
+                        key=key, bank_account_id=account.id, balance_cents=0, uncleared_cents=0, **wanted[key]
+                    )
+                )
+            found |= _select_locked(missing)
+        held.update(found)
+    return {key: held[key] for key in wanted}
+
+
 def lock_ledgers(
     account: BankAccount, holders: Iterable["Holder"], with_bank: bool = True, with_shortfall: bool = False
 ) -> dict[str, LedgerAccount]:
     """The ledger rows for these holders in this trust account, created if new, locked, fresh; by key."""
-    audit.lock_chain()  # the head before any row: one lock order for every transaction
     # Each wanted ledger's key -> the columns it is created with.
     wanted: dict[str, dict[str, Any]] = {
         h.key(account.id): (
@@ -73,26 +95,13 @@ def lock_ledgers(
         wanted[bank_key(account.id)] = {"kind": "bank"}
     if with_shortfall:
         wanted[shortfall_key(account.id)] = {"kind": "shortfall"}
-    for key, columns in wanted.items():
-        db.session.execute(
-            insert_ignore(LedgerAccount).values(
-                key=key, bank_account_id=account.id, balance_cents=0, uncleared_cents=0, **columns
-            )
-        )
     # Locked in key order, so two transactions never wait on each other crosswise.
-    return _lock(wanted)
+    return _lock(account, wanted)
 
 
 def lock_operating(account: BankAccount, keys: Mapping[str, str]) -> dict[str, LedgerAccount]:
     """Ledgers of the operating account by key (key -> kind), created if new, locked in key order; by kind."""
-    audit.lock_chain()  # the head before any row: one lock order for every transaction
-    for key, kind in keys.items():
-        db.session.execute(
-            insert_ignore(LedgerAccount).values(
-                key=key, kind=kind, bank_account_id=account.id, balance_cents=0, uncleared_cents=0
-            )
-        )
-    return {row.kind: row for row in _lock(keys).values()}
+    return {row.kind: row for row in _lock(account, {key: {"kind": kind} for key, kind in keys.items()}).values()}
 
 
 def state(ledger: LedgerAccount) -> LedgerState:
@@ -115,9 +124,35 @@ def locked_through(bank_account_id: int) -> date | None:
     )
 
 
+# How a transaction holds a bank account's row on PostgreSQL (SQLite's one write lock already does all three).
+# Every entry booked shares it (postings never wait on each other); statement work takes it one at a time per
+# account without holding postings up; signing a reconciliation takes it whole: it waits for the entries being
+# booked and holds new ones until it commits, so no entry slips into the period it signs.
+POSTING, STATEMENTS, SIGNING = "posting", "statements", "signing"
+_ACCOUNT_LOCKS = {  # (read, key_share) for with_for_update()
+    POSTING: (True, True),  # FOR KEY SHARE
+    STATEMENTS: (False, True),  # FOR NO KEY UPDATE
+    SIGNING: (False, False),  # FOR UPDATE
+}
+
+
+def hold_account(bank_account_id: int, purpose: str) -> None:
+    """Lock the bank account's row for this purpose until commit (see _ACCOUNT_LOCKS)."""
+    read, key_share = _ACCOUNT_LOCKS[purpose]
+    db.session.execute(
+        select(BankAccount.id).where(BankAccount.id == bank_account_id).with_for_update(read=read, key_share=key_share)
+    ).scalar_one()
+
+
+def _hold_for_posting(bank_account_id: int) -> date | None:
+    hold_account(bank_account_id, POSTING)
+    return locked_through(bank_account_id)  # read under the lock: no sign-off can commit until this transaction ends
+
+
 def check_period_open(bank_account_id: int, entry_date: date) -> None:
-    """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too)."""
-    locked = locked_through(bank_account_id)
+    """Invariant 9: refuse a date in a reconciled and signed-off period (the database refuses it too). Holds the
+    account's row shared first, so a sign-off in progress finishes (or waits) before the check reads."""
+    locked = per_transaction(("period", bank_account_id), lambda: _hold_for_posting(bank_account_id))
     if locked is not None and entry_date <= locked:
         raise rules.BadDate(
             f"The books are reconciled and signed off through {locked.isoformat()}; nothing can be dated on or "

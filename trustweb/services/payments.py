@@ -25,7 +25,7 @@ from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
-from trustweb.services.fees import book_fee, operating_keys
+from trustweb.services.fees import book_fee, hold_fee_ledgers, operating_keys
 from trustweb.services.firm import currency_of, default_account
 from trustweb.services.journal import book_entry, lock_operating
 from trustweb.services.trust import METHODS, Holder, check_entry_date, firm_today, post_deposit
@@ -227,7 +227,10 @@ def book_payment(payable: Payable, payment: Payment, *, payer: str | None, clear
     entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
     payment.journal_entry_id = entry.id
     payment.status = PaymentStatus.SUCCEEDED
-    payment.receipt_number = f"R-{Counter.next_value('receipt'):06d}"
+    payment.bank_account = payable.bank_account
+    if payment.fee_cents:
+        hold_fee_ledgers(payment)
+    payment.receipt_number = f"R-{Counter.next_value('receipt'):06d}"  # the counter last: its lock is held to commit
     db.session.add(payment)
     db.session.flush()
     if payment.fee_cents:

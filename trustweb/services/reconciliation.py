@@ -35,7 +35,7 @@ from trustweb.models import (
     User,
 )
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, journal
 from trustweb.services.journal import locked_through
 from trustweb.services.ledger_reports import held_balances
 from trustweb.services.statements import bank_amounts
@@ -143,9 +143,8 @@ def sign(statement: BankStatement, explanation: str | None, user: User) -> Recon
     """Sign the reconciliation and lock the period; refused unless the three agree or each difference is explained."""
     explanation = (explanation or "").strip()
     account = statement.bank_account
-    # One signer at a time per account: the account row is the lock (after the audit head, as everywhere).
-    audit.lock_chain()
-    db.session.execute(select(type(account).id).where(type(account).id == account.id).with_for_update()).scalar_one()
+    # One signer at a time per account, and no entry booked into the account meanwhile: the account row is the lock.
+    journal.hold_account(account.id, journal.SIGNING)
     if statement.period_end > firm_today():
         raise ServiceError("A period that has not ended yet cannot be signed off.")
     locked = locked_through(account.id)

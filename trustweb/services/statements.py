@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 
 from trustweb.bankfiles import csvfile, ofxfile
-from trustweb.extensions import Model, db
+from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankAccount, BankStatement, JournalEntry, JournalLine, LedgerAccount, StatementLine, User
 from trustweb.models.base import utcnow
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, journal
 from trustweb.services.journal import locked_through
 from trustweb.services.trust import EARLIEST_DATE, firm_time, firm_today
 
@@ -101,9 +101,9 @@ def import_statement(
 ) -> tuple[BankStatement, int]:
     """Read the whole file, refuse duplicates, then store the statement and its lines in one transaction."""
     account = _check_account(account)
-    # The audit chain's head first, as every write takes it, before any check: two imports (or an import and a
-    # sign-off) of the account run one after the other, and the second sees what the first did.
-    audit.lock_chain()
+    # The account's row first, before any check: two imports (or an import and a sign-off) of the account run one
+    # after the other, and the second sees what the first did.
+    journal.hold_account(account.id, journal.STATEMENTS)
     if source == "csv":
         parsed = csvfile.parse(data, mapping or {})
     elif source == "ofx":
@@ -182,7 +182,7 @@ def type_statement(
 ) -> BankStatement:
     """A statement typed from paper: its dates and ending balance; its lines are ticked off the journal."""
     account = _check_account(account)
-    audit.lock_chain()  # before the checks, as for an import
+    journal.hold_account(account.id, journal.STATEMENTS)  # before the checks, as for an import
     _check_period(account, period_start, period_end)
     _refuse_duplicate(account, None, period_start, period_end)
     statement = BankStatement(
@@ -247,7 +247,7 @@ def auto_match(account: BankAccount, user: User | None = None) -> int:
     """Match each unmatched line, in date order, to the nearest entry with the same amount (and cheque number, when
     both have one) dated within the window; a line with no candidate is left for a person. A line of a signed-off
     period is only matched to an entry dated after it (see _check_not_signed). No commit."""
-    audit.lock_chain()
+    journal.hold_account(account.id, journal.STATEMENTS)
     locked = locked_through(account.id)
     lines = db.session.scalars(
         select(StatementLine)
@@ -404,10 +404,10 @@ def delete_statement(statement: BankStatement, user: User) -> None:
     db.session.commit()
 
 
-def _take_turn(row: Model) -> None:
-    """The audit chain's head first, as every write takes it, then the row afresh: two bookkeepers matching the same
-    entry, or a match and a sign-off, run one after the other and each sees what the other did."""
-    audit.lock_chain()
+def _take_turn(row: StatementLine | BankStatement) -> None:
+    """The account's row first, then the row afresh: two bookkeepers matching the same entry, or a match and a
+    sign-off, run one after the other and each sees what the other did."""
+    journal.hold_account(row.bank_account_id, journal.STATEMENTS)
     try:
         db.session.refresh(row)
     except InvalidRequestError:  # deleted by someone else meanwhile

@@ -1,0 +1,55 @@
+"""What a card payment through the pay link costs the database: a count of SQL statements that cannot creep back.
+
+Measured on a second payment of the same matter (its ledgers exist, as they do for almost every payment). When a
+change adds a statement, this test names each statement and where it came from: find the lazy load or the repeat.
+"""
+
+import traceback
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from tests.conftest import ON_POSTGRES
+from tests.requests.steps import GOOD_CARD, card_details, gen_firm, gen_sent_request, pay, pay_form
+from trustweb.extensions import db
+
+# The statements of one card payment, from the POST to the redirect to its receipt.
+PAYMENT_STATEMENTS = 39 if ON_POSTGRES else 48
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements run meanwhile, each with the three innermost frames of our code that ran it."""
+    seen = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        frames = [f for f in traceback.extract_stack() if "/trustweb/" in f.filename]
+        where = " < ".join(f"{f.filename.split('/')[-1]}:{f.lineno}:{f.name}" for f in reversed(frames[-3:]))
+        seen.append(f"{' '.join(statement.split())}  @ {where}")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_card_payment_runs_a_fixed_number_of_statements(app, client, mailbox):
+    with app.app_context():
+        setup = gen_firm()
+        _, first = gen_sent_request(setup, mailbox)
+        _, second = gen_sent_request(setup, mailbox, recipients=["ada.second@example.com"])
+    assert pay(client, first, "5000.00")[0].status_code == 303
+    _, csrf, checkout = pay_form(client, second)
+    data = {"csrf_token": csrf, "checkout": checkout, **card_details("5000.00", GOOD_CARD)}
+    with statements(app) as seen:
+        response = client.post(second, data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    listing = "\n".join(f"{s[:90]} ... {s[s.index('  @ ') :]}" for s in seen)
+    assert len(seen) == PAYMENT_STATEMENTS, listing
+    # No lock every payment in the firm waits on: the audit chain's head is only taken if free.
+    head = [s for s in seen if s.startswith("SELECT audit_chain_head")]
+    assert len(head) == 1 and (not ON_POSTGRES or "SKIP LOCKED" in head[0]), listing
+    assert sum(s.startswith("INSERT INTO audit_event") for s in seen) == (1 if ON_POSTGRES else 5), listing
