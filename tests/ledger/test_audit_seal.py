@@ -62,7 +62,9 @@ class Holding:
 
 
 def hold_head():
+    """As a transaction sealing its events does: the head locked and moved, not yet committed."""
     db.session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one()
+    db.session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_seq=AuditChainHead.last_seq))
 
 
 def in_thread(app, action):

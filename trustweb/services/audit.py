@@ -119,9 +119,9 @@ def _head(wait: bool) -> AuditChainHead | None:
         .execution_options(populate_existing=True)
     )
     head = db.session.execute(query).scalar_one_or_none()
-    if head is None:
-        # Locked by another transaction, or not made yet (a new database). Inserting it waits for no one: the
-        # conflict with a committed row, locked or not, is passed over.
+    # None: locked by another transaction, or not made yet (a database made by create_all; migration 0012 makes it).
+    # A plain read tells which without waiting (an INSERT would wait for a transaction sealing at that moment).
+    if head is None and db.session.scalar(select(AuditChainHead.id).where(AuditChainHead.id == 1)) is None:
         db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
         head = db.session.execute(query).scalar_one_or_none()
     return head
