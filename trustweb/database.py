@@ -7,13 +7,20 @@ transaction ourselves: a request that may write (any method but GET/HEAD/
 OPTIONS, and every command) begins with BEGIN IMMEDIATE and so holds the
 write lock from its first read; other writers wait (busy_timeout) and then see
 its result. Readers are never blocked in WAL mode.
+
+A GET reads in a plain BEGIN and takes no write lock. The rare GET that must
+write (a pay link's first view) ends its read transaction first and writes in
+a short transaction of its own (write_transaction()): a read transaction is
+never upgraded to a write, which SQLite refuses at once ("database is locked",
+no waiting) when another writer committed since it began.
 """
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from flask import current_app, has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import CursorResult, Update, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -41,21 +48,29 @@ def _sqlite_begin(conn):
 
 
 def may_write():
-    """True unless this is a request that only reads."""
+    """True unless this is a request that only reads (or a GET's own write_transaction())."""
     if not has_request_context() or request.method not in READ_METHODS:
         return True
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return getattr(view, "writes_on_get", False)
+    return g.get("write_transaction", False)
 
 
-def writes_on_get(view):
-    """Mark a GET view that writes (a pay link's first view): it takes the write lock from its first read.
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """A write inside a GET, in a transaction of its own (BEGIN IMMEDIATE on SQLite), committed at the end.
 
-    Otherwise its read transaction would have to be upgraded to a write, which
-    SQLite refuses at once (no waiting) when another writer committed meanwhile.
+    The GET's read transaction ends first (rolled back: it has nothing to keep, and its objects are read again
+    when next used), so the write never upgrades it.
     """
-    view.writes_on_get = True
-    return view
+    db.session.rollback()
+    g.write_transaction = True
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.write_transaction = False
 
 
 def rows_updated(statement: Update) -> int:

@@ -231,7 +231,7 @@ def _demo_requests(users):
     open_request = ask(matters[2], 500_000, issued_days_ago=2, due_in_days=12, message=DEMO_OPEN_REQUEST, partial=True)
     link_of(open_request, open_request.created_by)
     viewed = ask(matters[3], 150_000, issued_days_ago=6, due_in_days=8, message="Top-up for expert fees.")
-    requests.mark_viewed(link_of(viewed, viewed.created_by))
+    requests.mark_viewed(link_of(viewed, viewed.created_by).id)
     overdue = ask(matters[4], 300_000, issued_days_ago=40, due_in_days=-10, message="Evergreen top-up.")
     link_of(overdue, overdue.created_by)
     partly = ask(matters[5], 400_000, issued_days_ago=15, due_in_days=5, message="Retainer.", partial=True)

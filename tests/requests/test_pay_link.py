@@ -7,7 +7,8 @@ was never ours: the client is told plainly, and no money is booked.
 import secrets
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy import text as sql
 
 from tests.conftest import post
 from tests.requests.steps import (
@@ -225,9 +226,34 @@ def test_two_tabs_opening_the_link_at_once_record_one_first_view(app, firm, mail
         second_tab = db.session.get(TrustRequest, request_id)
         assert second_tab.viewed_at is None
         pay_form(payer, path)  # the first tab, in its own request
-        request_service.mark_viewed(second_tab)
+        assert not request_service.mark_viewed(second_tab.id)
         assert count(AuditEvent, AuditEvent.action == "request.viewed") == 1
         assert second_tab.status == "viewed"
+
+
+def test_the_first_view_is_recorded_when_another_writer_commits_while_the_page_is_read(app, firm, mailbox, payer):
+    """The page reads without the write lock, so another writer may commit meanwhile; the view is still recorded
+    (SQLite refuses at once to turn a read transaction into a write after that: the write has its own)."""
+    with app.app_context():
+        request_id, path = gen_sent_request(firm, mailbox)
+        engine = db.engine
+    others = []
+
+    def another_writer(conn, cursor, statement, parameters, context, executemany):
+        if "FROM pay_link" in statement and not others:
+            others.append(statement)
+            with engine.begin() as other:  # a lawyer saving a note, committed between the page's read and write
+                other.execute(sql("UPDATE contact SET notes = 'Called' WHERE id = :id"), {"id": firm.client_b})
+
+    event.listen(engine, "after_cursor_execute", another_writer)
+    try:
+        html, _, _ = pay_form(payer, path)
+    finally:
+        event.remove(engine, "after_cursor_execute", another_writer)
+    assert others and "Pay" in html
+    with app.app_context():
+        assert db.session.get(TrustRequest, request_id).status == "viewed"
+        assert count(AuditEvent, AuditEvent.action == "request.viewed") == 1
 
 
 BAD_AMOUNTS = [

@@ -12,7 +12,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from trustweb.auth.permissions import public
-from trustweb.database import writes_on_get
+from trustweb.database import write_transaction
 from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment, PaymentStatus
@@ -92,7 +92,6 @@ def retry(form):
 @bp.get("/<token>")
 @limiter.limit("60 per minute")
 @public
-@writes_on_get
 def show(token):
     """The client's page: who asks, for what, how much is due, and how to pay."""
     link, state = load(token)
@@ -100,9 +99,14 @@ def show(token):
         return paid_page(link)
     if state != LinkState.OPEN:
         return closed_page(state, link)
+    shown = page(token, link, fresh_form(link.payable))
     if not link.payable.is_invoice and link.request.viewed_at is None:
-        request_service.mark_viewed(link.request)
-    return page(token, link, fresh_form(link.payable))
+        # The first view marks the request viewed once the page is read, in a short write of its own;
+        # later views write nothing and take no lock.
+        request_id = link.request.id
+        with write_transaction():
+            request_service.mark_viewed(request_id)
+    return shown
 
 
 @bp.post("/<token>")
@@ -163,7 +167,6 @@ def after_payment(token, link, form, payment):
 @bp.get("/<token>/return")
 @limiter.limit("60 per minute")
 @public
-@writes_on_get
 def returned(token):
     """Back from the processor's page: settle the checkout from what the processor says, then the receipt."""
     link = request_service.link_for_token(token)
@@ -172,11 +175,13 @@ def returned(token):
     payment = checkout_service.payment_for_checkout(request.args.get("session_id", "")[:100])
     if payment is None or payment.payable is not link.payable:
         abort(404)
-    try:
-        payment = checkout_service.settle_checkout(payment)
-    except ServiceError:
-        db.session.rollback()  # the webhook will settle it; tell the payer it is on its way
-        return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
+    if payment.status == PaymentStatus.PENDING:  # else the webhook was first: nothing to write
+        try:
+            with write_transaction():
+                payment = checkout_service.settle_checkout(payment)
+        except ServiceError:
+            # the webhook will settle it; tell the payer it is on its way
+            return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     if payment.status == PaymentStatus.PENDING:
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     return after_payment(token, link, fresh_form(link.payable), payment)

@@ -324,12 +324,16 @@ def link_state(link: PayLink | None) -> LinkState:
     return LinkState.OPEN
 
 
-def mark_viewed(request: TrustRequest) -> None:
-    """Record the client's first opening of the link (one UPDATE, so two tabs record it once)."""
+def mark_viewed(request_id: int) -> bool:
+    """Record the client's first opening of the link, and commit; False when it was already recorded.
+
+    One conditional UPDATE, so two tabs record it once. The pay page calls it in a write transaction of its own
+    (database.write_transaction), and only while the request it read was not viewed yet.
+    """
     now = utcnow()
     changed = rows_updated(
         update(TrustRequest)
-        .where(TrustRequest.id == request.id, TrustRequest.viewed_at.is_(None))
+        .where(TrustRequest.id == request_id, TrustRequest.viewed_at.is_(None))
         .values(
             viewed_at=now,
             status=db.case(
@@ -338,9 +342,9 @@ def mark_viewed(request: TrustRequest) -> None:
         )
     )
     if changed:
-        audit.record("request.viewed", request, after={"viewed_at": now}, user=None)
+        audit.record("request.viewed", object_type="TrustRequest", object_id=request_id, after={"viewed_at": now})
     db.session.commit()
-    db.session.refresh(request)
+    return bool(changed)
 
 
 def send_reminder(request: TrustRequest, user: User | None = None, today: date | None = None) -> OutboxMessage:

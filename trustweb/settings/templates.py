@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
-from trustweb.database import writes_on_get
+from trustweb.database import write_transaction
 from trustweb.extensions import db
 from trustweb.models import EmailTemplate
 from trustweb.refusals import ServiceError
@@ -16,14 +16,19 @@ from trustweb.templating import firm
 from trustweb.views import button_action, form_page, get_or_404
 
 
+def all_templates():
+    return db.session.scalars(select(EmailTemplate).order_by(EmailTemplate.kind, EmailTemplate.name)).all()
+
+
 @bp.get("/templates")
 @requires("manage_settings")
-@writes_on_get
 def templates():
-    for kind in template_service.DEFAULTS:
-        template_service.default_template(kind)  # the built-in defaults appear the first time
-    db.session.commit()
-    rows = db.session.scalars(select(EmailTemplate).order_by(EmailTemplate.kind, EmailTemplate.name)).all()
+    rows = all_templates()
+    if set(template_service.DEFAULTS) - {row.kind for row in rows if row.is_default}:
+        with write_transaction():  # the built-in defaults appear the first time, in a short write of their own
+            for kind in template_service.DEFAULTS:
+                template_service.default_template(kind)
+        rows = all_templates()
     return render_template("settings/templates.html", templates=rows)
 
 
