@@ -1,6 +1,6 @@
 """What every template can use: htmx source, the firm, permissions, money, and moments on the firm's clock."""
 
-from flask import current_app, g, url_for
+from flask import current_app, url_for
 
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
@@ -9,12 +9,10 @@ from trustweb.services.trust import firm_time
 
 
 def firm():
-    """The firm's settings, read once per request."""
+    """The firm's settings (FirmSettings.get() reads them once per transaction)."""
     from trustweb.models import FirmSettings
 
-    if "firm" not in g:
-        g.firm = FirmSettings.get()
-    return g.firm
+    return FirmSettings.get()
 
 
 def htmx_script():

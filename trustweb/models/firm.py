@@ -4,6 +4,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Te
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
+from trustweb.database import per_transaction
 from trustweb.extensions import Model, db
 
 DEFAULTS = {
@@ -60,11 +61,12 @@ class FirmSettings(Model):
 
     @classmethod
     def get(cls):
-        """The settings row; until an admin first saves them, unsaved defaults (reading never writes)."""
-        settings = db.session.get(cls, 1)
-        if settings is None:
-            settings = cls(id=1, **DEFAULTS)
-        return settings
+        """The settings row; until an admin first saves them, unsaved defaults (reading never writes).
+
+        Every page, service and template that needs the firm asks here: read once per transaction (asking again
+        costs no SELECT), and anew in the next.
+        """
+        return per_transaction(cls, lambda: db.session.get(cls, 1) or cls(id=1, **DEFAULTS))
 
 
 class Counter(Model):

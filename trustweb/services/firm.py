@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from trustweb.database import per_transaction
 from trustweb.extensions import db
@@ -33,9 +33,8 @@ ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "cur
 
 
 def update_settings(values: Mapping[str, Any]) -> FirmSettings:
-    settings = db.session.get(FirmSettings, 1)
-    if settings is None:
-        settings = FirmSettings(id=1)
+    settings = FirmSettings.get()  # the one every later read in this transaction gets, saved or not
+    if inspect(settings).transient:  # the defaults: the first save adds the row
         db.session.add(settings)
         before = None
     else:
