@@ -62,22 +62,29 @@ class IdConverter(IntegerConverter):
             raise NotFound() from None
 
 
-def get_or_404(model, ident):
+def get_or_404(model, ident, *options):
+    """The row by its id, with what the page shows of it loaded along (options such as joinedload), or a 404."""
     if not 0 < ident <= MAX_ID:
         abort(404)
-    obj = db.session.get(model, ident)
+    obj = db.session.get(model, ident, options=options)
     if obj is None:
         abort(404)
     return obj
 
 
-def paginate(select, per_page=None):
-    """A page of results, from ?page=N (anything unusable means the first page)."""
+def paginate(select, per_page=None, total=None):
+    """A page of results, from ?page=N (anything unusable means the first page).
+
+    A view that has already counted the rows (with its totals) gives `total`, and the pager does not count again.
+    """
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         page = 1
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    return db.paginate(select, page=page, per_page=per_page, error_out=False)
+    pagination = db.paginate(select, page=page, per_page=per_page, error_out=False, count=total is None)
+    if total is not None:
+        pagination.total = total
+    return pagination
 
 
 def invalid(template, status=422, **context):

@@ -14,7 +14,7 @@ from tests.requests.steps import GOOD_CARD, card_details, gen_firm, gen_sent_req
 from trustweb.extensions import db
 
 # The statements of one card payment, from the POST to the redirect to its receipt.
-PAYMENT_STATEMENTS = 34 if ON_POSTGRES else 43
+PAYMENT_STATEMENTS = 29 if ON_POSTGRES else 38
 
 
 @contextmanager

@@ -4,11 +4,12 @@ import secrets
 
 from flask import render_template, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.bills.forms import RequestPaymentForm, VoidForm
 from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
-from trustweb.models import OutboxMessage
+from trustweb.models import JournalEntry, OutboxMessage, Payment, TrustRequest
 from trustweb.payments import NotConfigured, processor_for
 from trustweb.services import requests as request_service
 from trustweb.services.trust import firm_today
@@ -20,6 +21,19 @@ def back_to(payable):
     if payable.is_invoice:
         return url_for("bills.show_invoice", invoice_id=payable.id)
     return url_for("bills.show_request", request_id=payable.id)
+
+
+# What a request's page shows of it, loaded with it: one SELECT for the request and its people, one for each list.
+SHOWN_WITH_REQUEST = (
+    joinedload(TrustRequest.contact),
+    joinedload(TrustRequest.matter),
+    joinedload(TrustRequest.bank_account),
+    joinedload(TrustRequest.template),
+    joinedload(TrustRequest.created_by),
+    joinedload(TrustRequest.approved_by),
+    selectinload(TrustRequest.links),
+    selectinload(TrustRequest.payments).joinedload(Payment.journal_entry).selectinload(JournalEntry.clearance),
+)
 
 
 def request_page(trust_request, status=200, **context):

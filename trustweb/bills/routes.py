@@ -7,7 +7,7 @@ from sqlalchemy import select
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.forms import TrustRequestForm, email_list
-from trustweb.bills.pages import request_page
+from trustweb.bills.pages import SHOWN_WITH_REQUEST, request_page
 from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
 from trustweb.extensions import db
 from trustweb.forms import choices, query_id
@@ -26,12 +26,13 @@ PREFILL = ("contact_id", "matter_id", "account_id", "amount", "due_on", "message
 def index():
     """Trust requests, filtered by htmx; the totals follow the filters."""
     filters = RequestFilters.from_args()
+    summed = totals(filters)
     return page_or_partial(
         "bills/index.html",
         "bills/_requests.html",
-        page=paginate(filtered(filters)),
+        page=paginate(filtered(filters), total=summed["count"]),
         filters=filters,
-        totals=totals(filters),
+        totals=summed,
         statuses=STATUS_FILTERS,
         lawyers=lawyers(),
         today=firm_today(),
@@ -168,7 +169,7 @@ def update_request(request_id):
 @requires("view")
 def show_request(request_id):
     """A request with its payments, emails, pay links and actions."""
-    return request_page(get_or_404(TrustRequest, request_id))
+    return request_page(get_or_404(TrustRequest, request_id, *SHOWN_WITH_REQUEST))
 
 
 @bp.get("/requests/<int:request_id>/print")

@@ -1,6 +1,6 @@
 from flask import render_template, url_for
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import with_expression
+from sqlalchemy.orm import selectinload, with_expression
 
 from trustweb.auth.permissions import requires
 from trustweb.bills.queries import requests_for
@@ -55,7 +55,8 @@ def create():
 @bp.get("/<int:contact_id>")
 @requires("view")
 def show(contact_id):
-    contact = get_or_404(Contact, contact_id)
+    # The contact's matters with their lawyers; its ledgers' matters are among them (no load per ledger).
+    contact = get_or_404(Contact, contact_id, selectinload(Contact.matters).joinedload(Matter.lawyer))
     ledgers = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.contact_id == contact.id)

@@ -1,6 +1,6 @@
 from flask import render_template, request, url_for
 from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills.queries import requests_for
@@ -102,7 +102,7 @@ def create():
 @bp.get("/<int:matter_id>")
 @requires("view")
 def show(matter_id):
-    matter = get_or_404(Matter, matter_id)
+    matter = get_or_404(Matter, matter_id, joinedload(Matter.client), joinedload(Matter.lawyer))
     trust = panel_context(Scope("matter", chosen_account(), matter.client, matter))
     return render_template(
         "matters/show.html",

@@ -1,17 +1,22 @@
-"""The Dashboard's figures: the firm at a glance and the signed-in lawyer's own open matters, read only."""
+"""The Dashboard's figures: the firm at a glance and the signed-in lawyer's own open matters, read only.
+
+A fixed number of SELECTs whatever the firm's size: what the page shows of each matter is loaded with it, and
+each trust account comes with its balance and its last signed reconciliation.
+"""
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import Model, db
-from trustweb.models import BankAccount, Contact, LedgerAccount, Matter, MatterStatus
+from trustweb.models import BankAccount, Contact, LedgerAccount, Matter, MatterStatus, Reconciliation
 from trustweb.services import reconciliation, reports
 
 
-def _count(model: type[Model], *where: ColumnElement[bool]) -> int:
-    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+def _count(model: type[Model], *where: ColumnElement[bool]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(model).where(*where).scalar_subquery()
 
 
 def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
@@ -20,22 +25,34 @@ def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
     my_matters = db.session.scalars(
         select(Matter)
         .where(Matter.lawyer_id == lawyer_id, Matter.status == MatterStatus.OPEN)
+        .options(joinedload(Matter.client, innerjoin=True))
         .order_by(Matter.opened_on.desc())
         .limit(10)
     ).all()
     recent_matters = db.session.scalars(
-        select(Matter).order_by(Matter.created_at.desc(), Matter.id.desc()).limit(5)
+        select(Matter)
+        .options(joinedload(Matter.lawyer, innerjoin=True))
+        .order_by(Matter.created_at.desc(), Matter.id.desc())
+        .limit(5)
     ).all()
+    reconciled_through = (
+        select(func.max(Reconciliation.period_end))
+        .where(Reconciliation.bank_account_id == BankAccount.id)
+        .scalar_subquery()
+    )
     trust_accounts = db.session.execute(
-        select(BankAccount, LedgerAccount.balance_cents)
+        select(BankAccount, LedgerAccount.balance_cents, reconciled_through)
         .outerjoin(LedgerAccount, (LedgerAccount.bank_account_id == BankAccount.id) & (LedgerAccount.kind == "bank"))
         .where(BankAccount.kind == "trust", BankAccount.active)
         .order_by(BankAccount.name)
     ).all()
+    open_matters, contacts = db.session.execute(
+        select(_count(Matter, Matter.status == MatterStatus.OPEN), _count(Contact))
+    ).one()
     return {
-        "open_matters": _count(Matter, Matter.status == MatterStatus.OPEN),
-        "contacts": _count(Contact),
-        "trust_accounts": trust_accounts,
+        "open_matters": open_matters,
+        "contacts": contacts,
+        "trust_accounts": [(account, balance) for account, balance, _ in trust_accounts],
         "my_matters": my_matters,
         "recent_matters": recent_matters,
         "shortfalls": db.session.execute(
@@ -45,5 +62,5 @@ def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
             .order_by(BankAccount.name)
         ).all(),
         "money": reports.dashboard_figures(today),
-        "reconciliations": [(account, *reconciliation.due_for(account, today)) for account, _ in trust_accounts],
+        "reconciliations": [(account, last, reconciliation.is_due(last, today)) for account, _, last in trust_accounts],
     }

@@ -45,9 +45,13 @@ from trustweb.services.trust import firm_today
 def due_for(account: BankAccount, today: date) -> tuple[date | None, bool]:
     """Whether last month's reconciliation is still to be signed: (last signed period end or None, due)."""
     last = locked_through(account.id)
-    month_start = today.replace(day=1)
-    last_month_end = month_start - timedelta(days=1)
-    return last, last is None or last < last_month_end
+    return last, is_due(last, today)
+
+
+def is_due(last: date | None, today: date) -> bool:
+    """Whether, with periods signed through `last` (None: never), last month's reconciliation is still due."""
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    return last is None or last < last_month_end
 
 
 def three_way(statement: BankStatement) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any, cast
 
 from markupsafe import Markup
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trustweb.database import rows_updated
 from trustweb.extensions import db
@@ -21,6 +23,8 @@ from trustweb.models import (
     AccountKind,
     Counter,
     FirmSettings,
+    Invoice,
+    JournalEntry,
     MatterStatus,
     OutboxMessage,
     Payable,
@@ -302,10 +306,37 @@ def void_request(request: TrustRequest, reason: str | None, user: User) -> Trust
 
 
 def link_for_token(token: str | None) -> PayLink | None:
-    """The PayLink for a token from a URL, or None (the token is compared by hash only)."""
+    """The PayLink for a token from a URL, or None (the token is compared by hash only).
+
+    Loaded with what the pay pages show of what it pays: a trust request's link in one SELECT with its request,
+    client, matter and account; an invoice's (less often opened) with a few more.
+    """
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(select(PayLink).where(PayLink.token_hash == token_hash(token)))
+    link = db.session.scalar(
+        select(PayLink)
+        .where(PayLink.token_hash == token_hash(token))
+        .options(
+            joinedload(PayLink.request).options(
+                joinedload(TrustRequest.contact), joinedload(TrustRequest.matter), joinedload(TrustRequest.bank_account)
+            )
+        )
+    )
+    if link is not None and link.invoice_id is not None:
+        # Loaded apart: joined above, it would cost every request's link too.
+        invoice = db.session.get(
+            Invoice,
+            link.invoice_id,
+            options=[
+                joinedload(Invoice.contact),
+                joinedload(Invoice.matter),
+                joinedload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account),
+                selectinload(Invoice.lines),
+                selectinload(Invoice.applications),
+            ],
+        )
+        set_committed_value(link, "invoice", invoice)  # as if loaded with the link (nothing to save)
+    return link
 
 
 def link_state(link: PayLink | None) -> LinkState:

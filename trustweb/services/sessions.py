@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
 from trustweb.models import LoginAttempt, User, UserSession
@@ -130,7 +131,11 @@ def load_session(token: str | None) -> User | None:
     """The active user whose unexpired session this token is, or None."""
     if not token or len(token) > 100:
         return None
-    session = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    session = db.session.scalar(
+        select(UserSession)
+        .where(UserSession.token_hash == token_hash(token))
+        .options(joinedload(UserSession.user, innerjoin=True))
+    )
     if session is None or session.expires_at <= utcnow():
         return None
     user = session.user
