@@ -4,36 +4,12 @@ Measured on a second payment of the same matter (its ledgers exist, as they do f
 change adds a statement, this test names each statement and where it came from: find the lazy load or the repeat.
 """
 
-import traceback
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from tests.conftest import ON_POSTGRES
 from tests.requests.steps import GOOD_CARD, card_details, gen_firm, gen_sent_request, pay, pay_form
-from trustweb.extensions import db
+from tests.statements import statements
 
 # The statements of one card payment, from the POST to the redirect to its receipt.
 PAYMENT_STATEMENTS = 29 if ON_POSTGRES else 38
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements run meanwhile, each with the three innermost frames of our code that ran it."""
-    seen = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        frames = [f for f in traceback.extract_stack() if "/trustweb/" in f.filename]
-        where = " < ".join(f"{f.filename.split('/')[-1]}:{f.lineno}:{f.name}" for f in reversed(frames[-3:]))
-        seen.append(f"{' '.join(statement.split())}  @ {where}")
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_card_payment_runs_a_fixed_number_of_statements(app, client, mailbox):
