@@ -8,8 +8,9 @@ A trust request's money goes to its trust account, an invoice's to operating.
 
 import secrets
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from trustweb.auth.permissions import public
 from trustweb.database import write_transaction
@@ -103,9 +104,13 @@ def show(token):
     if not link.payable.is_invoice and link.request.viewed_at is None:
         # The first view marks the request viewed once the page is read, in a short write of its own;
         # later views write nothing and take no lock.
+        # The client has the page either way: if the database is busy beyond its timeout, the next view records it.
         request_id = link.request.id
-        with write_transaction():
-            request_service.mark_viewed(request_id)
+        try:
+            with write_transaction():
+                request_service.mark_viewed(request_id)
+        except OperationalError:
+            current_app.logger.warning("request %s: its first view could not be recorded now", request_id)
     return shown
 
 
