@@ -65,6 +65,9 @@ class Config:
         self.BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
         self.HTMX_SOURCE = env("HTMX_SOURCE", "cdn")
         self.RATELIMIT_STORAGE_URI = env("RATELIMIT_STORAGE_URL", "memory://")
+        # Only a load test turns the per-address limits off, and only with a plain "false": anything else, a typo
+        # included, keeps them on. Always set, because Flask-Limiter otherwise keeps the last app's choice.
+        self.RATELIMIT_ENABLED = env("RATELIMIT_ENABLED", "true").strip().lower() not in {"false", "0", "no", "off"}
         self.RATELIMIT_HEADERS_ENABLED = True
         # If Redis is unreachable, limit per process rather than fail every request.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

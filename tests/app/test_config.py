@@ -2,6 +2,8 @@
 
 import stat
 
+import pytest
+
 from trustweb.config import Config, database_url
 
 
@@ -111,3 +113,49 @@ def test_unknown_htmx_source_is_refused(database):
 
     with pytest.raises(ValueError, match="HTMX_SOURCE"):
         create_app(make_config(database[0], database[1], HTMX_SOURCE="elsewhere"))
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [(None, True), ("false", False), ("FALSE", False), ("0", False), ("off", False), ("true", True), ("flase", True)],
+)
+def test_only_a_plain_false_switches_the_flood_limits_off(tmp_path, monkeypatch, value, enabled):
+    if value is None:
+        monkeypatch.delenv("TRUSTWEB_RATELIMIT_ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("TRUSTWEB_RATELIMIT_ENABLED", value)
+    assert Config(tmp_path).RATELIMIT_ENABLED is enabled
+
+
+# Limited routes that answer without any data: (method, path, limit per minute, status below the limit).
+LIMITED = [
+    ("POST", "/auth/login", 60, 422),  # an empty form: refused before any password is checked
+    ("GET", "/pay/not-a-real-token", 60, 404),
+    ("GET", "/auth/invite/not-a-real-token", 20, 404),
+]
+
+
+@pytest.mark.parametrize("setting", [None, "false"])
+@pytest.mark.parametrize(("method", "path", "limit", "status"), LIMITED)
+def test_a_load_test_can_see_past_the_flood_limits(database, monkeypatch, setting, method, path, limit, status):
+    """By default one address is stopped at the route's limit; with TRUSTWEB_RATELIMIT_ENABLED=false it never is."""
+    from tests.conftest import make_config, post
+    from trustweb import create_app
+    from trustweb.extensions import limiter
+
+    if setting is None:
+        monkeypatch.delenv("TRUSTWEB_RATELIMIT_ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("TRUSTWEB_RATELIMIT_ENABLED", setting)
+    try:
+        # Not the suite's cached apps: the limiter is one object for every app, switched by the last one built.
+        app = create_app(make_config(*database))
+        limiter.reset()
+        client = app.test_client()
+        statuses = [
+            (post(client, path) if method == "POST" else client.get(path)).status_code for _ in range(limit + 1)
+        ]
+        assert statuses == [status] * limit + [429 if setting is None else status]
+    finally:
+        limiter.enabled = True  # as the cached apps were built
+        limiter.reset()
