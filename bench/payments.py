@@ -36,6 +36,7 @@ from servers import (  # noqa: E402
     load_demo,
     stop_on_sigterm,
     uptime,
+    worker,
 )
 from sqlalchemy import func, select  # noqa: E402
 
@@ -250,8 +251,11 @@ def main() -> int:
         print(
             f"Demo firm and {len(jobs):,} open trust requests with pay links in {time.perf_counter() - started:.1f} s"
         )
-        with gunicorn("wsgi:app", store.env(), args.workers, Path(logs) / "app.log") as base_url:
-            print(f"Server: gunicorn -w {args.workers} (sync) wsgi:app at {base_url}, flood limits off")
+        with (
+            worker(store.env(), Path(logs) / "worker.log"),
+            gunicorn("wsgi:app", store.env(), args.workers, Path(logs) / "app.log") as base_url,
+        ):
+            print(f"Server: gunicorn -w {args.workers} (sync) wsgi:app at {base_url}, flood limits off; its worker")
             print(f"Each payment: GET the pay page, POST the full amount by card ({CARD}), GET the receipt")
             first = 0
             if args.warmup:

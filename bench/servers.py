@@ -133,6 +133,32 @@ def gunicorn(app: str, env: dict[str, str], workers: int, log: Path) -> Iterator
         stop(server)
 
 
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[None]:
+    """`flask trustweb worker` beside the server, as `make run` and a production server run it (it seals the audit
+    trail's waiting events and keeps the outbox); stopped when the block ends however it ends."""
+    with log.open("w") as out:
+        command = [str(BIN / "flask"), "--app", "wsgi", "trustweb", "worker"]
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "running" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"the worker did not start ({process.returncode}):\n{tail(log)}")
+            time.sleep(0.1)
+        yield
+    finally:
+        stop(process)
+
+
 def wait_until_serving(port: int, server: subprocess.Popen[bytes], log: Path, workers: int) -> None:
     """Until every worker has booted and the server answers over HTTP (60 s at most)."""
     deadline = time.monotonic() + 60
