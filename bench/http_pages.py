@@ -34,8 +34,8 @@ from servers import (  # noqa: E402
     database,
     gunicorn,
     load_demo,
+    run_bench,
     sign_in,
-    stop_on_sigterm,
     uptime,
 )
 
@@ -208,7 +208,6 @@ def report(targets: list[Target], runs: dict[str, list[Run]], args: argparse.Nam
 
 def main() -> int:
     args = parse_args()
-    stop_on_sigterm()
     args.use_python = args.python or shutil.which("wrk") is None
     tool = (
         f"Python load generator ({args.connections} threads, keep-alive where the server allows it)"
@@ -257,13 +256,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as error:
-        sys.exit(f"bench/http_pages.py: {error}")
-    except KeyboardInterrupt:
-        print(
-            "bench/http_pages.py: interrupted; the servers it started are stopped, its database removed",
-            file=sys.stderr,
-        )
-        sys.exit(130)
+    run_bench(main)

@@ -34,7 +34,7 @@ from servers import (  # noqa: E402
     database,
     gunicorn,
     load_demo,
-    stop_on_sigterm,
+    run_bench,
     uptime,
     worker,
 )
@@ -240,7 +240,6 @@ def books(store: Database) -> tuple[bool, list[str]]:
 
 def main() -> int:
     args = parse_args()
-    stop_on_sigterm()
     print(f"load before: {uptime()}")
     levels: list[Level] = []
     with database(args.pg) as store, tempfile.TemporaryDirectory(prefix="trustweb-bench-logs-") as logs:
@@ -303,12 +302,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as error:
-        sys.exit(f"bench/payments.py: {error}")
-    except KeyboardInterrupt:
-        print(
-            "bench/payments.py: interrupted; the servers it started are stopped, its database removed", file=sys.stderr
-        )
-        sys.exit(130)
+    run_bench(main)

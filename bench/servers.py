@@ -16,11 +16,12 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from sqlalchemy import create_engine, make_url, text
 
@@ -35,14 +36,23 @@ class BenchError(Exception):
     """The bench cannot go on; the message says why."""
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM (and SIGHUP) unwind the bench like Ctrl+C does, so every server it started is stopped."""
+def run_bench(main: Callable[[], int]) -> NoReturn:
+    """Run a bench's main() and exit with its status. SIGTERM and SIGHUP unwind it as Ctrl+C does, so every server
+    it started is stopped and its database removed; a BenchError ends it with its message."""
 
     def leave(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGHUP, leave)
+    name = f"bench/{Path(sys.argv[0]).name}"
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        sys.exit(f"{name}: {error}")
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; the servers it started are stopped, its database removed", file=sys.stderr)
+        sys.exit(130)
 
 
 def uptime() -> str:
