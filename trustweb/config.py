@@ -68,6 +68,8 @@ class Config:
         # Only a load test turns the per-address limits off, and only with a plain "false": anything else, a typo
         # included, keeps them on. Always set, because Flask-Limiter otherwise keeps the last app's choice.
         self.RATELIMIT_ENABLED = env("RATELIMIT_ENABLED", "true").strip().lower() not in {"false", "0", "no", "off"}
+        # Before every counter's key: installs (or test runs) sharing one Redis keep their counts apart.
+        self.RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "")
         self.RATELIMIT_HEADERS_ENABLED = True
         # If Redis is unreachable, limit per process rather than fail every request.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

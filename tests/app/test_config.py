@@ -43,6 +43,7 @@ def test_https_base_url_makes_cookies_secure(tmp_path, monkeypatch):
 def test_settings_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TRUSTWEB_DATABASE_URL", "postgresql://u@db.internal/trust")
     monkeypatch.setenv("TRUSTWEB_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("TRUSTWEB_RATELIMIT_KEY_PREFIX", "trustweb-hartwell")
     monkeypatch.setenv("TRUSTWEB_MAIL_SERVER", "smtp.firm.example.com")
     monkeypatch.setenv("TRUSTWEB_MAIL_PORT", "587")
     monkeypatch.setenv("TRUSTWEB_MAIL_USE_TLS", "true")
@@ -50,6 +51,7 @@ def test_settings_from_the_environment(tmp_path, monkeypatch):
     config = Config(tmp_path)
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.internal/trust"
     assert config.RATELIMIT_STORAGE_URI == "redis://127.0.0.1:6379/0"
+    assert config.RATELIMIT_KEY_PREFIX == "trustweb-hartwell"
     assert (config.MAIL_SERVER, config.MAIL_PORT, config.MAIL_USE_TLS) == ("smtp.firm.example.com", 587, True)
     assert config.HTMX_SOURCE == "local"
 
