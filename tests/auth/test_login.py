@@ -286,13 +286,18 @@ def test_flood_limit_state_can_live_in_redis(database):
     prefix = f"tw-test-{uuid.uuid4().hex}"
     config = make_config(*database, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix)
     app = create_app(config)
-    with app.app_context():
-        db.create_all()
-    client = app.test_client()
-    # Empty forms fail validation before any password check, so this is cheap.
-    statuses = [post(client, "/auth/login", {"email": "", "password": ""}).status_code for _ in range(61)]
-    assert statuses[:60] == [422] * 60 and statuses[60] == 429
     store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    keys = store.keys(f"*{prefix}*")
-    assert keys
-    store.delete(*keys)
+    try:
+        with app.app_context():
+            db.create_all()
+        client = app.test_client()
+        # Empty forms fail validation before any password check, so this is cheap.
+        statuses = [post(client, "/auth/login", {"email": "", "password": ""}).status_code for _ in range(61)]
+        assert statuses[:60] == [422] * 60 and statuses[60] == 429
+        keys = store.keys(f"*{prefix}*")
+        assert keys
+        store.delete(*keys)
+    finally:
+        # The limiter is one object for every app: give it back its memory storage, or the next tests in this
+        # process would count in (and conftest's reset would empty) this Redis database.
+        create_app(make_config(*database))
