@@ -121,6 +121,15 @@ def worker_command(poll):
         raise click.ClickException(str(error)) from error
 
 
+@trustweb_cli.command("audit-seal")
+def audit_seal_command():
+    """Seal into the audit chain the events that waited (what the worker does each pass; for cron without one)."""
+    from trustweb.services.audit import seal_pending
+
+    sealed = seal_pending()
+    click.echo(f"Sealed {sealed} audit event{'' if sealed == 1 else 's'}.")
+
+
 @trustweb_cli.command("send-mail")
 @click.option("--limit", default=500, show_default=True, help="At most this many emails in one run.")
 def send_mail_command(limit):

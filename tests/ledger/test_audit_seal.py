@@ -268,3 +268,12 @@ def test_the_ledger_locks_of_a_transaction_are_taken_once(app, setup):
             sa_event.remove(db.engine, "before_cursor_execute", listener)
         assert again == first and statements == []
         db.session.rollback()
+
+
+def test_audit_seal_chains_what_waited_for_cron_without_a_worker(app, setup, runner):
+    with app.app_context():
+        write_unsealed(object_id="9")
+    result = runner.invoke(args=["trustweb", "audit-seal"])
+    assert result.exit_code == 0 and "Sealed 1 audit event." in result.output
+    with app.app_context():
+        assert audit.waiting() == 0 and audit.verify() == []
