@@ -277,3 +277,36 @@ def test_audit_seal_chains_what_waited_for_cron_without_a_worker(app, setup, run
     assert result.exit_code == 0 and "Sealed 1 audit event." in result.output
     with app.app_context():
         assert audit.waiting() == 0 and audit.verify() == []
+
+
+def test_an_event_forged_beyond_the_chains_end_is_named(app, setup, unguard):
+    with app.app_context():
+        a_deposit(setup)
+        end = db.session.get(AuditChainHead, 1).last_seq
+        event_id = write_unsealed(object_id="10")
+        unguard("audit_event", "update")
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(seq=end + 1, hash="f" * 64))
+        db.session.commit()
+        assert audit.verify() == [f"event #{end + 1} lies beyond the chain's recorded end (#{end}): inserted"]
+
+
+@only_on_postgres
+def test_verify_while_events_are_being_sealed_names_no_missing_event(app, setup):
+    """The head is read before the events it covers, so events sealed during a check are no false alarm."""
+    stop = threading.Event()
+
+    def keep_writing():
+        count = 0
+        while not stop.is_set() and count < 200:
+            a_deposit(setup, 100)
+            count += 1
+        return count
+
+    def keep_verifying():
+        try:
+            return [problem for _ in range(15) for problem in audit.verify()]
+        finally:
+            stop.set()
+
+    outcomes = at_once(app, [keep_writing, keep_writing, keep_verifying])
+    assert failures(outcomes) == [] and outcomes[2] == []

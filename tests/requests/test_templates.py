@@ -1,13 +1,15 @@
 """Client email templates: merge fields only, nothing of the app behind them, no markup or headers from values."""
 
 import pytest
+from sqlalchemy import delete, select
 
-from tests.conftest import post
+from tests.conftest import ON_POSTGRES, post
 from tests.factories import gen_user
 from tests.invoices.steps import apply, invoice_for, notice_period, retainer
+from tests.ledger.test_races import at_once, failures
 from tests.requests.steps import gen_firm, gen_request, outbox, text
 from trustweb.extensions import db
-from trustweb.models import Contact, EmailTemplate, TrustRequest, User
+from trustweb.models import Contact, EmailTemplate, OutboxMessage, TrustRequest, User
 from trustweb.refusals import ServiceError
 from trustweb.services import requests as request_service
 from trustweb.services.delivery import deliver_due
@@ -248,3 +250,26 @@ def test_a_live_link_may_go_in_the_body_only(app, kind, field):
     """The subject is shown on staff pages and kept after the email went; only the body's link is cut out."""
     with app.app_context(), pytest.raises(ServiceError, match=f"The subject may not hold the link “{field}”"):
         save_template(None, {"name": "Linky", "kind": kind, "subject": f"Pay: {{{{ {field} }}}}", "body": "Hello"})
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_two_requests_sent_at_once_on_a_new_firm_share_one_default_template(app):
+    """Neither send finds the built-in template yet; both make it, once, and neither is refused with a 500."""
+
+    def send_it(request_id, user_id):
+        return lambda: (
+            request_service.send_request(db.session.get(TrustRequest, request_id), db.session.get(User, user_id)).id
+        )
+
+    with app.app_context():
+        setup = gen_firm()
+        pairs = [(gen_request(setup), gen_request(setup)) for _ in range(5)]
+    for first, second in pairs:
+        with app.app_context():  # a firm whose templates were never made
+            db.session.execute(delete(OutboxMessage))
+            db.session.execute(delete(EmailTemplate))
+            db.session.commit()
+        assert failures(at_once(app, [send_it(first, setup.lawyer), send_it(second, setup.lawyer)])) == []
+        with app.app_context():
+            kinds = db.session.scalars(select(EmailTemplate.kind).where(EmailTemplate.is_default)).all()
+            assert sorted(kinds) == sorted(set(kinds)) and "request" in kinds

@@ -108,7 +108,7 @@ def record(
 _PENDING = "audit events"
 
 
-def _head(wait: bool) -> AuditChainHead | None:
+def _head(session: Session, wait: bool) -> AuditChainHead | None:
     """The chain's head row, locked until commit; None when another transaction holds it and wait is False.
 
     On SQLite the transaction already holds the database's one write lock, so the head is always free."""
@@ -118,12 +118,12 @@ def _head(wait: bool) -> AuditChainHead | None:
         .with_for_update(skip_locked=not wait)
         .execution_options(populate_existing=True)
     )
-    head = db.session.execute(query).scalar_one_or_none()
+    head = session.execute(query).scalar_one_or_none()
     # None: locked by another transaction, or not made yet (a database made by create_all; migration 0012 makes it).
     # A plain read tells which without waiting (an INSERT would wait for a transaction sealing at that moment).
-    if head is None and db.session.scalar(select(AuditChainHead.id).where(AuditChainHead.id == 1)) is None:
-        db.session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
-        head = db.session.execute(query).scalar_one_or_none()
+    if head is None and session.scalar(select(AuditChainHead.id).where(AuditChainHead.id == 1)) is None:
+        session.execute(insert_ignore(AuditChainHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+        head = session.execute(query).scalar_one_or_none()
     return head
 
 
@@ -143,11 +143,16 @@ def _write_events(session: Session) -> None:
     """Insert the transaction's events, sealed now if the head is free (it is held only for the commit itself).
 
     A writer never waits for the head: when another transaction is sealing, its events go in unsealed and the
-    worker's seal_pending() chains them moments later. So no change in the firm waits on another's audit trail."""
+    worker's seal_pending() chains them moments later. So no change in the firm waits on another's audit trail.
+
+    (No service uses savepoints; a savepoint's release would not write the events, its rollback would not drop
+    them: record() inside session.begin_nested() needs more than this.)"""
+    if session.in_nested_transaction():
+        return  # a savepoint released: the events go with the whole transaction's commit
     events = take_per_transaction(session, _PENDING)
     if not events:
         return
-    head = _head(wait=False)
+    head = _head(session, wait=False)
     if head is not None:
         _seal(head, events)
     session.add_all(events)
@@ -160,7 +165,7 @@ def seal_pending(batch: int = 1000) -> int:
         return 0
     sealed = 0
     while True:
-        head = _head(wait=True)
+        head = _head(db.session(), wait=True)
         pending = db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.seq.is_(None))
@@ -185,26 +190,45 @@ def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
     return {field: getattr(obj, field) for field in fields}
 
 
+def _head_end() -> tuple[AuditChainHead | None, int]:
+    head = db.session.get(AuditChainHead, 1, populate_existing=True)
+    return head, head.last_seq if head is not None else 0
+
+
 def verify(batch: int = 1000) -> list[str]:
     """Problems in the chain, first one first; an empty list when it is intact (events still waiting to be sealed
     are checked against their digest)."""
     problems: list[str] = []
-    expected_seq, prev_hash = 1, GENESIS_HASH
-    query = select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
-    for event in db.session.scalars(query.execution_options(yield_per=batch)):
-        assert event.seq is not None and event.hash is not None
-        if event.seq != expected_seq:
-            missing = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq} to #{event.seq - 1}"
-            problems.append(f"event {missing} is missing (the chain jumps to #{event.seq})")
-        elif event.prev_hash != prev_hash:
-            problems.append(f"event #{event.seq} does not follow the event before it (inserted or reordered)")
-        if (event.digest is not None and digest(event) != event.digest) or event_hash(event) != event.hash:
-            problems.append(f"event #{event.seq} was altered ({event.action} on {event.object_type} {event.object_id})")
-        expected_seq, prev_hash = event.seq + 1, event.hash
-    head = db.session.get(AuditChainHead, 1)
+    expected_seq, prev_hash, end = 1, GENESIS_HASH, 0
+    # Up to the head's end as read before the events, then again as far as it has moved meanwhile, until it stands
+    # still: read only after the events, the head would name the events sealed during the check missing.
+    while True:
+        head, new_end = _head_end()
+        if new_end <= end:
+            beyond = db.session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.seq > end))
+            if beyond is None or _head_end()[1] > end:
+                if beyond is None:
+                    break
+                continue  # sealed just now: checked on the next round
+            problems.append(f"event #{beyond} lies beyond the chain's recorded end (#{end}): inserted")
+            break
+        query = select(AuditEvent).where(AuditEvent.seq > end, AuditEvent.seq <= new_end).order_by(AuditEvent.seq)
+        end = new_end
+        for event in db.session.scalars(query.execution_options(yield_per=batch)):
+            assert event.seq is not None and event.hash is not None
+            if event.seq != expected_seq:
+                gap = f"#{expected_seq}" if event.seq == expected_seq + 1 else f"#{expected_seq} to #{event.seq - 1}"
+                problems.append(f"event {gap} is missing (the chain jumps to #{event.seq})")
+            elif event.prev_hash != prev_hash:
+                problems.append(f"event #{event.seq} does not follow the event before it (inserted or reordered)")
+            if (event.digest is not None and digest(event) != event.digest) or event_hash(event) != event.hash:
+                problems.append(
+                    f"event #{event.seq} was altered ({event.action} on {event.object_type} {event.object_id})"
+                )
+            expected_seq, prev_hash = event.seq + 1, event.hash
     last = expected_seq - 1
-    if head is not None and head.last_seq > last:
-        problems.append(f"event #{last + 1} is missing (the chain should end at #{head.last_seq})")
+    if last < end:
+        problems.append(f"event #{last + 1} is missing (the chain should end at #{end})")
     elif head is not None and head.last_hash != prev_hash and not problems:
         problems.append(f"event #{last} does not match the chain's recorded end")
     unsealed = select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from trustweb.extensions import db
 from trustweb.models import EmailTemplate, User
+from trustweb.models.firm import insert_ignore
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 
@@ -230,13 +231,22 @@ def sample_values(firm_name: str) -> dict[str, str]:
 
 
 def default_template(kind: str) -> EmailTemplate:
-    """The firm's default template of this kind, created from the built-in text the first time it is needed."""
-    template = db.session.scalar(select(EmailTemplate).where(EmailTemplate.kind == kind, EmailTemplate.is_default))
+    """The firm's default template of this kind, created from the built-in text the first time it is needed.
+
+    Two sends at once may both find none: each inserts it only if no default of the kind (and no template of that
+    name) exists by then, and both then read the one that does."""
+    query = select(EmailTemplate).where(EmailTemplate.kind == kind, EmailTemplate.is_default)
+    template = db.session.scalar(query)
+    name, subject, body = DEFAULTS[kind]
+    for candidate in (name, f"{name} (built in)"):  # the second if staff already named a template so
+        if template is not None:
+            break
+        db.session.execute(
+            insert_ignore(EmailTemplate).values(name=candidate, kind=kind, subject=subject, body=body, is_default=True)
+        )
+        template = db.session.scalar(query)
     if template is None:
-        name, subject, body = DEFAULTS[kind]
-        template = EmailTemplate(name=name, kind=kind, subject=subject, body=body, is_default=True)
-        db.session.add(template)
-        db.session.flush()
+        raise ServiceError("The built-in email template could not be set up; rename the templates named like it.")
     return template
 
 
