@@ -177,8 +177,10 @@ def test_on_sqlite_a_second_worker_is_refused_while_one_runs(app):
             deadline = time.monotonic() + 10
             while db.session.get(ScheduledJob, "heartbeat") is None:
                 assert time.monotonic() < deadline
-                time.sleep(0.05)
+                # Out of the transaction before waiting: outside a request it holds SQLite's write lock, and the
+                # worker would starve for it.
                 db.session.rollback()
+                time.sleep(0.05)
         with pytest.raises(AnotherWorker, match="one worker runs at a time"):
             Worker(app, poll=0.05, name="second").run()
     finally:
