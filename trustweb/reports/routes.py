@@ -8,7 +8,6 @@ file for Excel.
 
 import csv
 import io
-from itertools import islice
 
 from flask import Response, render_template, request, stream_with_context
 from sqlalchemy import select
@@ -145,9 +144,8 @@ def csv_response(report, filters, filename):
         writer.writerow([])
         writer.writerow([column.label for column in report.columns])
         yield flush()
-        if report.csv_rows is not None:
-            rows = iter(report.csv_rows)
-            while batch := list(islice(rows, 2_000)):
+        if report.csv_batches is not None:
+            for batch in report.csv_batches:
                 writer.writerows(batch)
                 yield flush()
         else:

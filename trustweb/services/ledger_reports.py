@@ -11,18 +11,18 @@ from sqlalchemy import Row, Select, String, case, cast, func, select
 
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key, client_key
-from trustweb.ledger.money import plain_cents
+from trustweb.ledger.money import plain_cents_of_int
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
 from trustweb.services.reports import (
     ENTRY_KINDS,
+    FORMULA_STARTS,
     HELD_KINDS,
     Column,
     Filters,
     Report,
     ReportRow,
     account_of,
-    spreadsheet_text,
 )
 
 
@@ -128,6 +128,11 @@ def _balance_before(ledger_id: int, day: date) -> int:
     )
 
 
+# Rows fetched from the server-side cursor at a time, and written to the response as one chunk. A batch's rows and
+# its CSV tuples are alive together: a few hundred stay in the CPU's caches and die young for the garbage
+# collector (batches of 5,000 made the export a third slower).
+CSV_BATCH = 500
+
 JOURNAL_COLUMNS = [
     Column("date", "Date", "date"),
     Column("entry", "Entry"),
@@ -189,31 +194,39 @@ def journal_rows(rows: Iterable[Row[Any]], opening: int) -> Iterator[ReportRow]:
         }
 
 
-def _streamed_csv(statement: Select[Any], opening: int) -> Iterator[tuple[str, ...]]:
-    """The journal as CSV rows, read in batches from a server-side cursor with Core (no objects). The query runs
+def _streamed_csv(statement: Select[Any], opening: int) -> Iterator[list[tuple[str, ...]]]:
+    """The journal as CSV rows, in batches read from a server-side cursor with Core (no objects). The query runs
     only once iterated, so a streamed response opens it after the request's own work (and its commits) are
-    done. Dates come as the database's ISO text."""
+    done. Dates come as the database's ISO text; amounts go through the unchecked fast path of plain_cents (the
+    column is a BIGINT), and a text cell is checked for a formula's first character inline: this loop runs once per
+    entry of the account's history, and each call saved is a second or so at a million entries."""
     statement = statement.with_only_columns(
         statement.selected_columns[0],
         cast(JournalEntry.entry_date, String(10)),
         *statement.selected_columns[2:],
     )
-    result = db.session.connection().execute(statement.execution_options(yield_per=5_000))
+    result = db.session.connection().execute(statement.execution_options(yield_per=CSV_BATCH))
     balance = opening
-    kinds, safe = ENTRY_KINDS, spreadsheet_text
-    for entry_id, entry_date, kind, description, counterparty, reference, amount in result:
-        balance += amount
-        yield (
-            entry_date,
-            f"JE-{entry_id:06d}",
-            kinds.get(kind, kind),
-            safe(description),
-            safe(counterparty) or "",
-            safe(reference) or "",
-            plain_cents(amount) if amount > 0 else "",
-            plain_cents(-amount) if amount < 0 else "",
-            plain_cents(balance),
-        )
+    kinds, money, formula = ENTRY_KINDS, plain_cents_of_int, FORMULA_STARTS
+    for rows in result.partitions():
+        batch: list[tuple[str, ...]] = []
+        add = batch.append
+        for entry_id, entry_date, kind, description, counterparty, reference, amount in rows:
+            balance += amount
+            add(
+                (
+                    entry_date,
+                    f"JE-{entry_id:06d}",
+                    kinds.get(kind, kind),
+                    "'" + description if description and description[0] in formula else description,
+                    ("'" + counterparty if counterparty[0] in formula else counterparty) if counterparty else "",
+                    ("'" + reference if reference[0] in formula else reference) if reference else "",
+                    money(amount) if amount > 0 else "",
+                    money(-amount) if amount < 0 else "",
+                    money(balance),
+                )
+            )
+        yield batch
 
 
 def journal(filters: Filters, today: date, *, offset: int = 0, limit: int | None = None) -> Report:
@@ -231,7 +244,7 @@ def journal(filters: Filters, today: date, *, offset: int = 0, limit: int | None
     if limit is not None:
         report.rows = list(journal_rows(db.session.execute(statement.offset(offset).limit(limit)), opening))
     else:
-        report.csv_rows = _streamed_csv(statement, opening)
+        report.csv_batches = _streamed_csv(statement, opening)
     return report
 
 

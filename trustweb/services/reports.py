@@ -104,8 +104,8 @@ class Report:
     # (title, columns, rows) tables shown below the main one
     groups: list[tuple[str, list[Column], list[ReportRow]]] = field(default_factory=list)
     note: str | None = None
-    # For an export too long to build a dict per row: rows already as the CSV writes them (a generator).
-    csv_rows: Iterable[Sequence[Any]] | None = None
+    # For an export too long to build a dict per row: batches of rows already as the CSV writes them (a generator).
+    csv_batches: Iterable[Sequence[Sequence[Any]]] | None = None
 
 
 def account_of(filters: Filters) -> BankAccount:
