@@ -192,9 +192,9 @@ STAFF_PAGES = {
     # balances and last reconciliations, the two counts, shortfalls, requests open and payments this month (2)
     "dashboard": (lambda firm: "/", 7),
     # the matter with its client and lawyer, the trust panel (the account chosen, the ledger, the client's other
-    # matters and everyone's for a transfer, the trust accounts, a page of lines with its entries, their
-    # reversals and clearances, and its count), the requests, the invoices
-    "a matter": (lambda firm: f"/matters/{firm.matter}", 12),
+    # matters for a transfer (another client's is typed, and found as it is typed), the trust accounts, a page of
+    # lines with its entries, their reversals and clearances, and its count), the requests, the invoices
+    "a matter": (lambda firm: f"/matters/{firm.matter}", 11),
     # the totals (with the count), a page of requests, their creators, clients, matters with lawyers, the lawyers
     "bills": (lambda firm: "/bills/", 6),
     # the request with its people, its links, payments with their entries, the entries' clearances, its emails

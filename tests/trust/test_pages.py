@@ -200,15 +200,22 @@ def test_transfer_to_the_same_clients_other_matter_and_to_another_client(app, cl
     assert balance_shown(other) == "$300.00"
 
 
-def test_a_large_firm_types_another_clients_matter_number_instead_of_a_list(app, client, firm, monkeypatch):
-    """Beyond a few hundred open matters the list would weigh megabytes on every matter page."""
-    monkeypatch.setattr("trustweb.trust.ledgers.MAX_LISTED", 0)
+def test_another_clients_matter_is_found_as_its_number_or_name_is_typed(app, client, firm):
+    """Other clients' matters are never listed (a large firm's list would weigh megabytes on every matter page): the
+    number is typed, and what is typed offers the first matching open matters."""
     deposit(client, firm, amount="1000")
     page = client.get(url(firm)).get_data(as_text=True)
     assert 'value="other"' in page and 'name="transfer-other_matter"' in page
-    assert "Patricia Patel ·" not in page  # other clients' matters are no longer listed
+    assert 'list="transfer-matter-options"' in page and '<datalist id="transfer-matter-options">' in page
+    assert "Patricia Patel" not in page  # other clients' matters are not listed
     with app.app_context():
         number = db.session.get(Matter, firm["stranger"].id).number
+    suggest = re.search(r'hx-get="(/trust/matter-numbers[^"]*)"', page).group(1).replace("&amp;", "&")
+    offered = client.get(suggest + "&transfer-other_matter=patel", headers={"HX-Request": "true"})
+    assert offered.status_code == 200
+    assert f'<option value="{number}">Patricia Patel · Divorce</option>' in offered.get_data(as_text=True)
+    own = client.get(suggest + "&transfer-other_matter=alvarez").get_data(as_text=True)
+    assert "<option" not in own  # the client's own matters are in the list above, not among the others
     wrong = act(
         client,
         firm,

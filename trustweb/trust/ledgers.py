@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from flask import abort, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
@@ -11,7 +11,7 @@ from trustweb.forms import choices, parse_id, query_id
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, MatterStatus
 from trustweb.refusals import ServiceError
 from trustweb.services.trust import FIRM, Holder, holder_for
-from trustweb.views import get_or_404, paginate
+from trustweb.views import contains, get_or_404, paginate
 
 SCOPES = ("matter", "client", "firm")
 
@@ -53,7 +53,9 @@ class Scope:
 
 
 def ledger_url(ledger):
-    """The page of a held ledger."""
+    """The page of a held ledger; None for what the firm owes the account (replaced from the dashboard)."""
+    if ledger.kind == "shortfall":
+        return None
     if ledger.kind == "firm":
         return url_for("trust.ledger", scope="firm", ident=ledger.bank_account_id)
     if ledger.matter_id:
@@ -116,37 +118,57 @@ def ledger_lines(ledger, date_from=None, date_to=None):
     return paginate(statement, per_page=50)
 
 
-MAX_LISTED = 200  # other clients' open matters listed by name; beyond this, typed by number
 OTHER = "other"
+SUGGESTED = 20  # matters offered as the number is typed: a few, never the firm's every open matter
 
 
-def destinations(scope):
-    """Where money in this ledger may be transferred: the client's other ledgers first, then other clients'."""
-    same, others = [], []
+def destinations(scope, chosen=None):
+    """Where money in this ledger may be transferred: the client's other ledgers, or another client's matter typed
+    by its number (found as it is typed, matter_suggestions). `chosen`, an option a form posted, is kept when it
+    is another client's open matter (a form rendered before the number was typed listed them)."""
+    same = []
     if scope.kind in ("matter", "client"):
         if scope.kind == "matter":
             same.append((f"client:{scope.contact.id}", f"{scope.contact.name} – client funds (no matter)"))
         for matter in scope.contact.matters:
             if matter.status == MatterStatus.OPEN and (scope.matter is None or matter.id != scope.matter.id):
                 same.append((f"matter:{matter.id}", f"{matter.number} · {matter.description}"))
-    rows = db.session.execute(
-        select(Matter.id, Matter.number, Contact.name)
-        .join(Matter.client)
-        .where(Matter.status == MatterStatus.OPEN, Matter.client_id != (scope.contact.id if scope.contact else -1))
-        .order_by(Contact.name, Matter.number)
-        .limit(MAX_LISTED + 1)
-    ).all()
-    if len(rows) > MAX_LISTED:
-        # A large firm: a list of every open matter would weigh megabytes; the number is typed instead.
-        others = [(OTHER, "Another client's matter: type its number below")]
-    else:
-        others = [(f"matter:{mid}", f"{name} · {number}") for mid, number, name in rows]
+    others = [(OTHER, "Another client's matter: type its number below")]
+    kind, _, ident = (chosen or "").partition(":")
+    if kind == "matter" and (matter_id := parse_id(ident)) and f"matter:{matter_id}" not in dict(same):
+        row = db.session.execute(
+            select(Matter.number, Contact.name)
+            .join(Matter.client)
+            .where(Matter.id == matter_id, Matter.status == MatterStatus.OPEN)
+        ).first()
+        if row is not None:
+            others.append((f"matter:{matter_id}", f"{row.name} · {row.number}"))
     options = choices([("", "Choose a ledger…")])
     options += choices(same)
     for c in choices(others):
         c.optgroup = "Other clients (a reason is required)"
         options.append(c)
     return options
+
+
+def matter_suggestions(text, except_client=None):
+    """The first few open matters whose number, description or client's name holds the text, for the transfer form's
+    matter picker: (number, client's name, description)."""
+    if not text:
+        return []
+    statement = (
+        select(Matter.number, Contact.name, Matter.description)
+        .join(Matter.client)
+        .where(
+            Matter.status == MatterStatus.OPEN,
+            or_(*(contains(column, text) for column in (Matter.number, Contact.name, Matter.description))),
+        )
+        .order_by(Matter.number)
+        .limit(SUGGESTED)
+    )
+    if except_client is not None:
+        statement = statement.where(Matter.client_id != except_client)
+    return db.session.execute(statement).all()
 
 
 def destination_holder(value, other_number=None):

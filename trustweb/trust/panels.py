@@ -16,8 +16,9 @@ def panel_context(scope, message=None, **forms):
     """What the panel shows for a scope: forms given (with their errors) replace the empty ones."""
     ledger = scope.ledger()
     transfer = forms.get("transfer") or TransferForm(formdata=None)
-    # Listing every open matter costs a query; only those who may transfer see the form.
-    transfer.destination.choices = destinations(scope) if can(current_user, "disburse_trust") else []
+    # The client's other matters cost a query; only those who may transfer see the form.
+    allowed = can(current_user, "disburse_trust")
+    transfer.destination.choices = destinations(scope, transfer.destination.data) if allowed else []
     return {
         "scope": scope,
         "ledger": ledger,

@@ -1,15 +1,16 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from trustweb.auth.permissions import requires
 from trustweb.extensions import db
+from trustweb.forms import query_id
 from trustweb.ledger.keys import bank_key
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount
 from trustweb.services import fees
 from trustweb.services import trust as trust_service
 from trustweb.trust import bp
+from trustweb.trust.accounts import HELD_FILTERS, held_filter, held_ledgers, held_totals, journal_page
 from trustweb.trust.forms import (
     ClearForm,
     DepositForm,
@@ -18,9 +19,18 @@ from trustweb.trust.forms import (
     ReverseForm,
     TransferForm,
 )
-from trustweb.trust.ledgers import destination_holder, destinations, ledger_lines, ledger_url, resolve
+from trustweb.trust.ledgers import destination_holder, destinations, ledger_url, matter_suggestions, resolve
 from trustweb.trust.panels import panel_context
-from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial
+from trustweb.views import (
+    attempt,
+    button_action,
+    form_page,
+    get_or_404,
+    is_htmx,
+    page_or_partial,
+    paginate,
+    search_text,
+)
 
 SCOPE_RULES = ("/matters/<int:ident>", "/clients/<int:ident>", "/accounts/<int:ident>/firm")
 
@@ -128,7 +138,7 @@ def transfer(scope, ident):
     """Move money from this ledger to another in the same trust account."""
     scope = resolve(scope, ident)
     form = TransferForm()
-    form.destination.choices = destinations(scope)
+    form.destination.choices = destinations(scope, form.destination.data)
     return run_action(
         scope,
         "transfer",
@@ -143,6 +153,15 @@ def transfer(scope, ident):
             user=acting_user(),
         ),
     )
+
+
+@bp.get("/matter-numbers")
+@requires("disburse_trust")
+def matter_numbers():
+    """The transfer form's matter picker: options for its datalist, the first open matters matching what is typed."""
+    text = search_text(TransferForm.prefix_name + "-other_matter") or search_text()
+    matters = matter_suggestions(text, query_id("except_client", "client"))
+    return render_template("trust/_matter_options.html", matters=matters)
 
 
 def entry_page(entry, reverse_form=None, clear_form=None, status=200):
@@ -202,30 +221,50 @@ def clear(entry_id):
     )
 
 
+def trust_account(account_id):
+    """The trust account of the address; None for another kind of account (its page is in the settings)."""
+    account = get_or_404(BankAccount, account_id)
+    return account if account.kind == "trust" else None
+
+
+def held_context(account, query="", show="held"):
+    """The first or asked-for page of who the money belongs to, with the account's totals."""
+    return {
+        "account": account,
+        "held": paginate(held_ledgers(account, query, show)),
+        "totals": held_totals(account),
+        "q": query,
+        "show": show,
+        "filters": HELD_FILTERS,
+        "ledger_url": ledger_url,
+    }
+
+
 @bp.get("/accounts/<int:account_id>")
 @requires("view")
 def account(account_id):
     """A trust account: its journal with the running bank balance, and what it holds for whom."""
-    bank_account = get_or_404(BankAccount, account_id)
-    if bank_account.kind != "trust":
+    bank_account = trust_account(account_id)
+    if bank_account is None:
         return redirect(url_for("settings.accounts"), 303)
     bank = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == bank_key(bank_account.id)))
-    held = db.session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.bank_account_id == bank_account.id, LedgerAccount.kind.in_(("client", "firm")))
-        .options(joinedload(LedgerAccount.contact), joinedload(LedgerAccount.matter))
-        .order_by(LedgerAccount.kind.desc(), LedgerAccount.balance_cents.desc())
-    ).all()
-    return page_or_partial(
-        "trust/account.html",
-        "trust/_journal_rows.html",
-        account=bank_account,
-        bank=bank,
-        held=held,
-        held_total=sum(ledger.balance_cents for ledger in held),
-        page=ledger_lines(bank),
-        ledger_url=ledger_url,
-    )
+    journal = journal_page(bank)
+    if is_htmx():
+        # The journal's pager: the held list has its own address (held, below).
+        return render_template("trust/_journal_rows.html", account=bank_account, journal=journal)
+    context = held_context(bank_account)
+    return render_template("trust/account.html", bank=bank, journal=journal, **context)
+
+
+@bp.get("/accounts/<int:account_id>/ledgers")
+@requires("view")
+def held(account_id):
+    """Who the money in a trust account belongs to, a page at a time, searchable; htmx gets only the rows."""
+    bank_account = trust_account(account_id)
+    if bank_account is None:
+        return redirect(url_for("settings.accounts"), 303)
+    context = held_context(bank_account, search_text(), held_filter())
+    return page_or_partial("trust/held.html", "trust/_held_rows.html", **context)
 
 
 @bp.post("/accounts/<int:account_id>/replace-shortfall")

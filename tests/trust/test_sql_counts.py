@@ -1,0 +1,68 @@
+"""The trust account's pages run the same SQL statements for a firm of three clients as for one of thirty with a
+journal longer than a page: nothing is loaded per row, and nothing counts every line."""
+
+import pytest
+
+from tests.factories import gen_account, gen_contact, gen_matter, gen_user
+from tests.statements import statements
+from trustweb.extensions import db
+from trustweb.models import BankAccount
+from trustweb.services.trust import Holder, firm_today, record_deposit
+
+HTMX = {"HX-Request": "true"}
+
+
+def grow(account, lawyer, clients, deposits_each):
+    """More clients, each with a matter holding money from a few deposits."""
+    for n in range(clients):
+        contact = gen_contact()
+        matter = gen_matter(client=contact, lawyer=lawyer, description=f"Case {n}")
+        for _ in range(deposits_each):
+            record_deposit(
+                account=db.session.get(BankAccount, account.id),
+                holder=Holder(contact.id, matter.id),
+                amount_cents=1_000,
+                entry_date=firm_today(),
+                method="wire",
+                payer=contact.name,
+            )
+
+
+@pytest.fixture
+def firm(app, auth):
+    with app.app_context():
+        lawyer = gen_user("lawyer")
+        account = gen_account("IOLTA Trust", is_default=True)
+        grow(account, lawyer, 3, 17)  # 51 lines in the bank ledger: one more than the journal's page
+    auth.login_as(lawyer)
+    return {"account": account, "lawyer": lawyer}
+
+
+# Each page: its address, its headers, and its statements. Every page reads the session with its user, the bank
+# account and the firm's settings (for the money format); the account's page then its bank ledger, a page of the
+# journal, a page of who holds money with their count, and the account's total.
+PAGES = {
+    "the account": ("/trust/accounts/{id}", None, 8),
+    "who holds money, searched": ("/trust/accounts/{id}/ledgers?q=client", HTMX, 6),
+    "the journal's second page": ("/trust/accounts/{id}?page=2", HTMX, 5),
+}
+
+
+def run(app, client, url, headers):
+    """The statements a GET ran, BEGINs apart (SQLite's are ours; on PostgreSQL the first statement begins)."""
+    with statements(app) as seen:
+        response = client.get(url, headers=headers or {})
+    assert response.status_code == 200, url
+    return [sql for sql in seen if not sql.startswith("BEGIN")]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_trust_account_page_runs_as_many_statements_for_thirty_clients_as_for_three(app, client, firm, name):
+    path, headers, expected = PAGES[name]
+    url = path.format(id=firm["account"].id)
+    small = run(app, client, url, headers)
+    with app.app_context():
+        grow(firm["account"], firm["lawyer"], 27, 1)  # 30 clients, 78 lines in the bank ledger
+    large = run(app, client, url, headers)
+    assert len(small) == len(large), "\n".join(large)
+    assert len(large) == expected, "\n".join(large)

@@ -1,0 +1,115 @@
+"""A trust account's page: who its money belongs to, and its journal, each a page at a time.
+
+Both read what the books keep up to date, so the page costs the same for ten matters or ten thousand: the
+balances stored on the ledgers (never a sum of journal lines), and the journal by keyset, the line ids at a page's
+edges, with no count of every line the bank ledger ever had.
+"""
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from trustweb.extensions import db
+from trustweb.forms import query_id
+from trustweb.ledger.rules import LedgerKind
+from trustweb.models import Contact, JournalLine, LedgerAccount, Matter
+from trustweb.services.reports import HELD_KINDS  # clients', the firm's, what the firm owes: the bank's, in all
+from trustweb.views import MAX_PAGE, contains
+
+HELD_FILTERS = {"held": "Holding money", "all": "Every ledger"}
+JOURNAL_PAGE = 50
+
+
+def held_filter():
+    """?show=: the ledgers holding money (the default: a closed matter's empty ledger is not news), or all."""
+    show = request.args.get("show", "held")
+    return show if show in HELD_FILTERS else "held"
+
+
+def held_ledgers(account, query="", show="held"):
+    """The account's client ledgers (and the firm's), firm first then by client and matter, with their contact and
+    matter in the same query; matching the text by client, matter number or description."""
+    statement = (
+        select(LedgerAccount)
+        .outerjoin(LedgerAccount.contact)
+        .outerjoin(LedgerAccount.matter)
+        .options(contains_eager(LedgerAccount.contact), contains_eager(LedgerAccount.matter))
+        .where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
+        .order_by(
+            case((LedgerAccount.kind == LedgerKind.CLIENT, 1), else_=0),
+            Contact.name,
+            Matter.number.nulls_first(),
+            LedgerAccount.id,
+        )
+    )
+    if show == "held":
+        # The firm's ledger stays in sight even when empty: it is where the firm puts money for bank charges.
+        statement = statement.where(or_(LedgerAccount.balance_cents != 0, LedgerAccount.kind == LedgerKind.FIRM))
+    if query:
+        columns = (Contact.name, Matter.number, Matter.description)
+        statement = statement.where(or_(*(contains(column, query) for column in columns)))
+    return statement
+
+
+@dataclass
+class HeldTotals:
+    held_cents: int  # the stored balances of every held ledger, added up by the database
+    has_firm_ledger: bool
+
+
+def held_totals(account):
+    """What the account's ledgers hold in all, from their stored balances, in one statement."""
+    total, firm = db.session.execute(
+        select(
+            func.coalesce(func.sum(LedgerAccount.balance_cents), 0),
+            func.coalesce(func.sum(case((LedgerAccount.kind == LedgerKind.FIRM, 1), else_=0)), 0),
+        ).where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
+    ).one()
+    return HeldTotals(int(total), bool(firm))
+
+
+@dataclass
+class JournalPage:
+    """A page of a ledger's lines, newest first, and whether there are newer and older ones. Its links name a line
+    (?before=, ?after=), so a link keeps showing the same lines however many are booked after it."""
+
+    items: list[JournalLine]
+    has_newer: bool
+    has_older: bool
+
+    @property
+    def newer(self):
+        return {"after": self.items[0].id} if self.items else {}
+
+    @property
+    def older(self):
+        return {"before": self.items[-1].id}
+
+
+def journal_page(ledger, per_page=JOURNAL_PAGE):
+    """The page the query string asks for: ?before=<line> (older lines), ?after=<line> (newer), or ?page=N (links
+    made before the keyset, read by offset); the newest lines otherwise. One statement, PAGE + 1 rows: the extra
+    row says whether there is more, in place of a count of every line."""
+    lines = (
+        select(JournalLine)
+        .where(JournalLine.ledger_account_id == (ledger.id if ledger is not None else -1))
+        .options(joinedload(JournalLine.entry))
+    )
+    newest_first = lines.order_by(JournalLine.id.desc()).limit(per_page + 1)
+    after = query_id("after", "journal line")
+    if after:
+        found = db.session.scalars(lines.where(JournalLine.id > after).order_by(JournalLine.id).limit(per_page + 1))
+        newer = found.all()
+        if len(newer) > per_page:
+            return JournalPage(newer[per_page - 1 :: -1], has_newer=True, has_older=True)
+        # Fewer than a page after it: that is the newest page, shown whole.
+    before = None if after else query_id("before", "journal line")
+    if before:
+        found = db.session.scalars(newest_first.where(JournalLine.id < before)).all()
+        return JournalPage(found[:per_page], has_newer=True, has_older=len(found) > per_page)
+    page = 1 if after else request.args.get("page", 1, type=int)
+    page = page if 1 <= page <= MAX_PAGE else 1
+    found = db.session.scalars(newest_first.offset((page - 1) * per_page)).all()
+    return JournalPage(found[:per_page], has_newer=page > 1, has_older=len(found) > per_page)
