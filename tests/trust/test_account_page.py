@@ -61,14 +61,14 @@ def test_who_holds_money_is_shown_a_page_at_a_time_with_the_whole_accounts_total
     account = firm["account"]
     page = client.get(f"/trust/accounts/{account.id}").get_data(as_text=True)
     held = rows(page)
-    assert len(held) == 25 and held[0][0].startswith("Client 01 – ") and held[0][1] == "$1.00"
+    assert len(held) == 25 and held[0][0].startswith("Client 30 – ") and held[0][1] == "$30.00"  # largest first
     total = sum(range(1, CLIENTS + 1))  # dollars
     assert f'id="account-held">${total}.00<' in page and f'id="account-balance">${total}.00<' in page
     assert "Matches the journal." in page and "Page 1 of 2 · 30 in all" in page  # Zoe, paid out to nothing, is not
 
     second = client.get(f"/trust/accounts/{account.id}/ledgers?page=2", headers=HTMX).get_data(as_text=True)
     assert "<html" not in second and [name.split(" – ")[0] for name, _ in rows(second)] == [
-        f"Client {n}" for n in range(26, 31)
+        f"Client {n:02d}" for n in range(5, 0, -1)
     ]
     assert f'Held in the whole account</th><th class="num">${total}.00' in second
 

@@ -39,11 +39,12 @@ def firm(app, auth):
 
 
 # Each page: its address, its headers, and its statements. Every page reads the session with its user, the bank
-# account and the firm's settings (for the money format); the account's page then its bank ledger, a page of the
-# journal, a page of who holds money with their count, and the account's total.
+# account and the firm's settings (for the money format); the account's page then its bank ledger and a page of the
+# journal; who holds money is a page of ledgers, their contacts and matters (by id), their count and the account's
+# total.
 PAGES = {
-    "the account": ("/trust/accounts/{id}", None, 8),
-    "who holds money, searched": ("/trust/accounts/{id}/ledgers?q=client", HTMX, 6),
+    "the account": ("/trust/accounts/{id}", None, 10),
+    "who holds money, searched": ("/trust/accounts/{id}/ledgers?q=client", HTMX, 8),
     "the journal's second page": ("/trust/accounts/{id}?page=2", HTMX, 5),
 }
 

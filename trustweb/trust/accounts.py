@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import request
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.forms import query_id
@@ -29,27 +29,25 @@ def held_filter():
 
 
 def held_ledgers(account, query="", show="held"):
-    """The account's client ledgers (and the firm's), firm first then by client and matter, with their contact and
-    matter in the same query; matching the text by client, matter number or description."""
+    """The account's held ledgers, the firm's own first, then by balance, largest first (as the page always listed
+    them); matching the text by client, matter number or description. The order is the ledger row's own, so a page
+    is sorted without joining every client and matter: its own rows' come after, by id (selectinload)."""
     statement = (
         select(LedgerAccount)
-        .outerjoin(LedgerAccount.contact)
-        .outerjoin(LedgerAccount.matter)
-        .options(contains_eager(LedgerAccount.contact), contains_eager(LedgerAccount.matter))
         .where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
-        .order_by(
-            case((LedgerAccount.kind == LedgerKind.CLIENT, 1), else_=0),
-            Contact.name,
-            Matter.number.nulls_first(),
-            LedgerAccount.id,
-        )
+        .options(selectinload(LedgerAccount.contact), selectinload(LedgerAccount.matter))
+        .order_by(LedgerAccount.kind.desc(), LedgerAccount.balance_cents.desc(), LedgerAccount.id)
     )
     if show == "held":
         # The firm's ledger stays in sight even when empty: it is where the firm puts money for bank charges.
         statement = statement.where(or_(LedgerAccount.balance_cents != 0, LedgerAccount.kind == LedgerKind.FIRM))
     if query:
         columns = (Contact.name, Matter.number, Matter.description)
-        statement = statement.where(or_(*(contains(column, query) for column in columns)))
+        statement = (
+            statement.outerjoin(Contact, Contact.id == LedgerAccount.contact_id)
+            .outerjoin(Matter, Matter.id == LedgerAccount.matter_id)
+            .where(or_(*(contains(column, query) for column in columns)))
+        )
     return statement
 
 
