@@ -65,6 +65,7 @@ def test_who_holds_money_is_shown_a_page_at_a_time_with_the_whole_accounts_total
     total = sum(range(1, CLIENTS + 1))  # dollars
     assert f'id="account-held">${total}.00<' in page and f'id="account-balance">${total}.00<' in page
     assert "Matches the journal." in page and "Page 1 of 2 · 30 in all" in page  # Zoe, paid out to nothing, is not
+    assert ">Holding money (30)</option>" in page and ">Every ledger (31)</option>" in page
 
     second = client.get(f"/trust/accounts/{account.id}/ledgers?page=2", headers=HTMX).get_data(as_text=True)
     assert "<html" not in second and [name.split(" – ")[0] for name, _ in rows(second)] == [

@@ -20,6 +20,9 @@ from trustweb.views import MAX_PAGE, contains
 
 HELD_FILTERS = {"held": "Holding money", "all": "Every ledger"}
 JOURNAL_PAGE = 50
+# The ledgers listed as holding money. The firm's stays in sight even when empty: it is where the firm puts money for
+# bank charges.
+HOLDING = or_(LedgerAccount.balance_cents != 0, LedgerAccount.kind == LedgerKind.FIRM)
 
 
 def held_filter():
@@ -39,8 +42,7 @@ def held_ledgers(account, query="", show="held"):
         .order_by(LedgerAccount.kind.desc(), LedgerAccount.balance_cents.desc(), LedgerAccount.id)
     )
     if show == "held":
-        # The firm's ledger stays in sight even when empty: it is where the firm puts money for bank charges.
-        statement = statement.where(or_(LedgerAccount.balance_cents != 0, LedgerAccount.kind == LedgerKind.FIRM))
+        statement = statement.where(HOLDING)
     if query:
         # The clients and matters that match, each table searched once, rather than every ledger joined to its client
         # and matter and then searched (a third of the time on PostgreSQL at 10,000 matters).
@@ -54,17 +56,25 @@ def held_ledgers(account, query="", show="held"):
 class HeldTotals:
     held_cents: int  # the stored balances of every held ledger, added up by the database
     has_firm_ledger: bool
+    counts: dict[str, int]  # how many ledgers each filter lists (with no search)
 
 
 def held_totals(account):
-    """What the account's ledgers hold in all, from their stored balances, in one statement."""
-    total, firm = db.session.execute(
+    """What the account's ledgers hold in all, from their stored balances, and how many each filter lists: one
+    statement, so the unsearched list's pager needs no count of its own."""
+
+    def counted(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    total, firm, holding, every = db.session.execute(
         select(
             func.coalesce(func.sum(LedgerAccount.balance_cents), 0),
-            func.coalesce(func.sum(case((LedgerAccount.kind == LedgerKind.FIRM, 1), else_=0)), 0),
+            counted(LedgerAccount.kind == LedgerKind.FIRM),
+            counted(HOLDING),
+            func.count(),
         ).where(LedgerAccount.bank_account_id == account.id, LedgerAccount.kind.in_(HELD_KINDS))
     ).one()
-    return HeldTotals(int(total), bool(firm))
+    return HeldTotals(int(total), bool(firm), {"held": int(holding), "all": int(every)})
 
 
 @dataclass

@@ -229,10 +229,11 @@ def trust_account(account_id):
 
 def held_context(account, query="", show="held"):
     """The first or asked-for page of who the money belongs to, with the account's totals."""
+    totals = held_totals(account)
     return {
         "account": account,
-        "held": paginate(held_ledgers(account, query, show)),
-        "totals": held_totals(account),
+        "held": paginate(held_ledgers(account, query, show), total=None if query else totals.counts[show]),
+        "totals": totals,
         "q": query,
         "show": show,
         "filters": HELD_FILTERS,
