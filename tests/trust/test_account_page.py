@@ -6,24 +6,14 @@ import re
 import pytest
 
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
+from tests.trust.steps import wire_in
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalLine, LedgerAccount
 from trustweb.services.fees import book_shortfall
-from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
+from trustweb.services.trust import Holder, firm_today, record_disbursement
 
 HTMX = {"HX-Request": "true"}
 CLIENTS = 30  # more than a page (PAGE_SIZE 25)
-
-
-def deposit(account, contact, matter, cents):
-    return record_deposit(
-        account=db.session.get(BankAccount, account.id),
-        holder=Holder(contact.id, matter.id),
-        amount_cents=cents,
-        entry_date=firm_today(),
-        method="wire",
-        payer=contact.name,
-    )
 
 
 @pytest.fixture
@@ -36,10 +26,10 @@ def firm(app, auth):
         for n in range(1, CLIENTS + 1):
             contact = gen_contact(f"Client {n:02d}")
             clients.append((contact, gen_matter(client=contact, lawyer=lawyer, description=f"Case {n}")))
-            deposit(account, *clients[-1], n * 100)
+            wire_in(account, *clients[-1], n * 100)
         settled = gen_contact("Zoe Settled")
         matter = gen_matter(client=settled, lawyer=lawyer, description="Settled sale")
-        deposit(account, settled, matter, 5_000)
+        wire_in(account, settled, matter, 5_000)
         record_disbursement(
             account=db.session.get(BankAccount, account.id),
             holder=Holder(settled.id, matter.id),
@@ -100,7 +90,7 @@ def test_the_journal_pages_by_links_that_keep_their_lines_when_more_are_booked(a
     account = firm["account"]
     with app.app_context():
         for _ in range(40):  # 72 lines in the bank ledger: a page of 50 and one of 22
-            deposit(account, firm["first_client"], firm["first_matter"], 1)
+            wire_in(account, firm["first_client"], firm["first_matter"], 1)
     first = client.get(f"/trust/accounts/{account.id}").get_data(as_text=True)
     entries = entries_in(first)
     assert len(entries) == 50 and "Page " not in first.split("<h2>Journal</h2>")[1]  # no count of every line
@@ -113,7 +103,7 @@ def test_the_journal_pages_by_links_that_keep_their_lines_when_more_are_booked(a
     # More money comes in: the older page's link still shows the same lines, and its "Newer" the page it came from.
     with app.app_context():
         late = gen_contact("Late Client")
-        deposit(account, late, gen_matter(client=late, description="Late case"), 100)
+        wire_in(account, late, gen_matter(client=late, description="Late case"), 100)
     assert entries_in(client.get(older, headers=HTMX).get_data(as_text=True)) == second_entries
     newer = re.search(r'href="(/trust/accounts/\d+\?after=\d+)"', second).group(1)
     back = client.get(newer, headers=HTMX).get_data(as_text=True)
@@ -144,3 +134,11 @@ def test_what_the_firm_owes_the_account_is_listed_and_the_page_still_matches_the
     page = client.get(f"/trust/accounts/{account.id}").get_data(as_text=True)
     assert "Matches the journal." in page
     assert ("Owed by the firm to IOLTA Trust", "-$2.50") in rows(page)
+
+
+@pytest.mark.parametrize("page", ["", "/ledgers"])
+def test_an_operating_account_has_its_page_in_the_settings(app, client, firm, page):
+    with app.app_context():
+        operating = gen_account("Operating", kind="operating")
+    response = client.get(f"/trust/accounts/{operating.id}{page}")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/settings/accounts")

@@ -5,9 +5,7 @@ import pytest
 
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from tests.statements import statements
-from trustweb.extensions import db
-from trustweb.models import BankAccount
-from trustweb.services.trust import Holder, firm_today, record_deposit
+from tests.trust.steps import wire_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -18,14 +16,7 @@ def grow(account, lawyer, clients, deposits_each):
         contact = gen_contact()
         matter = gen_matter(client=contact, lawyer=lawyer, description=f"Case {n}")
         for _ in range(deposits_each):
-            record_deposit(
-                account=db.session.get(BankAccount, account.id),
-                holder=Holder(contact.id, matter.id),
-                amount_cents=1_000,
-                entry_date=firm_today(),
-                method="wire",
-                payer=contact.name,
-            )
+            wire_in(account, contact, matter, 1_000)
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from trustweb.auth.permissions import requires
-from trustweb.extensions import db
 from trustweb.forms import query_id
-from trustweb.ledger.keys import bank_key
-from trustweb.models import BankAccount, JournalEntry, LedgerAccount
+from trustweb.models import BankAccount, JournalEntry
 from trustweb.services import fees
 from trustweb.services import trust as trust_service
+from trustweb.services.ledger_reports import bank_ledger
 from trustweb.trust import bp
 from trustweb.trust.accounts import HELD_FILTERS, held_filter, held_ledgers, held_totals, journal_page
 from trustweb.trust.forms import (
@@ -222,9 +220,11 @@ def clear(entry_id):
 
 
 def trust_account(account_id):
-    """The trust account of the address; None for another kind of account (its page is in the settings)."""
+    """The trust account of the address; another kind of account is sent to the settings, where its page is."""
     account = get_or_404(BankAccount, account_id)
-    return account if account.kind == "trust" else None
+    if account.kind != "trust":
+        abort(redirect(url_for("settings.accounts"), 303))
+    return account
 
 
 def held_context(account, query="", show="held"):
@@ -246,9 +246,7 @@ def held_context(account, query="", show="held"):
 def account(account_id):
     """A trust account: its journal with the running bank balance, and what it holds for whom."""
     bank_account = trust_account(account_id)
-    if bank_account is None:
-        return redirect(url_for("settings.accounts"), 303)
-    bank = db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == bank_key(bank_account.id)))
+    bank = bank_ledger(bank_account)
     journal = journal_page(bank)
     if is_htmx():
         # The journal's pager: the held list has its own address (held, below).
@@ -261,10 +259,7 @@ def account(account_id):
 @requires("view")
 def held(account_id):
     """Who the money in a trust account belongs to, a page at a time, searchable; htmx gets only the rows."""
-    bank_account = trust_account(account_id)
-    if bank_account is None:
-        return redirect(url_for("settings.accounts"), 303)
-    context = held_context(bank_account, search_text(), held_filter())
+    context = held_context(trust_account(account_id), search_text(), held_filter())
     return page_or_partial("trust/held.html", "trust/_held_rows.html", **context)
 
 
