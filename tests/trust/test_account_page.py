@@ -74,6 +74,11 @@ def test_a_client_is_found_by_name_or_matter_and_an_empty_ledger_on_asking_for_e
     assert rows(nothing) == [] and "No ledger matches “Zoe”." in nothing
     every = client.get(f"/trust/accounts/{account.id}/ledgers?q=Zoe&show=all", headers=HTMX).get_data(as_text=True)
     assert [amount for _, amount in rows(every)] == ["$0.00"]
+    # A search counts what it found with its page; past the last page it still says how many there are.
+    found = client.get(f"/trust/accounts/{account.id}/ledgers?q=client&page=2", headers=HTMX).get_data(as_text=True)
+    assert len(rows(found)) == 5 and "Page 2 of 2 · 30 in all" in found
+    beyond = client.get(f"/trust/accounts/{account.id}/ledgers?q=client&page=9", headers=HTMX).get_data(as_text=True)
+    assert rows(beyond) == [] and "30 in all" in beyond
 
     # Without JavaScript the search form's GET is a whole page, with the search kept in its box.
     page = client.get(f"/trust/accounts/{account.id}/ledgers?q=client 07&show=bogus")

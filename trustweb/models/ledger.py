@@ -19,7 +19,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from trustweb.extensions import Model
 from trustweb.ledger.rules import NORMAL_SIGN, LedgerKind  # one vocabulary and table of signs, kept with the rules
@@ -64,6 +64,8 @@ class LedgerAccount(Model):
     # Part of the balance from deposits not yet cleared by the bank: not available to pay out.
     uncleared_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     last_entry_date: Mapped[date | None] = mapped_column(Date)
+    # Not a column: how many ledgers a search found, read with its page (count(*) OVER (), trust/accounts.py).
+    found: Mapped[int | None] = query_expression()
 
     bank_account = relationship("BankAccount")
     contact = relationship("Contact")

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from flask import request
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from trustweb.extensions import db
 from trustweb.forms import query_id
 from trustweb.ledger.rules import LedgerKind
 from trustweb.models import Contact, JournalLine, LedgerAccount, Matter
 from trustweb.services.reports import HELD_KINDS  # clients', the firm's, what the firm owes: the bank's, in all
-from trustweb.views import MAX_PAGE, contains
+from trustweb.views import MAX_PAGE, contains, paginate
 
 HELD_FILTERS = {"held": "Holding money", "all": "Every ledger"}
 JOURNAL_PAGE = 50
@@ -50,6 +50,19 @@ def held_ledgers(account, query="", show="held"):
         matters = select(Matter.id).where(or_(contains(Matter.number, query), contains(Matter.description, query)))
         statement = statement.where(or_(LedgerAccount.contact_id.in_(clients), LedgerAccount.matter_id.in_(matters)))
     return statement
+
+
+def held_page(statement, total=None):
+    """A page of held ledgers. Unsearched, the total is known (held_totals); a search counts its matches in the same
+    statement as its page (count(*) OVER ()), rather than matching every client and matter a second time."""
+    if total is not None:
+        return paginate(statement, total=total)
+    page = paginate(statement.options(with_expression(LedgerAccount.found, func.count().over())), total=0)
+    if page.items:
+        page.total = page.items[0].found
+    elif page.page > 1:  # beyond the last page: the pager still says how many there are
+        page.total = paginate(statement).total
+    return page
 
 
 @dataclass

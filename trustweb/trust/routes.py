@@ -8,7 +8,7 @@ from trustweb.services import fees
 from trustweb.services import trust as trust_service
 from trustweb.services.ledger_reports import bank_ledger
 from trustweb.trust import bp
-from trustweb.trust.accounts import HELD_FILTERS, held_filter, held_ledgers, held_totals, journal_page
+from trustweb.trust.accounts import HELD_FILTERS, held_filter, held_ledgers, held_page, held_totals, journal_page
 from trustweb.trust.forms import (
     ClearForm,
     DepositForm,
@@ -26,7 +26,6 @@ from trustweb.views import (
     get_or_404,
     is_htmx,
     page_or_partial,
-    paginate,
     search_text,
 )
 
@@ -232,7 +231,7 @@ def held_context(account, query="", show="held"):
     totals = held_totals(account)
     return {
         "account": account,
-        "held": paginate(held_ledgers(account, query, show), total=None if query else totals.counts[show]),
+        "held": held_page(held_ledgers(account, query, show), None if query else totals.counts[show]),
         "totals": totals,
         "q": query,
         "show": show,
