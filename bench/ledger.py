@@ -7,7 +7,9 @@ spread over the whole history, so the two are compared on the same page. It chec
 check_books(), times each read 200 times on a fresh session, the two databases taking turns, and
 prints the median, 95th percentile and slowest time in milliseconds, the ratio of the two 95th
 percentiles, and PASS/FAIL against the goal: page p95 <= 30 ms at 1M lines, ratio 1M/1k <= 1.5.
-Then, if the app has trust ledger routes, it times those pages through the test client too.
+Then, if the app has trust ledger routes, it times those pages through the test client too: the trust
+account's page whole (p95 <= 50 ms), its journal as its pager asks for it (the bank ledger's page), and
+who holds money, searched and at its last page.
 
     .venv/bin/python bench/ledger.py [--lines 1000000] [--iterations 200] [--pg postgresql://...]"""
 
@@ -54,7 +56,9 @@ WARMUP = 10
 START = date(2021, 11, 1)  # five years of history, up to a month before the bench was written
 DAYS = 5 * 365
 HTTP_BUDGET_S = 20  # for each URL's requests, on both databases: a slow page is timed fewer times
-GOAL_P95_MS = 30.0
+GOAL_P95_MS = 30.0  # a ledger's page (issue 7), and the bank ledger's (issue 15)
+GOAL_ACCOUNT_MS = 50.0  # the trust account's page: who holds money and the journal (issue 15)
+HTMX = {"HX-Request": "true"}
 GOAL_RATIO = 1.5
 
 DEPOSITS = ["Initial retainer", "Retainer top-up", "Settlement funds", "Escrow deposit", "Funds for costs"]
@@ -69,7 +73,7 @@ PAYMENTS = [
 ]
 
 # The page, as a ledger page would show it: the app's money filter, escaping on (no template name).
-PAGE_TEMPLATE = """<h1>{{ ledger.key }}</h1><p>Balance {{ ledger.balance_cents|money }}, {{ total }} lines</p>
+PAGE_TEMPLATE = """<h1>{{ ledger.key }}</h1><p>Balance {{ ledger.balance_cents|money }}, {{ total }}</p>
 <table><thead><tr><th>Date</th><th>Entry</th><th>Description</th><th>In</th><th>Out</th><th>Balance</th></tr></thead>
 <tbody>{% for line in lines %}{% set amount = line.natural_cents %}<tr><td>{{ line.entry.entry_date.isoformat() }}</td>
 <td>{{ line.entry.number }}</td><td>{{ line.entry.description }}</td>
@@ -101,6 +105,8 @@ class Books:
     matter_ledger_id: int
     bank_lines: int
     deep_offset: int  # DEEP_OFFSET, or the bank ledger's last page if it is shorter
+    deep_before: int = 0  # the same page by keyset: the lines before this one (the app's ?before=)
+    matter_number: str = ""  # the measured matter's, to search for
     load_seconds: float = 0.0
     analyze_seconds: float = 0.0
     size: str = ""
@@ -269,11 +275,17 @@ def load_books(n_lines, rng):
 
     analyzed = 0.0
     if dialect == "postgresql":
-        # Autovacuum would analyze (and, for an insert-only table, vacuum) soon after a real import.
+        # Autovacuum would analyze (and, for an insert-only table, vacuum) soon after a real import. The ledger rows
+        # are another matter: the trigger of every line moved its ledger's balance, a million updates of 10,000 rows
+        # in 50 transactions, which leaves the table at 40 times its size (dead versions no one could prune before
+        # the commit). A firm books one entry per transaction, and each page is pruned as it goes (then vacuumed):
+        # its ledger table stays its own size, which VACUUM FULL gives it here.
         started = time.perf_counter()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM FULL ledger_account"))
             conn.execute(text("ANALYZE"))
         analyzed = time.perf_counter() - started
+    deep_offset = min(DEEP_OFFSET, (n_entries - 1) // PAGE * PAGE)
     books = Books(
         lines=n_entries * 2,
         matters=n_matters,
@@ -283,7 +295,15 @@ def load_books(n_lines, rng):
         contact_id=measured,
         matter_ledger_id=measured + 1,
         bank_lines=n_entries,
-        deep_offset=min(DEEP_OFFSET, (n_entries - 1) // PAGE * PAGE),
+        deep_offset=deep_offset,
+        deep_before=db.session.scalar(
+            select(JournalLine.id)
+            .where(JournalLine.ledger_account_id == 1)
+            .order_by(JournalLine.id.desc())
+            .offset(deep_offset - 1)
+            .limit(1)
+        ),
+        matter_number=matters[measured - 1]["number"],
         load_seconds=loaded,
         analyze_seconds=analyzed,
     )
@@ -324,25 +344,46 @@ def read_balance(ledger_id):
     return run
 
 
-def read_page(app, ledger_id, offset, render=True):
-    """The ledger (header and signs), a page of its lines with their entries, the line count, rendered."""
+def read_page(app, ledger_id, offset, render=True, before=None):
+    """The ledger (header and signs), a page of its lines with their entries, rendered; and what the pager needs.
+    With before=None as the matter ledger's pager: a count of the ledger's lines (a matter's are few). With a line id
+    (0 for the newest page) as the trust account's journal: PAGE + 1 lines before it, the extra one saying whether
+    there are older ones, and no count (the bank ledger has half of all lines)."""
     template = app.jinja_env.from_string(PAGE_TEMPLATE if render else "")
 
     def run():
         ledger = db.session.get(LedgerAccount, ledger_id)
-        lines = db.session.scalars(
+        statement = (
             select(JournalLine)
             .where(JournalLine.ledger_account_id == ledger_id)
             .order_by(JournalLine.id.desc())
-            .offset(offset)
-            .limit(PAGE)
             .options(joinedload(JournalLine.entry))
-        ).all()
-        total = db.session.scalar(
+        )
+        if before is None:
+            lines = db.session.scalars(statement.offset(offset).limit(PAGE)).all()
+            count = db.session.scalar(
+                select(func.count()).select_from(JournalLine).where(JournalLine.ledger_account_id == ledger_id)
+            )
+            total = f"{count:,} lines"
+        else:
+            if before:
+                statement = statement.where(JournalLine.id < before)
+            lines = db.session.scalars(statement.limit(PAGE + 1)).all()
+            total = "older lines" if len(lines) > PAGE else "the oldest lines"
+            lines = lines[:PAGE]
+        html = template.render(ledger=ledger, lines=lines, total=total)
+        return f"{len(lines)} rows, then {total}, {len(html) / 1024:.1f} KB"
+
+    return run
+
+
+def count_lines(ledger_id):
+    """What the bank ledger's pager ran on every page before issue 15: a count of all its lines."""
+
+    def run():
+        return db.session.scalar(
             select(func.count()).select_from(JournalLine).where(JournalLine.ledger_account_id == ledger_id)
         )
-        html = template.render(ledger=ledger, lines=lines, total=total)
-        return f"{len(lines)} rows of {total:,}, {len(html) / 1024:.1f} KB"
 
     return run
 
@@ -370,7 +411,7 @@ def measure(apps, runs, counters, iterations):
     return [(samples[k], counters[app].count / iterations, results[k]) for k, app in enumerate(apps)]
 
 
-def measure_get(clients, urls, counters, iterations):
+def measure_get(clients, urls, counters, iterations, headers=None):
     """The same for whole pages through the test client: per database (samples, statements, what it answered).
 
     A page slow enough to blow HTTP_BUDGET_S over all the runs is timed fewer times, and says so.
@@ -378,7 +419,7 @@ def measure_get(clients, urls, counters, iterations):
     samples, answers = [[] for _ in clients], ["" for _ in clients]
     started = time.perf_counter()
     for client, url in zip(clients.values(), urls, strict=True):
-        response = client.get(url)
+        response = client.get(url, headers=headers)
         if response.status_code != 200:
             return [(None, 0, f"{url} answered {response.status_code}")] * len(clients)
     first = time.perf_counter() - started  # and the first warm-up
@@ -392,7 +433,7 @@ def measure_get(clients, urls, counters, iterations):
                 counters[app].count = 0
         for k, (client, url) in enumerate(zip(clients.values(), urls, strict=True)):
             started = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, headers=headers)
             elapsed = (time.perf_counter() - started) * 1000
             answers[k] = f"{response.status_code}, {len(response.data) / 1024:.1f} KB"
             if i >= warmup:
@@ -453,12 +494,14 @@ class Table:
         self.rows.append("-" * len(self.rows[1]))
         self.verdicts = {}
 
-    def add(self, label, big, small, note=""):
+    def add(self, label, big, small, note="", goal=GOAL_P95_MS):
         (big_samples, statements, _), (small_samples, _, _) = big, small
         big_p95, small_p95 = percentile(big_samples, 95), percentile(small_samples, 95)
         ratio = big_p95 / small_p95
-        failed = [what for what, bad in (("p95", big_p95 > GOAL_P95_MS), ("ratio", ratio > GOAL_RATIO)) if bad]
+        failed = [what for what, bad in (("p95", big_p95 > goal), ("ratio", ratio > GOAL_RATIO)) if bad]
         verdict = "FAIL " + "+".join(failed) if failed else "PASS"
+        if goal != GOAL_P95_MS:
+            verdict += f" (p95 <= {goal:g})"
         self.verdicts[label] = (big_p95, ratio, verdict)
         big_cells, small_cells = (
             f"{statistics.median(s):7.2f} {percentile(s, 95):7.2f} {max(s):7.2f}" for s in (big_samples, small_samples)
@@ -514,13 +557,14 @@ def main():
             f"\nMatter {big.matter_id} has {MEASURED_LINES} lines in both databases (the typical matter has "
             f"{LINES_PER_MATTER // 2}; the other line of every entry is the bank's). The bank ledger has "
             f"{big.bank_lines:,} and {small.bank_lines:,}.\n"
-            f"A page is: the ledger, {PAGE} lines with their entries (joinedload), the line count, rendered with the "
-            "app's money filter.\n"
+            f"A page is: the ledger, {PAGE} lines with their entries (joinedload), rendered with the app's money "
+            f"filter;\nfor its pager the matter's counts its lines, the bank's reads {PAGE} + 1 lines before a line "
+            "(keyset).\n"
             f"{n} runs each after {WARMUP} warm-ups, each on a fresh session; milliseconds per run; ratio = p95 at "
             f"{big.lines:,} / p95 at {small.lines:,};\nSQL = statements per run (on SQLite one is the BEGIN); "
             f"goal: p95 <= {GOAL_P95_MS:g} ms and ratio <= {GOAL_RATIO:g}\n"
         )
-        deep = f"(c) bank ledger page {DEEP_OFFSET // PAGE + 1} (offset {DEEP_OFFSET:,})"
+        deep = f"(c) bank ledger page {DEEP_OFFSET // PAGE + 1} (before the line at {DEEP_OFFSET:,})"
         matter_page = f"(b) matter ledger page 1 ({PAGE} of {MEASURED_LINES} lines)"
         reads = [  # label, the run for a database's books, whether to show what the run read
             ("(a) balance read, matter ledger", lambda app, books: read_balance(books.matter_ledger_id), False),
@@ -530,8 +574,13 @@ def main():
                 lambda app, books: read_page(app, books.matter_ledger_id, 0, False),
                 False,
             ),
-            ("(c) bank ledger page 1", lambda app, books: read_page(app, books.bank_ledger_id, 0), True),
-            (deep, lambda app, books: read_page(app, books.bank_ledger_id, books.deep_offset), True),
+            ("(c) bank ledger page 1", lambda app, books: read_page(app, books.bank_ledger_id, 0, before=0), True),
+            (deep, lambda app, books: read_page(app, books.bank_ledger_id, 0, before=books.deep_before), True),
+            (
+                "    what its pager counted before: count(*)",
+                lambda app, books: count_lines(books.bank_ledger_id),
+                True,
+            ),
         ]
         table = Table(big.lines, small.lines)
         for label, make_run, show in reads:
@@ -539,14 +588,15 @@ def main():
             results = measure(apps, runs, counters, n)
             note = f"{results[0][2]}; at {small.lines:,}: {results[1][2]}" if show else ""
             if label == deep and small.deep_offset != DEEP_OFFSET:
-                note += f" (its last page, offset {small.deep_offset})"
+                note += f" (its last page, before the line at {small.deep_offset})"
             table.add(label, *results, note=note)
         table.print()
-        page_p95, page_ratio, page_verdict = table.verdicts[matter_page]
-        print(
-            f"\nGoal for the matter ledger page: p95 {page_p95:.2f} ms at {big.lines:,} lines (<= {GOAL_P95_MS:g}), "
-            f"ratio {page_ratio:.2f} (<= {GOAL_RATIO:g}): {page_verdict}"
-        )
+        for label, what in ((matter_page, "the matter ledger page"), (deep, "the bank ledger's deep page")):
+            p95, ratio, verdict = table.verdicts[label]
+            print(
+                f"\nGoal for {what}: p95 {p95:.2f} ms at {big.lines:,} lines (<= {GOAL_P95_MS:g}), "
+                f"ratio {ratio:.2f} (<= {GOAL_RATIO:g}): {verdict}"
+            )
         http_pages(app_big, app_small, big, small, counters, n)
     load_average = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nTotal {time.perf_counter() - started:.0f} s; load average at the end: {load_average}")
@@ -559,23 +609,26 @@ def http_pages(app_big, app_small, big, small, counters, n):
         print("\nNo trust ledger route in the app yet (no GET endpoint naming 'ledger' or 'trust'): no HTTP figures.")
         return
     print(f"\nTrust routes in the app: {', '.join(rule.rule for rule in rules)}")
-    cases, skipped = [], []
-    deep_pages = [DEEP_OFFSET // PAGE + 1, small.deep_offset // PAGE + 1]
+    cases, skipped = [], []  # (label, [url at 1M, url at 1k], headers, goal p95 in ms)
     for rule in rules:
         built = [url_for_rule(rule, books, books.matter_ledger_id) for books in (big, small)]
         words = built[0][1] if None not in built else set()
         urls = [path for path, _ in built] if words else []
         if "ledger" in words:
-            cases.append((f"GET {rule.rule} (matter)", urls))
+            cases.append((f"GET {rule.rule} (matter)", urls, None, GOAL_P95_MS))
             bank = [url_for_rule(rule, books, books.bank_ledger_id)[0] for books in (big, small)]
-            cases.append((f"GET {rule.rule} (bank)", bank))
+            cases.append((f"GET {rule.rule} (bank)", bank, None, GOAL_P95_MS))
         elif "matter" in words:
-            cases.append((f"GET {rule.rule}", urls))
+            cases.append((f"GET {rule.rule}", urls, None, GOAL_P95_MS))
         elif words == {"account"} and rule.rule.endswith(">"):
-            # The trust account's journal: the bank ledger's lines. Its deep page too, as in (c).
-            cases.append((f"GET {rule.rule}", urls))
-            deep = [f"{url}?page={page}" for url, page in zip(urls, deep_pages, strict=True)]
-            cases.append((f"GET {rule.rule}?page={deep_pages[0]}", deep))
+            cases += account_cases(urls, big, small)
+        elif words == {"account"} and rule.rule.endswith("/ledgers"):
+            # Who the money belongs to: the measured matter found by its number, and the last page of every ledger.
+            search = [f"{url}?q={books.matter_number}" for url, books in zip(urls, (big, small), strict=True)]
+            cases.append(("GET /trust/accounts/<id>/ledgers?q=<number>", search, HTMX, GOAL_ACCOUNT_MS))
+            pages = (books.matters // 25 + 1 for books in (big, small))  # PAGE_SIZE
+            last = [f"{url}?show=all&page={page}" for url, page in zip(urls, pages, strict=True)]
+            cases.append(("    ?show=all&page=<last> (htmx)", last, HTMX, GOAL_ACCOUNT_MS))
         else:
             skipped.append(rule.rule)
     if skipped:
@@ -589,18 +642,34 @@ def http_pages(app_big, app_small, big, small, counters, n):
     print(f"Whole pages through the test client, signed in as the matters' lawyer ({n} requests each):\n")
     table = Table(big.lines, small.lines)
     slow = None
-    for label, urls in cases:
+    for label, urls, headers, goal in cases:
         if slow and label.startswith(slow[0]):
             table.rows.append(f"{label[:44]:<44} not timed: page 1 already takes {slow[1] / 1000:.1f} s")
             continue
-        results = measure_get(clients, urls, counters, n)
+        results = measure_get(clients, urls, counters, n, headers)
         if results[0][0] is None:
             table.rows.append(f"{label[:44]:<44} not timed: {results[0][2]}")
             continue
         if statistics.median(results[0][0]) > 1000:
             slow = (label, statistics.median(results[0][0]))
-        table.add(label[:44], *results, note=f"{urls[0]}: {results[0][2]}; {urls[1]}: {results[1][2]}")
+        note = f"{urls[0]}: {results[0][2]}; {urls[1]}: {results[1][2]}"
+        table.add(label[:44], *results, note=note, goal=goal)
     table.print()
+
+
+def account_cases(urls, big, small):
+    """The trust account's page whole (who holds money and the journal's first page), then its journal alone as its
+    pager asks for it with htmx (the bank ledger's page): the newest lines, page 21 by keyset, page 21 by an old
+    ?page= link (an offset)."""
+    deep_pages = [DEEP_OFFSET // PAGE + 1, small.deep_offset // PAGE + 1]
+    keyset = [f"{url}?before={books.deep_before}" for url, books in zip(urls, (big, small), strict=True)]
+    offset = [f"{url}?page={page}" for url, page in zip(urls, deep_pages, strict=True)]
+    return [
+        ("GET /trust/accounts/<id> (the whole page)", urls, None, GOAL_ACCOUNT_MS),
+        ("    its journal (htmx), newest lines", urls, HTMX, GOAL_P95_MS),
+        (f"    its journal (htmx), page {deep_pages[0]}: ?before=", keyset, HTMX, GOAL_P95_MS),
+        (f"    its journal (htmx), ?page={deep_pages[0]}", offset, HTMX, GOAL_P95_MS),
+    ]
 
 
 if __name__ == "__main__":
