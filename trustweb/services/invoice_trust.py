@@ -236,7 +236,14 @@ def run_scheduled(today: date | None = None) -> tuple[int, list[str]]:
             made += 1
         except (ServiceError, rules.LedgerError) as error:
             db.session.rollback()
+            # The rollback let the invoice's lock go: taken again, and the application read afresh, so a dispute or
+            # another runner that finished meanwhile is not overwritten.
             application = db.session.get_one(TrustApplication, application.id)
+            lock(application.invoice)
+            db.session.refresh(application)
+            if application.status != ApplicationStatus.SCHEDULED:
+                db.session.commit()
+                continue
             application.status, application.note = ApplicationStatus.CANCELLED, f"Not made: {error}"
             audit.record("invoice.trust_cancelled", application.invoice, after={"reason": str(error)}, user=None)
             _tell_lawyer(
