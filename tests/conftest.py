@@ -250,6 +250,29 @@ def auth(client):
     return AuthActions(client)
 
 
+def signed_in(app, user_id):
+    """A browser of its own, signed in as this user."""
+    from trustweb.models import User
+
+    browser = app.test_client()
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        db.session.expunge(user)
+    AuthActions(browser).login_as(user)
+    return browser
+
+
+@pytest.fixture
+def admin(app, auth):
+    """An administrator, signed in on the test's client."""
+    from tests.factories import gen_user
+
+    with app.app_context():
+        user = gen_user("admin")
+    auth.login_as(user)
+    return user
+
+
 @pytest.fixture
 def standin():
     """A running Stripe stand-in (tests/stripe_standin.py); a test fails if it saw a request it could not answer."""

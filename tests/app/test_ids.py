@@ -8,7 +8,6 @@ from werkzeug.routing import IntegerConverter
 from tests.app.test_forms import snapshot, valid_forms, world  # noqa: F401  (world is a fixture)
 from tests.conftest import make_config, post
 from tests.dates import days_ago, iso, today
-from tests.factories import gen_user
 from trustweb import create_app
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
@@ -26,14 +25,6 @@ def id_rules():
         ids = [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}) if ids else ():
             yield pytest.param(rule.rule, ids, method, id=f"{method} {rule.rule}")
-
-
-@pytest.fixture
-def admin(app, auth):
-    with app.app_context():
-        user = gen_user("admin")
-    auth.login_as(user)
-    return user
 
 
 @pytest.mark.parametrize(("rule", "ids", "method"), list(id_rules()))

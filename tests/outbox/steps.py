@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tests.conftest import AuthActions
 from tests.dates import today
 from tests.factories import TrustSetup, gen_user
 from tests.requests.steps import gen_firm, gen_request
@@ -40,16 +39,6 @@ def gen_office():
     setup = gen_firm()
     people = {role: gen_user(role).id for role in ("admin", "bookkeeper", "staff")}
     return Office(setup, setup.lawyer, **people)
-
-
-def signed_in(app, user_id):
-    """A browser of its own, signed in as this user."""
-    browser = app.test_client()
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        db.session.expunge(user)
-    AuthActions(browser).login_as(user)
-    return browser
 
 
 def send(office, **fields):

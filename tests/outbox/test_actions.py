@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import built_app, post
+from tests.conftest import built_app, post, signed_in
 from tests.invoices.steps import apply, invoice_for, notice_period, retainer
-from tests.outbox.steps import email_of, listed, paid_by_wire, send, signed_in, text, worker_pass
+from tests.outbox.steps import email_of, listed, paid_by_wire, send, text, worker_pass
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, OutboxMessage, User
 from trustweb.services.delivery import Outcome

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, update
 
-from tests.conftest import csrf_token
-from tests.outbox.steps import email_of, listed, paid_by_wire, send, signed_in, text, worker_pass
+from tests.conftest import csrf_token, signed_in
+from tests.outbox.steps import email_of, listed, paid_by_wire, send, text, worker_pass
 from tests.requests.steps import gen_request
 from trustweb.extensions import db
 from trustweb.models import OutboxMessage, ScheduledJob, User

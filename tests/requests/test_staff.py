@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import AuthActions, post
+from tests.conftest import post, signed_in
 from tests.factories import gen_matter, gen_user
 from tests.requests.steps import (
     PAYMENT_KEY,
@@ -45,16 +45,6 @@ def today(app):
     """The firm's date today, in its own time zone."""
     with app.app_context():
         return firm_today()
-
-
-def signed_in(app, user_id):
-    """A browser of its own, signed in as this user."""
-    browser = app.test_client()
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        db.session.expunge(user)
-    AuthActions(browser).login_as(user)
-    return browser
 
 
 def new_request_form(setup, today, **changes):

@@ -4,17 +4,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import post
-from tests.factories import gen_account, gen_user
+from tests.factories import gen_account
 from trustweb.extensions import db
 from trustweb.models import BankAccount, FirmSettings
-
-
-@pytest.fixture
-def admin(app, auth):
-    with app.app_context():
-        user = gen_user("admin")
-    auth.login_as(user)
-    return user
 
 
 def account_form(**fields):
