@@ -91,6 +91,7 @@ def init_blueprints(app):
         matters,
         outbox,
         pay,
+        portal,
         reconcile,
         reports,
         settings,
@@ -98,7 +99,21 @@ def init_blueprints(app):
         webhooks,
     )
 
-    for module in (auth, main, contacts, matters, bills, pay, reports, reconcile, settings, trust, webhooks, outbox):
+    for module in (
+        auth,
+        main,
+        contacts,
+        matters,
+        bills,
+        pay,
+        portal,
+        reports,
+        reconcile,
+        settings,
+        trust,
+        webhooks,
+        outbox,
+    ):
         app.register_blueprint(module.bp)
     from trustweb.pay import notices
 

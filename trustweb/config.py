@@ -105,6 +105,9 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.WTF_CSRF_TIME_LIMIT = None  # valid for the session; a long form must not expire
         self.INVITE_DAYS = int(env("INVITE_DAYS", "7"))
+        # A client's portal session ends after this long without a page, and after PORTAL_SESSION_HOURS whatever.
+        self.PORTAL_IDLE_TIMEOUT = timedelta(minutes=int(env("PORTAL_IDLE_MINUTES", "30")))
+        self.PORTAL_SESSION_LIFETIME = timedelta(hours=int(env("PORTAL_SESSION_HOURS", "12")))
         # Argon2id costs for passwords: the library's defaults (RFC 9106's low-memory profile).
         self.ARGON2 = {}
         # Stripe keys by the kind of account the money goes to; set here, they win over keys saved in the app.

@@ -1,6 +1,6 @@
 """Error pages: a full page for browsers, a message fragment for htmx."""
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
@@ -22,6 +22,8 @@ def render_error(status, title, message):
         response = render_template("errors/_error.html", status=status, title=title, message=message), status
         # Show the message in the flash area rather than inside whatever the request targeted.
         return response[0], status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    if request.blueprint == "portal":  # a client sees the portal's own page, never the staff layout
+        return render_template("portal/error.html", status=status, title=title, message=message), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

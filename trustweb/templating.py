@@ -15,6 +15,13 @@ def firm():
     return FirmSettings.get()
 
 
+def firm_logo():
+    """The firm's logo (without its bytes), or None when it has none; read once per transaction."""
+    from trustweb.models import FirmLogo
+
+    return FirmLogo.get()
+
+
 def htmx_script():
     """Where htmx comes from; from the CDN, with our own copy (the same file) as the fallback when it fails."""
     local = url_for("static", filename=f"vendor/htmx-{HTMX_VERSION}.min.js")
@@ -64,6 +71,7 @@ def register(app):
     app.jinja_env.globals.update(
         can=can,
         firm=firm,
+        firm_logo=firm_logo,
         htmx_script=htmx_script,
         now=utcnow,
         new_key=lambda: secrets.token_urlsafe(24),

@@ -13,12 +13,14 @@ from trustweb.models import ROLES
 # Built once at collection time so that a new route is covered without editing this file.
 _APP = create_app({"DATABASE_URI": "sqlite://"})
 PUBLIC = {"static"} | {name for name, view in _APP.view_functions.items() if getattr(view, "public", False)}
+# The client portal's: closed to staff and strangers alike (tests/portal/test_scoping.py).
+CLIENT = {name for name, view in _APP.view_functions.items() if getattr(view, "client", False)}
 
 
 def staff_urls():
     """(endpoint, method, url) for every route that is not public, with 1 for each id."""
     for rule in _APP.url_map.iter_rules():
-        if rule.endpoint in PUBLIC:
+        if rule.endpoint in PUBLIC | CLIENT:
             continue
         url = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -38,7 +40,9 @@ def test_every_view_declares_its_access():
     for endpoint, view in _APP.view_functions.items():
         if endpoint == "static":
             continue
-        assert getattr(view, "public", False) or getattr(view, "permission", None) in PERMISSIONS, endpoint
+        declared = [getattr(view, "public", False), getattr(view, "client", False), hasattr(view, "permission")]
+        assert declared.count(True) == 1, endpoint
+        assert getattr(view, "permission", None) in PERMISSIONS or not declared[2], endpoint
 
 
 @pytest.mark.parametrize(("endpoint", "method", "url"), list(staff_urls()))

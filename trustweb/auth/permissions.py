@@ -1,8 +1,9 @@
 """Who may do what: the one permission table every route consults.
 
-A view declares the permission it needs with @requires("name") or declares
-itself @public; the guard in check_access() runs before every request and
-refuses anything that declares neither, so a new route is closed by default.
+A view declares the permission it needs with @requires("name"), declares
+itself @public, or belongs to the client portal (@client); the guard in
+check_access() runs before every request and refuses anything that declares
+none of these, so a new route is closed by default.
 """
 
 from urllib.parse import urlsplit
@@ -56,6 +57,12 @@ def public(view):
     return view
 
 
+def client(view):
+    """Mark a view as the client portal's: open only to a client signed in to the portal, never to staff."""
+    view.client = True
+    return view
+
+
 def safe_next(target):
     """Only a path on this site; anything with a scheme or host is an open redirect."""
     if not target or any(not ch.isprintable() or ch.isspace() for ch in target):
@@ -86,6 +93,10 @@ def check_access():
     view = current_app.view_functions[request.endpoint]
     if getattr(view, "public", False):
         return None
+    if getattr(view, "client", False):
+        from trustweb.portal.sessions import client_guard
+
+        return client_guard()
     if not current_user.is_authenticated:
         return login_redirect()
     permission = getattr(view, "permission", None)

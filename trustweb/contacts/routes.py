@@ -1,4 +1,5 @@
 from flask import render_template, url_for
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload, with_expression
 
@@ -8,10 +9,12 @@ from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.extensions import db
 from trustweb.models import Contact, LedgerAccount, Matter
+from trustweb.services import portal
 from trustweb.services.clients import save_contact
+from trustweb.services.mail import when_it_goes
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import ledger_url
-from trustweb.views import contains, form_page, get_or_404, page_or_partial, paginate, search_text
+from trustweb.views import button_action, contains, form_page, get_or_404, page_or_partial, paginate, search_text
 
 
 def search_contacts(query):
@@ -69,6 +72,31 @@ def show(contact_id):
         ledger_url=ledger_url,
         requests=requests_for(contact=contact),
         today=firm_today(),
+        portal_access=portal.access_of(contact),
+    )
+
+
+@bp.post("/<int:contact_id>/portal/invite")
+@requires("edit_clients")
+def portal_invite(contact_id):
+    """Give the client portal access and email them a link that signs them in (again, if they lost it)."""
+    contact = get_or_404(Contact, contact_id)
+    return button_action(
+        lambda: portal.invite(contact, current_user._get_current_object()),
+        lambda _: f"Portal invitation to {contact.email} queued: {when_it_goes()}.",
+        url_for("contacts.show", contact_id=contact.id),
+    )
+
+
+@bp.post("/<int:contact_id>/portal/revoke")
+@requires("edit_clients")
+def portal_revoke(contact_id):
+    """End the client's portal access: they are signed out everywhere and their links stop working."""
+    contact = get_or_404(Contact, contact_id)
+    return button_action(
+        lambda: portal.revoke(contact, current_user._get_current_object()),
+        lambda _: f"{contact.name} no longer has portal access.",
+        url_for("contacts.show", contact_id=contact.id),
     )
 
 

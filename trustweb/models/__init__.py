@@ -36,6 +36,7 @@ from trustweb.models.payments import (
     ProcessorEvent,
     Refund,
 )
+from trustweb.models.portal import LOGO_TYPES, FirmLogo, PortalAccess, PortalLink, PortalLinkPurpose, PortalSession
 from trustweb.models.requests import (
     REQUEST_STATUSES,
     TEMPLATE_KINDS,
@@ -126,4 +127,10 @@ __all__ = [
     "ROLES",
     "User",
     "UserSession",
+    "LOGO_TYPES",
+    "FirmLogo",
+    "PortalAccess",
+    "PortalLink",
+    "PortalLinkPurpose",
+    "PortalSession",
 ]

@@ -35,6 +35,8 @@ MAIL_KINDS: dict[str, str] = {
     "invoice": "Invoice",
     "trust_notice": "Trust funds applied",
     "invite": "Invitation",
+    "portal_invite": "Portal invitation",
+    "portal_sign_in": "Portal sign-in link",
 }
 
 

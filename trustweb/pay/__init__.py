@@ -7,7 +7,7 @@ def private(response):
     """The client's pages: never indexed, never cached, and no Referer (a link's token must not leak)."""
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")  # unless the view says otherwise (the firm's logo)
     return response
 
 

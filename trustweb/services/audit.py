@@ -83,14 +83,16 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     user: User | None = None,
+    actor: str | None = None,
 ) -> AuditEvent:
     """Write an event in the current transaction (the caller commits): it is inserted, and sealed if it can be,
-    when the transaction commits; a rollback drops it with the change it described."""
-    user = _acting_user(user)
+    when the transaction commits; a rollback drops it with the change it described. `actor` names someone who is
+    not a user (a client in the portal); then no signed-in user is taken for them."""
+    user = _acting_user(user) if actor is None else None
     event = AuditEvent(
         at=utcnow(),
         user_id=user.id if user is not None else None,
-        actor=user.email if user is not None else "system",
+        actor=user.email if user is not None else (actor or "system"),
         ip=client_address() if has_request_context() else None,
         action=action,
         object_type=object_type or (type(obj).__name__ if obj is not None else "firm"),

@@ -2,7 +2,7 @@
 
 An email that carries a live link is only worth sending while the link works: a
 request or invoice not yet paid or voided and its pay link not revoked or
-expired, an invitation not yet used or replaced, a payment from trust not yet
+expired, an invitation or portal sign-in link not yet used, expired or replaced, a payment from trust not yet
 made or disputed.
 """
 
@@ -10,6 +10,7 @@ from trustweb.models import ApplicationStatus, OutboxMessage
 from trustweb.models.requests import LinkState
 from trustweb.services import requests as request_service
 from trustweb.services.invoice_trust import application_for_notice
+from trustweb.services.portal import link_for_token as portal_link_for_token
 from trustweb.services.users import user_for_invite
 
 
@@ -21,6 +22,10 @@ def stale_reason(message: OutboxMessage) -> str | None:
     if "/auth/invite/" in message.link_url:
         if user_for_invite(token) is None:
             return "Not sent: the invitation was accepted, replaced or withdrawn before it went out."
+        return None
+    if "/portal/sign-in/" in message.link_url:
+        if portal_link_for_token(token) is None:
+            return "Not sent: the sign-in link expired, was used, or the client's portal access was revoked."
         return None
     if "/notice/" in message.link_url:
         application = application_for_notice(token)

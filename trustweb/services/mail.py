@@ -22,8 +22,9 @@ from trustweb.refusals import ServiceError
 from trustweb.services import audit, jobs
 
 MAX_ERROR = 500
-# The live links an email may carry: a client's pay link, a notice's dispute link, a staff invitation.
-LINK_TOKEN = re.compile(r"(/pay/|/notice/|/auth/invite/)[A-Za-z0-9_-]{16,}")
+# The live links an email may carry: a client's pay link, a notice's dispute link, a staff invitation, a client's
+# portal sign-in link.
+LINK_TOKEN = re.compile(r"(/pay/|/notice/|/auth/invite/|/portal/sign-in/)[A-Za-z0-9_-]{16,}")
 
 
 def queue(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, cast
 
+from flask import url_for
 from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -164,20 +165,22 @@ def approve(request: TrustRequest, user: User) -> TrustRequest:
     return request
 
 
-def new_link(payable: Payable, user: User | None = None) -> str:
-    """A fresh pay link for a trust request or invoice; returns its URL (the only time the token exists in full)."""
+def new_link(
+    payable: Payable, user: User | None = None, *, lifetime: timedelta | None = None, external: bool = True
+) -> str:
+    """A fresh pay link for a trust request or invoice; returns its URL (the only time the token exists in full),
+    or only its path when not `external`. It lasts the firm's pay-link days unless given a `lifetime`."""
     token = secrets.token_urlsafe(24)
-    days = FirmSettings.get().pay_link_days
     db.session.add(
         PayLink(
             trust_request_id=None if payable.is_invoice else payable.id,
             invoice_id=payable.id if payable.is_invoice else None,
             token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(days=days),
+            expires_at=utcnow() + (lifetime or timedelta(days=FirmSettings.get().pay_link_days)),
             created_by_id=user.id if user else None,
         )
     )
-    return external_url("pay.show", token=token)
+    return external_url("pay.show", token=token) if external else url_for("pay.show", token=token)
 
 
 def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:

@@ -1,0 +1,162 @@
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import OperationalError
+
+from trustweb.auth.permissions import client, public
+from trustweb.database import write_transaction
+from trustweb.extensions import client_address, limiter
+from trustweb.models import FirmLogo
+from trustweb.portal import bp
+from trustweb.portal.forms import ButtonForm, SignInForm, StatementForm
+from trustweb.portal.sessions import clear_cookie, current_client, session_token, set_cookie
+from trustweb.refusals import ServiceError
+from trustweb.reports.export import csv_response
+from trustweb.services import client_account
+from trustweb.services import portal as portal_service
+from trustweb.services.reports import Filters
+from trustweb.services.sessions import normalise_email
+from trustweb.services.trust import firm_today
+from trustweb.views import invalid
+
+
+def email_key():
+    """Sign-in links asked for one address, whoever asks: a flood of emails to one client is refused too."""
+    return "portal-sign-in:" + normalise_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=email_key)
+@public
+def sign_in():
+    """The client asks for a sign-in link; the answer is the same whether the address is a client's or not."""
+    if current_client() is not None:
+        return redirect(url_for("portal.home"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        portal_service.request_sign_in(form.email.data)
+        return render_template("portal/sent.html", email=form.email.data)
+    if request.method == "POST":
+        return invalid("portal/sign_in.html", form=form)
+    return render_template("portal/sign_in.html", form=form)
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+@public
+def confirm(token):
+    """The emailed link: a button signs in, so a mail scanner that opens links does not use it up."""
+    link = portal_service.link_for_token(token)
+    if link is None:
+        return render_template("portal/link_invalid.html", form=SignInForm(formdata=None)), 404
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return render_template("portal/confirm.html", form=form, link=link)
+    try:
+        _, token = portal_service.sign_in(token, client_address(), request.headers.get("User-Agent"))
+    except ServiceError:
+        return render_template("portal/link_invalid.html", form=SignInForm(formdata=None)), 404
+    return set_cookie(redirect(url_for("portal.home"), 303), token)
+
+
+@bp.post("/sign-out")
+@client
+def sign_out():
+    token = session_token()
+    if token:
+        portal_service.sign_out(token)
+    g.portal_signed_out = True
+    flash("You are signed out.", "info")
+    return clear_cookie(redirect(url_for("portal.sign_in"), 303))
+
+
+@bp.get("/")
+@client
+def home():
+    """What the client has open to pay, and what the firm holds in trust for them."""
+    return render_template("portal/home.html", home=client_account.home(current_client()), form=ButtonForm())
+
+
+@bp.get("/documents")
+@client
+def documents():
+    """Every request, invoice and receipt the client has had, to read or download."""
+    return render_template("portal/documents.html", docs=client_account.documents(current_client()))
+
+
+@bp.get("/ledgers/<int:ledger_id>")
+@client
+def statement(ledger_id):
+    """A trust statement of one matter (or of funds held without a matter) over a date range; ?format=csv."""
+    contact = current_client()
+    ledger = client_account.own_ledger(contact, ledger_id)
+    if ledger is None:
+        abort(404)
+    form = StatementForm(request.args)
+    if not form.validate():
+        return render_template("portal/statement.html", ledger=ledger, form=form, report=None), 400
+    report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
+    if request.args.get("format") == "csv":
+        filters = Filters(date_from=form.date_from.data, date_to=form.date_to.data, account=ledger.bank_account)
+        response = csv_response(report, filters, f"trust-statement-{ledger.id}-{firm_today().isoformat()}.csv")
+        record_view(ledger, "statement CSV")
+        return response
+    shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report)
+    record_view(ledger, "statement")
+    return shown
+
+
+@bp.post("/requests/<int:request_id>/pay")
+@limiter.limit("20 per minute")
+@client
+def pay_request(request_id):
+    return pay(client_account.own_request(current_client(), request_id))
+
+
+@bp.post("/invoices/<int:invoice_id>/pay")
+@limiter.limit("20 per minute")
+@client
+def pay_invoice(invoice_id):
+    return pay(client_account.own_invoice(current_client(), invoice_id))
+
+
+def pay(payable):
+    """To the pay page of one of the client's own requests or invoices, through a link made for this visit."""
+    if payable is None:
+        abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        path = client_account.pay_link(current_client(), payable)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("portal.home"), 303)
+    return redirect(path, 303)
+
+
+def record_view(obj, what):
+    """A document view goes in the audit trail, in a short write of its own after the page is made; if the
+    database is too busy for it, the client still gets the page."""
+    contact_id = current_client().id
+    try:
+        with write_transaction():
+            client_account.viewed(current_client(), obj, what)
+    except OperationalError:
+        current_app.logger.warning("portal: client %s's view of %s could not be recorded", contact_id, what)
+
+
+@bp.get("/logo")
+@public
+def logo():
+    """The firm's logo, for the portal's pages (cached: its address changes with the image)."""
+    image = FirmLogo.get()
+    if image is None:
+        abort(404)
+    response = current_app.response_class(image.data, mimetype=image.content_type)
+    response.set_etag(image.sha256)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response.make_conditional(request)
+
+
+@bp.context_processor
+def portal_context():
+    return {"portal_client": current_client()}
