@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from tests.conftest import post
 from tests.factories import TrustSetup
+from tests.invoices.steps import invoice_for
 from tests.requests.steps import BASE_URL, gen_firm, gen_request, pay, send
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Payment, TrustRequest, User
 from trustweb.services import portal
+from trustweb.services.payments import record_manual_payment
 from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
 PORTAL_LINK = re.compile(r"https?://[^\s\"<>]+/portal/sign-in/[A-Za-z0-9_-]+")
@@ -26,6 +28,10 @@ class Firm(TrustSetup):
     request_a: int  # sent to client A, open
     request_b: int  # sent to client B, open
     draft_a: int  # client A's, never sent: the client must not see it
+    invoice_a: int  # sent to client A: $600.00
+    invoice_b: int  # sent to client B: $300.00
+    payment_a: int  # a cheque from client A toward request_a: $150.00
+    payment_b: int  # a cheque from client B toward request_b: $100.00
 
 
 def gen_portal_firm() -> Firm:
@@ -58,7 +64,35 @@ def gen_portal_firm() -> Firm:
     )
     send(request_b, setup.lawyer)
     draft_a = gen_request(setup, amount_cents=7_700)
-    return Firm(**vars(setup), request_a=request_a, request_b=request_b, draft_a=draft_a)
+    invoice_a = invoice_for(setup, 400, 15_000)
+    invoice_b = invoice_for(setup, 200, 15_000, matter=setup.matter_b1)
+    payment_a, payment_b = (
+        cheque(request_id, cents, setup.lawyer) for request_id, cents in ((request_a, 15_000), (request_b, 10_000))
+    )
+    return Firm(
+        **vars(setup),
+        request_a=request_a,
+        request_b=request_b,
+        draft_a=draft_a,
+        invoice_a=invoice_a,
+        invoice_b=invoice_b,
+        payment_a=payment_a,
+        payment_b=payment_b,
+    )
+
+
+def cheque(request_id, cents, by):
+    """A cheque from the client recorded by staff against a request; the payment's id."""
+    return record_manual_payment(
+        db.session.get(TrustRequest, request_id),
+        amount_cents=cents,
+        method="cheque",
+        received_on=firm_today(),
+        reference=f"Cheque {request_id:04d}",
+        payer="The client",
+        idempotency_key=f"cheque-{request_id}-{cents}-0000000000",
+        user=db.session.get(User, by),
+    ).id
 
 
 def invite(contact_id, by):

@@ -50,8 +50,8 @@ def test_an_invited_client_signs_in_with_the_emailed_link_and_sees_their_trust_m
     assert home.status_code == 200
     html = text(home)
     assert "Hello, Ada Archer" in html
-    assert "$2,375.00" in html  # 2,500.00 received less the 125.00 filing fee
-    assert "$1,000.00 due" in html  # the request sent to her
+    assert "$2,525.00" in html  # 2,500.00 and a 150.00 cheque received, less the 125.00 filing fee
+    assert "$850.00 due" in html  # the request sent to her, less the cheque
     assert "$77.00" not in html  # her draft is not shown
     assert "Ben Baker" not in html and "$900.00" not in html
     with app.app_context():

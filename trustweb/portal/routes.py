@@ -94,12 +94,13 @@ def statement(ledger_id):
     form = StatementForm(request.args)
     if not form.validate():
         return render_template("portal/statement.html", ledger=ledger, form=form, report=None), 400
-    report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
     if request.args.get("format") == "csv":
-        filters = Filters(date_from=form.date_from.data, date_to=form.date_to.data, account=ledger.bank_account)
-        response = csv_response(report, filters, f"trust-statement-{ledger.id}-{firm_today().isoformat()}.csv")
+        # Recorded first: the file is streamed after the view returns, from rows read after this write.
         record_view(ledger, "statement CSV")
-        return response
+        report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
+        filters = Filters(date_from=form.date_from.data, date_to=form.date_to.data, account=ledger.bank_account)
+        return csv_response(report, filters, f"trust-statement-{ledger.id}-{firm_today().isoformat()}.csv")
+    report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
     shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report)
     record_view(ledger, "statement")
     return shown

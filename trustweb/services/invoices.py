@@ -32,6 +32,7 @@ from trustweb.services import requests as request_service
 from trustweb.services import templates as email_templates
 from trustweb.services.firm import default_account
 from trustweb.services.journal import book_entry, lock_operating
+from trustweb.services.portal import with_portal_note
 from trustweb.services.trust import firm_today
 
 FIELDS = ("number", "matter_id", "contact_id", "status", "issued_on", "due_on", "total_cents", "paid_cents")
@@ -178,7 +179,7 @@ def common_values(invoice: Invoice, firm: FirmSettings) -> dict[str, str]:
 
 def invoice_email(invoice: Invoice, link_url: str) -> tuple[str, str, Markup]:
     """(subject, text, html) of the invoice email around its pay link, with the invoice's figures of now."""
-    return email_templates.fill("invoice", merge_values(invoice, link_url))
+    return with_portal_note(invoice.contact, email_templates.fill("invoice", merge_values(invoice, link_url)))
 
 
 def merge_values(invoice: Invoice, link_url: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, render_template
+from markupsafe import Markup
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -33,6 +34,24 @@ def client_actor(contact: Contact) -> str:
 
 def access_of(contact: Contact) -> PortalAccess | None:
     return db.session.scalar(select(PortalAccess).where(PortalAccess.contact_id == contact.id))
+
+
+def has_access(contact: Contact) -> bool:
+    access = access_of(contact)
+    return access is not None and access.revoked_at is None
+
+
+def with_portal_note(contact: Contact, email: tuple[str, str, Markup]) -> tuple[str, str, Markup]:
+    """A request or invoice email (subject, text, html) with a line pointing to the portal, when the client has
+    access to it: the email's own link still pays, and the portal shows everything else."""
+    subject, text, html = email
+    if not has_access(contact):
+        return email
+    url = external_url("portal.sign_in")
+    note = "You can also see this, what we hold in trust for you and your receipts in your client portal"
+    text = f"{text.rstrip()}\n\n{note}: {url}\n"
+    html = html + Markup('<p>{}: <a href="{}">{}</a></p>').format(note, url, url)
+    return subject, text, html
 
 
 def invite(contact: Contact, user: User) -> str:

@@ -40,6 +40,7 @@ from trustweb.models.requests import OUTSTANDING, LinkState
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import templates as email_templates
+from trustweb.services.portal import with_portal_note
 from trustweb.services.sessions import token_hash
 from trustweb.services.trust import firm_today, holder_for
 from trustweb.urls import external_url
@@ -203,7 +204,7 @@ def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:
 def request_email(request: TrustRequest, kind: str, link_url: str) -> tuple[str, str, Markup]:
     """(subject, text, html) of a request or reminder email around its pay link, with today's figures."""
     template = request.template if kind == "request" else None
-    return email_templates.fill(kind, merge_values(request, link_url), template)
+    return with_portal_note(request.contact, email_templates.fill(kind, merge_values(request, link_url), template))
 
 
 def _queue_email(request: TrustRequest, kind: str, link_url: str) -> OutboxMessage:
