@@ -12,7 +12,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import (
-    BankAccount,
     Contact,
     Invoice,
     InvoiceStatus,
@@ -43,7 +42,7 @@ class Home:
     requests: list[TrustRequest]
     invoices: list[Invoice]
     ledgers: list[LedgerAccount]
-    several_accounts: bool
+    several_accounts: bool  # the client's money is in more than one trust account: each line names its account
 
     @property
     def held_cents(self) -> int:
@@ -87,8 +86,7 @@ def home(contact: Contact) -> Home:
         _invoices(contact).where(Invoice.status.in_(OPEN_INVOICE)).order_by(Invoice.due_on, Invoice.id)
     ).all()
     held = ledgers(contact)
-    accounts = db.session.scalar(select(db.func.count(BankAccount.id)).where(BankAccount.kind == "trust")) or 0
-    return Home(list(open_requests), list(open_invoices), held, accounts > 1)
+    return Home(list(open_requests), list(open_invoices), held, len({ledger.bank_account_id for ledger in held}) > 1)
 
 
 def own_request(contact: Contact, request_id: int) -> TrustRequest | None:
