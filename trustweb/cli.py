@@ -30,7 +30,15 @@ def create_user_command(email, role, name, password):
 @click.option("--first-run", is_flag=True, help="Only load into a database with no users yet; never an error.")
 def demo_command(first_run):
     """Fill an empty database with a small demo firm (running it again changes nothing)."""
-    from trustweb.demo import DEMO_PASSWORD, DEMO_USERS, database_is_empty, demo_pay_links, demo_present, load_demo
+    from trustweb.demo import (
+        DEMO_PASSWORD,
+        DEMO_USERS,
+        database_is_empty,
+        demo_pay_links,
+        demo_portal_link,
+        demo_present,
+        load_demo,
+    )
 
     if first_run and not database_is_empty() and not demo_present():
         click.echo("The database already has users; no demo data loaded.")
@@ -47,6 +55,11 @@ def demo_command(first_run):
     for payable, url in demo_pay_links():
         click.echo(f"Pay {payable.number} as the client (test card 4242 4242 4242 4242, any future expiry):")
         click.echo(f"  {url}")
+    portal = demo_portal_link()
+    if portal is not None:
+        contact, link = portal
+        click.echo(f"Sign in to the client portal as {contact.name} (the link works once, for 15 minutes):")
+        click.echo(f"  {link}")
 
 
 @trustweb_cli.command("check-books")

@@ -184,7 +184,32 @@ def load_demo(seed=2026):
     _demo_ledger(rng, users)
     _demo_requests(users)
     _demo_invoices()
+    _demo_portal()
     return True
+
+
+def _demo_portal():
+    """The client of the open request is invited to the portal (the invitation waits in the Outbox)."""
+    from trustweb.models import TrustRequest
+    from trustweb.services import portal
+
+    trust_request = db.session.scalar(select(TrustRequest).where(TrustRequest.message == DEMO_OPEN_REQUEST))
+    if trust_request is not None:
+        portal.invite(trust_request.contact, trust_request.created_by)
+
+
+def demo_portal_link():
+    """(client, a fresh one-time sign-in link) for the demo client with portal access, or None."""
+    from trustweb.models import Contact, PortalAccess
+    from trustweb.services import portal
+
+    contact = db.session.scalar(
+        select(Contact)
+        .join(PortalAccess, PortalAccess.contact_id == Contact.id)
+        .where(PortalAccess.revoked_at.is_(None))
+        .order_by(PortalAccess.id)
+    )
+    return (contact, portal.printed_link(contact)) if contact is not None else None
 
 
 DEMO_OPEN_REQUEST = "Retainer for the next stage of the matter."

@@ -1,4 +1,4 @@
-"""client portal
+"""the client portal: portal access per contact, one-time sign-in links and portal sessions (tokens kept hashed); the firm's logo
 
 Revision ID: 0013
 Revises: 0012

@@ -83,3 +83,19 @@ def test_create_user_refuses_an_unknown_role(app, runner):
         args=["trustweb", "create-user", "a@firm.example.com", "--role", "owner", "--password", "long enough pass"]
     )
     assert result.exit_code != 0
+
+
+def test_demo_prints_a_portal_link_that_signs_the_client_in(app, runner):
+    import re
+
+    from tests.portal.steps import use_link
+
+    result = runner.invoke(args=["trustweb", "demo"])
+    match = re.search(
+        r"Sign in to the client portal as (.+) \(.*\n\s+https?://[^/]+(/portal/sign-in/\S+)", result.output
+    )
+    assert match, result.output
+    browser = app.test_client()
+    assert use_link(browser, match.group(2)).status_code == 303
+    home = browser.get("/portal/").get_data(as_text=True)
+    assert f"Hello, {match.group(1)}" in home.replace("&#39;", "'") and "Pay" in home

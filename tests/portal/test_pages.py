@@ -178,3 +178,18 @@ def test_a_contact_without_an_email_cannot_be_invited(app, firm):
     assert "has no email address; add one before inviting them" in text(lawyer.get(f"/contacts/{firm.client_b}"))
     assert audit_actions(app, "portal.invited") == []
     assert BEN  # client B keeps no portal access
+
+
+def test_an_overdue_request_says_so_and_one_due_later_gives_its_date(app, firm, mailbox):
+    with app.app_context():
+        today = firm_today()
+        late = gen_request(
+            firm, amount_cents=31_400, issued_on=today - timedelta(days=20), due_on=today - timedelta(days=2)
+        )
+        send(late, firm.lawyer)
+        soon = gen_request(firm, amount_cents=27_100, due_on=today + timedelta(days=9))
+        send(soon, firm.lawyer)
+    browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
+    home = text(browser.get("/portal/"))
+    assert home.count("Overdue") == 1
+    assert f"$271.00 due by {(today + timedelta(days=9)).strftime('%B %-d, %Y')}" in home

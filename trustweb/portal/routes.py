@@ -73,7 +73,8 @@ def sign_out():
 @client
 def home():
     """What the client has open to pay, and what the firm holds in trust for them."""
-    return render_template("portal/home.html", home=client_account.home(current_client()), form=ButtonForm())
+    home = client_account.home(current_client())
+    return render_template("portal/home.html", home=home, form=ButtonForm(), today=firm_today())
 
 
 @bp.get("/documents")
