@@ -2,10 +2,12 @@
 
 A module of their own, beside the packages that raise them (services/, payments/) so that neither has to
 import the other for them. The money rules' own errors are LedgerError and its kin in trustweb/ledger/rules.py;
-a bank statement file that cannot be read is a StatementFileError from trustweb/bankfiles.
+a bank statement file that cannot be read is a StatementFileError from trustweb/bankfiles, an image that cannot be
+the firm's logo a LogoFileError from trustweb/images.py.
 """
 
 from trustweb.bankfiles import StatementFileError
+from trustweb.images import LogoFileError
 from trustweb.ledger.rules import LedgerError
 
 
@@ -14,4 +16,4 @@ class ServiceError(ValueError):
 
 
 # What a view shows the user as the reason an action was refused.
-REFUSALS = (ServiceError, LedgerError, StatementFileError)
+REFUSALS = (ServiceError, LedgerError, StatementFileError, LogoFileError)
