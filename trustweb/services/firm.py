@@ -1,4 +1,4 @@
-"""Firm settings and bank accounts."""
+"""Firm settings, the firm's logo and bank accounts."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -7,7 +7,9 @@ from sqlalchemy import func, inspect, select, update
 
 from trustweb.database import per_transaction
 from trustweb.extensions import db
-from trustweb.models import BankAccount, FirmSettings, User
+from trustweb.images import normalise_logo
+from trustweb.models import BankAccount, FirmLogo, FirmSettings, User
+from trustweb.models.base import utcnow
 from trustweb.payments.keys import encrypt, stripe_keys
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, jobs
@@ -47,6 +49,52 @@ def update_settings(values: Mapping[str, Any]) -> FirmSettings:
         jobs.reschedule_reminders()
     db.session.commit()
     return settings
+
+
+def save_logo(data: bytes, user: User | None = None) -> FirmLogo:
+    """Make the uploaded image the firm's logo, checked and remade first (images.normalise_logo refuses a bad one)."""
+    image = normalise_logo(data)
+    logo, before = _locked_logo()
+    if logo is None:
+        logo = FirmLogo(id=1)
+        db.session.add(logo)
+    logo.content_type, logo.data, logo.width, logo.height = image.content_type, image.data, image.width, image.height
+    logo.sha256, logo.updated_at = image.sha256, utcnow()
+    after = _logo_facts(logo, len(image.data))
+    audit.record("settings.logo_changed", logo, before=before, after=after, user=user)
+    db.session.commit()
+    return logo
+
+
+def remove_logo(user: User | None = None) -> None:
+    """The portal shows the firm's name alone again."""
+    logo, before = _locked_logo()
+    if logo is None:
+        raise ServiceError("The firm has no logo to remove.")
+    db.session.delete(logo)
+    audit.record("settings.logo_changed", object_type="FirmLogo", object_id=1, before=before, after=None, user=user)
+    db.session.commit()
+
+
+def _locked_logo() -> tuple[FirmLogo | None, dict[str, Any] | None]:
+    """The logo's row locked (two admins uploading at once take turns) and what the audit trail says of it."""
+    found = db.session.execute(
+        select(FirmLogo, func.length(FirmLogo.data)).where(FirmLogo.id == 1).with_for_update()
+    ).one_or_none()
+    if found is None:
+        return None, None
+    logo, size = found
+    return logo, _logo_facts(logo, size)
+
+
+def _logo_facts(logo: FirmLogo, size: int) -> dict[str, Any]:
+    """What the audit trail keeps of a logo: never its bytes."""
+    return {
+        "sha256": logo.sha256,
+        "content_type": logo.content_type,
+        "bytes": size,
+        "pixels": f"{logo.width}×{logo.height}",
+    }
 
 
 def save_account(account: BankAccount | None, values: Mapping[str, Any]) -> BankAccount:

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from trustweb.settings import processors, routes, templates  # noqa: E402,F401
+from trustweb.settings import logo, processors, routes, templates  # noqa: E402,F401

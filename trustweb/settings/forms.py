@@ -1,10 +1,12 @@
 from decimal import Decimal, InvalidOperation
 from zoneinfo import available_timezones
 
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, choices, email_validator
+from trustweb.images import MAX_BYTES as MAX_LOGO_BYTES
 from trustweb.models import ROLE_LABELS, TEMPLATE_KINDS
 
 CURRENCIES = [
@@ -86,6 +88,14 @@ class FirmSettingsForm(BaseForm):
             "timezone": self.timezone.data,
             "currency": self.currency.data,
         }
+
+
+class LogoForm(BaseForm):
+    image = FileField("Logo image", validators=[FileRequired("Choose the logo's image file (PNG or JPEG).")])
+
+    def contents(self):
+        """The file's bytes, read no further than one past the most a logo may be (enough to refuse it)."""
+        return self.image.data.stream.read(MAX_LOGO_BYTES + 1)
 
 
 class InviteForm(BaseForm):
