@@ -39,10 +39,12 @@ def handle_too_large(error):
     """An upload over MAX_CONTENT_LENGTH, refused before its body was read."""
     cap = current_app.config["MAX_CONTENT_LENGTH"]
     limit = f"{cap // 2**20} MB" if cap and cap >= 2**20 else "the limit"
-    message = (
-        f"What you sent is larger than {limit}, the most this server accepts, so none of it was read. "
-        "A bank statement that large is better imported one month at a time."
+    advice = (
+        "A logo needs far less: export it smaller, as PNG or JPEG."
+        if request.endpoint == "settings.logo"
+        else "A bank statement that large is better imported one month at a time."
     )
+    message = f"What you sent is larger than {limit}, the most this server accepts, so none of it was read. {advice}"
     return render_error(413, "Too large", message)
 
 

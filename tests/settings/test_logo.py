@@ -213,3 +213,10 @@ def test_no_file_chosen_is_asked_for(client, admin):
     response = post(client, "/settings/logo", {"image": (io.BytesIO(b""), "", "application/octet-stream")})
     assert response.status_code == 422
     assert "Choose the logo's image file" in html.unescape(response.get_data(as_text=True))
+
+
+def test_a_file_beyond_what_the_server_reads_is_a_413_about_logos(app, client, admin):
+    too_much = b"\x89PNG\r\n\x1a\n" + b"\0" * app.config["MAX_CONTENT_LENGTH"]
+    response = upload(client, too_much)
+    assert response.status_code == 413
+    assert "A logo needs far less" in response.get_data(as_text=True)
