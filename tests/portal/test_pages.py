@@ -193,3 +193,11 @@ def test_an_overdue_request_says_so_and_one_due_later_gives_its_date(app, firm, 
     home = text(browser.get("/portal/"))
     assert home.count("Overdue") == 1
     assert f"$271.00 due by {(today + timedelta(days=9)).strftime('%B %-d, %Y')}" in home
+
+
+def test_a_receipt_email_points_to_the_portal_too(app, firm, mailbox):
+    browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
+    response = post(browser, f"/portal/requests/{firm.request_a}/pay")
+    pay(browser, response.headers["Location"], "850.00", email=ADA)
+    [receipt] = [m for m in mailbox.to(ADA) if m["Subject"].startswith("Receipt R-") and "$850.00" in m["Subject"]]
+    assert f"client portal: {BASE_URL}/portal/sign-in" in mailbox.text(receipt)

@@ -28,6 +28,7 @@ from trustweb.services import requests as request_service
 from trustweb.services.fees import book_fee, hold_fee_ledgers, operating_keys
 from trustweb.services.firm import currency_of, default_account
 from trustweb.services.journal import book_entry, lock_operating
+from trustweb.services.portal import with_portal_note
 from trustweb.services.trust import METHODS, Holder, check_entry_date, firm_today, post_deposit
 from trustweb.urls import external_url
 
@@ -273,13 +274,21 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
     context = {"payable": payable, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
     to = [payment.payer_email] if payment.payer_email else payable.recipient_list
     if to:
+        subject, text, html = with_portal_note(
+            payable.contact,
+            (
+                f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, firm.currency)} received by "
+                f"{firm.firm_name}",
+                render_template("email/receipt.txt", **context),
+                render_template("email/receipt.html", **context),
+            ),
+        )
         mail.queue(
             "receipt",
             to,
-            f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, firm.currency)} received by "
-            f"{firm.firm_name}",
-            render_template("email/receipt.txt", **context),
-            render_template("email/receipt.html", **context),
+            subject,
+            text,
+            html,
             about=payable,
             reply_to=mail.reply_to(payable),
         )

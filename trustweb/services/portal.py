@@ -9,6 +9,7 @@ writes nothing.
 
 import secrets
 from datetime import timedelta
+from typing import TypeVar, cast
 
 from flask import current_app, render_template
 from markupsafe import Markup
@@ -25,6 +26,7 @@ from trustweb.services.sessions import normalise_email, token_hash
 from trustweb.urls import external_url
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
+HTML = TypeVar("HTML", bound=str)
 
 
 def client_actor(contact: Contact) -> str:
@@ -41,17 +43,18 @@ def has_access(contact: Contact) -> bool:
     return access is not None and access.revoked_at is None
 
 
-def with_portal_note(contact: Contact, email: tuple[str, str, Markup]) -> tuple[str, str, Markup]:
-    """A request or invoice email (subject, text, html) with a line pointing to the portal, when the client has
-    access to it: the email's own link still pays, and the portal shows everything else."""
+def with_portal_note(contact: Contact, email: tuple[str, str, HTML]) -> tuple[str, str, HTML]:
+    """A client email (subject, text, html) with a line pointing to the portal, when the client has access to it:
+    the email's own link still pays, and the portal shows everything else. The html stays what it was given
+    (Markup, or a template's already escaped output)."""
     subject, text, html = email
     if not has_access(contact):
         return email
     url = external_url("portal.sign_in")
     note = "You can also see this, what we hold in trust for you and your receipts in your client portal"
     text = f"{text.rstrip()}\n\n{note}: {url}\n"
-    html = html + Markup('<p>{}: <a href="{}">{}</a></p>').format(note, url, url)
-    return subject, text, html
+    extra = Markup('<p>{}: <a href="{}">{}</a></p>').format(note, url, url)
+    return subject, text, cast(HTML, html + extra if isinstance(html, Markup) else f"{html}{extra}")
 
 
 def invite(contact: Contact, user: User) -> str:
