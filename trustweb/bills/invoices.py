@@ -17,6 +17,7 @@ from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, MatterStatus, OutboxMessage
 from trustweb.models.invoices import OPEN_INVOICE
+from trustweb.pdf import pdf_response, render_pdf
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services import payments as payment_service
@@ -261,6 +262,14 @@ def record_invoice_payment(invoice_id):
 @requires("view")
 def print_invoice(invoice_id):
     return render_template("bills/invoice_print.html", invoice=get_or_404(Invoice, invoice_id))
+
+
+@bp.get("/invoices/<int:invoice_id>/pdf")
+@requires("view")
+def invoice_pdf(invoice_id):
+    """The printable invoice as a PDF, named for its number."""
+    invoice = get_or_404(Invoice, invoice_id, selectinload(Invoice.lines))
+    return pdf_response(render_pdf("bills/invoice_print.html", invoice=invoice), invoice.number)
 
 
 @bp.get("/invoices/batch")

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from flask import flash, redirect, request
+from flask import abort, flash, redirect, request
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -15,6 +15,7 @@ from trustweb.extensions import db
 from trustweb.forms import query_date
 from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
 from trustweb.models.payments import RECEIVED
+from trustweb.pay import receipts
 from trustweb.services import refunds
 from trustweb.services.trust import METHODS
 from trustweb.templating import money
@@ -71,6 +72,16 @@ def payments():
         methods=METHODS,
         processors=PROCESSORS,
     )
+
+
+@bp.get("/payments/<int:payment_id>/receipt.pdf")
+@requires("view")
+def receipt_pdf(payment_id):
+    """A payment's receipt as a PDF, the same the client downloads from the pay link."""
+    payment = get_or_404(Payment, payment_id)
+    if payment.receipt_number is None:  # pending or failed: nothing was received to give a receipt for
+        abort(404)
+    return receipts.receipt_pdf(payment)
 
 
 @bp.post("/payments/<int:payment_id>/refund")

@@ -3,6 +3,7 @@
 from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
@@ -13,11 +14,14 @@ from trustweb.extensions import db
 from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, MatterStatus, TrustRequest
+from trustweb.pdf import pdf_response, render_pdf
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import firm_today
 from trustweb.views import form_page, get_or_404, page_or_partial, paginate
 
+# What the printed letter shows of a request, loaded with it.
+PRINTED_WITH_REQUEST = (joinedload(TrustRequest.contact), joinedload(TrustRequest.matter))
 PREFILL = ("contact_id", "matter_id", "account_id", "amount", "due_on", "message", "recipients", "cc")
 
 
@@ -178,3 +182,11 @@ def print_request(request_id):
     """A printable letter: the request, what is due, and how to pay."""
     trust_request = get_or_404(TrustRequest, request_id)
     return render_template("bills/request_print.html", trust_request=trust_request)
+
+
+@bp.get("/requests/<int:request_id>/pdf")
+@requires("view")
+def request_pdf(request_id):
+    """The printable letter as a PDF, named for the request."""
+    trust_request = get_or_404(TrustRequest, request_id, *PRINTED_WITH_REQUEST)
+    return pdf_response(render_pdf("bills/request_print.html", trust_request=trust_request), trust_request.number)

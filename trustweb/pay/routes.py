@@ -18,7 +18,7 @@ from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment, PaymentStatus
 from trustweb.models.requests import LinkState
-from trustweb.pay import bp
+from trustweb.pay import bp, receipts
 from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
 from trustweb.refusals import ServiceError
@@ -192,15 +192,35 @@ def returned(token):
     return after_payment(token, link, fresh_form(link.payable), payment)
 
 
+def receipted(token, number):
+    """(link, payment) for a receipt number of this link's request or invoice; (None, None) for an unknown link;
+    a 404 for a receipt of anything else."""
+    link = request_service.link_for_token(token)
+    if link is None:
+        return None, None
+    payment = db.session.scalar(select(Payment).where(Payment.receipt_number == number[:20]))
+    if payment is None or payment.payable is not link.payable:
+        abort(404)
+    return link, payment
+
+
 @bp.get("/<token>/receipts/<number>")
 @limiter.limit("60 per minute")
 @public
 def receipt(token, number):
     """The receipt for a payment made through this link's request or invoice."""
-    link = request_service.link_for_token(token)
+    link, payment = receipted(token, number)
     if link is None:
         return closed_page(LinkState.UNKNOWN, None)
-    payment = db.session.scalar(select(Payment).where(Payment.receipt_number == number[:20]))
-    if payment is None or payment.payable is not link.payable:
-        abort(404)
     return render_template("pay/receipt.html", token=token, payable=link.payable, payment=payment)
+
+
+@bp.get("/<token>/receipts/<number>.pdf")
+@limiter.limit("20 per minute")  # each one is laid out anew: a tenth of a second of a core
+@public
+def receipt_pdf(token, number):
+    """The same receipt as a PDF to keep."""
+    link, payment = receipted(token, number)
+    if link is None:
+        return closed_page(LinkState.UNKNOWN, None)
+    return receipts.receipt_pdf(payment)
