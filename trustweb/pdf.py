@@ -29,18 +29,31 @@ main.letter {{ margin: 0; padding: 0; max-width: none; }}
 class StaticFiles(URLFetcher):
     """WeasyPrint's fetcher for a PDF: files under the app's /static/ address from disk; any other address refused."""
 
-    def __init__(self, static_url: str, folder: str):
+    def __init__(self, static_url: str, folder: str, logo_url: str | None = None):
         super().__init__(allowed_protocols=())
-        self.static_url, self.folder = static_url, folder
+        self.static_url, self.folder, self.logo_url = static_url, folder, logo_url
 
     def fetch(self, url, headers=None):
-        """The file the address names in the static folder; a ValueError (WeasyPrint logs it) for anything else."""
+        """The file the address names in the static folder, or the firm's logo (kept in the database); a
+        ValueError (WeasyPrint logs it) for anything else."""
+        if self.logo_url and urlsplit(url)._replace(query="") == urlsplit(self.logo_url)._replace(query=""):
+            return self.logo(url)
         path = safe_join(self.folder, unquote(urlsplit(url).path[len(urlsplit(self.static_url).path) :]))
         if not url.startswith(self.static_url) or path is None or not Path(path).is_file():
             current_app.logger.warning("PDF: refused to fetch %.200s", url)
             raise ValueError(f"not fetched for a PDF: {url[:200]}")
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         return URLFetcherResponse(url, Path(path).read_bytes(), {"Content-Type": content_type})
+
+    @staticmethod
+    def logo(url):
+        from trustweb.extensions import db
+        from trustweb.models import FirmLogo
+
+        logo = db.session.get(FirmLogo, 1)
+        if logo is None:
+            raise ValueError("the firm has no logo")
+        return URLFetcherResponse(url, logo.data, {"Content-Type": logo.content_type})
 
 
 def page_size(currency: str) -> str:
@@ -55,7 +68,11 @@ def render_pdf(template_name: str, **context) -> bytes:
     from trustweb.templating import firm
 
     html = render_template(template_name, **context)
-    fetcher = StaticFiles(url_for("static", filename="", _external=True), str(current_app.static_folder))
+    fetcher = StaticFiles(
+        url_for("static", filename="", _external=True),
+        str(current_app.static_folder),
+        logo_url=url_for("portal.logo", _external=True),
+    )
     page = CSS(string=PAGE_CSS.format(size=page_size(firm().currency)), url_fetcher=fetcher)
     return HTML(string=html, base_url=request.url_root, url_fetcher=fetcher).write_pdf(stylesheets=[page])
 

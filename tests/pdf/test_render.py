@@ -41,6 +41,7 @@ def test_only_the_apps_static_files_are_served_to_weasyprint(app):
             static + "%2e%2e/requirements.txt",
             static + "css/missing.css",
             "file:///etc/passwd",
+            "http://localhost/portal/logo",  # the firm's logo only when the fetcher is given its address
         ):
             with pytest.raises(ValueError, match="not fetched for a PDF"):
                 fetcher.fetch(url)

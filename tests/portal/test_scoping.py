@@ -67,7 +67,7 @@ def fetch(browser, method, url):
 
 
 def test_every_portal_address_names_something_and_the_list_is_not_empty():
-    assert len([rule for rule in CLIENT_RULES if PARAM.search(rule.rule)]) >= 3
+    assert len([rule for rule in CLIENT_RULES if PARAM.search(rule.rule)]) >= 7
 
 
 def test_client_a_gets_404_for_each_of_client_bs_rows(app, firm, mailbox):

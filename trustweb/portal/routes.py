@@ -1,10 +1,12 @@
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 
 from trustweb.auth.permissions import client, public
 from trustweb.database import write_transaction
 from trustweb.extensions import client_address, limiter
 from trustweb.models import FirmLogo
+from trustweb.pay import receipts
+from trustweb.pdf import pdf_response, render_pdf
 from trustweb.portal import bp
 from trustweb.portal.forms import ButtonForm, SignInForm, StatementForm
 from trustweb.portal.sessions import clear_cookie, current_client, session_token, set_cookie
@@ -88,13 +90,7 @@ def documents():
 @client
 def statement(ledger_id):
     """A trust statement of one matter (or of funds held without a matter) over a date range; ?format=csv."""
-    contact = current_client()
-    ledger = client_account.own_ledger(contact, ledger_id)
-    if ledger is None:
-        abort(404)
-    form = StatementForm(request.args)
-    if not form.validate():
-        return render_template("portal/statement.html", ledger=ledger, form=form, report=None), 400
+    ledger, form = chosen_statement(ledger_id)
     if request.args.get("format") == "csv":
         # Recorded first: the file is streamed after the view returns, from rows read after this write.
         record_view(ledger, "statement CSV")
@@ -105,6 +101,65 @@ def statement(ledger_id):
     shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report)
     record_view(ledger, "statement")
     return shown
+
+
+def chosen_statement(ledger_id):
+    """The client's own ledger and the dates asked for; else a 404, or the page saying what is wrong (400)."""
+    ledger = found(client_account.own_ledger(current_client(), ledger_id))
+    form = StatementForm(request.args)
+    if not form.validate():
+        abort(make_response(render_template("portal/statement.html", ledger=ledger, form=form, report=None), 400))
+    return ledger, form
+
+
+@bp.get("/ledgers/<int:ledger_id>.pdf")
+@limiter.limit("20 per minute")
+@client
+def statement_pdf(ledger_id):
+    """The trust statement over the dates asked for, as a PDF."""
+    ledger, form = chosen_statement(ledger_id)
+    today = firm_today()
+    report = client_account.statement(ledger, form.date_from.data, form.date_to.data, today)
+    context = {"ledger": ledger, "report": report, "date_from": form.date_from.data, "date_to": form.date_to.data}
+    pdf = render_pdf("portal/statement_print.html", today=today, **context)
+    record_view(ledger, "statement PDF")
+    return pdf_response(pdf, f"trust-statement-{today.isoformat()}")
+
+
+@bp.get("/requests/<int:request_id>.pdf")
+@limiter.limit("20 per minute")
+@client
+def request_pdf(request_id):
+    trust_request = found(client_account.own_request(current_client(), request_id))
+    pdf = render_pdf("bills/request_print.html", trust_request=trust_request)
+    record_view(trust_request, "request PDF")
+    return pdf_response(pdf, trust_request.number)
+
+
+@bp.get("/invoices/<int:invoice_id>.pdf")
+@limiter.limit("20 per minute")
+@client
+def invoice_pdf(invoice_id):
+    invoice = found(client_account.own_invoice(current_client(), invoice_id))
+    pdf = render_pdf("bills/invoice_print.html", invoice=invoice)
+    record_view(invoice, "invoice PDF")
+    return pdf_response(pdf, invoice.number)
+
+
+@bp.get("/receipts/<int:payment_id>.pdf")
+@limiter.limit("20 per minute")
+@client
+def receipt_pdf(payment_id):
+    payment = found(client_account.own_payment(current_client(), payment_id))
+    response = receipts.receipt_pdf(payment)
+    record_view(payment, "receipt PDF")
+    return response
+
+
+def found(row):
+    if row is None:
+        abort(404)
+    return row
 
 
 @bp.post("/requests/<int:request_id>/pay")
