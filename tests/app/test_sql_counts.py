@@ -231,5 +231,6 @@ def test_the_clients_pages_read_in_a_few_selects_and_a_link_seen_before_writes_n
     read_only(invoice)
 
     receipt = get(app, app.test_client(), firm.receipt_path)
-    assert len(receipt.run) == 3, receipt  # the link with its request; the payment; the firm
+    # the link with its request; the payment; whether the client has the portal; the firm
+    assert len(receipt.run) == 4, receipt
     read_only(receipt)

@@ -38,6 +38,7 @@ def test_the_client_pays_an_open_request_from_the_portal_and_sees_the_money_held
         assert timedelta(hours=23) < link.expires_at - utcnow() <= timedelta(days=1)
     paid, _ = pay(browser, path, "850.00")
     assert paid.status_code == 303 and "/receipts/" in paid.headers["Location"]
+    assert 'href="/portal/">Your client portal' in text(browser.get(paid.headers["Location"]))
     home = text(browser.get("/portal/"))
     assert "$3,375.00" in home  # 2,525.00 held before, and 850.00 paid now
     assert "Nothing to pay right now" not in home  # the invoice is still open

@@ -24,6 +24,7 @@ from trustweb.payments import Declined, NotConfigured, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import checkout as checkout_service
 from trustweb.services import payments as payment_service
+from trustweb.services import portal as portal_service
 from trustweb.services import requests as request_service
 
 CLOSED = {
@@ -212,7 +213,9 @@ def receipt(token, number):
     link, payment = receipted(token, number)
     if link is None:
         return closed_page(LinkState.UNKNOWN, None)
-    return render_template("pay/receipt.html", token=token, payable=link.payable, payment=payment)
+    payable = link.payable
+    portal = portal_service.has_access(payable.contact)  # the way back for a client who paid from the portal
+    return render_template("pay/receipt.html", token=token, payable=payable, payment=payment, portal=portal)
 
 
 @bp.get("/<token>/receipts/<number>.pdf")
