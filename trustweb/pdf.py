@@ -6,15 +6,12 @@ receipts, invoices and trust requests do so, and a statement can. The page's sty
 every other address is refused, so a PDF looks the same on an intranet with no internet.
 """
 
-import mimetypes
+import importlib
 import re
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from types import ModuleType
 
 from flask import Response, current_app, has_request_context, render_template, request, url_for
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-from werkzeug.security import safe_join
+from werkzeug.exceptions import ServiceUnavailable
 
 # Letter where the firm keeps US or Canadian dollars, A4 everywhere else.
 LETTER_CURRENCIES = frozenset({"USD", "CAD"})
@@ -24,36 +21,6 @@ PAGE_CSS = """
 .noprint {{ display: none; }}
 main.letter {{ margin: 0; padding: 0; max-width: none; }}
 """
-
-
-class StaticFiles(URLFetcher):
-    """WeasyPrint's fetcher for a PDF: files under the app's /static/ address from disk; any other address refused."""
-
-    def __init__(self, static_url: str, folder: str, logo_url: str | None = None):
-        super().__init__(allowed_protocols=())
-        self.static_url, self.folder, self.logo_url = static_url, folder, logo_url
-
-    def fetch(self, url, headers=None):
-        """The file the address names in the static folder, or the firm's logo (kept in the database); a
-        ValueError (WeasyPrint logs it) for anything else."""
-        if self.logo_url and urlsplit(url)._replace(query="") == urlsplit(self.logo_url)._replace(query=""):
-            return self.logo(url)
-        path = safe_join(self.folder, unquote(urlsplit(url).path[len(urlsplit(self.static_url).path) :]))
-        if not url.startswith(self.static_url) or path is None or not Path(path).is_file():
-            current_app.logger.warning("PDF: refused to fetch %.200s", url)
-            raise ValueError(f"not fetched for a PDF: {url[:200]}")
-        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, Path(path).read_bytes(), {"Content-Type": content_type})
-
-    @staticmethod
-    def logo(url):
-        from trustweb.extensions import db
-        from trustweb.models import FirmLogo
-
-        logo = db.session.get(FirmLogo, 1)
-        if logo is None:
-            raise ValueError("the firm has no logo")
-        return URLFetcherResponse(url, logo.data, {"Content-Type": logo.content_type})
 
 
 def page_size(currency: str) -> str:
@@ -67,14 +34,33 @@ def render_pdf(template_name: str, **context) -> bytes:
             return render_pdf(template_name, **context)
     from trustweb.templating import firm
 
+    layout = _layout()
     html = render_template(template_name, **context)
-    fetcher = StaticFiles(
+    fetcher = layout.StaticFiles(
         url_for("static", filename="", _external=True),
         str(current_app.static_folder),
         logo_url=url_for("portal.logo", _external=True),
     )
-    page = CSS(string=PAGE_CSS.format(size=page_size(firm().currency)), url_fetcher=fetcher)
-    return HTML(string=html, base_url=request.url_root, url_fetcher=fetcher).write_pdf(stylesheets=[page])
+    page = layout.CSS(string=PAGE_CSS.format(size=page_size(firm().currency)), url_fetcher=fetcher)
+    pdf: bytes = layout.HTML(string=html, base_url=request.url_root, url_fetcher=fetcher).write_pdf(stylesheets=[page])
+    return pdf
+
+
+class PdfUnavailable(ServiceUnavailable):
+    description = (
+        "PDFs cannot be made on this server: the system libraries WeasyPrint needs (Pango, HarfBuzz) are missing. "
+        "Ask the firm's administrator to install them (README, \u201cRunning it in production\u201d)."
+    )
+
+
+def _layout() -> ModuleType:
+    """WeasyPrint, loaded with the first PDF a process makes: the app starts (and every other page works) on a
+    server that lacks its system libraries, and a worker that makes no PDF never pays its half a second."""
+    try:
+        return importlib.import_module("trustweb.pdf_layout")
+    except (OSError, ImportError) as error:  # cffi could not load Pango or its kin, or WeasyPrint is missing
+        current_app.logger.error("PDF: WeasyPrint cannot load its system libraries: %s", error)
+        raise PdfUnavailable() from error
 
 
 def safe_filename(name: str) -> str:

@@ -11,7 +11,8 @@ from tests.pdf.steps import FIRM, name_firm
 from tests.requests.steps import gen_request
 from trustweb.extensions import db
 from trustweb.models import TrustRequest
-from trustweb.pdf import StaticFiles, page_size, render_pdf, safe_filename
+from trustweb.pdf import page_size, render_pdf, safe_filename
+from trustweb.pdf_layout import StaticFiles
 
 
 def pdf_of_request(firm):

@@ -103,3 +103,15 @@ def test_what_does_not_exist_or_has_no_receipt_is_not_found(app, firm, mailbox, 
 def test_a_stranger_is_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_a_server_without_weasyprints_libraries_says_so_instead_of_failing(app, firm, mailbox, lawyer, monkeypatch):
+    """Every other page works without Pango; a PDF is a 503 naming what to install."""
+    import sys
+
+    with app.app_context():
+        request_id, _ = gen_sent_request(firm, mailbox)
+    monkeypatch.setitem(sys.modules, "trustweb.pdf_layout", None)  # as if importing it failed
+    response = lawyer.get(f"/bills/requests/{request_id}/pdf")
+    assert response.status_code == 503 and "Pango, HarfBuzz" in text(response)
+    assert lawyer.get(f"/bills/requests/{request_id}").status_code == 200
