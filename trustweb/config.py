@@ -108,6 +108,8 @@ class Config:
         # A client's portal session ends after this long without a page, and after PORTAL_SESSION_HOURS whatever.
         self.PORTAL_IDLE_TIMEOUT = timedelta(minutes=int(env("PORTAL_IDLE_MINUTES", "30")))
         self.PORTAL_SESSION_LIFETIME = timedelta(hours=int(env("PORTAL_SESSION_HOURS", "12")))
+        # A portal invitation's link, sent by staff, works once within this long (a link asked for: 15 minutes).
+        self.PORTAL_INVITE_LIFETIME = timedelta(hours=int(env("PORTAL_INVITE_HOURS", "24")))
         # Argon2id costs for passwords: the library's defaults (RFC 9106's low-memory profile).
         self.ARGON2 = {}
         # Stripe keys by the kind of account the money goes to; set here, they win over keys saved in the app.

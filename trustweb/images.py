@@ -11,7 +11,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 MAX_BYTES = 2**20
 # Pixels a logo may have before it is decoded (a 4000×4000 image, or a 16-megapixel photo): the largest costs
@@ -80,7 +80,13 @@ def _decoded(data: bytes, kind: str) -> Image.Image:
             raise LogoFileError(_too_many_pixels(f"{image.width}×{image.height} pixels"))
         if kind == "PNG" and getattr(image, "is_animated", False):
             raise LogoFileError(f"Animated images are not accepted. {EXPORT}")
-        image.load()
+        # WeasyPrint, once imported, tells Pillow to pad a truncated image with grey (a process-wide switch): a
+        # logo is read whole or refused, whatever this process has printed before.
+        truncated_ok, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
         return ImageOps.exif_transpose(image)  # a photo's camera turn applied, since EXIF is not kept
     except LogoFileError:
         raise

@@ -220,3 +220,16 @@ def test_a_file_beyond_what_the_server_reads_is_a_413_about_logos(app, client, a
     response = upload(client, too_much)
     assert response.status_code == 413
     assert "A logo needs far less" in response.get_data(as_text=True)
+
+
+def test_a_file_cut_short_is_refused_also_after_a_pdf_was_made(app, admin, client):
+    """WeasyPrint switches on Pillow's padding of truncated images for the whole process when it is imported."""
+    from PIL import ImageFile
+
+    import trustweb.pdf_layout  # noqa: F401  (imports WeasyPrint, as the first PDF does)
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    data, filename, message = BAD_FILES["cut short"]
+    response = upload(client, data, filename)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES  # left as WeasyPrint wants it

@@ -9,7 +9,7 @@ from trustweb.pay import receipts
 from trustweb.pdf import pdf_response, render_pdf
 from trustweb.portal import bp
 from trustweb.portal.forms import ButtonForm, SignInForm, StatementForm
-from trustweb.portal.sessions import clear_cookie, current_client, session_token, set_cookie
+from trustweb.portal.sessions import begin, clear_cookie, current_client, session_token
 from trustweb.refusals import ServiceError
 from trustweb.reports.export import csv_response
 from trustweb.services import client_account
@@ -18,6 +18,19 @@ from trustweb.services.reports import Filters
 from trustweb.services.sessions import normalise_email
 from trustweb.services.trust import firm_today
 from trustweb.views import invalid
+
+
+def client_key():
+    """A signed-in client's documents are limited per client, from wherever they ask."""
+    client = current_client()
+    return f"portal-client:{client.id if client is not None else 'none'}"
+
+
+# What one client may read in a minute: a statement or a PDF lays out every line asked for.
+PAGES_PER_MINUTE = "60 per minute"
+PDFS_PER_MINUTE = "20 per minute"
+# The most lines a statement's PDF lays out (about 10 ms each): a longer period is asked for in parts, or as CSV.
+MAX_PDF_LINES = 300
 
 
 def email_key():
@@ -54,10 +67,12 @@ def confirm(token):
     if not form.validate_on_submit():
         return render_template("portal/confirm.html", form=form, link=link)
     try:
-        _, token = portal_service.sign_in(token, client_address(), request.headers.get("User-Agent"))
+        contact, token = portal_service.sign_in(
+            token, client_address(), request.headers.get("User-Agent"), replacing=session_token()
+        )
     except ServiceError:
         return render_template("portal/link_invalid.html", form=SignInForm(formdata=None)), 404
-    return set_cookie(redirect(url_for("portal.home"), 303), token)
+    return begin(redirect(url_for("portal.home"), 303), contact, token)
 
 
 @bp.post("/sign-out")
@@ -87,6 +102,7 @@ def documents():
 
 
 @bp.get("/ledgers/<int:ledger_id>")
+@limiter.limit(PAGES_PER_MINUTE, key_func=client_key)
 @client
 def statement(ledger_id):
     """A trust statement of one matter (or of funds held without a matter) over a date range; ?format=csv."""
@@ -113,13 +129,19 @@ def chosen_statement(ledger_id):
 
 
 @bp.get("/ledgers/<int:ledger_id>.pdf")
-@limiter.limit("20 per minute")
+@limiter.limit(PDFS_PER_MINUTE, key_func=client_key)
 @client
 def statement_pdf(ledger_id):
     """The trust statement over the dates asked for, as a PDF."""
     ledger, form = chosen_statement(ledger_id)
     today = firm_today()
     report = client_account.statement(ledger, form.date_from.data, form.date_to.data, today)
+    if len(report.rows) > MAX_PDF_LINES:
+        error = (
+            f"These dates hold {len(report.rows):,} lines, more than one PDF takes ({MAX_PDF_LINES}). "
+            "Choose a shorter period, or download the CSV."
+        )
+        return render_template("portal/statement.html", ledger=ledger, form=form, report=report, error=error), 422
     context = {"ledger": ledger, "report": report, "date_from": form.date_from.data, "date_to": form.date_to.data}
     pdf = render_pdf("portal/statement_print.html", today=today, **context)
     record_view(ledger, "statement PDF")
@@ -127,7 +149,7 @@ def statement_pdf(ledger_id):
 
 
 @bp.get("/requests/<int:request_id>.pdf")
-@limiter.limit("20 per minute")
+@limiter.limit(PDFS_PER_MINUTE, key_func=client_key)
 @client
 def request_pdf(request_id):
     trust_request = found(client_account.own_request(current_client(), request_id))
@@ -137,7 +159,7 @@ def request_pdf(request_id):
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
-@limiter.limit("20 per minute")
+@limiter.limit(PDFS_PER_MINUTE, key_func=client_key)
 @client
 def invoice_pdf(invoice_id):
     invoice = found(client_account.own_invoice(current_client(), invoice_id))
@@ -147,7 +169,7 @@ def invoice_pdf(invoice_id):
 
 
 @bp.get("/receipts/<int:payment_id>.pdf")
-@limiter.limit("20 per minute")
+@limiter.limit(PDFS_PER_MINUTE, key_func=client_key)
 @client
 def receipt_pdf(payment_id):
     payment = found(client_account.own_payment(current_client(), payment_id))

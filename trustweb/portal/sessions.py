@@ -64,6 +64,12 @@ def set_cookie(response, token):
     return response
 
 
+def begin(response, contact, token):
+    """The browser is now this client's (another client's session it had, if any, has ended)."""
+    g.portal_client, g.portal_token = contact, token
+    return set_cookie(response, token)
+
+
 def clear_cookie(response):
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
     return response

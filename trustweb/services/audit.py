@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
@@ -66,10 +66,19 @@ def event_hash(event: AuditEvent) -> str:
     return _hash({"seq": event.seq, "digest": event.digest, "prev_hash": event.prev_hash})
 
 
+# The client's pages (the pay link, a notice, the portal): whoever acts there is the client, even when a staff
+# member is signed in on the same browser.
+CLIENT_PAGES = frozenset({"pay", "notices", "portal"})
+
+
+def _on_client_pages() -> bool:
+    return has_request_context() and request.blueprint in CLIENT_PAGES
+
+
 def _acting_user(user: User | None) -> User | None:
     if user is not None:
         return user
-    if has_request_context() and current_user and current_user.is_authenticated:
+    if has_request_context() and not _on_client_pages() and current_user and current_user.is_authenticated:
         return current_user
     return None
 
@@ -92,7 +101,7 @@ def record(
     event = AuditEvent(
         at=utcnow(),
         user_id=user.id if user is not None else None,
-        actor=user.email if user is not None else (actor or "system"),
+        actor=user.email if user is not None else (actor or ("client" if _on_client_pages() else "system")),
         ip=client_address() if has_request_context() else None,
         action=action,
         object_type=object_type or (type(obj).__name__ if obj is not None else "firm"),

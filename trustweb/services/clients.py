@@ -10,7 +10,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import MATTER_STATUSES, Contact, Counter, FirmSettings, LedgerAccount, Matter, MatterStatus, User
 from trustweb.refusals import ServiceError
-from trustweb.services import audit
+from trustweb.services import audit, portal
 
 CONTACT_FIELDS = ("kind", "name", "email", "other_email", "phone", "address", "notes")
 MATTER_FIELDS = (
@@ -36,6 +36,9 @@ def save_contact(contact: Contact | None, values: Mapping[str, Any]) -> Contact:
     db.session.flush()
     action = "contact.created" if before is None else "contact.updated"
     audit.record(action, contact, before=before, after=audit.snapshot(contact, CONTACT_FIELDS))
+    addresses = ("email", "other_email")
+    if before is not None and any((before[a] or "").lower() != (getattr(contact, a) or "").lower() for a in addresses):
+        portal.addresses_changed(contact, {a: before[a] for a in addresses})
     db.session.commit()
     return contact
 

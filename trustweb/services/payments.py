@@ -274,15 +274,16 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
     context = {"payable": payable, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
     to = [payment.payer_email] if payment.payer_email else payable.recipient_list
     if to:
-        subject, text, html = with_portal_note(
-            payable.contact,
-            (
-                f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, firm.currency)} received by "
-                f"{firm.firm_name}",
-                render_template("email/receipt.txt", **context),
-                render_template("email/receipt.html", **context),
-            ),
+        email = (
+            f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, firm.currency)} received by "
+            f"{firm.firm_name}",
+            render_template("email/receipt.txt", **context),
+            render_template("email/receipt.html", **context),
         )
+        # The portal is pointed out to the client, not to someone else who paid for them.
+        payer = (payment.payer_email or "").lower()
+        client_pays = not payer or payer in (address.lower() for address in payable.contact.emails)
+        subject, text, html = with_portal_note(payable.contact, email) if client_pays else email
         mail.queue(
             "receipt",
             to,

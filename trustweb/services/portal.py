@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 from flask import current_app, render_template
 from markupsafe import Markup
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from trustweb.database import rows_updated
 from trustweb.extensions import db
@@ -57,13 +57,35 @@ def with_portal_note(contact: Contact, email: tuple[str, str, HTML]) -> tuple[st
     return subject, text, cast(HTML, html + extra if isinstance(html, Markup) else f"{html}{extra}")
 
 
+def _lock_access(contact: Contact) -> PortalAccess | None:
+    """The contact's access row, locked until commit: an invitation, a revocation and a sign-in of one client
+    take their turns, so a sign-in never slips past a revocation that commits meanwhile."""
+    return db.session.scalar(
+        select(PortalAccess)
+        .where(PortalAccess.contact_id == contact.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _end_sessions_and_links(contact: Contact) -> None:
+    """Sign the client out everywhere and make every unused link of theirs stop working (the caller commits)."""
+    now = utcnow()
+    db.session.execute(delete(PortalSession).where(PortalSession.contact_id == contact.id))
+    db.session.execute(
+        update(PortalLink)
+        .where(PortalLink.contact_id == contact.id, PortalLink.used_at.is_(None), PortalLink.expires_at > now)
+        .values(expires_at=now)
+    )
+
+
 def invite(contact: Contact, user: User) -> str:
     """Give the contact portal access (again, if it was revoked) and email them a link that signs them in; the
-    link is returned, for staff to hand over another way."""
+    link is returned, for staff to hand over another way. An earlier invitation's link stops working."""
     email = (contact.email or "").strip()
     if not email:
         raise ServiceError(f"{contact.name} has no email address; add one before inviting them to the portal.")
-    access = access_of(contact)
+    access = _lock_access(contact)
     before = {"access": "none" if access is None else ("revoked" if access.revoked_at else "active")}
     if access is None:
         access = PortalAccess(contact_id=contact.id, granted_at=utcnow(), granted_by_id=user.id)
@@ -71,14 +93,17 @@ def invite(contact: Contact, user: User) -> str:
     elif access.revoked_at is not None:
         access.granted_at, access.granted_by_id = utcnow(), user.id
         access.revoked_at = access.revoked_by_id = None
-    days = current_app.config["INVITE_DAYS"]
-    link = _new_link(contact, email, PortalLinkPurpose.INVITE, timedelta(days=days))
+    _end_sessions_and_links(contact) if before["access"] == "revoked" else _end_links_of(
+        contact, PortalLinkPurpose.INVITE
+    )
+    lifetime = current_app.config["PORTAL_INVITE_LIFETIME"]
+    link = _new_link(contact, email, PortalLinkPurpose.INVITE, lifetime)
     firm = FirmSettings.get()
     context = {
         "contact": contact,
         "link": link,
         "firm": firm,
-        "days": days,
+        "hours": int(lifetime.total_seconds() // 3600),
         "invited_by": user,
         "portal_url": external_url("portal.sign_in"),
     }
@@ -97,20 +122,43 @@ def invite(contact: Contact, user: User) -> str:
     return link
 
 
+def _end_links_of(contact: Contact, purpose: PortalLinkPurpose) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(PortalLink)
+        .where(
+            PortalLink.contact_id == contact.id,
+            PortalLink.purpose == purpose,
+            PortalLink.used_at.is_(None),
+            PortalLink.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+
+
 def revoke(contact: Contact, user: User) -> None:
     """End the contact's portal access: their sessions and unused links stop working at once."""
-    access = access_of(contact)
+    access = _lock_access(contact)
     if access is None or access.revoked_at is not None:
         raise ServiceError(f"{contact.name} has no portal access to revoke.")
     access.revoked_at, access.revoked_by_id = utcnow(), user.id
-    db.session.execute(delete(PortalSession).where(PortalSession.contact_id == contact.id))
-    db.session.execute(
-        update(PortalLink)
-        .where(PortalLink.contact_id == contact.id, PortalLink.used_at.is_(None))
-        .values(expires_at=utcnow())
-    )
+    _end_sessions_and_links(contact)
     audit.record("portal.revoked", contact, before={"access": "active"}, after={"access": "revoked"}, user=user)
     db.session.commit()
+
+
+def addresses_changed(contact: Contact, before: dict[str, str | None]) -> None:
+    """A client's email addresses changed: links sent to the old ones and sessions begun from them end (the
+    caller commits). The client asks for a new link at the address the firm now has."""
+    if not has_access(contact):
+        return
+    _end_sessions_and_links(contact)
+    audit.record(
+        "portal.signed_out_everywhere",
+        contact,
+        before=before,
+        after={"email": contact.email, "other_email": contact.other_email},
+    )
 
 
 def request_sign_in(email: str) -> int:
@@ -167,38 +215,53 @@ def _new_link(contact: Contact, email: str, purpose: PortalLinkPurpose, lifetime
 
 
 def link_for_token(token: str | None) -> PortalLink | None:
-    """The unused, unexpired link for a token whose client still has access, or None."""
+    """The unused, unexpired link for a token whose client still has access at the address it went to, or None."""
     if not token or len(token) > 100:
         return None
+    address = func.lower(PortalLink.email)
     return db.session.scalar(
         select(PortalLink)
         .join(PortalAccess, PortalAccess.contact_id == PortalLink.contact_id)
+        .join(Contact, Contact.id == PortalLink.contact_id)
         .where(
             PortalLink.token_hash == token_hash(token),
             PortalLink.used_at.is_(None),
             PortalLink.expires_at > utcnow(),
             PortalAccess.revoked_at.is_(None),
+            # Sent to an address the client still has: one the firm has since corrected no longer signs in.
+            or_(address == func.lower(Contact.email), address == func.lower(Contact.other_email)),
         )
-        .options(joinedload(PortalLink.contact))
+        .options(contains_eager(PortalLink.contact))
     )
 
 
-def sign_in(token: str, ip: str | None, user_agent: str | None) -> tuple[Contact, str]:
-    """Use a link: (the client, a new session token). Refused when the link is unknown, used or expired."""
+def sign_in(token: str, ip: str | None, user_agent: str | None, replacing: str | None = None) -> tuple[Contact, str]:
+    """Use a link: (the client, a new session token). Refused when the link is unknown, used or expired, or the
+    client's access ended. `replacing` is the session this browser had (another client's, say): it ends."""
     link = link_for_token(token)
-    now = utcnow()
-    # Used once: of two tabs that press at the same moment, one updates the row and the other is refused.
-    used = link is not None and rows_updated(
-        update(PortalLink).where(PortalLink.id == link.id, PortalLink.used_at.is_(None)).values(used_at=now)
-    )
-    if link is None or not used:
+    # The access row locked and read afresh: a revocation that committed meanwhile is seen, one that comes later
+    # waits for this sign-in and then ends its session.
+    access = _lock_access(link.contact) if link is not None else None
+    if link is None or access is None or access.revoked_at is not None:
         db.session.rollback()
-        raise ServiceError("This sign-in link has expired or has already been used. Ask for a new one below.")
+        raise ServiceError(SIGN_IN_REFUSED)
+    now = utcnow()
+    # Used once: of two tabs that press at the same moment, one updates the row and the other is refused (as is a
+    # link that an address change or a new invitation ended meanwhile).
+    used = rows_updated(
+        update(PortalLink)
+        .where(PortalLink.id == link.id, PortalLink.used_at.is_(None), PortalLink.expires_at > now)
+        .values(used_at=now)
+    )
+    if not used:
+        db.session.rollback()
+        raise ServiceError(SIGN_IN_REFUSED)
     contact = link.contact
     session_token = secrets.token_urlsafe(32)
-    db.session.execute(
-        delete(PortalSession).where(PortalSession.contact_id == contact.id, PortalSession.expires_at < now)
-    )
+    ended = PortalSession.expires_at < now
+    if replacing:
+        ended = or_(ended, PortalSession.token_hash == token_hash(replacing))
+    db.session.execute(delete(PortalSession).where(ended))
     db.session.add(
         PortalSession(
             contact_id=contact.id,
@@ -214,6 +277,9 @@ def sign_in(token: str, ip: str | None, user_agent: str | None) -> tuple[Contact
     )
     db.session.commit()
     return contact, session_token
+
+
+SIGN_IN_REFUSED = "This sign-in link has expired or has already been used. Ask for a new one below."
 
 
 def contact_for_session(session_token: str | None) -> Contact | None:
