@@ -6,7 +6,9 @@ Set TRUSTWEB_REQUIRE_BROWSER=1 to turn a missing Chromium into a failure instead
 import os
 import socket
 import threading
+import time
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -117,6 +119,88 @@ def csp_violations(page):
     return page.evaluate("window.__cspViolations")
 
 
+class Watched:
+    """A page whose console errors, uncaught exceptions and CSP violations are collected."""
+
+    def __init__(self, context):
+        context.add_init_script(CSP_WATCH)
+        self.page = context.new_page()
+        self.errors = watch_errors(self.page)
+        self.violations = []
+
+    def note_csp(self):
+        """Keep the current page's CSP violations (call before leaving it)."""
+        seen = csp_violations(self.page)
+        assert isinstance(seen, list), f"the CSP watch did not run on {self.page.url}"
+        self.violations += [f"{self.page.url}: {v}" for v in seen]
+
+    def assert_clean(self, expected=()):
+        """No CSP violation, and no console error or uncaught exception but those containing an expected text
+        (Chromium logs every 4xx answer, such as a page that says "not found" on purpose)."""
+        self.note_csp()
+        logged = [describe(e) for e in self.errors]
+        assert [line for line in logged if not any(text in line for text in expected)] == []
+        assert self.violations == []
+
+
+def wait_for_email(mailbox, address, count=1, seconds=5):
+    """The messages to an address, once at least count have arrived (the worker delivers within seconds)."""
+    deadline = time.monotonic() + seconds
+    while len(mailbox.to(address)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    messages = mailbox.to(address)
+    assert len(messages) >= count, f"{len(messages)} emails to {address}, expected {count}"
+    return messages
+
+
+# axe-core (tests/vendor/README.md): the accessibility rules a page is checked against.
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+# Only the violations: the passes and the "incomplete" (needs a person to look) are long and not asserted on.
+AXE_RUN = """async () => {
+  const results = await axe.run(document, {resultTypes: ["violations"]});
+  return results.violations.map(v => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map(n => ({
+      target: n.target.join(" "),
+      why: [...n.any, ...n.all, ...n.none].map(check => check.message).filter(Boolean).join("; "),
+    })),
+  }));
+}"""
+
+
+@cache
+def axe_source():
+    return AXE.read_text(encoding="utf-8")
+
+
+def axe_violations(page, impacts=("serious", "critical")):
+    """The accessibility violations axe-core finds on the page as it is now, of these impacts, one readable line
+    per element: "url: rule (impact): what it asks, at selector: why".
+
+    The page's Content-Security-Policy forbids inline scripts, so axe is not added as a <script> (Playwright's
+    add_script_tag would be refused, and log a CSP error): page.evaluate() runs it through the DevTools
+    protocol, which the policy does not cover. It needs a context with JavaScript on: axe waits on timers, and
+    a page with JavaScript off never runs them (the run would hang).
+    """
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    found = []
+    for violation in page.evaluate(AXE_RUN):
+        if violation["impact"] not in impacts:
+            continue
+        rule = f"{violation['id']} ({violation['impact']}): {violation['help']}"
+        found += [f"{page.url}: {rule}, at {node['target']}: {node['why']}" for node in violation["nodes"]]
+    return found
+
+
+def assert_accessible(page, impacts=("serious", "critical")):
+    """No axe-core violation of these impacts on the page; the message lists each one found."""
+    found = axe_violations(page, impacts)
+    assert found == [], "\n".join(found)
+
+
 GOOD_CARD = "4242 4242 4242 4242"
 
 
@@ -132,6 +216,11 @@ def sign_in(page, base_url, email, password=None):
 def assert_fits_phone(page):
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 390, f"{page.url} is {scroll_width}px wide on a 390px phone"
+
+
+def assert_no_script(page):
+    """The client's pages load no script at all."""
+    assert page.locator("script").count() == 0, f"{page.url} has a script"
 
 
 def pay_by_card(page, card, amount=None, name="Ada Archer", email=None):

@@ -4,24 +4,23 @@ The app runs on a real WSGI server on loopback with BASE_URL set to that server,
 through a real SMTP server (aiosmtpd), so the link the client taps is the one the email carried.
 """
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import (
-    CSP_WATCH,
     GOOD_CARD,
     PHONE,
+    Watched,
     assert_fits_phone,
+    assert_no_script,
     browser_context,
-    csp_violations,
     describe,
     listener_url,
     loopback_listener,
     pay_by_card,
     serving,
     sign_in,
+    wait_for_email,
     watch_errors,
 )
 from tests.conftest import built_app
@@ -70,41 +69,6 @@ def firm(app):
         db.session.get(Matter, setup.matter_a1).lawyer_id = lawyer.id
         db.session.commit()
     return setup
-
-
-class Watched:
-    """A page whose console errors, uncaught exceptions and CSP violations are collected."""
-
-    def __init__(self, context):
-        context.add_init_script(CSP_WATCH)
-        self.page = context.new_page()
-        self.errors = watch_errors(self.page)
-        self.violations = []
-
-    def note_csp(self):
-        """Keep the current page's CSP violations (call before leaving it)."""
-        seen = csp_violations(self.page)
-        assert isinstance(seen, list), f"the CSP watch did not run on {self.page.url}"
-        self.violations += [f"{self.page.url}: {v}" for v in seen]
-
-    def assert_clean(self):
-        self.note_csp()
-        assert [describe(e) for e in self.errors] == []
-        assert self.violations == []
-
-
-def wait_for_email(mailbox, address, count=1, seconds=5):
-    deadline = time.monotonic() + seconds
-    while len(mailbox.to(address)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    messages = mailbox.to(address)
-    assert len(messages) >= count, f"{len(messages)} emails to {address}, expected {count}"
-    return messages
-
-
-def assert_no_script(page):
-    """The client's pages load no script at all."""
-    assert page.locator("script").count() == 0, f"{page.url} has a script"
 
 
 def test_a_lawyer_asks_for_a_retainer_and_the_client_pays_it_on_a_phone(chromium, live_server, app, firm, mailbox):
