@@ -293,9 +293,28 @@ def chromium():
 
 
 @pytest.fixture
-def live_server(app):
+def listener():
+    """The live server's port, taken before the app is built so that its BASE_URL can name it."""
+    from tests.browser_support import loopback_listener
+
+    with loopback_listener() as sock:
+        yield sock
+
+
+@pytest.fixture
+def live_server(app, listener):
     """The test's app served by a real threaded WSGI server on loopback; yields its base URL."""
     from tests.browser_support import serving
 
-    with serving(app) as url:
+    with serving(app, listener) as url:
         yield url
+
+
+@pytest.fixture
+def emailing_app(database, pg_schema, mailbox, listener):
+    """The app sending real email to the test mailbox, its links pointing at the live server: the app of a browser
+    test whose client taps the link an email carried."""
+    from tests.browser_support import listener_url
+
+    with built_app(database, pg_schema, BASE_URL=listener_url(listener), **mailbox.config()) as app, mailbox.serve(app):
+        yield app

@@ -15,15 +15,11 @@ from tests.browser_support import (
     assert_no_script,
     browser_context,
     describe,
-    listener_url,
-    loopback_listener,
     pay_by_card,
-    serving,
     sign_in,
     wait_for_email,
     watch_errors,
 )
-from tests.conftest import built_app
 from tests.factories import gen_account, gen_trust_setup, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
@@ -40,23 +36,8 @@ POLL_WAIT_MS = 15_000  # the ledger table polls every 5 s
 
 
 @pytest.fixture
-def listener():
-    """The live server's port, taken before the app is built so BASE_URL can name it."""
-    with loopback_listener() as sock:
-        yield sock
-
-
-@pytest.fixture
-def app(database, pg_schema, mailbox, listener):
-    """The app sending real email to the test mailbox, its links pointing at the live server."""
-    with built_app(database, pg_schema, BASE_URL=listener_url(listener), **mailbox.config()) as app, mailbox.serve(app):
-        yield app
-
-
-@pytest.fixture
-def live_server(app, listener):
-    with serving(app, listener) as url:
-        yield url
+def app(emailing_app):
+    return emailing_app
 
 
 @pytest.fixture
