@@ -22,7 +22,8 @@ def render_error(status, title, message):
         response = render_template("errors/_error.html", status=status, title=title, message=message), status
         # Show the message in the flash area rather than inside whatever the request targeted.
         return response[0], status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
-    if request.blueprint == "portal":  # a client sees the portal's own page, never the staff layout
+    # A client sees the portal's own page, never the staff layout: also at a portal address that matched no route.
+    if request.blueprint == "portal" or request.path.startswith("/portal/"):
         return render_template("portal/error.html", status=status, title=title, message=message), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 

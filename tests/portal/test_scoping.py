@@ -118,3 +118,10 @@ def test_staff_signed_in_are_not_clients(app, firm, admin, client):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = fetch(client, method, url)
             assert response.status_code == 302 and "/portal/sign-in" in response.headers["Location"], (method, url)
+
+
+def test_a_portal_address_that_does_not_exist_answers_in_the_portals_own_layout(app, firm, mailbox):
+    browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
+    response = browser.get("/portal/nothing-here")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Back to your portal" in html and "/static/js/app.js" not in html

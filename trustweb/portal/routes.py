@@ -111,7 +111,13 @@ def statement(ledger_id):
         # Recorded first: the file is streamed after the view returns, from rows read after this write.
         record_view(ledger, "statement CSV")
         report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
-        filters = Filters(date_from=form.date_from.data, date_to=form.date_to.data, account=ledger.bank_account)
+        filters = Filters(
+            date_from=form.date_from.data,
+            date_to=form.date_to.data,
+            account=ledger.bank_account,
+            matter=ledger.matter,
+            contact=ledger.contact if ledger.matter is None else None,
+        )
         return csv_response(report, filters, f"trust-statement-{ledger.id}-{firm_today().isoformat()}.csv")
     report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
     shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report)
