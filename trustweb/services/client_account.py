@@ -7,7 +7,7 @@ to them) is answered exactly as an id that does not exist: None, which the porta
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
@@ -106,15 +106,17 @@ def own_ledger(contact: Contact, ledger_id: int) -> LedgerAccount | None:
 
 
 def _payments(contact: Contact) -> Select[tuple[Payment]]:
+    # Found from the client's requests and invoices, each through its contact's index and then the payment's: an
+    # outer join of both with a filter on either contact read every payment and request of the firm.
+    theirs = union_all(
+        select(Payment.id)
+        .join(TrustRequest, TrustRequest.id == Payment.trust_request_id)
+        .where(TrustRequest.contact_id == contact.id),
+        select(Payment.id).join(Invoice, Invoice.id == Payment.invoice_id).where(Invoice.contact_id == contact.id),
+    )
     return (
         select(Payment)
-        .outerjoin(TrustRequest, TrustRequest.id == Payment.trust_request_id)
-        .outerjoin(Invoice, Invoice.id == Payment.invoice_id)
-        .where(
-            or_(TrustRequest.contact_id == contact.id, Invoice.contact_id == contact.id),
-            Payment.status.in_(RECEIPTED),
-            Payment.receipt_number.is_not(None),
-        )
+        .where(Payment.id.in_(theirs), Payment.status.in_(RECEIPTED), Payment.receipt_number.is_not(None))
         .options(
             joinedload(Payment.request).joinedload(TrustRequest.matter),
             joinedload(Payment.invoice).joinedload(Invoice.matter),
