@@ -179,14 +179,7 @@ def load_books(n_lines, rng):
         conn.commit()
 
         def flush():
-            conn.execute(insert(JournalEntry.__table__), entries)
-            if clearances:
-                conn.execute(insert(DepositClearance.__table__), clearances)
-            conn.execute(insert(JournalLine.__table__), lines)
-            conn.commit()
-            entries.clear()
-            lines.clear()
-            clearances.clear()
+            insert_batch(conn, entries, clearances, lines)
 
         for k in range(n_entries):
             entry_id = k + 1
@@ -252,22 +245,8 @@ def load_books(n_lines, rng):
         if entries:
             flush()
 
-        # The database moved each ledger's balance with every line (models/balances.py); the services keep
-        # the date of its last entry.
-        table = LedgerAccount.__table__
-        conn.execute(
-            update(table).where(table.c.id == bindparam("ledger_id")).values(last_entry_date=bindparam("last")),
-            [{"ledger_id": i, "last": last_day[i]} for i in range(1, n_matters + 2) if last_day[i] is not None],
-        )
-        conn.commit()
-        if dialect == "postgresql":
-            # Explicit ids: move the sequences on, as if the rows had taken them.
-            for model in (Contact, Matter, LedgerAccount, JournalEntry, JournalLine, DepositClearance):
-                table = model.__table__
-                last = select(func.max(table.c.id)).scalar_subquery()
-                conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), last)))
-            conn.commit()
-        else:
+        finish_load(conn, {i: day for i, day in enumerate(last_day) if day is not None})
+        if dialect != "postgresql":
             # Outside a transaction (so on the driver's connection): the WAL back into the file, as after a quiet spell.
             conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.engine.dispose()
@@ -309,6 +288,36 @@ def load_books(n_lines, rng):
     )
     books.size = database_size(dialect)
     return books
+
+
+def insert_batch(conn, entries, clearances, lines):
+    """One batch of a bulk load: its entries, their clearances and their lines (each line's running balance checked
+    by the database's trigger, which moves its ledger's balance), committed; the lists emptied for the next."""
+    conn.execute(insert(JournalEntry.__table__), entries)
+    if clearances:
+        conn.execute(insert(DepositClearance.__table__), clearances)
+    conn.execute(insert(JournalLine.__table__), lines)
+    conn.commit()
+    for rows in (entries, clearances, lines):
+        rows.clear()
+
+
+def finish_load(conn, last_day):
+    """After a bulk load: the date of each ledger's last entry (last_day: ledger id -> date), which the services
+    keep (the database moved the balances with every line); on PostgreSQL the id sequences moved past the ids the
+    load gave, as if the rows had taken them."""
+    table = LedgerAccount.__table__
+    conn.execute(
+        update(table).where(table.c.id == bindparam("ledger_id")).values(last_entry_date=bindparam("last")),
+        [{"ledger_id": ledger, "last": day} for ledger, day in last_day.items()],
+    )
+    conn.commit()
+    if conn.dialect.name == "postgresql":
+        for model in (Contact, Matter, LedgerAccount, JournalEntry, JournalLine, DepositClearance):
+            model_table = model.__table__
+            last = select(func.max(model_table.c.id)).scalar_subquery()
+            conn.execute(select(func.setval(func.pg_get_serial_sequence(model_table.name, "id"), last)))
+        conn.commit()
 
 
 def line_row(line_id, entry_id, ledger_id, amount, balance_after):

@@ -37,9 +37,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import GOAL_ACCOUNT_MS  # noqa: E402
+from ledger import GOAL_ACCOUNT_MS, finish_load, insert_batch, line_row  # noqa: E402
 from servers import BenchError, Browser, Database, database, gunicorn, load_demo, run_bench, uptime  # noqa: E402
-from sqlalchemy import bindparam, func, insert, make_url, select, text, update  # noqa: E402
+from sqlalchemy import func, insert, make_url, select, text  # noqa: E402
 
 from trustweb import create_app  # noqa: E402
 from trustweb.demo import COMPANIES, DEMO_USERS, FIRST, LAST, MATTERS  # noqa: E402
@@ -162,7 +162,7 @@ def load_other_clients(n_clients: int, n_lines: int, rng: random.Random, firm: F
         raise BenchError("the demo firm's trust account has no bank ledger")
     first_contact, first_matter, first_ledger = next_id(Contact), next_id(Matter), next_id(LedgerAccount)
     entry_id, line_id, clearance_id = next_id(JournalEntry), next_id(JournalLine), next_id(DepositClearance)
-    lawyer_id, acct, bank_id = lawyer.id, account.id, bank.id
+    lawyer_id, acct, bank_id, bank_last = lawyer.id, account.id, bank.id, bank.last_entry_date
     balance = {bank_id: bank.balance_cents}
     today = firm_today()
     db.session.remove()  # on SQLite its transaction holds the write lock (BEGIN IMMEDIATE)
@@ -210,16 +210,6 @@ def load_other_clients(n_clients: int, n_lines: int, rng: random.Random, firm: F
         conn.execute(insert(LedgerAccount.__table__), ledgers)
         conn.commit()
 
-        def flush() -> None:
-            conn.execute(insert(JournalEntry.__table__), entries)
-            if clearances:
-                conn.execute(insert(DepositClearance.__table__), clearances)
-            conn.execute(insert(JournalLine.__table__), lines)
-            conn.commit()
-            entries.clear()
-            lines.clear()
-            clearances.clear()
-
         n_entries = n_lines // 2
         for k in range(n_entries):
             day = today - timedelta(days=DAYS - k * DAYS // n_entries)
@@ -257,44 +247,15 @@ def load_other_clients(n_clients: int, n_lines: int, rng: random.Random, firm: F
             entry_id += 1
             line_id += 2
             if len(lines) >= LINE_BATCH:
-                flush()
+                insert_batch(conn, entries, clearances, lines)
         if entries:
-            flush()
-        # The database moved each ledger's balance with every line; the services keep the date of its last entry.
-        table = LedgerAccount.__table__
-        conn.execute(
-            update(table).where(table.c.id == bindparam("ledger_id")).values(last_entry_date=bindparam("last")),
-            [{"ledger_id": ledger, "last": day} for ledger, day in last_day.items() if ledger != bank_id],
-        )
-        conn.execute(
-            update(table)
-            .where(
-                table.c.id == bank_id, table.c.last_entry_date.is_(None) | (table.c.last_entry_date < last_day[bank_id])
-            )
-            .values(last_entry_date=last_day[bank_id])
-        )
-        conn.commit()
-        if conn.dialect.name == "postgresql":
-            # Explicit ids: move the sequences on, as if the rows had taken them.
-            for model in (Contact, Matter, LedgerAccount, JournalEntry, JournalLine, DepositClearance):
-                model_table = model.__table__
-                last = select(func.max(model_table.c.id)).scalar_subquery()
-                conn.execute(select(func.setval(func.pg_get_serial_sequence(model_table.name, "id"), last)))
-            conn.commit()
+            insert_batch(conn, entries, clearances, lines)
+        # The bank ledger's last entry may be the demo's, later than the bulk load's.
+        last_day[bank_id] = max(filter(None, (bank_last, last_day[bank_id])))
+        finish_load(conn, last_day)
     firm.contacts += n_clients
     firm.matters += n_clients
     firm.lines += n_entries * 2
-
-
-def line_row(line_id: int, entry_id: int, ledger_id: int, amount: int, balance_after: int) -> dict[str, Any]:
-    return {
-        "id": line_id,
-        "entry_id": entry_id,
-        "ledger_account_id": ledger_id,
-        "amount_cents": amount,
-        "balance_after_cents": balance_after,
-        "memo": None,
-    }
 
 
 def staff() -> tuple[User, User, BankAccount]:
@@ -347,33 +308,33 @@ def other_requests(first_contact: int, n_requests: int, n_paid: int, rng: random
     db.session.remove()
     lawyer, bookkeeper, _ = staff()
     for request_id, cents in rng.sample(ids, min(n_paid, len(ids))):
-        record_manual_payment(
-            db.session.get_one(TrustRequest, request_id),
-            amount_cents=cents,
-            method="cheque",
-            received_on=today,
-            reference=f"Cheque {request_id}",
-            payer=None,
-            idempotency_key=f"bench-portal-other-{request_id:010d}",
-            user=bookkeeper,
-        )
+        by_hand(db.session.get_one(TrustRequest, request_id), cents, today, bookkeeper)
     firm.requests += len(made)
     firm.payments += min(n_paid, len(ids))
     for k, matter_id in enumerate(invoiced):
         invoice = bill(db.session.get_one(Matter, matter_id), lawyer, rng.randrange(50, 800), today)
         if k % 2:
-            record_manual_payment(
-                invoice,
-                amount_cents=invoice.total_cents,
-                method="cheque",
-                received_on=today,
-                reference=f"Cheque {invoice.number}",
-                payer=None,
-                idempotency_key=f"bench-portal-invoice-{invoice.id:010d}",
-                user=bookkeeper,
-            )
+            by_hand(invoice, invoice.total_cents, today, bookkeeper)
             firm.payments += 1
         firm.invoices += 1
+
+
+def by_hand(
+    payable: TrustRequest | Invoice, cents: int, day: date, user: User, reference: str = "", method: str = "cheque"
+) -> None:
+    """A payment recorded by hand through the service staff use: a request's is a trust deposit for its client."""
+    reference = reference or f"Cheque {payable.number}"
+    key = f"bench-portal-{payable.number}-{reference}"
+    record_manual_payment(
+        payable,
+        amount_cents=cents,
+        method=method,
+        received_on=day,
+        reference=reference,
+        payer=None,
+        idempotency_key=key,
+        user=user,
+    )
 
 
 def bill(matter: Matter, lawyer: User, hundredths: int, today: date, *, send: bool = True) -> Invoice:
@@ -483,16 +444,7 @@ def portal_client(rng: random.Random, firm: Firm) -> None:
     for day, _, what, detail in sorted(plan, key=lambda step: step[:2]):
         if what == "payment":
             request_id, cents = detail
-            record_manual_payment(
-                db.session.get_one(TrustRequest, request_id),
-                amount_cents=cents,
-                method="cheque",
-                received_on=day,
-                reference=f"Cheque {next(cheques)}",
-                payer=CLIENT_NAME,
-                idempotency_key=f"bench-portal-client-{request_id:010d}",
-                user=bookkeeper,
-            )
+            by_hand(db.session.get_one(TrustRequest, request_id), cents, day, bookkeeper, f"Cheque {next(cheques)}")
             held[next(which for _, rid, _, which in paid if rid == request_id)] += cents
             continue
         k = detail
@@ -538,17 +490,8 @@ def portal_client(rng: random.Random, firm: Firm) -> None:
         user=lawyer,
     )
     bill(matters[1], lawyer, 350, today)
-    by_hand = bill(matters[2], lawyer, 800, today)
-    record_manual_payment(
-        by_hand,
-        amount_cents=by_hand.total_cents // 4,
-        method="wire",
-        received_on=today,
-        reference="WIRE 77120",
-        payer=CLIENT_NAME,
-        idempotency_key="bench-portal-invoice-by-hand",
-        user=bookkeeper,
-    )
+    in_part = bill(matters[2], lawyer, 800, today)
+    by_hand(in_part, in_part.total_cents // 4, today, bookkeeper, "WIRE 77120", method="wire")
     bill(matters[3], lawyer, 200, today, send=False)
     firm.invoices += 4
     firm.payments += 1
