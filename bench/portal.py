@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import GOAL_ACCOUNT_MS, finish_load, insert_batch, line_row  # noqa: E402
+from ledger import DEPOSITS, GOAL_ACCOUNT_MS, PAYMENTS, finish_load, insert_batch, line_row  # noqa: E402
 from servers import BenchError, Browser, Database, database, gunicorn, load_demo, run_bench, uptime  # noqa: E402
 from sqlalchemy import func, insert, make_url, select, text  # noqa: E402
 
@@ -76,14 +76,6 @@ PAID_IN_PART = 15
 DAYS = 730  # two years of history, ending today
 LINE_BATCH = 20_000
 SIGN_IN_LINK = re.compile(r"/portal/sign-in/[A-Za-z0-9_-]+$")
-DEPOSITS = ["Initial retainer", "Retainer top-up", "Settlement funds", "Escrow deposit", "Funds for costs"]
-PAYMENTS = [
-    ("Filing fee", "Clerk of the Circuit Court"),
-    ("Recording fee", "County Recorder"),
-    ("Service of process", "Metro Process Servers"),
-    ("Deposition transcript", "Lakeside Court Reporting"),
-    ("Expert report", "Harbor Forensics LLC"),
-]
 
 
 def tuned(store: Database) -> Database:
@@ -238,7 +230,9 @@ def load_other_clients(n_clients: int, n_lines: int, rng: random.Random, firm: F
                 balance[ledger] = held - amount
                 description, payee = rng.choice(PAYMENTS)
                 cheque += 1
-                entry.update(kind="disbursement", description=description, method="cheque", counterparty=payee)
+                entry.update(
+                    kind="disbursement", description=description, method="cheque", counterparty=payee or names[i]
+                )
                 entry.update(cheque_number=str(cheque), reference=None)
                 lines.append(line_row(line_id, entry_id, ledger, amount, balance[ledger]))
                 lines.append(line_row(line_id + 1, entry_id, bank_id, -amount, balance[bank_id]))
@@ -471,7 +465,7 @@ def portal_client(rng: random.Random, firm: Firm) -> None:
                 holder=holders[k],
                 amount_cents=cents,
                 entry_date=day,
-                payee=payee,
+                payee=payee or CLIENT_NAME,
                 description=description,
                 cheque_number=str(next(cheques)),
                 user=lawyer,
