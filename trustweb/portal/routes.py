@@ -91,7 +91,7 @@ def sign_out():
 def home():
     """What the client has open to pay, and what the firm holds in trust for them."""
     home = client_account.home(current_client())
-    return render_template("portal/home.html", home=home, form=ButtonForm(), today=firm_today())
+    return render_template("portal/home.html", home=home, today=firm_today())
 
 
 @bp.get("/documents")
