@@ -159,9 +159,7 @@ def statement_pdf(ledger_id):
 @client
 def request_pdf(request_id):
     trust_request = found(client_account.own_request(current_client(), request_id))
-    pdf = render_pdf("bills/request_print.html", trust_request=trust_request)
-    record_view(trust_request, "request PDF")
-    return pdf_response(pdf, trust_request.number)
+    return document_pdf(trust_request, "bills/request_print.html", trust_request=trust_request)
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -169,9 +167,14 @@ def request_pdf(request_id):
 @client
 def invoice_pdf(invoice_id):
     invoice = found(client_account.own_invoice(current_client(), invoice_id))
-    pdf = render_pdf("bills/invoice_print.html", invoice=invoice)
-    record_view(invoice, "invoice PDF")
-    return pdf_response(pdf, invoice.number)
+    return document_pdf(invoice, "bills/invoice_print.html", invoice=invoice)
+
+
+def document_pdf(payable, template, **context):
+    """A request or invoice as the letter staff print, downloaded as a PDF named for its number, and audited."""
+    pdf = render_pdf(template, **context)
+    record_view(payable, f"{'invoice' if payable.is_invoice else 'request'} PDF")
+    return pdf_response(pdf, payable.number)
 
 
 @bp.get("/receipts/<int:payment_id>.pdf")
