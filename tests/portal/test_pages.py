@@ -202,3 +202,18 @@ def test_a_receipt_email_points_to_the_portal_too(app, firm, mailbox):
     pay(browser, response.headers["Location"], "850.00", email=ADA)
     [receipt] = [m for m in mailbox.to(ADA) if m["Subject"].startswith("Receipt R-") and "$850.00" in m["Subject"]]
     assert f"client portal: {BASE_URL}/portal/sign-in" in mailbox.text(receipt)
+
+
+def test_a_long_statement_shows_its_newest_lines_first_a_page_at_a_time(app, firm, mailbox, monkeypatch):
+    from trustweb.portal import routes as portal_routes
+
+    monkeypatch.setattr(portal_routes, "LINES_PER_PAGE", 2)
+    browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
+    url = f"/portal/ledgers/{ledger_id(app, firm.client_a, firm.matter_a1)}"
+    newest = text(browser.get(url))  # three lines: the retainer, the filing fee, the cheque
+    assert "Lines 3–3 of 3" in newest and "Earlier lines" in newest and "Later lines" not in newest
+    assert "Clerk of Court" not in newest and "$2,525.00" in newest
+    first = text(browser.get(f"{url}?page=1"))
+    assert "Lines 1–2 of 3" in first and "Clerk of Court" in first and "Later lines" in first
+    assert "Lines 3–3 of 3" in text(browser.get(f"{url}?page=99"))
+    assert "Lines 3–3 of 3" in text(browser.get(f"{url}?page=x"))

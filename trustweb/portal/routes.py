@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 
@@ -29,6 +31,9 @@ def client_key():
 # What one client may read in a minute: a statement or a PDF lays out every line asked for.
 PAGES_PER_MINUTE = "60 per minute"
 PDFS_PER_MINUTE = "20 per minute"
+# A statement on screen shows this many lines a page, so a long history costs the page no more than a short one
+# (the PDF and the CSV hold the whole period).
+LINES_PER_PAGE = 200
 # The most lines a statement's PDF lays out (about 10 ms each): a longer period is asked for in parts, or as CSV.
 MAX_PDF_LINES = 300
 
@@ -120,9 +125,30 @@ def statement(ledger_id):
         )
         return csv_response(report, filters, f"trust-statement-{ledger.id}-{firm_today().isoformat()}.csv")
     report = client_account.statement(ledger, form.date_from.data, form.date_to.data, firm_today())
-    shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report)
+    lines = page_of(report.rows)
+    shown = render_template("portal/statement.html", ledger=ledger, form=form, report=report, lines=lines)
     record_view(ledger, "statement")
     return shown
+
+
+@dataclass
+class Lines:
+    """One page of a statement's lines; the newest page unless another is asked for (?page=N)."""
+
+    rows: list
+    page: int
+    pages: int
+    total: int
+    first: int  # the number of the page's first line, counted from 1
+
+
+def page_of(rows):
+    rows = list(rows)
+    pages = max(1, -(-len(rows) // LINES_PER_PAGE))
+    page = request.args.get("page", pages, type=int)
+    page = page if 1 <= page <= pages else pages
+    start = (page - 1) * LINES_PER_PAGE
+    return Lines(rows[start : start + LINES_PER_PAGE], page, pages, len(rows), start + 1)
 
 
 def chosen_statement(ledger_id):
@@ -147,7 +173,8 @@ def statement_pdf(ledger_id):
             f"These dates hold {len(report.rows):,} lines, more than one PDF takes ({MAX_PDF_LINES}). "
             "Choose a shorter period, or download the CSV."
         )
-        return render_template("portal/statement.html", ledger=ledger, form=form, report=report, error=error), 422
+        shown = {"ledger": ledger, "form": form, "report": report, "lines": page_of(report.rows), "error": error}
+        return render_template("portal/statement.html", **shown), 422
     context = {"ledger": ledger, "report": report, "date_from": form.date_from.data, "date_to": form.date_to.data}
     pdf = render_pdf("portal/statement_print.html", today=today, **context)
     record_view(ledger, "statement PDF")
