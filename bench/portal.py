@@ -60,6 +60,7 @@ from trustweb.models import (  # noqa: E402
 )
 from trustweb.models.base import utcnow  # noqa: E402
 from trustweb.models.requests import RequestStatus  # noqa: E402
+from trustweb.portal.routes import LINES_PER_PAGE  # noqa: E402
 from trustweb.services import invoice_trust, invoices, portal  # noqa: E402
 from trustweb.services import requests as request_service  # noqa: E402
 from trustweb.services.books import check_books  # noqa: E402
@@ -567,6 +568,11 @@ class Page:
     size: int = 0
 
 
+def latest_page(lines: int) -> int:
+    """How many lines a statement of this many shows first: its latest page."""
+    return lines - (lines - 1) // LINES_PER_PAGE * LINES_PER_PAGE if lines else 0
+
+
 def sign_in_client(app_url: str, store: Database) -> Browser:
     """The client's browser, signed in as a person signs in: a link asked for, read from the outbox, pressed."""
     browser = Browser(app_url)
@@ -622,11 +628,18 @@ def pages(store: Database, firm: Firm) -> list[Page]:
     return [
         Page("GET /portal/ (home)", "/portal/", REQUESTS, "<strong>Request for funds in trust "),
         Page("GET /portal/documents", "/portal/documents", REQUESTS, 'data-label="Request"'),
-        Page(f"GET {statement} (all {lines} lines)", statement, lines, 'data-label="Date"'),
+        # The whole range: the screen shows its latest page of LINES_PER_PAGE lines (the first, in full, too).
+        Page(f"GET {statement} (latest page of {lines} lines)", statement, latest_page(lines), 'data-label="Date"'),
+        Page(
+            f"GET {statement}?page=1 (first page of {lines} lines)",
+            f"{statement}?page=1",
+            min(lines, LINES_PER_PAGE),
+            'data-label="Date"',
+        ),
         Page(
             f"GET {statement}?from=...&to=... ({first:%B %Y})",
             f"{statement}?from={first.isoformat()}&to={last.isoformat()}",
-            in_month,
+            latest_page(in_month),
             'data-label="Date"',
         ),
     ]
