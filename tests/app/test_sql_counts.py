@@ -189,11 +189,13 @@ SIGNED_IN = 2
 STAFF_PAGES = {
     # page: (path, statements beyond SIGNED_IN)
     # my open matters with their clients, recent matters with their lawyers, the trust accounts with their
-    # balances and last reconciliations, the two counts, shortfalls, requests open and payments this month (2)
-    "dashboard": (lambda firm: "/", 7),
+    # balances and last reconciliations, the two counts, shortfalls, requests open and payments this month (2),
+    # the matters below their evergreen minimum with their clients and lawyers
+    "dashboard": (lambda firm: "/", 8),
     # the matter with its client and lawyer, the trust panel (the account chosen, the ledger, the client's other
     # matters for a transfer (another client's is typed, and found as it is typed), the trust accounts, a page of
-    # lines with its entries, their reversals and clearances, and its count), the requests, the invoices
+    # lines with its entries, their reversals and clearances, and its count), the requests, the invoices (and, for
+    # a matter with an evergreen minimum, one more: what it holds in every trust account)
     "a matter": (lambda firm: f"/matters/{firm.matter}", 11),
     # the totals (with the count), a page of requests, their creators, clients, matters with lawyers, the lawyers
     "bills": (lambda firm: "/bills/", 6),

@@ -10,6 +10,7 @@ from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import MATTER_STATUSES, Contact, Invoice, Matter, User
+from trustweb.services import evergreen
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
@@ -111,6 +112,7 @@ def show(matter_id):
         requests=requests_for(matter=matter),
         invoices=invoices_for(matter),
         today=firm_today(),
+        evergreen=evergreen.of(matter),
         **trust,
     )
 

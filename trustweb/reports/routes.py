@@ -16,7 +16,7 @@ from trustweb.models.base import utcnow
 from trustweb.reports import bp
 from trustweb.reports.export import csv_response, described
 from trustweb.reports.forms import FilterForm
-from trustweb.services import ledger_reports, reports
+from trustweb.services import evergreen, ledger_reports, reports
 from trustweb.services.trust import firm_today
 from trustweb.views import is_htmx
 
@@ -51,6 +51,12 @@ REPORTS = {
         "Every entry of a trust account in date order, with the running bank balance.",
         ("from", "to", "account"),
     ),
+    "below-minimum": (
+        "Matters below their evergreen minimum",
+        "Open matters whose trust balance is below the minimum agreed with the client, with the top-up that "
+        "restores the target.",
+        ("lawyer",),
+    ),
     "balances": (
         "Client trust balances",
         "Every client's balance in a trust account at the end of a day, and the proof that they add up to the "
@@ -63,6 +69,7 @@ BUILDERS = {
     "payments": reports.request_payments,
     "client-ledger": ledger_reports.client_ledger,
     "balances": ledger_reports.client_balances,
+    "below-minimum": evergreen.report,
 }
 STATUS_CHOICES = {
     "open-requests": {key: REQUEST_STATUSES[key] for key in reports.REQUEST_STATUS_CHOICES},
@@ -216,3 +223,9 @@ def journal():
 @requires("view")
 def balances():
     return run("balances")
+
+
+@bp.get("/below-minimum")
+@requires("view")
+def below_minimum():
+    return run("below-minimum")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import Model, db
 from trustweb.models import BankAccount, Contact, LedgerAccount, Matter, MatterStatus, Reconciliation
-from trustweb.services import reconciliation, reports
+from trustweb.services import evergreen, reconciliation, reports
 
 
 def _count(model: type[Model], *where: ColumnElement[bool]) -> ScalarSelect[int]:
@@ -21,7 +21,8 @@ def _count(model: type[Model], *where: ColumnElement[bool]) -> ScalarSelect[int]
 
 def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
     """What the Dashboard shows a lawyer on a day, by name: counts, what each trust account holds, matters,
-    shortfalls the firm must replace, money asked for and received, and reconciliations due."""
+    shortfalls the firm must replace, matters below their evergreen minimum, money asked for and received, and
+    reconciliations due."""
     my_matters = db.session.scalars(
         select(Matter)
         .where(Matter.lawyer_id == lawyer_id, Matter.status == MatterStatus.OPEN)
@@ -62,5 +63,7 @@ def at_a_glance(lawyer_id: int, today: date) -> dict[str, Any]:
             .order_by(BankAccount.name)
         ).all(),
         "money": reports.dashboard_figures(today),
+        # The ten furthest below their evergreen minimum; an eleventh says the report has more.
+        "below_minimum": evergreen.positions(evergreen.below_minimum().limit(11)),
         "reconciliations": [(account, last, reconciliation.is_due(last, today)) for account, _, last in trust_accounts],
     }
