@@ -1,6 +1,6 @@
 from datetime import date
 
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from trustweb.forms import BaseForm, IdSelectField, MoneyField, choices
@@ -21,12 +21,17 @@ class MatterForm(BaseForm):
     opened_on = DateField("Opened on", validators=[InputRequired("Enter the date the matter opened."), sensible_date])
     evergreen_minimum = MoneyField("Evergreen minimum", validators=[Optional(), Length(max=20)])
     evergreen_target = MoneyField("Evergreen target", validators=[Optional(), Length(max=20)])
+    evergreen_auto_request = BooleanField("Below the minimum, ask the client for the top-up by email, automatically")
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
     def validate_evergreen_target(self, field):
         minimum, target = self.evergreen_minimum.cents, field.cents
         if minimum is not None and target is not None and target < minimum:
             raise ValidationError("The target cannot be below the minimum.")
+
+    def validate_evergreen_auto_request(self, field):
+        if field.data and self.evergreen_minimum.cents is None:
+            raise ValidationError("Set the evergreen minimum that the automatic top-up keeps.")
 
     def values(self):
         return {
@@ -37,6 +42,7 @@ class MatterForm(BaseForm):
             "opened_on": self.opened_on.data,
             "evergreen_minimum_cents": self.evergreen_minimum.cents,
             "evergreen_target_cents": self.evergreen_target.cents,
+            "evergreen_auto_request": bool(self.evergreen_auto_request.data),
             "notes": self.text("notes"),
         }
 

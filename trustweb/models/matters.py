@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import Model
@@ -42,6 +42,8 @@ class Matter(Model):
     # Evergreen retainer: the client is asked to top up below the minimum, up to the target.
     evergreen_minimum_cents: Mapped[int | None] = mapped_column(BigInteger)
     evergreen_target_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # Below the minimum, the worker asks the client itself: one replenishment request open at a time.
+    evergreen_auto_request: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import Model
@@ -40,6 +40,7 @@ REQUEST_STATUSES: dict[str, str] = {
 PAYABLE = (RequestStatus.DRAFT, RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
 # Gone out to the client and not yet paid in full.
 OUTSTANDING = (RequestStatus.SENT, RequestStatus.VIEWED, RequestStatus.PARTIALLY_PAID)
+OPEN_REPLENISHMENT = "replenishes AND status IN ('draft', 'sent', 'viewed', 'partially_paid')"
 TEMPLATE_KINDS: dict[str, str] = {
     TemplateKind.REQUEST: "Trust request",
     TemplateKind.REMINDER: "Reminder",
@@ -64,6 +65,15 @@ class TrustRequest(Model):
         CheckConstraint("due_on IS NULL OR due_on >= issued_on", name="due_after_issue"),
         # Covers the Bills tab's totals (outstanding, overdue) without reading the rows.
         Index("ix_trust_request_status_due", "status", "due_on", "amount_cents", "paid_cents"),
+        # One replenishment request open per evergreen matter, enforced by the database (two workers cannot
+        # both ask).
+        Index(
+            "uq_trust_request_open_replenishment",
+            "matter_id",
+            unique=True,
+            sqlite_where=text(OPEN_REPLENISHMENT),
+            postgresql_where=text(OPEN_REPLENISHMENT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +103,8 @@ class TrustRequest(Model):
     void_reason: Mapped[str | None] = mapped_column(Text)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_reminder_on: Mapped[date | None] = mapped_column(Date)
+    # Asked for by TrustWeb itself to bring an evergreen matter back to its target (services/evergreen.py).
+    replenishes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

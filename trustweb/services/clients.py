@@ -21,6 +21,7 @@ MATTER_FIELDS = (
     "opened_on",
     "evergreen_minimum_cents",
     "evergreen_target_cents",
+    "evergreen_auto_request",
     "notes",
 )
 

@@ -52,6 +52,18 @@ def run_clearing() -> str:
     return f"Cleared {clear_due_payments()} bank payment(s) whose hold has passed."
 
 
+def run_replenishment() -> str:
+    from trustweb.services.replenishment import replenish_all
+
+    done, refused = replenish_all()
+    for reason in refused:
+        current_app.logger.warning("evergreen top-up not asked for: %s", reason)
+    said = (
+        "; ".join(done[:3]) + (f" (and {len(done) - 3} more)" if len(done) > 3 else "") if done else "Nothing to ask."
+    )
+    return said + (f" {len(refused)} refused: {refused[0]}" if refused else "")
+
+
 def run_book_checks() -> str:
     """The nightly checks: every balance re-derived from the journal, and the audit chain verified."""
     from trustweb.services.audit import verify
@@ -106,6 +118,7 @@ JOBS: dict[str, Job] = {
     "reminders": Job(run_reminders, next_morning, "Reminders, each morning"),
     "trust-applications": Job(run_trust_applications, every(15), "Scheduled payments from trust"),
     "clear-payments": Job(run_clearing, every(15), "Clearing of bank payments"),
+    "evergreen": Job(run_replenishment, every(5), "Evergreen top-ups asked for, changed or withdrawn"),
     "check-books": Job(run_book_checks, next_night, "The books and the audit trail checked, each night", False),
     "heartbeat": Job(heartbeat, every(1), "The worker's sign of life"),
 }

@@ -102,7 +102,9 @@ def _apply(request: TrustRequest, values: Mapping[str, Any]) -> None:
 def create_request(values: Mapping[str, Any], user: User) -> TrustRequest:
     """A new draft request; numbered TR-000001 onward."""
     _check(values)
-    request = TrustRequest(status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id)
+    request = TrustRequest(
+        status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id, replenishes=values.get("replenishes", False)
+    )
     _apply(request, values)
     request.number = f"TR-{Counter.next_value('trust_request'):06d}"
     db.session.add(request)
