@@ -148,3 +148,15 @@ def test_the_worker_runs_it_as_a_job_and_the_matter_form_sets_it(app, firm, mail
     assert saved.status_code == 303
     with app.app_context():
         assert db.session.get(Matter, firm.matter_a2).evergreen_auto_request
+
+
+def test_a_replenishment_request_left_a_draft_by_a_failed_send_is_sent_on_the_next_pass(app, firm, mailbox):
+    with app.app_context():
+        spend(firm, 61_287)
+        replenish_all()
+        [asked] = replenishments(firm.matter_a1)
+        db.session.execute(update(TrustRequest).where(TrustRequest.id == asked.id).values(status="draft"))
+        db.session.commit()
+        done, _ = replenish_all()
+        db.session.refresh(asked)
+        assert asked.status == "sent" and "sent" in done[0]

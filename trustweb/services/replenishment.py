@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankAccount, LedgerAccount, Matter, MatterStatus, TrustRequest
+from trustweb.models import BankAccount, LedgerAccount, Matter, MatterStatus, RequestStatus, TrustRequest
 from trustweb.models.requests import PAYABLE
 from trustweb.refusals import REFUSALS, ServiceError
 from trustweb.services import audit, evergreen
@@ -72,6 +72,9 @@ def replenish(matter_id: int) -> str | None:
         return None
     if asked is None:
         return _ask(matter, position)
+    if asked.status == RequestStatus.DRAFT:  # made, but its sending failed on an earlier pass: send it now
+        request_service.send_request(asked, matter.lawyer)
+        return f"{asked.number} sent: {matter.client.name} asked for the top-up on {matter.number}."
     if asked.paid_cents == 0 and asked.amount_cents != position.top_up_cents:
         before = asked.amount_cents
         asked.amount_cents = position.top_up_cents
