@@ -160,3 +160,17 @@ def test_a_replenishment_request_left_a_draft_by_a_failed_send_is_sent_on_the_ne
         done, _ = replenish_all()
         db.session.refresh(asked)
         assert asked.status == "sent" and "sent" in done[0]
+
+
+def test_the_matter_page_shows_the_request_asked_for_automatically(app, firm, mailbox):
+    lawyer = signed_in(app, firm.lawyer)
+    with app.app_context():
+        spend(firm, 61_287)
+    page = lawyer.get(f"/matters/{firm.matter_a1}").get_data(as_text=True)
+    assert "the client is asked automatically" in page and "the worker sends the request within minutes" in page
+    with app.app_context():
+        replenish_all()
+        [asked] = replenishments(firm.matter_a1)
+        number = asked.number
+    page = lawyer.get(f"/matters/{firm.matter_a1}").get_data(as_text=True)
+    assert f">{number}</a> for $3,112.87 is sent." in page and "Request a top-up of" not in page

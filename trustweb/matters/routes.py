@@ -12,6 +12,7 @@ from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import MATTER_STATUSES, Contact, Invoice, Matter, User
 from trustweb.services import evergreen
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
+from trustweb.services.replenishment import open_replenishment
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import Scope, chosen_account
 from trustweb.trust.panels import panel_context
@@ -113,6 +114,7 @@ def show(matter_id):
         invoices=invoices_for(matter),
         today=firm_today(),
         evergreen=evergreen.of(matter),
+        replenishment=open_replenishment(matter) if matter.evergreen_auto_request else None,
         **trust,
     )
 
