@@ -311,6 +311,14 @@ def live_server(app, listener):
 
 
 @pytest.fixture
+def mailing_app(database, pg_schema, mailbox):
+    """The app sending real email to the test mailbox, its base URL the test client's host: a folder whose tests
+    read their email takes it as its `app`."""
+    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config()) as app, mailbox.serve(app):
+        yield app
+
+
+@pytest.fixture
 def emailing_app(database, pg_schema, mailbox, listener):
     """The app sending real email to the test mailbox, its links pointing at the live server: the app of a browser
     test whose client taps the link an email carried."""

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from tests import dates
-from tests.conftest import built_app, post
+from tests.conftest import post
 from tests.factories import PASSWORD, gen_user
 from tests.invoices.steps import apply, invoice_for, retainer
 from tests.reconcile.steps import compact, ofx
@@ -26,10 +26,9 @@ DEFAULT_VALUE = re.compile(r'id="issued_on"[^>]*value="([^"]+)"|value="([^"]+)"[
 
 
 @pytest.fixture
-def app(database, pg_schema, mailbox):
+def app(mailing_app):
     """The app sending real email to the test mailbox; its base URL is the test client's host."""
-    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config()) as app, mailbox.serve(app):
-        yield app
+    return mailing_app
 
 
 def half_past_eleven_at_night():

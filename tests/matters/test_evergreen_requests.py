@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import built_app, post, signed_in
+from tests.conftest import post, signed_in
 from tests.matters.test_evergreen import deposit, spend
 from tests.requests.steps import gen_firm
 from trustweb.extensions import db
@@ -18,9 +18,8 @@ from trustweb.services.trust import firm_today
 
 
 @pytest.fixture
-def app(database, pg_schema, mailbox):
-    with built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config()) as app, mailbox.serve(app):
-        yield app
+def app(mailing_app):
+    return mailing_app
 
 
 @pytest.fixture

@@ -54,11 +54,7 @@ def of(matter: Matter) -> Evergreen | None:
     """The matter's evergreen position, or None when it has no minimum."""
     if matter.evergreen_minimum_cents is None:
         return None
-    held = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(
-            LedgerAccount.kind == "client", LedgerAccount.matter_id == matter.id
-        )
-    )
+    held = db.session.scalar(select(held_in_trust()).where(Matter.id == matter.id))
     return Evergreen(matter.evergreen_minimum_cents, matter.evergreen_target_cents, int(held or 0))
 
 
