@@ -27,6 +27,18 @@ from trustweb.models.ledger import (
 )
 from trustweb.models.mail import MAIL_KINDS, WAITING, MailStatus, OutboxMessage, ScheduledJob
 from trustweb.models.matters import MATTER_STATUSES, Matter, MatterStatus
+from trustweb.models.methods import (
+    PLAN_FREQUENCIES,
+    PLAN_STATUSES,
+    InstalmentStatus,
+    MethodKind,
+    PaymentPlan,
+    PlanEnd,
+    PlanFrequency,
+    PlanInstalment,
+    PlanStatus,
+    SavedMethod,
+)
 from trustweb.models.payments import (
     PAYMENT_STATUSES,
     Dispute,
@@ -133,4 +145,14 @@ __all__ = [
     "PortalLink",
     "PortalLinkPurpose",
     "PortalSession",
+    "PLAN_FREQUENCIES",
+    "PLAN_STATUSES",
+    "InstalmentStatus",
+    "MethodKind",
+    "PaymentPlan",
+    "PlanEnd",
+    "PlanFrequency",
+    "PlanInstalment",
+    "PlanStatus",
+    "SavedMethod",
 ]

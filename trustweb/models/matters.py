@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustweb.extensions import Model
-from trustweb.models.base import created_at_column, one_of, updated_at_column
+from trustweb.models.base import UTCDateTime, created_at_column, one_of, updated_at_column
 
 
 class MatterStatus(StrEnum):
@@ -44,12 +44,17 @@ class Matter(Model):
     evergreen_target_cents: Mapped[int | None] = mapped_column(BigInteger)
     # Below the minimum, the worker asks the client itself: one replenishment request open at a time.
     evergreen_auto_request: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Below the minimum, the worker charges this saved method for the top-up itself: the client authorised it
+    # (the consent and its moment are the method's, and the audit trail's).
+    evergreen_method_id: Mapped[int | None] = mapped_column(ForeignKey("saved_method.id"))
+    evergreen_authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
     client = relationship("Contact", back_populates="matters")
     lawyer = relationship("User")
+    evergreen_method = relationship("SavedMethod")
 
     def __repr__(self):
         return f"<Matter {self.number}>"

@@ -8,6 +8,11 @@ class Declined(Exception):
     """The processor refused the payment; the message is safe to show the payer."""
 
 
+class AuthenticationRequired(Declined):
+    """The card's bank wants its holder to confirm this payment (3-D Secure), which a charge made without them
+    (a plan's instalment, an automatic top-up) cannot do: the client is sent a link to pay it themselves."""
+
+
 @dataclass(frozen=True)
 class CardDetails:
     number: str  # digits only
@@ -26,6 +31,21 @@ class Charge:
     reference: str
     fee_cents: int
     last4: str | None = None
+    pending: bool = False  # a bank payment on its way: the processor confirms it later
+
+
+@dataclass(frozen=True)
+class SavedDetails:
+    """A method saved with the processor, as the processor describes it (never its number)."""
+
+    method_reference: str  # pm_... for Stripe
+    customer_reference: str | None  # cus_... for Stripe
+    kind: str  # card or us_bank_account
+    brand: str | None
+    last4: str | None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    holder_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,31 @@ class Processor:
         raise NotImplementedError
 
     def fee_for(self, amount_cents: int) -> int:
+        raise NotImplementedError
+
+    def save_card(self, card: CardDetails, idempotency_key: str) -> SavedDetails:
+        """Keep a card for later charges (a processor with a card form of its own); raises Declined."""
+        raise NotImplementedError
+
+    # Either kind: a saved method charged without its holder present (off session).
+
+    def charge_saved(
+        self,
+        amount_cents: int,
+        *,
+        currency: str,
+        method_reference: str,
+        customer_reference: str | None,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> Charge:
+        """Take the money from a saved method; raises Declined (AuthenticationRequired when the bank wants its
+        holder to confirm)."""
+        raise NotImplementedError
+
+    def forget_saved(self, method_reference: str) -> None:
+        """Detach a saved method at the processor, so it can never be charged again."""
         raise NotImplementedError
 
     # A hosted processor (hosted True): the payer pays on its page, and it reports back.

@@ -8,8 +8,9 @@ firm's configured rate (2.9% + 30 cents unless changed).
 """
 
 import hashlib
+import secrets
 
-from trustweb.payments.base import CardDetails, Charge, Declined, Processor
+from trustweb.payments.base import AuthenticationRequired, CardDetails, Charge, Declined, Processor, SavedDetails
 
 DECLINES = {
     "4000000000000002": "Your card was declined. Please use a different card or contact your bank.",
@@ -20,6 +21,12 @@ DECLINES = {
     "4000000000000127": "Your card's security code is incorrect.",
     "4000000000000119": "An error occurred while processing your card. Please try again.",
 }
+
+
+# Stripe's test cards for saved methods: saved fine, then every later charge declined, or every later charge
+# wanting the cardholder to confirm it. The test processor keeps which behaviour in the saved reference.
+SAVED_BEHAVIOUR = {"4000000000000341": "decline", "4000002760003184": "authenticate"}
+BRANDS = {"4": "visa", "5": "mastercard", "2": "mastercard", "3": "amex", "6": "discover"}
 
 
 class TestProcessor(Processor):
@@ -40,3 +47,39 @@ class TestProcessor(Processor):
             raise Declined(DECLINES[card.number])
         reference = "test_ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         return Charge(reference=reference, fee_cents=self.fee_for(amount_cents), last4=card.last4)
+
+    def save_card(self, card: CardDetails, idempotency_key: str) -> SavedDetails:
+        if card.number in DECLINES:
+            raise Declined(DECLINES[card.number])
+        behaviour = SAVED_BEHAVIOUR.get(card.number, "ok")
+        return SavedDetails(
+            method_reference=f"test_pm_{behaviour}_{secrets.token_hex(12)}",
+            customer_reference=None,
+            kind="card",
+            brand=BRANDS.get(card.number[0], "card"),
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            holder_name=card.name,
+        )
+
+    def charge_saved(
+        self,
+        amount_cents: int,
+        *,
+        currency: str,
+        method_reference: str,
+        customer_reference: str | None,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> Charge:
+        if method_reference.startswith("test_pm_decline_"):
+            raise Declined(DECLINES["4000000000000002"])
+        if method_reference.startswith("test_pm_authenticate_"):
+            raise AuthenticationRequired("Your bank asks you to confirm this payment yourself.")
+        reference = "test_ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        return Charge(reference=reference, fee_cents=self.fee_for(amount_cents))
+
+    def forget_saved(self, method_reference: str) -> None:
+        """Nothing is kept at the test processor: the reference alone was the method."""
