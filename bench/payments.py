@@ -5,7 +5,10 @@ throwaway SQLite file), adds open trust requests with a pay link each over the f
 app with `gunicorn -w 4` (sync workers, flood limits off). For each number of payers (--payers 8 16 32), that many
 threads each take the next request and pay it as a client's browser does: GET the pay page (its CSRF token and
 checkout key from the hidden fields), POST the full amount by test card 4242 4242 4242 4242, and GET the receipt
-the answer points to. Prints payments per second and the latency of the POST and of the whole visit, then runs
+the answer points to. Then serves bench/hello.py (a bare Flask "hello world") under the same gunicorn and has the
+same numbers of threads make visits of three GETs of it, the ceiling a payment's three requests are measured
+against. Prints payments per second, their ratio to hello-world visits per second at the same number of payers,
+and the latency of the POST and of the whole visit, then runs
 `flask trustweb check-books` and `flask trustweb audit-verify` on the database. If any payment failed it shows why
 and reports no figures.
 
@@ -160,6 +163,40 @@ def pay(base_url: str, job: Job) -> tuple[float, float]:
         browser.close()
 
 
+def hello_visit(base_url: str) -> float:
+    """The ceiling's visit: three GETs of hello world by a browser of its own, as a payment makes three requests."""
+    browser = Browser(base_url)
+    try:
+        started = time.perf_counter()
+        for _ in range(3):
+            if browser.get("/").status != 200:
+                raise PaymentFailed("hello world did not answer 200")
+        return time.perf_counter() - started
+    finally:
+        browser.close()
+
+
+def hello_level(base_url: str, visits: int, payers: int) -> float:
+    """Hello-world visits per second with this many visitors at once."""
+    left = iter(range(visits))
+    lock = threading.Lock()
+
+    def visitor() -> None:
+        while True:
+            with lock:
+                if next(left, None) is None:
+                    return
+            hello_visit(base_url)
+
+    threads = [threading.Thread(target=visitor, daemon=True) for _ in range(payers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return visits / (time.perf_counter() - started)
+
+
 def describe(error: Exception) -> str:
     return str(error) if isinstance(error, PaymentFailed) else f"{type(error).__name__}: {error}"
 
@@ -268,6 +305,12 @@ def main() -> int:
                 first += args.payments
                 done = levels[-1]
                 print(f"  {payers} payers: {len(done.posts)} payments in {done.seconds:.1f} s", flush=True)
+        # The ceiling, once the app has stopped: hello world under the same gunicorn, the same visitors at once.
+        hello: dict[int, float] = {}
+        if not any(level.failures for level in levels):
+            with gunicorn("bench.hello:app", store.env(), args.workers, Path(logs) / "hello.log") as hello_url:
+                hello_level(hello_url, 50, args.workers)  # warm-up
+                hello = {payers: hello_level(hello_url, args.payments, payers) for payers in args.payers}
         measured = levels[1:] if args.warmup else levels
         failures = [failure for level in levels for failure in level.failures]
         made = sum(len(level.posts) for level in levels)
@@ -285,12 +328,13 @@ def main() -> int:
         print(f"\nREFUSED: the payers saw {made} receipts but the database holds {in_books}.")
     else:
         print(
-            f"\n{'payers':>6} {'payments':>9} {'seconds':>8} {'payments/s':>11}"
+            f"\n{'payers':>6} {'payments':>9} {'seconds':>8} {'payments/s':>11} {'hello visits/s':>15} {'ratio':>6}"
             f" {'POST p50 ms':>12} {'POST p95 ms':>12} {'visit p50 ms':>13} {'visit p95 ms':>13}"
         )
         for level in measured:
             print(
                 f"{level.payers:6d} {len(level.posts):9d} {level.seconds:8.1f} {len(level.posts) / level.seconds:11.1f}"
+                f" {hello[level.payers]:15.1f} {len(level.posts) / level.seconds / hello[level.payers]:6.3f}"
                 f" {ms(level.posts, 50):12.0f} {ms(level.posts, 95):12.0f}"
                 f" {ms(level.visits, 50):13.0f} {ms(level.visits, 95):13.0f}"
             )
