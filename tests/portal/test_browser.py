@@ -30,7 +30,7 @@ from tests.browser_support import (
     wait_for_email,
     watch_errors,
 )
-from tests.dates import days_ago
+from tests.dates import card_expiry, days_ago
 from tests.portal.steps import ADA, PORTAL_LINK, gen_portal_firm, invite
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents, plain_cents
@@ -331,3 +331,41 @@ def test_the_accessibility_check_names_each_problem_it_finds(chromium, live_serv
     assert "color-contrast (serious): Elements must meet minimum color contrast ratio thresholds, at #faint" in faint
     assert "insufficient color contrast" in faint
     assert "label (critical): Form elements must have labels, at #bare" in bare
+
+
+def test_a_client_pays_an_invoice_and_a_top_up_in_one_checkout_on_a_phone(chromium, live_server, app, firm):
+    """Pay both with the test processor: one card form, two payments, a summary of each (issue 17)."""
+    with app.app_context():
+        link = invite(firm.client_a, firm.lawyer)
+        request_number, due = open_request(firm)
+        invoice = db.session.get(Invoice, firm.invoice_a)
+        invoice_number, invoice_due = invoice.number, invoice.payable_cents
+    with browser_context(chromium, **PHONE) as phone:
+        client = Watched(phone)
+        page = client.page
+        page.goto(link)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#pay-both")).to_contain_text(f"Pay invoice {invoice_number} ({money(invoice_due)})")
+        check_page(client)
+        page.locator("#pay-both").get_by_role("link", name="Pay both").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Pay your invoice and trust request")
+        expect(page.locator("#pay-both-invoice")).to_contain_text("operating account")
+        expect(page.locator("#pay-both-trust")).to_contain_text("trust account for you")
+        expect(page.locator("#pay-both-total")).to_have_text(money(invoice_due + due))
+        check_page(client)
+        page.get_by_label("Name on card").fill("Ada Archer")
+        page.get_by_label("Card number").press_sequentially(GOOD_CARD)
+        page.get_by_label("Expiry (MM/YY)").fill(card_expiry())
+        page.get_by_label("Security code (CVC)").fill("123")
+        page.get_by_role("button", name=f"Pay both ({money(invoice_due + due)})").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: both payments received")
+        expect(page.locator("#outcome-invoice")).to_contain_text(f"Paid {money(invoice_due)} on {invoice_number}")
+        expect(page.locator("#outcome-trust")).to_contain_text(f"Paid {money(due)} on {request_number}")
+        check_page(client)
+        page.get_by_role("link", name="Back to your account").click()
+        expect(page.locator("#to-pay")).to_contain_text("Nothing to pay right now.")
+        check_page(client)
+        client.assert_clean()
+    with app.app_context():
+        assert db.session.get(TrustRequest, firm.request_a).status == "paid"
+        assert db.session.get(Invoice, firm.invoice_a).status == "paid"

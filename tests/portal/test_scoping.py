@@ -21,6 +21,8 @@ CLIENT_RULES = [
     rule for rule in _APP.url_map.iter_rules() if getattr(_APP.view_functions[rule.endpoint], "client", False)
 ]
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+# A combined checkout's key (portal/pay_both.py): not a row of anyone's; the invoice and request beside it are.
+CHECKOUT_KEY = "k" * 32
 
 
 def ledger_of(contact_id, matter_id):
@@ -36,6 +38,7 @@ def ids_of_client_b(firm):
         "invoice_id": firm.invoice_b,
         "ledger_id": ledger_of(firm.client_b, firm.matter_b1),
         "payment_id": firm.payment_b,
+        "checkout": CHECKOUT_KEY,
     }
 
 
@@ -46,6 +49,7 @@ def ids_of_client_a(firm):
         "invoice_id": firm.invoice_a,
         "ledger_id": ledger_of(firm.client_a, firm.matter_a1),
         "payment_id": firm.payment_a,
+        "checkout": CHECKOUT_KEY,
     }
 
 
@@ -91,13 +95,15 @@ def test_the_same_addresses_with_client_as_own_ids_answer(app, firm, mailbox):
         own = list(addresses(ids_of_client_a(firm)))
     for method, url in own:
         response = fetch(browser, method, url)
-        assert response.status_code in (200, 303), (method, url, response.status_code)
+        # 422: a form posted empty (Pay both's) answers with its page again, saying what is missing.
+        assert response.status_code in (200, 303, 422), (method, url, response.status_code)
 
 
 @pytest.mark.parametrize("ident", [0, MAX_ID, 999_999])
 def test_ids_that_do_not_exist_are_404(app, firm, mailbox, ident):
     browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
-    for method, url in addresses(dict.fromkeys(("request_id", "invoice_id", "ledger_id", "payment_id"), ident)):
+    ids = {**dict.fromkeys(("request_id", "invoice_id", "ledger_id", "payment_id"), ident), "checkout": CHECKOUT_KEY}
+    for method, url in addresses(ids):
         assert fetch(browser, method, url).status_code == 404, (method, url)
 
 

@@ -26,8 +26,8 @@ class CheckoutForm(BaseForm):
     email = EmailField("Email for your receipt", validators=[Optional(), Length(max=254), email_validator()])
 
 
-class PayForm(CheckoutForm):
-    """The client's card payment on our own page (the test processor)."""
+class CardFields:
+    """A card's fields on our own page (the test processor), for a form to take in: name, number, expiry, code."""
 
     name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=200)])
     number = StringField(
@@ -55,3 +55,7 @@ class PayForm(CheckoutForm):
             cvc=cvc(self.cvc.data),
             name=self.name.data,
         )
+
+
+class PayForm(CardFields, CheckoutForm):
+    """The client's card payment on our own page (the test processor)."""

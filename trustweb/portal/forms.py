@@ -1,7 +1,9 @@
-from wtforms import Form, StringField, ValidationError
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, Form, HiddenField, StringField, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from trustweb.forms import BaseForm, IsoDateField, email_validator
+from trustweb.pay.forms import CardFields
+from trustweb.services.combined_checkout import INVOICE, TRUST
 
 NOT_A_DATE = "“{value}” is not a date; use YYYY-MM-DD."
 
@@ -30,3 +32,20 @@ class StatementForm(Form):
 
     def refusal(self):
         return next((field.errors[0] for field in self if field.errors), None)
+
+
+class PayBothForm(BaseForm):
+    """The combined checkout of an invoice and a trust request: the amount the page showed for each (what is
+    charged, never more than is due), and one checkout key for the two payments."""
+
+    checkout = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,48}$")])
+    invoice_amount = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,12}$")])
+    trust_amount = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,12}$")])
+    email = EmailField("Email for your receipts", validators=[Optional(), Length(max=254), email_validator()])
+
+    def amounts(self):
+        return {INVOICE: int(self.invoice_amount.data), TRUST: int(self.trust_amount.data)}
+
+
+class PayBothCardForm(CardFields, PayBothForm):
+    """The same with one card for both charges (the test processor)."""

@@ -14,7 +14,7 @@ from trustweb.portal.forms import ButtonForm, SignInForm, StatementForm
 from trustweb.portal.sessions import begin, clear_cookie, current_client, session_token
 from trustweb.refusals import ServiceError
 from trustweb.reports.export import csv_response
-from trustweb.services import client_account
+from trustweb.services import client_account, combined_checkout
 from trustweb.services import portal as portal_service
 from trustweb.services.reports import Filters
 from trustweb.services.sessions import normalise_email
@@ -96,7 +96,8 @@ def sign_out():
 def home():
     """What the client has open to pay, and what the firm holds in trust for them."""
     home = client_account.home(current_client())
-    return render_template("portal/home.html", home=home, today=firm_today())
+    together = combined_checkout.first_pair(home.invoices, home.requests)
+    return render_template("portal/home.html", home=home, together=together, today=firm_today())
 
 
 @bp.get("/documents")

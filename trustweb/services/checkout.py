@@ -24,7 +24,15 @@ from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services import requests as request_service
-from trustweb.services.payments import PAYMENT_FIELDS, book_payment, check_amount, existing, lock_payable, new_payment
+from trustweb.services.payments import (
+    PAYMENT_FIELDS,
+    book_payment,
+    check_amount,
+    check_open,
+    existing,
+    lock_payable,
+    new_payment,
+)
 from trustweb.services.trust import firm_today, mark_cleared
 from trustweb.urls import external_url
 
@@ -86,6 +94,46 @@ def start_checkout(
     state = request_service.link_state(link)
     if state != LinkState.OPEN:
         raise ServiceError(f"This payment link is {state}; no payment was started.")
+    return _open_checkout(
+        payable,
+        amount_cents,
+        idempotency_key,
+        payer_email,
+        success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=external_url("pay.show", token=token),
+    )
+
+
+def start_own_checkout(
+    payable: Payable,
+    amount_cents: int,
+    idempotency_key: str,
+    payer_email: str | None,
+    *,
+    success_url: str,
+    cancel_url: str,
+) -> Payment:
+    """A client signed in to the portal starts a checkout for one of their own requests or invoices (a step of the
+    combined checkout): start_checkout with the portal's session in place of a pay link, and the portal's pages to
+    come back to."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
+    if earlier is not None:
+        return earlier
+    check_open(payable, "no payment was started")
+    return _open_checkout(payable, amount_cents, idempotency_key, payer_email, success_url, cancel_url)
+
+
+def _open_checkout(
+    payable: Payable,
+    amount_cents: int,
+    idempotency_key: str,
+    payer_email: str | None,
+    success_url: str,
+    cancel_url: str,
+) -> Payment:
+    """A pending payment and the processor's checkout for it: the caller holds the payable's lock and checked it is
+    open."""
     check_amount(payable, amount_cents)
     processor = processor_for(payable.bank_account, FirmSettings.get())
     if amount_cents > payable.payable_cents - reserved_cents(payable):
@@ -115,8 +163,8 @@ def start_checkout(
                 if payable.is_invoice
                 else f"{payable.number}: funds in trust for {payable.contact.name}"
             ),
-            success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=external_url("pay.show", token=token),
+            success_url=success_url,
+            cancel_url=cancel_url,
             metadata={"payment": str(payment.id), ("invoice" if payable.is_invoice else "request"): payable.number},
             email=payer_email,
             key=f"checkout-{idempotency_key}",

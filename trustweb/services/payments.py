@@ -112,6 +112,36 @@ def pay_by_card(
     state = request_service.link_state(link)
     if state != LinkState.OPEN:
         raise ServiceError(f"This payment link is {state}; no payment was taken.")
+    return _charge_card(payable, amount_cents, card, idempotency_key, payer_email)
+
+
+def pay_own_by_card(
+    payable: Payable, amount_cents: int, card: CardDetails, idempotency_key: str, payer_email: str | None = None
+) -> Payment:
+    """A client signed in to the portal pays one of their own requests or invoices on a portal page (the
+    combined checkout): pay_by_card with the portal's session in place of a pay link."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
+    if earlier is not None:
+        return earlier
+    check_open(payable, "no payment was taken")
+    return _charge_card(payable, amount_cents, card, idempotency_key, payer_email)
+
+
+def check_open(payable: Payable, consequence: str) -> None:
+    """A request or invoice paid without its link (from the portal) must still be open to payment."""
+    if payable.status == payable.Status.VOID:
+        raise ServiceError(f"{payable.number} has been cancelled; {consequence}.")
+    if payable.status == payable.Status.PAID:
+        raise ServiceError(f"{payable.number} is already paid in full; {consequence}.")
+    if not payable.is_open or payable.status == payable.Status.DRAFT:
+        raise ServiceError(f"{payable.number} is not open for payment; {consequence}.")
+
+
+def _charge_card(
+    payable: Payable, amount_cents: int, card: CardDetails, idempotency_key: str, payer_email: str | None
+) -> Payment:
+    """Check the amount, charge the card and book it: the caller holds the payable's lock and checked it is open."""
     check_amount(payable, amount_cents)
     operating = default_account("operating")
     if operating is None or not operating.active or not payable.bank_account.active:
