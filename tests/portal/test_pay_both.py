@@ -5,16 +5,27 @@ leaves it standing and says exactly what was and was not paid.
 """
 
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import ON_POSTGRES
 from tests.dates import card_expiry
 from tests.portal.steps import ADA, CSRF, signed_in_client
 from tests.requests.steps import DECLINED_CARD, GOOD_CARD
 from trustweb.extensions import db
 from trustweb.ledger.rules import LedgerKind
-from trustweb.models import Invoice, JournalEntry, JournalLine, LedgerAccount, OutboxMessage, Payment, TrustRequest
+from trustweb.models import (
+    BankAccount,
+    Invoice,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    OutboxMessage,
+    Payment,
+    TrustRequest,
+)
 from trustweb.payments import Declined
 from trustweb.payments.test import TestProcessor as CardProcessor
 from trustweb.services.books import check_books
@@ -293,3 +304,49 @@ def test_a_checkout_key_of_another_payment_is_not_this_pairs(app, firm, ada):
     page = text(ada.get(f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}/{'x' * 24}"))
     assert "Nothing has been paid" in page and "declined" not in page
     assert "Ben Baker" not in page
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_the_same_checkout_posted_from_four_tabs_at_once_books_each_payment_once(app, firm, mailbox):
+    """A flaky phone connection sends Pay both four times at the same moment."""
+    browsers = [signed_in_client(app, mailbox, firm, firm.client_a, ADA) for _ in range(4)]
+    _, form = open_pay_both(browsers[0], firm.invoice_a, firm.request_a)
+    posts = []
+    for browser in browsers:
+        _, own = open_pay_both(browser, firm.invoice_a, firm.request_a)
+        posts.append((browser, {**form, "csrf_token": own["csrf_token"], **card()}))
+    start = threading.Barrier(len(posts))
+    responses = [None] * len(posts)
+
+    def press(i, browser, data):
+        start.wait(timeout=30)
+        responses[i] = browser.post(f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}", data=data)
+
+    threads = [threading.Thread(target=press, args=(i, *p)) for i, p in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    summary = f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}/{form['checkout']}"
+    assert [(r.status_code, r.headers["Location"]) for r in responses] == [(303, summary)] * 4
+    with app.app_context():
+        assert [(p.status, p.amount_cents) for p in payments()] == [
+            ("succeeded", INVOICE_CENTS),
+            ("succeeded", TRUST_CENTS),
+        ]
+        assert check_books() == []
+
+
+def test_an_invoice_and_a_request_in_different_currencies_are_never_summed(app, firm, ada):
+    with app.app_context():
+        db.session.get(BankAccount, firm.account).currency = "CAD"  # the trust account; operating stays in USD
+        db.session.commit()
+    html, form = open_pay_both(ada, firm.invoice_a, firm.request_a)
+    assert "Total" not in html and "The two are in different currencies: each is charged in its own." in html
+    assert "Pay both</button>" in html
+    response, _ = pay_both(ada, firm, form=form)
+    assert response.status_code == 303
+    with app.app_context():
+        paid_invoice, paid_trust = payments()
+        assert (paid_invoice.bank_account.currency, paid_invoice.amount_cents) == ("USD", INVOICE_CENTS)
+        assert (paid_trust.bank_account.currency, paid_trust.amount_cents) == ("CAD", TRUST_CENTS)
