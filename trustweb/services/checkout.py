@@ -18,20 +18,18 @@ from trustweb.extensions import db
 from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus
 from trustweb.models.base import utcnow
 from trustweb.models.payments import RECEIVED
-from trustweb.models.requests import LinkState
 from trustweb.payments import Processor, processor_for, processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
-from trustweb.services import requests as request_service
 from trustweb.services.payments import (
     PAYMENT_FIELDS,
     book_payment,
     check_amount,
-    check_open,
     existing,
     lock_payable,
     new_payment,
+    still_open,
 )
 from trustweb.services.trust import firm_today, mark_cleared
 from trustweb.urls import external_url
@@ -86,54 +84,34 @@ def start_checkout(
     link: PayLink, token: str, amount_cents: int, idempotency_key: str, payer_email: str | None = None
 ) -> Payment:
     """The payer chose an amount: a pending payment and the processor's checkout page to send them to."""
-    payable = lock_payable(link.payable)
-    earlier = existing(idempotency_key, payable)
-    if earlier is not None:
-        return earlier  # a double click: the same checkout again
-    db.session.refresh(link)
-    state = request_service.link_state(link)
-    if state != LinkState.OPEN:
-        raise ServiceError(f"This payment link is {state}; no payment was started.")
-    return _open_checkout(
-        payable,
+    return begin_checkout(
+        link.payable,
         amount_cents,
         idempotency_key,
         payer_email,
+        link=link,
         success_url=external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
         cancel_url=external_url("pay.show", token=token),
     )
 
 
-def start_own_checkout(
+def begin_checkout(
     payable: Payable,
     amount_cents: int,
     idempotency_key: str,
     payer_email: str | None,
     *,
+    link: PayLink | None,
     success_url: str,
     cancel_url: str,
 ) -> Payment:
-    """A client signed in to the portal starts a checkout for one of their own requests or invoices (a step of the
-    combined checkout): start_checkout with the portal's session in place of a pay link, and the portal's pages to
-    come back to."""
+    """A pending payment and the processor's checkout for it, through its pay link (start_checkout) or, with no link,
+    for a client signed in to the portal (a step of the combined checkout), who comes back to the portal's pages."""
     payable = lock_payable(payable)
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
-        return earlier
-    check_open(payable, "no payment was started")
-    return _open_checkout(payable, amount_cents, idempotency_key, payer_email, success_url, cancel_url)
-
-
-def _open_checkout(
-    payable: Payable,
-    amount_cents: int,
-    idempotency_key: str,
-    payer_email: str | None,
-    success_url: str,
-    cancel_url: str,
-) -> Payment:
-    """A pending payment and the processor's checkout for it: the caller holds the payable's lock and checked it is
-    open."""
+        return earlier  # a double click: the same checkout again
+    still_open(payable, link, "no payment was started")
     check_amount(payable, amount_cents)
     processor = processor_for(payable.bank_account, FirmSettings.get())
     if amount_cents > payable.payable_cents - reserved_cents(payable):

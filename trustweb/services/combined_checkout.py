@@ -5,7 +5,7 @@ The invoice's money is the firm's (earned fees, into the operating account); the
 the trust account). One charge into one account would mix the two, so each is charged through its own account's
 processor, as a Payment of its own with its own idempotency key, both made from the one checkout key the page
 carried (`<key>:invoice`, `<key>:trust`). Each is a transaction of its own through the pay link's money path
-(services/payments.pay_own_by_card, services/checkout.start_own_checkout): the invoice's lock, charge, book,
+(services/payments.pay_own_by_card, services/checkout.begin_checkout): the invoice's lock, charge, book,
 commit; then the request's. No transaction holds both locks, and a failure of the second leaves the first standing;
 the portal's summary says what was paid and what was not.
 
@@ -29,7 +29,7 @@ from trustweb.models import Contact, FirmSettings, Invoice, Payable, Payment, Pa
 from trustweb.payments import CardDetails, Declined, NotConfigured, Processor, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import client_account
-from trustweb.services.checkout import start_own_checkout
+from trustweb.services.checkout import begin_checkout
 from trustweb.services.firm import currency_of
 from trustweb.services.payments import pay_own_by_card
 
@@ -179,11 +179,12 @@ def start_step(
     item = with_payments(pair, checkout).next_item()
     if item is None:
         return None
-    return start_own_checkout(
+    return begin_checkout(
         item.payable,
         amounts[item.part],
         item.key(checkout),
         payer_email or (pair.invoice.payment.payer_email if pair.invoice.payment else None),
+        link=None,
         success_url=success_url,
         cancel_url=cancel_url,
     )

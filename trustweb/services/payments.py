@@ -104,15 +104,7 @@ def pay_by_card(
     link: PayLink, amount_cents: int, card: CardDetails, idempotency_key: str, payer_email: str | None = None
 ) -> Payment:
     """The client pays on the pay page. Returns the Payment; raises Declined or ServiceError."""
-    payable = lock_payable(link.payable)
-    earlier = existing(idempotency_key, payable)
-    if earlier is not None:
-        return earlier  # the same checkout posted again: nothing more happens
-    db.session.refresh(link)
-    state = request_service.link_state(link)
-    if state != LinkState.OPEN:
-        raise ServiceError(f"This payment link is {state}; no payment was taken.")
-    return _charge_card(payable, amount_cents, card, idempotency_key, payer_email)
+    return _pay_by_card(link.payable, link, amount_cents, card, idempotency_key, payer_email)
 
 
 def pay_own_by_card(
@@ -120,28 +112,39 @@ def pay_own_by_card(
 ) -> Payment:
     """A client signed in to the portal pays one of their own requests or invoices on a portal page (the
     combined checkout): pay_by_card with the portal's session in place of a pay link."""
-    payable = lock_payable(payable)
-    earlier = existing(idempotency_key, payable)
-    if earlier is not None:
-        return earlier
-    check_open(payable, "no payment was taken")
-    return _charge_card(payable, amount_cents, card, idempotency_key, payer_email)
+    return _pay_by_card(payable, None, amount_cents, card, idempotency_key, payer_email)
 
 
-def check_open(payable: Payable, consequence: str) -> None:
-    """A request or invoice paid without its link (from the portal) must still be open to payment."""
-    if payable.status == payable.Status.VOID:
+def still_open(payable: Payable, link: PayLink | None, consequence: str) -> None:
+    """Under the payable's lock: its link (when paid through one) still open, or the payable itself still open to
+    payment (when a signed-in client pays it from the portal)."""
+    if link is not None:
+        db.session.refresh(link)
+        state = request_service.link_state(link)
+        if state != LinkState.OPEN:
+            raise ServiceError(f"This payment link is {state}; {consequence}.")
+    elif payable.status == payable.Status.VOID:
         raise ServiceError(f"{payable.number} has been cancelled; {consequence}.")
-    if payable.status == payable.Status.PAID:
+    elif payable.status == payable.Status.PAID:
         raise ServiceError(f"{payable.number} is already paid in full; {consequence}.")
-    if not payable.is_open or payable.status == payable.Status.DRAFT:
+    elif not payable.is_open or payable.status == payable.Status.DRAFT:
         raise ServiceError(f"{payable.number} is not open for payment; {consequence}.")
 
 
-def _charge_card(
-    payable: Payable, amount_cents: int, card: CardDetails, idempotency_key: str, payer_email: str | None
+def _pay_by_card(
+    payable: Payable,
+    link: PayLink | None,
+    amount_cents: int,
+    card: CardDetails,
+    idempotency_key: str,
+    payer_email: str | None,
 ) -> Payment:
-    """Check the amount, charge the card and book it: the caller holds the payable's lock and checked it is open."""
+    """Lock, look up the key, check it is still open and the amount, charge the card and book it."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
+    if earlier is not None:
+        return earlier  # the same checkout posted again: nothing more happens
+    still_open(payable, link, "no payment was taken")
     check_amount(payable, amount_cents)
     operating = default_account("operating")
     if operating is None or not operating.active or not payable.bank_account.active:
