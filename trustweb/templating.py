@@ -5,6 +5,7 @@ from flask import current_app, url_for
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
 from trustweb.ledger.money import format_cents, plain_cents
+from trustweb.qr import qr_svg
 from trustweb.services.trust import firm_time
 
 
@@ -74,6 +75,7 @@ def register(app):
         firm_logo=firm_logo,
         htmx_script=htmx_script,
         now=utcnow,
+        qr_svg=qr_svg,
         new_key=lambda: secrets.token_urlsafe(24),
         mail_state=state,
         mail_is_set_up=mail_is_set_up,

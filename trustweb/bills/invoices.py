@@ -11,6 +11,7 @@ from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.actions import on_its_way, retry_emails
 from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
+from trustweb.bills.pages import printed_pay_link
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices, query_id
@@ -261,7 +262,9 @@ def record_invoice_payment(invoice_id):
 @bp.get("/invoices/<int:invoice_id>/print")
 @requires("view")
 def print_invoice(invoice_id):
-    return render_template("bills/invoice_print.html", invoice=get_or_404(Invoice, invoice_id))
+    """The printable invoice; a sent one with a fresh pay link's QR code."""
+    invoice = get_or_404(Invoice, invoice_id)
+    return render_template("bills/invoice_print.html", invoice=invoice, pay_url=printed_pay_link(invoice))
 
 
 @bp.get("/invoices/<int:invoice_id>/pdf")
@@ -269,7 +272,8 @@ def print_invoice(invoice_id):
 def invoice_pdf(invoice_id):
     """The printable invoice as a PDF, named for its number."""
     invoice = get_or_404(Invoice, invoice_id, selectinload(Invoice.lines))
-    return pdf_response(render_pdf("bills/invoice_print.html", invoice=invoice), invoice.number)
+    pdf = render_pdf("bills/invoice_print.html", invoice=invoice, pay_url=printed_pay_link(invoice))
+    return pdf_response(pdf, invoice.number)
 
 
 @bp.get("/invoices/batch")

@@ -2,11 +2,14 @@
 
 import secrets
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.bills.forms import RequestPaymentForm, VoidForm
+from trustweb.database import write_transaction
 from trustweb.extensions import db
 from trustweb.ledger.money import plain_cents
 from trustweb.models import JournalEntry, OutboxMessage, Payment, TrustRequest
@@ -21,6 +24,19 @@ def back_to(payable):
     if payable.is_invoice:
         return url_for("bills.show_invoice", invoice_id=payable.id)
     return url_for("bills.show_request", request_id=payable.id)
+
+
+def printed_pay_link(payable):
+    """The pay link a printed or downloaded copy carries (its QR code and address), or None for a draft, paid or
+    void one. Made in a short write of its own, as a GET may; a database too busy for it prints the copy without."""
+    if not request_service.takes_printed_link(payable):
+        return None
+    try:
+        with write_transaction():
+            return request_service.printed_link(payable, current_user)
+    except OperationalError:
+        current_app.logger.warning("%s: no pay link could be made for its printed copy now", payable.number)
+        return None
 
 
 # What a request's page shows of it, loaded with it: one SELECT for the request and its people, one for each list.

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.forms import TrustRequestForm, email_list
-from trustweb.bills.pages import SHOWN_WITH_REQUEST, request_page
+from trustweb.bills.pages import SHOWN_WITH_REQUEST, printed_pay_link, request_page
 from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
 from trustweb.extensions import db
 from trustweb.forms import choices, query_id
@@ -179,9 +179,10 @@ def show_request(request_id):
 @bp.get("/requests/<int:request_id>/print")
 @requires("view")
 def print_request(request_id):
-    """A printable letter: the request, what is due, and how to pay."""
-    trust_request = get_or_404(TrustRequest, request_id)
-    return render_template("bills/request_print.html", trust_request=trust_request)
+    """A printable letter: the request, what is due, and how to pay (a sent one with a fresh pay link's QR code)."""
+    trust_request = get_or_404(TrustRequest, request_id, *PRINTED_WITH_REQUEST)
+    pay_url = printed_pay_link(trust_request)
+    return render_template("bills/request_print.html", trust_request=trust_request, pay_url=pay_url)
 
 
 @bp.get("/requests/<int:request_id>/pdf")
@@ -189,4 +190,5 @@ def print_request(request_id):
 def request_pdf(request_id):
     """The printable letter as a PDF, named for the request."""
     trust_request = get_or_404(TrustRequest, request_id, *PRINTED_WITH_REQUEST)
-    return pdf_response(render_pdf("bills/request_print.html", trust_request=trust_request), trust_request.number)
+    pdf = render_pdf("bills/request_print.html", trust_request=trust_request, pay_url=printed_pay_link(trust_request))
+    return pdf_response(pdf, trust_request.number)

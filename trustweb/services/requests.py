@@ -266,6 +266,27 @@ def copy_link(request: TrustRequest, user: User) -> str:
     return url
 
 
+def takes_printed_link(payable: Payable) -> bool:
+    """Whether a printed copy carries a pay link: gone out to the client, not paid, not void."""
+    return payable.is_open and payable.status != payable.Status.DRAFT and payable.payable_cents > 0
+
+
+def printed_link(payable: Payable, user: User) -> str | None:
+    """A fresh pay link for a printed or downloaded copy of a request or invoice (its QR code and address), with
+    the firm's usual lifetime, audited; None when nothing is to be paid on it (a draft, paid or void one).
+
+    Tokens are stored hashed, so an earlier link cannot be printed again: each copy gets its own."""
+    db.session.refresh(payable, with_for_update=True)
+    if not takes_printed_link(payable):
+        db.session.commit()
+        return None
+    url = new_link(payable, user)
+    what = "invoice" if payable.is_invoice else "request"
+    audit.record(f"{what}.link_printed", payable, after={"lifetime_days": FirmSettings.get().pay_link_days}, user=user)
+    db.session.commit()
+    return url
+
+
 def revoke_links(payable: Payable, user: User | None, reason: str = "revoked") -> int:
     """End every live pay link of the trust request or invoice (no commit)."""
     column = PayLink.invoice_id if payable.is_invoice else PayLink.trust_request_id
