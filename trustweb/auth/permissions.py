@@ -19,6 +19,8 @@ PERMISSIONS = {
     "view": EVERYONE,  # dashboard, contact and matter pages
     "edit_clients": EVERYONE,  # create and edit contacts and matters
     "record_deposit": EVERYONE,  # money into trust
+    # A client's card taken on the spot: the front of the firm, not the bookkeeper who reconciles what came in.
+    "take_payments": frozenset({"admin", "lawyer", "staff"}),
     "manage_requests": EVERYONE,  # create, edit, send and remind trust requests; share pay links
     "approve_requests": frozenset({"admin", "lawyer"}),
     "void_requests": frozenset({"admin", "lawyer"}),

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")
 
-from trustweb.bills import actions, invoices, payments, routes  # noqa: E402,F401
+from trustweb.bills import actions, desk, invoices, payments, routes  # noqa: E402,F401

@@ -102,6 +102,12 @@ class RequestPaymentForm(PaymentForm):
         return {**super().values(), "cleared": self.cleared.data}
 
 
+class DeskDepositForm(BaseForm):
+    """Money a client pays into trust at the desk for a matter with nothing asked of them yet."""
+
+    amount = MoneyField("Amount to take into trust", validators=[DataRequired("Enter the amount to take.")])
+
+
 class RefundForm(BaseForm):
     key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     amount = amount_field()

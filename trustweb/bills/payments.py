@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
@@ -72,6 +72,15 @@ def payments():
         methods=METHODS,
         processors=PROCESSORS,
     )
+
+
+@bp.get("/payments/<int:payment_id>")
+@requires("view")
+def show_payment(payment_id):
+    """One payment as staff see it: the receipt, and who took it."""
+    payment = get_or_404(Payment, payment_id, joinedload(Payment.created_by))
+    shown = {"payment": payment, "payable": payment.payable, "methods": METHODS, "processors": PROCESSORS}
+    return render_template("bills/payment.html", **shown)
 
 
 @bp.get("/payments/<int:payment_id>/receipt.pdf")

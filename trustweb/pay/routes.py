@@ -9,10 +9,11 @@ A trust request's money goes to its trust account, an invoice's to operating.
 import secrets
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from trustweb.auth.permissions import public
+from trustweb.auth.permissions import can, public
 from trustweb.database import write_transaction
 from trustweb.extensions import db, limiter
 from trustweb.ledger.money import plain_cents
@@ -191,6 +192,33 @@ def returned(token):
     if payment.status == PaymentStatus.PENDING:
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     return after_payment(token, link, fresh_form(link.payable), payment)
+
+
+@bp.get("/desk/<int:payment_id>")
+@limiter.limit("60 per minute")
+@public
+def desk_return(payment_id):
+    """Back from Stripe's page after a payment staff took at the desk (bills/desk.py): settled as the pay link's
+    return settles it, once. Staff on the firm's device go on to the payment's page; anyone else (the client's
+    phone, which scanned the code) is thanked, and told nothing more."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.created_by_id is None or payment.checkout_reference is None:
+        abort(404)
+    session_id = request.args.get("session_id", "")[:100]
+    if session_id and session_id != payment.checkout_reference:
+        abort(404)
+    if session_id and payment.status == PaymentStatus.PENDING:
+        try:
+            with write_transaction():
+                payment = checkout_service.settle_checkout(payment)
+        except ServiceError:
+            pass  # the webhook, or the staff page's next look, settles it
+    if can(current_user, "take_payments"):
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return redirect(url_for("bills.show_payment", payment_id=payment.id), 303)
+        return redirect(url_for("bills.desk_checkout", payment_id=payment.id), 303)
+    paid = bool(session_id) and payment.status == PaymentStatus.SUCCEEDED
+    return render_template("pay/desk_return.html", paid=paid, payable=payment.payable if paid else None)
 
 
 def receipted(token, number):

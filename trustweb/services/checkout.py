@@ -9,13 +9,14 @@ the others find it done. A bank payment (ACH) is booked when the processor confi
 and stays uncleared for the account's hold days (clear_due_payments).
 """
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, func, select
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus
+from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus, User
 from trustweb.models.base import utcnow
 from trustweb.models.payments import RECEIVED
 from trustweb.payments import Processor, processor_for, processor_named
@@ -113,7 +114,35 @@ def begin_checkout(
         return earlier  # a double click: the same checkout again
     still_open(payable, link, "no payment was started")
     check_amount(payable, amount_cents)
+    return open_checkout(
+        payable,
+        amount_cents,
+        idempotency_key,
+        payer_email=payer_email,
+        user=None,
+        return_urls=lambda payment: (
+            external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
+            external_url("pay.show", token=token),
+        ),
+    )
+
+
+def open_checkout(
+    payable: Payable,
+    amount_cents: int,
+    idempotency_key: str,
+    *,
+    payer_email: str | None,
+    user: User | None,
+    return_urls: Callable[[Payment], tuple[str, str]],
+) -> Payment:
+    """A pending payment and the processor's Checkout Session for it: the pay link's and the desk's path alike.
+    The caller holds the payable's lock and has checked the key and the amount; `return_urls(payment)` gives
+    where the processor's page sends the payer when done and when they go back; `user` is the staff member who
+    took it (None: the client on the pay page)."""
     processor = processor_for(payable.bank_account, FirmSettings.get())
+    if not processor.hosted:
+        raise ServiceError("This account takes cards on a form of ours, not on the processor's page.")
     if amount_cents > payable.payable_cents - reserved_cents(payable):
         _abandon_open_checkouts(payable, processor)
     if amount_cents > payable.payable_cents - reserved_cents(payable):
@@ -129,9 +158,11 @@ def begin_checkout(
         status=PaymentStatus.PENDING,
         payer_email=payer_email,
         received_on=firm_today(),
+        created_by_id=user.id if user else None,
     )
     db.session.add(payment)
     db.session.flush()
+    success_url, cancel_url = return_urls(payment)
     try:
         checkout = processor.create_checkout(
             amount_cents=amount_cents,
@@ -152,7 +183,7 @@ def begin_checkout(
             f"The card processor could not be reached ({error}). Please try again in a minute."
         ) from error
     payment.checkout_reference, payment.checkout_url = checkout.reference, checkout.url
-    audit.record("payment.checkout_started", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
+    audit.record("payment.checkout_started", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=user)
     db.session.commit()
     return payment
 
@@ -192,7 +223,8 @@ def settle_checkout(payment: Payment) -> Payment:
             cleared = not payment.clears_on > firm_today()
         payer = payable.contact.name
         payment.payer_name = payment.payer_name or payer
-        book_payment(payable, payment, payer=payer, cleared=cleared, user=None)
+        # A payment staff took at the desk is booked under their name, whoever reports it (webhook or return).
+        book_payment(payable, payment, payer=payer, cleared=cleared, user=payment.created_by)
         return payment
     if state.status == "failed":
         payment.status, payment.failure_message = PaymentStatus.FAILED, "The payment did not go through."

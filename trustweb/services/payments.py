@@ -47,6 +47,7 @@ PAYMENT_FIELDS = (
     "received_on",
     "journal_entry_id",
     "fee_entry_id",
+    "created_by_id",
 )
 
 
@@ -146,10 +147,27 @@ def _pay_by_card(
         return earlier  # the same checkout posted again: nothing more happens
     still_open(payable, link, "no payment was taken")
     check_amount(payable, amount_cents)
+    return charge_card(payable, amount_cents, card, idempotency_key, payer_email=payer_email, user=None)
+
+
+def charge_card(
+    payable: Payable,
+    amount_cents: int,
+    card: CardDetails,
+    idempotency_key: str,
+    *,
+    payer_email: str | None,
+    user: User | None,
+) -> Payment:
+    """Charge the card and book the payment: the pay link's and the desk's path alike. The caller holds the
+    payable's lock and has checked the key and the amount; `user` is the staff member who took it (None: the
+    client on the pay page)."""
     operating = default_account("operating")
     if operating is None or not operating.active or not payable.bank_account.active:
         raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
     processor = processor_for(payable.bank_account, FirmSettings.get())
+    if processor.hosted:
+        raise ServiceError("Cards for this account are paid on the processor's own page; start a checkout.")
     payment = new_payment(
         payable,
         idempotency_key,
@@ -160,6 +178,7 @@ def _pay_by_card(
         payer_email=payer_email,
         card_last4=card.last4,
         received_on=firm_today(),
+        created_by_id=user.id if user else None,
     )
     try:
         charge = processor.charge_card(amount_cents, card, idempotency_key, f"{payable.number} {payable.contact.name}")
@@ -167,11 +186,11 @@ def _pay_by_card(
         payment.status, payment.failure_message = PaymentStatus.FAILED, str(error)
         db.session.add(payment)
         db.session.flush()
-        audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
+        audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=user)
         db.session.commit()
         raise
     payment.processor_reference, payment.fee_cents = charge.reference, charge.fee_cents
-    book_payment(payable, payment, payer=card.name, cleared=True, user=None)
+    book_payment(payable, payment, payer=card.name, cleared=True, user=user)
     return payment
 
 

@@ -1,0 +1,161 @@
+"""Staff take a card on the spot with Stripe: no card number reaches TrustWeb. Stripe's page opens on the firm's
+computer or on the client's phone from a QR code; the staff page polls the payment's status and settles it through
+the same path as the pay link's return and the webhook, exactly once."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import built_app, post, signed_in
+from tests.payments.steps import take_form
+from tests.requests.steps import deposits, gen_firm, gen_sent_request, held_for, payments, text
+from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
+from trustweb.extensions import db
+from trustweb.models import AuditEvent, BankAccount, Payment, TrustRequest
+
+KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def app(database, pg_schema, mailbox, standin):
+    config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": KEYS, "operating": {}}}
+    with (
+        built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app,
+        mailbox.serve(app),
+    ):
+        yield app
+
+
+@pytest.fixture
+def firm(app):
+    with app.app_context():
+        setup = gen_firm()
+        db.session.get(BankAccount, setup.account).processor = "stripe"
+        db.session.commit()
+        return setup
+
+
+def start(app, firm, mailbox, lawyer, amount="1,500.00", **fields):
+    """The lawyer opens Take a payment on a sent request and starts it on Stripe: (request id, payment id)."""
+    with app.app_context():
+        request_id, _ = gen_sent_request(firm, mailbox, **fields)
+    url = f"/bills/requests/{request_id}/take"
+    html, csrf, key = take_form(lawyer, url)
+    assert 'name="number"' not in html  # no card form of ours (PCI SAQ-A)
+    response = lawyer.post(url, data={"csrf_token": csrf, "checkout": key, "amount": amount})
+    assert response.status_code == 303, text(response)
+    checkout_page = response.headers["Location"]
+    payment_id = int(re.search(r"/bills/payments/(\d+)/checkout$", checkout_page).group(1))
+    return request_id, payment_id
+
+
+def session_of(app, payment_id):
+    with app.app_context():
+        return db.session.get(Payment, payment_id).checkout_reference
+
+
+def test_the_session_asks_stripe_for_the_amount_and_says_whose_payment_it_is(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    request_id, payment_id = start(app, firm, mailbox, lawyer, "1,500.00", allow_partial=True)
+    [call] = standin.calls("POST", "/v1/checkout/sessions")
+    sent = dict(call.pairs)
+    assert sent["line_items[0][price_data][unit_amount]"] == "150000"
+    assert sent["line_items[0][price_data][currency]"] == "usd"
+    assert sent["metadata[payment]"] == str(payment_id) and sent["metadata[request]"] == "TR-000001"
+    assert sent["success_url"] == f"http://localhost/pay/desk/{payment_id}?session_id={{CHECKOUT_SESSION_ID}}"
+    assert call.idempotency_key
+    with app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert (payment.status, payment.created_by_id) == ("pending", firm.lawyer)
+        started = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payment.checkout_started"))
+        assert started.user_id == firm.lawyer
+    # The staff page: a button opening Stripe's page here, its QR code for the client's phone, and the status.
+    page = text(lawyer.get(f"/bills/payments/{payment_id}/checkout"))
+    session = standin.session(session_of(app, payment_id))
+    assert f'href="{session["url"]}"' in page and "Open Stripe's payment page" in page
+    assert re.search(r'<svg role="img" aria-label="QR code of Stripe&#39;s payment page for TR-000001', page)
+    assert f'hx-get="/bills/payments/{payment_id}/checkout"' in page and "Check now" in page
+
+
+def test_the_client_pays_on_the_phone_and_the_polled_status_settles_it_once(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    request_id, payment_id = start(app, firm, mailbox, lawyer, "5,000.00")
+    status_url = f"/bills/payments/{payment_id}/checkout"
+    waiting = lawyer.get(status_url, headers=HTMX)
+    assert waiting.status_code == 200 and "Waiting for the payment" in text(waiting)
+    assert "<html" not in text(waiting)  # the partial only
+    with app.app_context():
+        assert deposits() == 0
+    session_id = session_of(app, payment_id)
+    standin.complete(session_id)
+    # The phone lands on the return page: thanked, told nothing else, and the payment is booked.
+    phone = app.test_client()
+    thanked = phone.get(urlsplit(standin.success_redirect_url(session_id)).path + f"?session_id={session_id}")
+    assert thanked.status_code == 200 and "Thank you: payment received" in text(thanked)
+    assert "$5,000.00" not in text(thanked)
+    for _ in range(2):  # the next polls find it booked and go on to the payment's page
+        done = lawyer.get(status_url, headers=HTMX)
+        assert done.headers["HX-Redirect"] == f"/bills/payments/{payment_id}"
+    assert lawyer.get(status_url).headers["Location"] == f"/bills/payments/{payment_id}"  # without JavaScript
+    with app.app_context():
+        [payment] = payments()
+        assert (payment.status, payment.created_by_id, payment.fee_cents) == ("succeeded", firm.lawyer, 14_530)
+        assert deposits() == 1 and held_for(firm) == (500_000, 500_000)
+        assert db.session.get(TrustRequest, request_id).status == "paid"
+        received = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payment.received"))
+        assert received.user_id == firm.lawyer
+    assert "on the spot" in text(lawyer.get(f"/bills/payments/{payment_id}"))
+
+
+def test_polling_books_it_when_stripe_says_paid_and_the_webhook_then_finds_it_done(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    _, payment_id = start(app, firm, mailbox, lawyer)
+    session_id = session_of(app, payment_id)
+    standin.complete(session_id)
+    assert "HX-Redirect" in lawyer.get(f"/bills/payments/{payment_id}/checkout", headers=HTMX).headers
+    for _ in range(2):
+        assert deliver(app.test_client(), standin, standin.checkout_session_completed(session_id)).status_code == 200
+    with app.app_context():
+        assert len(payments("succeeded")) == 1 and deposits() == 1 and held_for(firm) == (150_000, 150_000)
+
+
+def test_the_return_on_the_firms_computer_and_the_webhook_book_once(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    _, payment_id = start(app, firm, mailbox, lawyer)
+    session_id = session_of(app, payment_id)
+    standin.complete(session_id)
+    back = lawyer.get(f"/pay/desk/{payment_id}?session_id={session_id}")
+    assert back.status_code == 303 and back.headers["Location"] == f"/bills/payments/{payment_id}"
+    assert deliver(app.test_client(), standin, standin.checkout_session_completed(session_id)).status_code == 200
+    again = lawyer.get(f"/pay/desk/{payment_id}?session_id={session_id}")
+    assert again.headers["Location"] == f"/bills/payments/{payment_id}"
+    with app.app_context():
+        assert len(payments("succeeded")) == 1 and deposits() == 1
+    # Another session's id, or none, settles nothing and tells a stranger nothing.
+    assert app.test_client().get(f"/pay/desk/{payment_id}?session_id=cs_test_other").status_code == 404
+    assert "No payment was taken here" in text(app.test_client().get(f"/pay/desk/{payment_id}"))
+
+
+def test_staff_cancel_a_checkout_the_client_did_not_finish(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    request_id, payment_id = start(app, firm, mailbox, lawyer)
+    cancelled = post(lawyer, f"/bills/payments/{payment_id}/checkout/cancel")
+    assert cancelled.status_code == 303 and cancelled.headers["Location"] == f"/bills/requests/{request_id}"
+    assert standin.session(session_of(app, payment_id))["status"] == "expired"
+    with app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert payment.status == "failed" and "Cancelled by" in payment.failure_message
+        assert deposits() == 0
+    page = text(lawyer.get(f"/bills/payments/{payment_id}/checkout"))
+    assert "Cancelled by" in page and "hx-get" not in page and "Take a payment again" in page
+    # A new one can start at once: the cancelled one holds nothing back.
+    assert start_again(lawyer, request_id).status_code == 303
+
+
+def start_again(lawyer, request_id):
+    url = f"/bills/requests/{request_id}/take"
+    _, csrf, key = take_form(lawyer, url)
+    return lawyer.post(url, data={"csrf_token": csrf, "checkout": key, "amount": "1,500.00"})

@@ -1,0 +1,166 @@
+"""Card payments staff take on the spot: the client at the desk or on the phone pays a request or invoice now.
+
+The money path is the pay link's (services/payments.py, services/checkout.py): the same lock on the request or
+invoice, the same idempotency key, the same booking, fee, receipts and audit trail. What differs: no pay link
+(staff are signed in), any amount up to what is due (as for a payment recorded by hand), and the payment records
+who took it (`created_by_id`), under whose name it is audited. With the test processor staff type the card into
+a form of ours; with Stripe no card number reaches TrustWeb (PCI SAQ-A): the Checkout Session is opened on the
+firm's device or scanned by the client's phone, and settled by checkout.settle_checkout() like any other.
+"""
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import select
+
+from trustweb.extensions import db
+from trustweb.models import (
+    BankAccount,
+    FirmSettings,
+    Invoice,
+    Matter,
+    Payable,
+    Payment,
+    PaymentStatus,
+    TrustRequest,
+    User,
+)
+from trustweb.models.invoices import OPEN_INVOICE
+from trustweb.models.requests import PAYABLE
+from trustweb.payments import CardDetails, processor_named
+from trustweb.payments.stripe import ProcessorError
+from trustweb.refusals import ServiceError
+from trustweb.services import audit
+from trustweb.services import checkout as checkout_service
+from trustweb.services import requests as request_service
+from trustweb.services.firm import default_account
+from trustweb.services.payments import _money, charge_card, existing, lock_payable
+from trustweb.services.trust import firm_today
+from trustweb.urls import external_url
+
+
+def check_takes_payment(payable: Payable, amount_cents: int | None) -> None:
+    """Whether staff may take this amount on it now: open, and at most what is due (a part is the firm's call)."""
+    if payable.status == payable.Status.VOID:
+        raise ServiceError(f"{payable.number} is void; it takes no payment.")
+    if payable.status == payable.Status.PAID or payable.payable_cents <= 0:
+        raise ServiceError(f"{payable.number} is already paid in full.")
+    if payable.is_invoice and payable.status == payable.Status.DRAFT:
+        raise ServiceError(f"{payable.number} is a draft; send it before taking a payment.")
+    if amount_cents is None or amount_cents <= 0:
+        raise ServiceError("Enter an amount greater than zero.")
+    if amount_cents > payable.payable_cents:
+        raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; take at most that.")
+
+
+def take_card(
+    payable: Payable, amount_cents: int | None, card: CardDetails, idempotency_key: str, user: User, **details: Any
+) -> Payment:
+    """The test processor's card, typed in by staff: charged and booked, or Declined (recorded as failed)."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
+    if earlier is not None:
+        return earlier  # the same form posted again: nothing more happens
+    check_takes_payment(payable, amount_cents)
+    return charge_card(
+        payable, cast(int, amount_cents), card, idempotency_key, payer_email=details.get("payer_email"), user=user
+    )
+
+
+def start_checkout(payable: Payable, amount_cents: int | None, idempotency_key: str, user: User) -> Payment:
+    """A Stripe Checkout Session for the payment, to open on the firm's device or scan with the client's phone."""
+    payable = lock_payable(payable)
+    earlier = existing(idempotency_key, payable)
+    if earlier is not None:
+        return earlier
+    check_takes_payment(payable, amount_cents)
+    return checkout_service.open_checkout(
+        payable,
+        cast(int, amount_cents),
+        idempotency_key,
+        payer_email=None,
+        user=user,
+        return_urls=lambda payment: (
+            external_url("pay.desk_return", payment_id=payment.id) + "?session_id={CHECKOUT_SESSION_ID}",
+            external_url("pay.desk_return", payment_id=payment.id),
+        ),
+    )
+
+
+def checkout_over(payment: Payment) -> bool:
+    """Whether Stripe says the checkout is over (paid, or failed), asked without writing: the status the staff
+    page polls calls settle_checkout(), which locks the request or invoice, only then."""
+    processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
+    try:
+        return processor.checkout_state(cast(str, payment.checkout_reference)).status != "open"
+    except ProcessorError:
+        return False  # asked again at the next poll; the webhook settles it meanwhile
+
+
+def cancel_checkout(payment: Payment, user: User) -> Payment:
+    """Staff end a checkout the client did not finish: Stripe expires it, and the payment is failed. A checkout
+    paid meanwhile is settled instead."""
+    payable = lock_payable(payment.payable)
+    db.session.refresh(payment)
+    if payment.status != PaymentStatus.PENDING:
+        db.session.commit()
+        return payment
+    processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
+    try:
+        expired = processor.expire_checkout(cast(str, payment.checkout_reference))
+    except ProcessorError as error:
+        raise ServiceError(f"Stripe could not be asked to end this payment: {error}") from error
+    if not expired:
+        db.session.commit()
+        return checkout_service.settle_checkout(payment)  # paid in the meantime: booked as paid
+    payment.status, payment.failure_message = PaymentStatus.FAILED, f"Cancelled by {user.name} before it was paid."
+    audit.record("payment.cancelled", payment, after={"checkout": payment.checkout_reference}, user=user)
+    audit.record(f"{'invoice' if payable.is_invoice else 'request'}.checkout_cancelled", payable, user=user)
+    db.session.commit()
+    return payment
+
+
+def open_payables(*, matter: Matter | None = None, contact_id: int | None = None) -> list[Payable]:
+    """The requests and invoices of a matter (or a client) that take a payment now, oldest first."""
+    requests = select(TrustRequest).where(TrustRequest.status.in_(PAYABLE))
+    invoices = select(Invoice).where(Invoice.status.in_(OPEN_INVOICE))
+    if matter is not None:
+        requests, invoices = (
+            requests.where(TrustRequest.matter_id == matter.id),
+            invoices.where(Invoice.matter_id == matter.id),
+        )
+    else:
+        requests, invoices = (
+            requests.where(TrustRequest.contact_id == contact_id),
+            invoices.where(Invoice.contact_id == contact_id),
+        )
+    found: list[Payable] = [*db.session.scalars(requests.order_by(TrustRequest.id))]
+    found += db.session.scalars(invoices.order_by(Invoice.id))
+    return [payable for payable in found if payable.payable_cents > 0]
+
+
+def _trust_account() -> BankAccount | None:
+    """The firm's default trust account, else its first open one (as the request form offers them)."""
+    return default_account("trust") or db.session.scalar(
+        select(BankAccount).where(BankAccount.kind == "trust", BankAccount.active).order_by(BankAccount.name).limit(1)
+    )
+
+
+def deposit_request(matter: Matter, amount_cents: int | None, user: User) -> TrustRequest:
+    """A trust request for money the client pays into trust at the desk now (a draft: it is not emailed); the
+    payment is then taken on it like any other."""
+    values: Mapping[str, Any] = {
+        "contact": matter.client,
+        "matter": matter,
+        "account": _trust_account(),
+        "template": None,
+        "amount_cents": amount_cents,
+        "issued_on": firm_today(),
+        "due_on": None,
+        "message": "Paid into trust at the firm's office.",
+        "allow_partial": False,
+        "minimum_cents": None,
+        "recipients": matter.client.emails[:1],
+        "cc": [],
+    }
+    return request_service.create_request(values, user)
