@@ -276,7 +276,13 @@ def printed_link(payable: Payable, user: User) -> str | None:
     the firm's usual lifetime, audited; None when nothing is to be paid on it (a draft, paid or void one).
 
     Tokens are stored hashed, so an earlier link cannot be printed again: each copy gets its own."""
-    db.session.refresh(payable, with_for_update=True)
+    model = type(payable)
+    payable = cast(
+        Payable,
+        db.session.execute(
+            select(model).where(model.id == payable.id).with_for_update().execution_options(populate_existing=True)
+        ).scalar_one(),
+    )
     if not takes_printed_link(payable):
         db.session.commit()
         return None
