@@ -34,37 +34,26 @@ from trustweb.services import audit
 from trustweb.services import checkout as checkout_service
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
-from trustweb.services.payments import _money, charge_card, existing, lock_payable
+from trustweb.services.payments import charge_card, check_staff_amount, existing, lock_payable
 from trustweb.services.trust import firm_today
 from trustweb.urls import external_url
 
 
-def check_takes_payment(payable: Payable, amount_cents: int | None) -> None:
-    """Whether staff may take this amount on it now: open, and at most what is due (a part is the firm's call)."""
-    if payable.status == payable.Status.VOID:
-        raise ServiceError(f"{payable.number} is void; it takes no payment.")
-    if payable.status == payable.Status.PAID or payable.payable_cents <= 0:
-        raise ServiceError(f"{payable.number} is already paid in full.")
-    if payable.is_invoice and payable.status == payable.Status.DRAFT:
-        raise ServiceError(f"{payable.number} is a draft; send it before taking a payment.")
-    if amount_cents is None or amount_cents <= 0:
-        raise ServiceError("Enter an amount greater than zero.")
-    if amount_cents > payable.payable_cents:
-        raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; take at most that.")
-
-
 def take_card(
-    payable: Payable, amount_cents: int | None, card: CardDetails, idempotency_key: str, user: User, **details: Any
+    payable: Payable,
+    amount_cents: int | None,
+    card: CardDetails,
+    idempotency_key: str,
+    user: User,
+    payer_email: str | None = None,
 ) -> Payment:
     """The test processor's card, typed in by staff: charged and booked, or Declined (recorded as failed)."""
     payable = lock_payable(payable)
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier  # the same form posted again: nothing more happens
-    check_takes_payment(payable, amount_cents)
-    return charge_card(
-        payable, cast(int, amount_cents), card, idempotency_key, payer_email=details.get("payer_email"), user=user
-    )
+    amount = check_staff_amount(payable, amount_cents, "take")
+    return charge_card(payable, amount, card, idempotency_key, payer_email=payer_email, user=user)
 
 
 def start_checkout(payable: Payable, amount_cents: int | None, idempotency_key: str, user: User) -> Payment:
@@ -73,10 +62,10 @@ def start_checkout(payable: Payable, amount_cents: int | None, idempotency_key: 
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier
-    check_takes_payment(payable, amount_cents)
+    amount = check_staff_amount(payable, amount_cents, "take")
     return checkout_service.open_checkout(
         payable,
-        cast(int, amount_cents),
+        amount,
         idempotency_key,
         payer_email=None,
         user=user,

@@ -80,6 +80,26 @@ def check_amount(payable: Payable, amount_cents: int | None) -> None:
             raise ServiceError(f"The smallest payment accepted is {_money(payable.minimum_cents, payable)}.")
 
 
+def check_staff_amount(payable: Payable, amount_cents: int | None, verb: str) -> int:
+    """What staff may record (by hand) or take (a card on the spot) now: the request or invoice open (an invoice
+    sent), and any amount up to what is due (a part is the firm's call). Returns the amount."""
+    if payable.status == payable.Status.VOID:
+        if payable.is_invoice or verb != "record":
+            raise ServiceError(f"{payable.number} is void; it takes no payment.")
+        raise ServiceError(f"{payable.number} is void; record the money as a deposit on the matter instead.")
+    if payable.status == payable.Status.PAID:
+        raise ServiceError(f"{payable.number} is already paid in full.")
+    if payable.is_invoice and payable.status == payable.Status.DRAFT:
+        raise ServiceError(
+            f"{payable.number} is a draft; send it before a payment is {'recorded' if verb == 'record' else 'taken'}."
+        )
+    if amount_cents is None or amount_cents <= 0:
+        raise ServiceError("Enter an amount greater than zero.")
+    if amount_cents > payable.payable_cents:
+        raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; {verb} at most that.")
+    return amount_cents
+
+
 def existing(idempotency_key: str, payable: Payable | None = None) -> Payment | None:
     """The payment an earlier post of this checkout made, if any; a key from something else is refused."""
     payment = db.session.scalar(select(Payment).where(Payment.idempotency_key == idempotency_key))
@@ -213,23 +233,12 @@ def record_manual_payment(
         return earlier
     if method not in MANUAL_METHODS:
         raise ServiceError("Choose how the money was paid.")
-    if payable.status == payable.Status.VOID:
-        if payable.is_invoice:
-            raise ServiceError(f"{payable.number} is void; it takes no payment.")
-        raise ServiceError(f"{payable.number} is void; record the money as a deposit on the matter instead.")
-    if payable.status == payable.Status.PAID:
-        raise ServiceError(f"{payable.number} is already paid in full.")
-    if payable.is_invoice and payable.status == payable.Status.DRAFT:
-        raise ServiceError(f"{payable.number} is a draft; send it before recording a payment.")
-    if amount_cents is None or amount_cents <= 0:
-        raise ServiceError("Enter an amount greater than zero.")
-    if amount_cents > payable.payable_cents:
-        raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; record at most that.")
+    amount = check_staff_amount(payable, amount_cents, "record")
     check_entry_date(received_on)
     payment = new_payment(
         payable,
         idempotency_key,
-        amount_cents,
+        amount,
         method=method,
         processor="manual",
         processor_reference=reference,
