@@ -120,10 +120,7 @@ def begin_checkout(
         idempotency_key,
         payer_email=payer_email,
         user=None,
-        return_urls=lambda payment: (
-            external_url("pay.returned", token=token) + "?session_id={CHECKOUT_SESSION_ID}",
-            external_url("pay.show", token=token),
-        ),
+        return_urls=lambda payment: (success_url, cancel_url),
     )
 
 
