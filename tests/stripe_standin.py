@@ -39,8 +39,20 @@ Wire format
     * Every request (API and checkout page) is recorded in ``standin.requests`` for assertions.
 
 Endpoints
-    * ``POST /v1/checkout/sessions`` (mode=payment, ``price_data`` line items only) and
-      ``GET /v1/checkout/sessions/{id}``, ``POST /v1/checkout/sessions/{id}/expire``.
+    * ``POST /v1/checkout/sessions`` (mode=payment with ``price_data`` line items only, or mode=setup with
+      ``customer``, ``currency`` and ``setup_intent_data[metadata]``) and ``GET /v1/checkout/sessions/{id}``,
+      ``POST /v1/checkout/sessions/{id}/expire``.
+    * ``POST /v1/customers``, ``GET /v1/customers/{id}``; ``GET /v1/setup_intents/{id}``;
+      ``GET /v1/payment_methods/{id}``, ``POST /v1/payment_methods/{id}/detach`` (a method not attached is
+      refused with ``payment_method_unexpected_state``, as Stripe does).
+    * ``POST /v1/payment_intents`` for a saved method off session only (``customer``, ``payment_method``,
+      ``off_session=true``, ``confirm=true``, ``amount``, ``currency``, ``metadata``, ``description``): a card
+      ``succeeded`` at once (charge and balance transaction with the card fee), a bank account ``processing``
+      until ``settle_intent()``; a card saved as 4000000000000341 is declined (402 ``card_error``
+      ``card_declined``, a failed charge), one saved as 4000002760003184 wants authentication (402
+      ``card_error`` ``authentication_required`` with the PaymentIntent, ``requires_payment_method``, in the
+      error). A detached method, or one of another customer, is refused. Declines (402) are kept for
+      idempotent replay like successes, as Stripe keeps every executed request's result.
     * ``POST /v1/refunds``, ``GET /v1/refunds`` (filters ``charge``, ``payment_intent``, ``limit``),
       ``GET /v1/refunds/{id}``.
     * ``GET`` of ``/v1/payment_intents/{id}``, ``/v1/charges/{id}``, ``/v1/balance_transactions/{id}``,
@@ -61,15 +73,28 @@ Object life cycle (driven from the test with plain methods, or by the HTML check
     * Refunds reduce what is left on the charge (``amount_refunded``, ``refunded``); refunds on ACH
       payments are ``pending``, card refunds ``succeeded``. A disputed charge cannot be refunded.
     * ``dispute()``/``close_dispute()`` create and close disputes with their balance transactions.
+    * Setup mode: ``complete(id, method=..., card_number=...)`` (or the stand-in's page, which has a card
+      number field) creates the SetupIntent (``succeeded``, ``usage=off_session``, the session's
+      ``setup_intent_data`` metadata) and a PaymentMethod attached to the session's customer (one is created
+      when the session has none). The card number only picks brand, last four and the behaviour of later
+      charges (``SAVED_CARDS``); 4000000000000002 is declined at setup. Expiry is always 12/2034. A bank
+      account is STRIPE TEST BANK ending 6789. Sessions in setup mode have ``payment_status``
+      ``no_payment_required`` and no amounts; ``setup_intent`` is null until completed (current API versions).
 
 Webhooks
     ``event(type, obj)`` builds an event exactly as Stripe delivers it, shortcuts build the usual ones
-    from the current state of an object, and ``signed(event, secret)`` returns the raw body and a
-    ``Stripe-Signature`` header (``t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``) that the real
-    ``stripe.Webhook.construct_event`` accepts. The stand-in never delivers webhooks by itself.
+    from the current state of an object (``checkout_session_completed`` also for setup mode,
+    ``setup_intent_succeeded``, ``payment_intent_succeeded``, ``payment_intent_payment_failed``, the last
+    two also for an off-session PaymentIntent refused before any charge), and ``signed(event, secret)``
+    returns the raw body and a ``Stripe-Signature`` header (``t=<unix>,v1=<hex HMAC-SHA256 of
+    "<t>.<body>">``) that the real ``stripe.Webhook.construct_event`` accepts. The stand-in never delivers
+    webhooks by itself.
 
 What is NOT emulated
-    Customers, Prices/Products by id (``line_items[][price]``), subscription/setup modes, embedded UI,
+    Customer updates, deletion and lists; PaymentMethods created or attached by API; SetupIntents created by API,
+    and any that needs 3-D Secure at setup; PaymentIntents other than off-session confirm-at-once (on-session,
+    manual capture, ``requires_action`` and ``next_action``); mandates' contents; card expiry other than 12/2034;
+    Prices/Products by id (``line_items[][price]``), subscription mode, embedded UI,
     payment methods other than card and us_bank_account, currencies' decimal rules (amounts are shown
     with two decimals), automatic tax, discounts, Connect, pagination beyond ``limit``, search, the
     24-hour idempotency window, session expiry by time, rate limits, API-version-dependent shapes, and
@@ -124,6 +149,14 @@ __all__ = [
     "decode_params",
     "sign_payload",
 ]
+
+
+# Cards saved through a setup session whose later off-session charges behave as Stripe's test cards do, and the
+# ones whose setup itself is declined.
+SAVED_CARDS = {"4000000000000341": "decline", "4000002760003184": "authenticate"}
+SETUP_DECLINES = {"4000000000000002", "4000000000009995"}
+CARD_BRANDS = {"4": "visa", "5": "mastercard", "2": "mastercard", "3": "amex", "6": "discover"}
+_CHARGE_DETAIL_KEYS = {"brand", "last4", "exp_month", "exp_year", "country", "funding", "bank_name", "routing_number"}
 
 
 def card_fee(amount: int) -> int:
@@ -203,7 +236,7 @@ def _listify(node: Any, name: str) -> Any:
 class _ApiError(Exception):
     """An error answered in Stripe's shape: ``{"error": {"type", "message", "code", "param"}}``."""
 
-    def __init__(self, status, message, *, type="invalid_request_error", code=None, param=None):
+    def __init__(self, status, message, *, type="invalid_request_error", code=None, param=None, extra=None):
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"type": type, "message": message}
@@ -212,6 +245,7 @@ class _ApiError(Exception):
             self.body["doc_url"] = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
         if param:
             self.body["param"] = param
+        self.body.update(extra or {})
 
 
 def _missing(param: str) -> _ApiError:
@@ -252,8 +286,10 @@ class RecordedRequest:
 
 # Which properties of which object may be expanded (a subset of Stripe's lists; the rest is refused).
 _EXPANDABLE = {
-    "checkout.session": {"payment_intent", "line_items", "customer"},
+    "checkout.session": {"payment_intent", "line_items", "customer", "setup_intent"},
     "payment_intent": {"latest_charge", "customer", "payment_method"},
+    "setup_intent": {"customer", "payment_method"},
+    "payment_method": {"customer"},
     "charge": {"balance_transaction", "payment_intent", "refunds", "customer"},
     "refund": {"balance_transaction", "charge", "payment_intent"},
     "dispute": {"charge", "payment_intent"},
@@ -272,7 +308,18 @@ _SESSION_PARAMS = {
     "mode", "name_collection", "optional_items", "payment_intent_data", "payment_method_collection",
     "payment_method_configuration", "payment_method_options", "phone_number_collection",
     "redirect_on_completion", "return_url", "saved_payment_method_options", "shipping_address_collection",
-    "shipping_options", "submit_type", "success_url", "tax_id_collection", "ui_mode", "wallet_options",
+    "setup_intent_data", "shipping_options", "submit_type", "success_url", "tax_id_collection", "ui_mode",
+    "wallet_options",
+}
+_CUSTOMER_PARAMS = {
+    "address", "description", "email", "expand", "invoice_prefix", "invoice_settings", "metadata", "name", "phone",
+    "preferred_locales", "shipping", "tax_exempt",
+}
+_INTENT_PARAMS = {
+    "amount", "automatic_payment_methods", "capture_method", "confirm", "currency", "customer", "description",
+    "error_on_requires_action", "expand", "mandate", "mandate_data", "metadata", "off_session", "payment_method",
+    "payment_method_options", "payment_method_types", "receipt_email", "return_url", "setup_future_usage",
+    "statement_descriptor", "statement_descriptor_suffix",
 }
 _REFUND_PARAMS = {
     "amount", "charge", "currency", "customer", "expand", "instructions_email", "metadata", "origin",
@@ -369,6 +416,7 @@ class StandIn:
             self._refunds_of: dict[str, list[str]] = {}
             self._pending_fee: dict[str, int] = {}
             self._pi_metadata: dict[str, dict[str, str]] = {}
+            self._behaviour: dict[str, str] = {}  # payment method id -> "ok", "decline" or "authenticate"
             self._idempotent: dict[tuple[str, str], tuple[str, str, dict, int, bytes]] = {}
             self._failures: list[dict[str, Any]] = []
             self.requests.clear()
@@ -438,12 +486,20 @@ class StandIn:
             )
 
     def complete(
-        self, session_id: str, *, method: str = CARD, fee_cents: int | None = None, email: str | None = None
+        self,
+        session_id: str,
+        *,
+        method: str = CARD,
+        fee_cents: int | None = None,
+        email: str | None = None,
+        card_number: str | None = None,
     ) -> dict[str, Any]:
-        """The customer pays: creates the PaymentIntent and Charge; returns the session.
+        """The customer pays (or, in setup mode, saves a card or bank account); returns the session.
 
         Card: paid at once, balance transaction with the card fee. ACH: ``complete``/``unpaid`` and the
         PI ``processing`` until ``settle_ach``; the balance transaction is created when it settles.
+        Setup mode: a SetupIntent (``succeeded``) and a PaymentMethod attached to the session's customer;
+        ``card_number`` picks Stripe's test behaviour for later off-session charges (``SAVED_CARDS``).
         """
         with self._lock:
             session = self._typed_raw(session_id, "checkout.session")
@@ -451,6 +507,8 @@ class StandIn:
                 raise ValueError(f"checkout session {session_id} is {session['status']}, not open")
             if method not in session["payment_method_types"]:
                 raise ValueError(f"{method} is not among this session's payment_method_types")
+            if session["mode"] == "setup":
+                return self._complete_setup(session, method, card_number, email)
             now = self._now()
             amount, currency = session["amount_total"], session["currency"]
             pi_id, ch_id = _new_id("pi_"), _new_id("ch_" if method == CARD else "py_")
@@ -539,12 +597,23 @@ class StandIn:
             pi = self._objects.get(session["payment_intent"] or "")
             if pi is None or pi["status"] != "processing":
                 raise ValueError(f"checkout session {session_id} has no processing ACH payment")
+            self.settle_intent(pi["id"], succeeded=succeeded)
+            if succeeded:
+                session["payment_status"] = "paid"
+            return copy.deepcopy(session)
+
+    def settle_intent(self, payment_intent_id: str, *, succeeded: bool = True) -> dict[str, Any]:
+        """Settle a processing ACH PaymentIntent (a checkout's or an off-session one): paid, with its balance
+        transaction, or failed (``requires_payment_method``); returns the PaymentIntent."""
+        with self._lock:
+            pi = self._typed_raw(payment_intent_id, "payment_intent")
+            if pi["status"] != "processing":
+                raise ValueError(f"payment intent {payment_intent_id} is {pi['status']}, not processing")
             charge = self._objects[pi["latest_charge"]]
             if succeeded:
                 pi.update(status="succeeded", amount_received=pi["amount"])
                 charge.update(status="succeeded", paid=True)
                 self._charge_txn(charge["id"], self._pending_fee.pop(charge["id"]))
-                session["payment_status"] = "paid"
             else:
                 message = "The customer's bank account has insufficient funds to cover this payment."
                 pi.update(
@@ -557,7 +626,7 @@ class StandIn:
                 )
                 charge.update(status="failed", failure_code="insufficient_funds", failure_message=message)
                 self._pending_fee.pop(charge["id"], None)
-            return copy.deepcopy(session)
+            return copy.deepcopy(pi)
 
     def expire(self, session_id: str) -> dict[str, Any]:
         """Expire an open session (as ``POST /v1/checkout/sessions/{id}/expire`` does); returns it."""
@@ -666,6 +735,14 @@ class StandIn:
         with self._lock:
             if type.startswith("checkout.session."):
                 obj = self._typed_raw(object_id, "checkout.session")
+            elif type.startswith("setup_intent."):
+                obj = self._find(object_id)
+                if obj["object"] == "checkout.session":
+                    obj = self._typed_raw(obj["setup_intent"] or "", "setup_intent")
+                elif obj["object"] != "setup_intent":
+                    raise KeyError(f"{object_id!r} leads to no setup intent")
+            elif type.startswith("payment_intent.") and self._find(object_id)["object"] == "payment_intent":
+                obj = self._objects[object_id]  # an off-session payment refused before any charge has none
             elif type.startswith("charge.dispute."):
                 obj = self._typed_raw(object_id, "dispute")
             elif type.startswith("charge."):
@@ -679,6 +756,16 @@ class StandIn:
 
     def checkout_session_completed(self, session_id: str, **kwargs) -> dict[str, Any]:
         return self.event_for("checkout.session.completed", session_id, **kwargs)
+
+    def setup_intent_succeeded(self, object_id: str, **kwargs) -> dict[str, Any]:
+        """``setup_intent.succeeded`` for a SetupIntent, or for the setup-mode session that made it."""
+        return self.event_for("setup_intent.succeeded", object_id, **kwargs)
+
+    def payment_intent_succeeded(self, payment_intent_id: str, **kwargs) -> dict[str, Any]:
+        return self.event_for("payment_intent.succeeded", payment_intent_id, **kwargs)
+
+    def payment_intent_payment_failed(self, payment_intent_id: str, **kwargs) -> dict[str, Any]:
+        return self.event_for("payment_intent.payment_failed", payment_intent_id, **kwargs)
 
     def checkout_session_async_payment_succeeded(self, session_id: str, **kwargs) -> dict[str, Any]:
         return self.event_for("checkout.session.async_payment_succeeded", session_id, **kwargs)
@@ -937,7 +1024,13 @@ class StandIn:
         expand = params.pop("expand", None) or []
         if isinstance(expand, str) or not all(isinstance(e, str) for e in expand):
             raise _ApiError(400, "Invalid array", param="expand")
-        status, obj = self._route(method, path, params)
+        try:
+            status, obj = self._route(method, path, params)
+        except _ApiError as error:
+            if idem and error.status == 402:  # a decline happened: Stripe answers its replay the same way
+                status, _, payload = self._error(error)
+                self._idempotent[(api_key, idem)] = (method, path, copy.deepcopy(record.params), status, payload)
+            raise
         status, headers, payload = self._json(status, self._render(obj, expand))
         if idem and 200 <= status < 300:
             self._idempotent[(api_key, idem)] = (method, path, copy.deepcopy(record.params), status, payload)
@@ -959,6 +1052,13 @@ class StandIn:
             return 200, self.expire(parts[2])
         if method == "POST" and parts == ["refunds"]:
             return 200, self._create_refund(params)
+        if method == "POST" and parts == ["customers"]:
+            return 200, self._create_customer(params)
+        if method == "POST" and parts == ["payment_intents"]:
+            return 200, self._create_intent(params)
+        if method == "POST" and len(parts) == 3 and parts[0] == "payment_methods" and parts[2] == "detach":
+            self._no_params(params)
+            return 200, self._detach(parts[1])
         if method == "GET" and parts == ["refunds"]:
             return 200, self._list_refunds(params)
         retrievable = {
@@ -969,6 +1069,9 @@ class StandIn:
             ("disputes",): ("dispute", "dispute"),
             ("balance_transactions",): ("balance_transaction", "id"),
             ("events",): ("event", "id"),
+            ("customers",): ("customer", "customer"),
+            ("setup_intents",): ("setup_intent", "intent"),
+            ("payment_methods",): ("payment_method", "payment_method"),
         }
         if method == "GET" and parts and tuple(parts[:-1]) in retrievable:
             self._no_params(params)
@@ -1000,8 +1103,10 @@ class StandIn:
         mode = params.get("mode")
         if not mode:
             raise _missing("mode")
-        if mode != "payment":
-            raise _ApiError(400, f"The Stripe stand-in supports only mode=payment, not {mode!r}.", param="mode")
+        if mode not in ("payment", "setup"):
+            raise _ApiError(
+                400, f"The Stripe stand-in supports mode=payment and mode=setup, not {mode!r}.", param="mode"
+            )
         if (params.get("ui_mode") or "hosted") != "hosted":
             raise _ApiError(400, "The Stripe stand-in supports only ui_mode=hosted.", param="ui_mode")
         methods = params.get("allowed_payment_method_types") or [CARD]
@@ -1015,6 +1120,8 @@ class StandIn:
                     f"the Stripe stand-in supports {', '.join(PAYMENT_METHODS)}",
                     param=f"allowed_payment_method_types[{index}]",
                 )
+        if mode == "setup":
+            return self._create_setup_session(params, methods)
         items = params.get("line_items")
         if not items:
             raise _missing("line_items")
@@ -1107,6 +1214,7 @@ class StandIn:
             "metadata": _metadata(params),
             "mode": "payment",
             "payment_intent": None,
+            "setup_intent": None,
             "payment_method_types": methods,
             "payment_status": "unpaid",
             "status": "open",
@@ -1118,6 +1226,349 @@ class StandIn:
         self._line_items[session_id] = line_items
         self._pi_metadata[session_id] = _metadata(intent_data, "metadata")
         return session
+
+    def _create_setup_session(self, params: dict, methods: list[str]) -> dict[str, Any]:
+        """A setup-mode session: saves a payment method to the customer for later, takes no money."""
+        if params.get("line_items"):
+            raise _ApiError(400, "You cannot pass `line_items` in `setup` mode.", param="line_items")
+        if params.get("payment_intent_data"):
+            raise _ApiError(400, "You cannot pass `payment_intent_data` in `setup` mode.", param="payment_intent_data")
+        currency = (params.get("currency") or "").lower()
+        if not currency:
+            raise _missing("currency")
+        if ACH in methods and currency != "usd":
+            raise _ApiError(
+                400,
+                f"The payment method `us_bank_account` does not support currency `{currency}`.",
+                param="allowed_payment_method_types",
+            )
+        customer = params.get("customer")
+        if customer:
+            self._api_lookup(customer, "customer", "customer")
+        setup_data = params.get("setup_intent_data") or {}
+        if not isinstance(setup_data, dict):
+            raise _ApiError(400, "Invalid object", param="setup_intent_data")
+        now = self._now()
+        session_id = _new_id("cs_test_", 58)
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": None,
+            "amount_total": None,
+            "cancel_url": params.get("cancel_url"),
+            "client_reference_id": params.get("client_reference_id"),
+            "created": now,
+            "currency": currency,
+            "customer": customer or None,
+            "customer_details": None,
+            "customer_email": params.get("customer_email"),
+            "expires_at": _int_param(params, "expires_at") or now + DAY,
+            "livemode": False,
+            "locale": params.get("locale"),
+            "metadata": _metadata(params),
+            "mode": "setup",
+            "payment_intent": None,
+            "payment_method_types": methods,
+            "payment_status": "no_payment_required",
+            "setup_intent": None,  # made when the customer completes the page (API versions since 2022-08-01)
+            "status": "open",
+            "success_url": params.get("success_url"),
+            "ui_mode": "hosted",
+            "url": f"{self.url}/pay/{session_id}",
+        }
+        self._objects[session_id] = session
+        self._line_items[session_id] = []
+        self._pi_metadata[session_id] = _metadata(setup_data, "metadata")
+        return session
+
+    def _complete_setup(self, session: dict, method: str, card_number: str | None, email: str | None) -> dict:
+        now = self._now()
+        customer_id = session["customer"]
+        if customer_id is None:  # Checkout makes one for a setup session without a customer
+            customer_id = self._create_customer({"email": email or session["customer_email"]})["id"]
+        customer = self._objects[customer_id]
+        billing_email = email or customer.get("email") or session["customer_email"]
+        pm = self._new_payment_method(method, card_number, customer_id, billing_email, customer.get("name"))
+        seti_id = _new_id("seti_")
+        self._objects[seti_id] = {
+            "id": seti_id,
+            "object": "setup_intent",
+            "application": None,
+            "cancellation_reason": None,
+            "client_secret": f"{seti_id}_secret_{_new_id('', 25)}",
+            "created": now,
+            "customer": customer_id,
+            "description": None,
+            "last_setup_error": None,
+            "latest_attempt": _new_id("setatt_"),
+            "livemode": False,
+            "mandate": _new_id("mandate_") if method == ACH else None,
+            "metadata": self._pi_metadata.pop(session["id"], {}),
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": pm["id"],
+            "payment_method_types": [method],
+            "single_use_mandate": None,
+            "status": "succeeded",
+            "usage": "off_session",
+        }
+        session.update(
+            status="complete",
+            setup_intent=seti_id,
+            customer=customer_id,
+            url=None,
+            customer_details={
+                "address": None,
+                "email": billing_email or "customer@example.com",
+                "name": customer.get("name") or "Test Customer",
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        )
+        return copy.deepcopy(session)
+
+    def _new_payment_method(self, method, card_number, customer_id, email, name) -> dict[str, Any]:
+        pm_id, number = _new_id("pm_"), (card_number or "4242424242424242").replace(" ", "")
+        if method == CARD:
+            if not number.isdigit() or not 13 <= len(number) <= 19:
+                raise ValueError("the stand-in's card number must be 13 to 19 digits")
+            if number in SETUP_DECLINES:
+                raise ValueError("Your card was declined.")
+            self._behaviour[pm_id] = SAVED_CARDS.get(number, "ok")
+            details: dict[str, Any] = {
+                "brand": CARD_BRANDS.get(number[0], "unknown"),
+                "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+                "country": "US",
+                "display_brand": CARD_BRANDS.get(number[0], "unknown"),
+                "exp_month": 12,
+                "exp_year": 2034,
+                "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16],
+                "funding": "credit",
+                "last4": number[-4:],
+                "networks": {"available": [CARD_BRANDS.get(number[0], "unknown")], "preferred": None},
+                "wallet": None,
+            }
+        else:
+            self._behaviour[pm_id] = "ok"
+            details = {
+                "account_holder_type": "individual",
+                "account_type": "checking",
+                "bank_name": "STRIPE TEST BANK",
+                "financial_connections_account": None,
+                "fingerprint": _new_id("", 16),
+                "last4": "6789",
+                "networks": {"preferred": "ach", "supported": ["ach"]},
+                "routing_number": "110000000",
+                "status_details": {},
+            }
+        pm = {
+            "id": pm_id,
+            "object": "payment_method",
+            "allow_redisplay": "always",
+            "billing_details": {"address": None, "email": email, "name": name or "Test Customer", "phone": None},
+            "created": self._now(),
+            "customer": customer_id,
+            "livemode": False,
+            "metadata": {},
+            "type": method,
+            method: details,
+        }
+        self._objects[pm_id] = pm
+        return pm
+
+    def _create_customer(self, params: dict) -> dict[str, Any]:
+        for key in params:
+            if key not in _CUSTOMER_PARAMS:
+                raise _unknown(key)
+        customer_id = _new_id("cus_", 14)
+        customer = {
+            "id": customer_id,
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": self._now(),
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": params.get("description"),
+            "email": params.get("email"),
+            "invoice_prefix": customer_id[4:12].upper(),
+            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None},
+            "livemode": False,
+            "metadata": _metadata(params),
+            "name": params.get("name"),
+            "phone": params.get("phone"),
+            "preferred_locales": [],
+            "shipping": None,
+            "tax_exempt": "none",
+        }
+        self._objects[customer_id] = customer
+        return customer
+
+    def _detach(self, pm_id: str) -> dict[str, Any]:
+        pm = self._api_lookup(pm_id, "payment_method", "payment_method")
+        if pm["customer"] is None:
+            raise _ApiError(
+                400,
+                "The payment method you provided is not attached to a customer so detachment is impossible.",
+                code="payment_method_unexpected_state",
+            )
+        pm["customer"] = None
+        return pm
+
+    def _create_intent(self, params: dict) -> dict[str, Any]:
+        """An off-session PaymentIntent on a saved method, confirmed at once (the only kind emulated)."""
+        for key in params:
+            if key not in _INTENT_PARAMS:
+                raise _unknown(key)
+        amount = _int_param(params, "amount", minimum=1)
+        if amount is None:
+            raise _missing("amount")
+        currency = (params.get("currency") or "").lower()
+        if not currency:
+            raise _missing("currency")
+        if params.get("confirm") != "true" or params.get("off_session") != "true":
+            raise _ApiError(400, "The Stripe stand-in supports only confirm=true with off_session=true.")
+        if not params.get("payment_method"):
+            raise _missing("payment_method")
+        pm = self._api_lookup(params["payment_method"], "payment_method", "payment_method")
+        customer = params.get("customer")
+        if customer:
+            self._api_lookup(customer, "customer", "customer")
+        if pm["customer"] is None:
+            raise _ApiError(
+                400,
+                "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, "
+                "shared with a connected account without Customer attachment, or was detached from a Customer. It "
+                "may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer "
+                "first.",
+                param="payment_method",
+            )
+        if pm["customer"] != customer:
+            raise _ApiError(
+                400,
+                f"The provided PaymentMethod {pm['id']} does not belong to the Customer {customer or '(none given)'}.",
+                param="payment_method",
+            )
+        method = pm["type"]
+        if method == ACH and currency != "usd":
+            raise _ApiError(400, f"The payment method `us_bank_account` does not support currency `{currency}`.")
+        if currency == "usd" and amount < 50:
+            raise _ApiError(400, "Amount must be at least $0.50 usd", code="amount_too_small", param="amount")
+        now, pi_id = self._now(), _new_id("pi_")
+        metadata = _metadata(params)
+        card = method == CARD
+        pi = {
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "canceled_at": None,
+            "capture_method": "automatic",
+            "client_secret": f"{pi_id}_secret_{_new_id('', 25)}",
+            "created": now,
+            "currency": currency,
+            "customer": customer,
+            "description": params.get("description"),
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": metadata,
+            "next_action": None,
+            "payment_method": pm["id"],
+            "payment_method_types": [method],
+            "setup_future_usage": None,
+            "status": "processing",
+        }
+        self._objects[pi_id] = pi
+        behaviour = self._behaviour.get(pm["id"], "ok")
+        if behaviour == "authenticate":
+            error = {
+                "code": "authentication_required",
+                "decline_code": "authentication_required",
+                "doc_url": "https://stripe.com/docs/error-codes/authentication-required",
+                "message": "Your card was declined. This transaction requires authentication.",
+                "payment_method": copy.deepcopy(pm),
+                "type": "card_error",
+            }
+            pi.update(status="requires_payment_method", last_payment_error=error)
+            raise _ApiError(
+                402,
+                error["message"],
+                type="card_error",
+                code="authentication_required",
+                extra={
+                    "decline_code": "authentication_required",
+                    "payment_intent": copy.deepcopy(pi),
+                    "payment_method": copy.deepcopy(pm),
+                },
+            )
+        declined = behaviour == "decline"
+        ch_id = _new_id("ch_" if card else "py_")
+        details = {"type": method, method: {k: pm[method][k] for k in pm[method] if k in _CHARGE_DETAIL_KEYS}}
+        self._objects[ch_id] = {
+            "id": ch_id,
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": 0 if declined else amount,
+            "amount_refunded": 0,
+            "balance_transaction": None,
+            "billing_details": copy.deepcopy(pm["billing_details"]),
+            "captured": not declined,
+            "created": now,
+            "currency": currency,
+            "customer": customer,
+            "description": params.get("description"),
+            "disputed": False,
+            "failure_code": "card_declined" if declined else None,
+            "failure_message": "Your card was declined." if declined else None,
+            "livemode": False,
+            "metadata": dict(metadata),
+            "outcome": (
+                {"network_status": "declined_by_network", "reason": "generic", "type": "issuer_declined"}
+                if declined
+                else {"network_status": "approved_by_network", "type": "authorized"}
+            ),
+            "paid": card and not declined,
+            "payment_intent": pi_id,
+            "payment_method": pm["id"],
+            "payment_method_details": details,
+            "receipt_email": params.get("receipt_email"),
+            "refunded": False,
+            "status": "failed" if declined else ("succeeded" if card else "pending"),
+        }
+        pi["latest_charge"] = ch_id
+        if declined:
+            error = {
+                "charge": ch_id,
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+                "message": "Your card was declined.",
+                "payment_method": copy.deepcopy(pm),
+                "type": "card_error",
+            }
+            pi.update(status="requires_payment_method", last_payment_error=error)
+            raise _ApiError(
+                402,
+                error["message"],
+                type="card_error",
+                code="card_declined",
+                extra={
+                    "charge": ch_id,
+                    "decline_code": "generic_decline",
+                    "payment_intent": copy.deepcopy(pi),
+                    "payment_method": copy.deepcopy(pm),
+                },
+            )
+        if card:
+            pi.update(status="succeeded", amount_received=amount)
+            self._charge_txn(ch_id, card_fee(amount))
+        else:
+            self._pending_fee[ch_id] = ach_fee(amount)
+        return pi
 
     def _create_refund(self, params: dict) -> dict[str, Any]:
         for key in params:
@@ -1213,7 +1664,12 @@ class StandIn:
         if method == "POST":
             form = dict(pairs)
             try:
-                self.complete(session_id, method=form.get("method") or CARD, email=form.get("email") or None)
+                self.complete(
+                    session_id,
+                    method=form.get("method") or CARD,
+                    email=form.get("email") or None,
+                    card_number=form.get("card_number") or None,
+                )
             except ValueError as error:
                 return self._page(400, "Payment refused", f"<p>{html.escape(str(error))}</p>")
             target = self.success_redirect_url(session_id)
@@ -1226,6 +1682,8 @@ class StandIn:
             return self._page(
                 200, "Checkout closed", f"<p>This Checkout Session is {html.escape(session['status'])}.</p>"
             )
+        if session["mode"] == "setup":
+            return self._setup_page(session)
         rows = "".join(
             f"<li>{html.escape(li['description'])} &times; {li['quantity']}: "
             f"{html.escape(_money(li['amount_total'], li['currency']))}</li>"
@@ -1251,6 +1709,26 @@ class StandIn:
             f'<button type="submit" id="pay">Pay {total}</button></form>{cancel}'
         )
         return self._page(200, "Stripe stand-in checkout", body)
+
+    def _setup_page(self, session: dict[str, Any]):
+        """Setup mode: the customer picks card or bank and (card) types a test number that picks its behaviour."""
+        labels = {CARD: "Card", ACH: "US bank account (STRIPE TEST BANK, ending 6789)"}
+        choices = "".join(
+            f'<label><input type="radio" name="method" value="{m}"{" checked" if i == 0 else ""}> '
+            f"{labels[m]}</label><br>"
+            for i, m in enumerate(session["payment_method_types"])
+        )
+        cancel = (
+            f'<p><a id="cancel" href="{html.escape(session["cancel_url"])}">Cancel and return</a></p>'
+            if session["cancel_url"]
+            else ""
+        )
+        body = (
+            f'<form method="post" action="/pay/{html.escape(session["id"])}">{choices}'
+            '<label>Card number <input name="card_number" id="card_number" value="4242424242424242"></label><br>'
+            f'<button type="submit" id="save">Save</button></form>{cancel}'
+        )
+        return self._page(200, "Stripe stand-in: save a payment method", body)
 
     @staticmethod
     def _page(status: int, title: str, body: str):

@@ -13,7 +13,8 @@ from tests.invoices.steps import invoice_for
 from tests.requests.steps import BASE_URL, gen_firm, gen_request, pay, send
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, Payment, TrustRequest, User
-from trustweb.services import portal
+from trustweb.payments import CardDetails, TestProcessor
+from trustweb.services import portal, saved_methods
 from trustweb.services.payments import record_manual_payment
 from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
@@ -32,6 +33,8 @@ class Firm(TrustSetup):
     invoice_b: int  # sent to client B: $300.00
     payment_a: int  # a cheque from client A toward request_a: $150.00
     payment_b: int  # a cheque from client B toward request_b: $100.00
+    method_a: int  # a card client A saved (test processor)
+    method_b: int  # a card client B saved
 
 
 def gen_portal_firm() -> Firm:
@@ -78,7 +81,26 @@ def gen_portal_firm() -> Firm:
         invoice_b=invoice_b,
         payment_a=payment_a,
         payment_b=payment_b,
+        method_a=saved_card(setup, setup.client_a),
+        method_b=saved_card(setup, setup.client_b),
     )
+
+
+def saved_card(setup, contact_id, number="4242424242424242"):
+    """A card the client saved with the test processor, with their consent; its id."""
+    card = CardDetails(number=number, exp_month=12, exp_year=firm_today().year + 3, cvc="123", name="Card Holder")
+    method = saved_methods.record_saved(
+        db.session.get(Contact, contact_id),
+        db.session.get(BankAccount, setup.account),
+        TestProcessor().save_card(card, f"save-{contact_id}"),
+        processor="test",
+        consent_text="I authorise the firm to charge this card.",
+        consent_ip=None,
+        user=None,
+        actor="client",
+    )
+    db.session.commit()
+    return method.id
 
 
 def cheque(request_id, cents, by):

@@ -13,7 +13,7 @@ from tests.conftest import post
 from tests.portal.steps import ADA, signed_in_client
 from trustweb import create_app
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, LedgerAccount, PayLink
+from trustweb.models import AuditEvent, LedgerAccount, PayLink, SavedMethod
 from trustweb.views import MAX_ID
 
 _APP = create_app({"DATABASE_URI": "sqlite://"})
@@ -39,6 +39,7 @@ def ids_of_client_b(firm):
         "ledger_id": ledger_of(firm.client_b, firm.matter_b1),
         "payment_id": firm.payment_b,
         "checkout": CHECKOUT_KEY,
+        "method_id": firm.method_b,
     }
 
 
@@ -50,6 +51,7 @@ def ids_of_client_a(firm):
         "ledger_id": ledger_of(firm.client_a, firm.matter_a1),
         "payment_id": firm.payment_a,
         "checkout": CHECKOUT_KEY,
+        "method_id": firm.method_a,
     }
 
 
@@ -87,6 +89,7 @@ def test_client_a_gets_404_for_each_of_client_bs_rows(app, firm, mailbox):
     with app.app_context():
         assert db.session.scalar(select(func.count(PayLink.id))) == links_before
         assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "portal.viewed")) == 0
+        assert db.session.get(SavedMethod, firm.method_b).removed_at is None
 
 
 def test_the_same_addresses_with_client_as_own_ids_answer(app, firm, mailbox):
@@ -102,7 +105,8 @@ def test_the_same_addresses_with_client_as_own_ids_answer(app, firm, mailbox):
 @pytest.mark.parametrize("ident", [0, MAX_ID, 999_999])
 def test_ids_that_do_not_exist_are_404(app, firm, mailbox, ident):
     browser = signed_in_client(app, mailbox, firm, firm.client_a, ADA)
-    ids = {**dict.fromkeys(("request_id", "invoice_id", "ledger_id", "payment_id"), ident), "checkout": CHECKOUT_KEY}
+    names = ("request_id", "invoice_id", "ledger_id", "payment_id", "method_id")
+    ids = {**dict.fromkeys(names, ident), "checkout": CHECKOUT_KEY}
     for method, url in addresses(ids):
         assert fetch(browser, method, url).status_code == 404, (method, url)
 

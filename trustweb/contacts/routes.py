@@ -1,15 +1,15 @@
-from flask import render_template, url_for
+from flask import abort, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload, with_expression
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from trustweb.auth.permissions import requires
 from trustweb.bills.queries import requests_for
 from trustweb.contacts import bp
 from trustweb.contacts.forms import ContactForm
 from trustweb.extensions import db
-from trustweb.models import Contact, LedgerAccount, Matter
-from trustweb.services import portal
+from trustweb.models import Contact, LedgerAccount, Matter, SavedMethod
+from trustweb.services import method_setup, portal, saved_methods
 from trustweb.services.clients import save_contact
 from trustweb.services.mail import when_it_goes
 from trustweb.services.trust import firm_today
@@ -73,6 +73,46 @@ def show(contact_id):
         requests=requests_for(contact=contact),
         today=firm_today(),
         portal_access=portal.access_of(contact),
+        methods=saved_methods_of(contact),
+        can_save_methods=method_setup.saving_processor() is not None,
+    )
+
+
+def saved_methods_of(contact):
+    """The contact's methods still in use, newest first, with who saved them (no load per row)."""
+    return db.session.scalars(
+        select(SavedMethod)
+        .where(SavedMethod.contact_id == contact.id, SavedMethod.removed_at.is_(None))
+        .options(joinedload(SavedMethod.created_by))
+        .order_by(SavedMethod.id.desc())
+    ).all()
+
+
+@bp.post("/<int:contact_id>/methods/request")
+@requires("manage_requests")
+def request_method(contact_id):
+    """Email the client a one-time link to save a card or bank account for later."""
+    contact = get_or_404(Contact, contact_id)
+    return button_action(
+        lambda: method_setup.request_method(contact, current_user._get_current_object()),
+        lambda _: f"A link to save a payment method was queued for {contact.email}: {when_it_goes()}.",
+        url_for("contacts.show", contact_id=contact.id),
+    )
+
+
+@bp.post("/<int:contact_id>/methods/<int:method_id>/remove")
+@requires("edit_clients")
+def remove_method(contact_id, method_id):
+    """Forget one of the client's saved methods, here and at the processor; its plans pause."""
+    method = db.session.scalar(
+        select(SavedMethod).where(SavedMethod.id == method_id, SavedMethod.contact_id == contact_id)
+    )
+    if method is None:
+        abort(404)
+    return button_action(
+        lambda: saved_methods.remove(method, user=current_user._get_current_object()),
+        lambda removed: f"{removed.label} is removed.",
+        url_for("contacts.show", contact_id=contact_id),
     )
 
 

@@ -27,6 +27,7 @@ from trustweb.models.ledger import (
 )
 from trustweb.models.mail import MAIL_KINDS, WAITING, MailStatus, OutboxMessage, ScheduledJob
 from trustweb.models.matters import MATTER_STATUSES, Matter, MatterStatus
+from trustweb.models.method_links import MethodLink
 from trustweb.models.methods import (
     PLAN_FREQUENCIES,
     PLAN_STATUSES,
@@ -149,6 +150,7 @@ __all__ = [
     "PLAN_STATUSES",
     "InstalmentStatus",
     "MethodKind",
+    "MethodLink",
     "PaymentPlan",
     "PlanEnd",
     "PlanFrequency",

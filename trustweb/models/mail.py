@@ -37,6 +37,7 @@ MAIL_KINDS: dict[str, str] = {
     "invite": "Invitation",
     "portal_invite": "Portal invitation",
     "portal_sign_in": "Portal sign-in link",
+    "method_request": "Payment method request",
 }
 
 

@@ -1,6 +1,6 @@
 from datetime import date
 
-from wtforms import EmailField, HiddenField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from trustweb.forms import BaseForm, MoneyField, email_validator
@@ -56,6 +56,17 @@ class CardFields:
             name=self.name.data,
         )
 
+    def forget_card(self):
+        """The number and code are never shown back (the form comes again after an error)."""
+        self.number.data = self.cvc.data = ""
+        return self
+
+
+class CardForm(CardFields, BaseForm):
+    """A card typed on our own page (the test processor) to save for later."""
+
 
 class PayForm(CardFields, CheckoutForm):
-    """The client's card payment on our own page (the test processor)."""
+    """The client's card payment on our own page (the test processor), optionally saved for later."""
+
+    save_card = BooleanField("Save this card for future payments")

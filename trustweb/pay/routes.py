@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from trustweb.auth.permissions import can, public
 from trustweb.database import write_transaction
-from trustweb.extensions import db, limiter
+from trustweb.extensions import client_address, db, limiter
 from trustweb.ledger.money import plain_cents
 from trustweb.models import FirmSettings, Payment, PaymentStatus
 from trustweb.models.requests import LinkState
@@ -24,6 +24,7 @@ from trustweb.pay.forms import CheckoutForm, PayForm
 from trustweb.payments import Declined, NotConfigured, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import checkout as checkout_service
+from trustweb.services import method_setup
 from trustweb.services import payments as payment_service
 from trustweb.services import portal as portal_service
 from trustweb.services import requests as request_service
@@ -66,13 +67,22 @@ def processor_of(payable):
     return g.processor
 
 
+def can_save_card(processor):
+    """Whether the card form offers to save the card: our own form, and the firm's saved methods kept by the same
+    processor (the default trust account's)."""
+    if processor is None or processor.hosted:
+        return False
+    saver = method_setup.saving_processor()
+    return saver is not None and saver.name == processor.name
+
+
 def page(token, link, form, status=200, error=None):
     payable = link.payable
     processor = processor_of(payable)
-    return (
-        render_template("pay/show.html", token=token, payable=payable, form=form, error=error, processor=processor),
-        status,
-    )
+    shown = {"token": token, "payable": payable, "form": form, "error": error, "processor": processor}
+    if can_save_card(processor):
+        shown["consent"] = method_setup.consent_text()
+    return render_template("pay/show.html", **shown), status
 
 
 def fresh_form(payable):
@@ -88,7 +98,7 @@ def retry(form):
     """The form again for another try: a new checkout key, the card number and code cleared."""
     form.checkout.data = secrets.token_urlsafe(24)
     if isinstance(form, PayForm):
-        form.number.data = form.cvc.data = ""
+        form.forget_card()
     return form
 
 
@@ -143,6 +153,8 @@ def pay(token):
             payment = payment_service.pay_by_card(
                 link, form.amount.cents, form.card(), form.checkout.data, form.email.data
             )
+            if form.save_card.data and payment.status == PaymentStatus.SUCCEEDED and can_save_card(processor):
+                return after_payment(token, link, form, payment, saved=save_card(link, form))
     except Declined as error:
         return page(token, link, retry(form), 402, error=str(error))
     except ServiceError as error:
@@ -156,7 +168,22 @@ def pay(token):
     return after_payment(token, link, form, payment)
 
 
-def after_payment(token, link, form, payment):
+def save_card(link, form):
+    """The card just paid with, saved for later as the client asked (the payment stands whatever happens here);
+    whether it was saved."""
+    contact = link.payable.contact
+    try:
+        method_setup.save_card(
+            contact, form.card(), consent_ip=client_address(), actor=portal_service.client_actor(contact)
+        )
+    except (Declined, ServiceError) as error:
+        db.session.rollback()
+        current_app.logger.info("pay link of %s: the card was paid with but not saved (%s)", contact.id, error)
+        return False
+    return True
+
+
+def after_payment(token, link, form, payment, saved=None):
     """Where a payer goes once the payment is recorded: the receipt, the processor's page, or the form again."""
     if payment.status == PaymentStatus.FAILED:
         # A declined checkout posted again (a reload); if another tab has paid it all since, say so instead.
@@ -168,7 +195,8 @@ def after_payment(token, link, form, payment):
             return redirect(payment.checkout_url, 303)
         return render_template("pay/processing.html", payable=link.payable, payment=payment), 202
     # The receipt and the lawyer's notice were queued with the payment; the worker sends them.
-    return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number), 303)
+    extra = {} if saved is None else {"card_saved": int(saved)}
+    return redirect(url_for("pay.receipt", token=token, number=payment.receipt_number, **extra), 303)
 
 
 @bp.get("/<token>/return")
@@ -243,7 +271,10 @@ def receipt(token, number):
         return closed_page(LinkState.UNKNOWN, None)
     payable = link.payable
     portal = portal_service.has_access(payable.contact)  # the way back for a client who paid from the portal
-    return render_template("pay/receipt.html", token=token, payable=payable, payment=payment, portal=portal)
+    saved = request.args.get("card_saved")
+    return render_template(
+        "pay/receipt.html", token=token, payable=payable, payment=payment, portal=portal, card_saved=saved
+    )
 
 
 @bp.get("/<token>/receipts/<number>.pdf")

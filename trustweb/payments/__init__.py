@@ -8,7 +8,15 @@ touches the books: trustweb/services/payments.py and checkout.py book what it re
 from flask import current_app
 
 from trustweb.models import BankAccount, FirmSettings
-from trustweb.payments.base import AuthenticationRequired, CardDetails, Charge, Declined, Processor, SavedDetails
+from trustweb.payments.base import (
+    AuthenticationRequired,
+    CardDetails,
+    Charge,
+    Declined,
+    Processor,
+    SavedDetails,
+    SetupState,
+)
 from trustweb.payments.keys import StripeKeys, stripe_keys
 from trustweb.payments.test import TestProcessor
 from trustweb.refusals import ServiceError
@@ -39,6 +47,7 @@ def processor_named(name: str, account: BankAccount, settings: FirmSettings) -> 
 __all__ = [
     "AuthenticationRequired",
     "SavedDetails",
+    "SetupState",
     "CardDetails",
     "Charge",
     "Declined",

@@ -49,6 +49,15 @@ class SavedDetails:
 
 
 @dataclass(frozen=True)
+class SetupState:
+    """What the processor says about a setup checkout: complete with the method it saved, open, or expired."""
+
+    status: str  # "complete", "open" or "expired"
+    details: SavedDetails | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Checkout:
     reference: str  # cs_...
     url: str
@@ -101,6 +110,26 @@ class Processor:
 
     def forget_saved(self, method_reference: str) -> None:
         """Detach a saved method at the processor, so it can never be charged again."""
+        raise NotImplementedError
+
+    # A hosted processor saves a method on its own page too (a setup checkout).
+
+    def create_setup_checkout(
+        self,
+        *,
+        customer_reference: str | None,
+        email: str | None,
+        name: str,
+        currency: str,
+        success_url: str,
+        cancel_url: str,
+        metadata: dict[str, str],
+        key: str,
+    ) -> Checkout:
+        """A page where the client saves a card or bank account for later (no money taken)."""
+        raise NotImplementedError
+
+    def setup_state(self, reference: str) -> SetupState:
         raise NotImplementedError
 
     # A hosted processor (hosted True): the payer pays on its page, and it reports back.

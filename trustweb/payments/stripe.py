@@ -5,18 +5,35 @@ SAQ-A). We create a Checkout Session, send the payer to its URL, and learn the
 outcome from Stripe: the signed webhook, or the session read back when the
 payer returns. The fee is read from the charge's balance transaction, never
 guessed.
+
+A client saves a card or bank account the same way, on a setup-mode session for
+a Customer; what we keep is the PaymentMethod's id and its brand, last four and
+expiry. Charging it later is an off-session PaymentIntent confirmed at once.
 """
 
 from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from trustweb.payments.base import Checkout, CheckoutState, Processor
+from trustweb.payments.base import (
+    AuthenticationRequired,
+    Charge,
+    Checkout,
+    CheckoutState,
+    Declined,
+    Processor,
+    SavedDetails,
+    SetupState,
+)
 
 if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
     from stripe.params.checkout import SessionCreateParams
 
 EXPAND = ["payment_intent.latest_charge.balance_transaction"]
+INTENT_EXPAND = ["latest_charge.balance_transaction"]
+# Stripe's codes for a saved method that is already gone: forgetting it again is done.
+GONE = ("payment_method_unexpected_state", "resource_missing")
 TIMEOUT_SECONDS = 10
 
 
@@ -128,6 +145,135 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         return [refund.to_dict() for refund in listed.data]
 
+    def create_setup_checkout(
+        self,
+        *,
+        customer_reference: str | None,
+        email: str | None,
+        name: str,
+        currency: str,
+        success_url: str,
+        cancel_url: str,
+        metadata: dict[str, str],
+        key: str,
+    ) -> Checkout:
+        """A setup-mode Checkout Session for the client's Customer (made first when they have none)."""
+        currency = currency.lower()
+        try:
+            if customer_reference is None:
+                customer = self.client.v1.customers.create(
+                    {
+                        "name": name,
+                        "metadata": {"contact": metadata.get("contact", "")},
+                        **({"email": email} if email else {}),
+                    },
+                    {"idempotency_key": f"customer-{key}"},
+                )
+                customer_reference = customer.id
+            params: SessionCreateParams = {
+                "mode": "setup",
+                "customer": customer_reference,
+                "currency": currency,
+                "allowed_payment_method_types": ["card", "us_bank_account"] if currency == "usd" else ["card"],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "metadata": metadata,
+                "setup_intent_data": {"metadata": metadata},
+            }
+            session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": f"setup-{key}"})
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        if session.url is None:
+            raise ProcessorError("Stripe gave no page for saving a payment method.")
+        return Checkout(reference=session.id, url=session.url)
+
+    def setup_state(self, reference: str) -> SetupState:
+        """How a setup checkout stands, with the method it saved (brand, last four, expiry; never a number)."""
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(
+                reference, {"expand": ["setup_intent.payment_method"]}
+            ).to_dict()
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        if session.get("mode") != "setup":
+            raise ProcessorError(f"Checkout Session {reference} is not one that saves a payment method.")
+        metadata = dict(session.get("metadata") or {})
+        intent = session.get("setup_intent")
+        intent = intent if isinstance(intent, dict) else {}
+        method = intent.get("payment_method")
+        if session.get("status") != "complete" or not isinstance(method, dict) or intent.get("status") != "succeeded":
+            return SetupState("expired" if session.get("status") == "expired" else "open", None, metadata)
+        return SetupState("complete", _saved_details(method, session.get("customer")), metadata)
+
+    def charge_saved(
+        self,
+        amount_cents: int,
+        *,
+        currency: str,
+        method_reference: str,
+        customer_reference: str | None,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> Charge:
+        """An off-session PaymentIntent confirmed at once: paid (card), on its way (bank), or refused."""
+        params: PaymentIntentCreateParams = {
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "payment_method": method_reference,
+            "off_session": True,
+            "confirm": True,
+            "description": description[:1000],
+            "metadata": metadata,
+            "expand": INTENT_EXPAND,
+        }
+        if customer_reference:
+            params["customer"] = customer_reference
+        try:
+            intent = self.client.v1.payment_intents.create(params, {"idempotency_key": f"saved-{idempotency_key}"})
+        except stripe.CardError as error:
+            if error.code == "authentication_required":
+                raise AuthenticationRequired(
+                    "Your bank asks you to confirm this payment yourself; it was not taken."
+                ) from error
+            raise Declined(_message(error)) from error
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        found = intent.to_dict()
+        if found.get("status") == "succeeded":
+            return Charge(reference=intent.id, fee_cents=_fee(found), last4=_charge_last4(found))
+        if found.get("status") == "processing":
+            return Charge(reference=intent.id, fee_cents=0, pending=True)
+        if found.get("status") == "requires_action":
+            raise AuthenticationRequired("Your bank asks you to confirm this payment yourself; it was not taken.")
+        raise Declined("The payment did not go through.")
+
+    def intent_state(self, reference: str) -> CheckoutState:
+        """How a PaymentIntent made without a checkout (a saved method's charge) stands, as a checkout's would."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(reference, {"expand": INTENT_EXPAND}).to_dict()
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+        method = "ach" if _is_bank_payment(intent) else "card"
+        status = intent.get("status")
+        if status == "succeeded":
+            return CheckoutState("paid", reference, method, _fee(intent))
+        if status == "processing":
+            return CheckoutState("pending", reference, method)
+        if status in ("requires_payment_method", "canceled"):
+            return CheckoutState("failed", reference, method)
+        return CheckoutState("open", reference, method)
+
+    def forget_saved(self, method_reference: str) -> None:
+        """Detach the PaymentMethod from its Customer: Stripe will never charge it again."""
+        try:
+            self.client.v1.payment_methods.detach(method_reference)
+        except stripe.InvalidRequestError as error:
+            if error.code not in GONE:
+                raise ProcessorError(_message(error)) from error
+        except stripe.StripeError as error:
+            raise ProcessorError(_message(error)) from error
+
     def verify_event(self, payload: bytes, signature: str) -> dict[str, Any]:
         """The event, once its signature checks out (5 minutes' tolerance); raises SignatureVerificationError."""
         event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=300)
@@ -147,6 +293,37 @@ def _is_bank_payment(intent: object) -> bool:
         details = charge.get("payment_method_details") or {}
         return details.get("type") == "us_bank_account"
     return types == ["us_bank_account"]
+
+
+def _saved_details(method: dict[str, Any], customer: object) -> SavedDetails:
+    """A PaymentMethod as we keep it: the card's brand, last four and expiry, or the bank's name and last four."""
+    customer_id = customer if isinstance(customer, str) else customer.get("id") if isinstance(customer, dict) else None
+    holder = (method.get("billing_details") or {}).get("name")
+    if method.get("type") == "us_bank_account":
+        bank = method.get("us_bank_account") or {}
+        return SavedDetails(
+            method["id"], customer_id, "us_bank_account", bank.get("bank_name"), bank.get("last4"), holder_name=holder
+        )
+    card = method.get("card") or {}
+    return SavedDetails(
+        method["id"],
+        customer_id,
+        "card",
+        card.get("brand"),
+        card.get("last4"),
+        exp_month=card.get("exp_month"),
+        exp_year=card.get("exp_year"),
+        holder_name=holder,
+    )
+
+
+def _charge_last4(intent: dict[str, Any]) -> str | None:
+    charge = intent.get("latest_charge")
+    details = charge.get("payment_method_details") if isinstance(charge, dict) else None
+    if not isinstance(details, dict):
+        return None
+    last4 = (details.get(details.get("type") or "") or {}).get("last4")
+    return last4 if isinstance(last4, str) else None
 
 
 def _fee(intent: object) -> int:

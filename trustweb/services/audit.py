@@ -68,7 +68,7 @@ def event_hash(event: AuditEvent) -> str:
 
 # The client's pages (the pay link, a notice, the portal): whoever acts there is the client, even when a staff
 # member is signed in on the same browser.
-CLIENT_PAGES = frozenset({"pay", "notices", "portal"})
+CLIENT_PAGES = frozenset({"pay", "notices", "portal", "methods"})
 
 
 def _on_client_pages() -> bool:

@@ -2,11 +2,12 @@
 
 start_checkout() records a pending Payment under the request's (or invoice's) lock, with the
 checkout key unique, and asks the processor for a Checkout Session for it.
-settle_checkout() asks the processor how that checkout stands and books it,
-once: the webhook, the payer's return to our page and a retried delivery all
-end here, and under the request's (or invoice's) lock the first one books and
-the others find it done. A bank payment (ACH) is booked when the processor confirms it
-and stays uncleared for the account's hold days (clear_due_payments).
+settle_checkout() asks the processor how that checkout (or a saved bank account's
+charge, which has no checkout) stands and books it, once: the webhook, the
+payer's return to our page and a retried delivery all end here, and under the
+request's (or invoice's) lock the first one books and the others find it done.
+A bank payment (ACH) is booked when the processor confirms it and stays
+uncleared for the account's hold days (clear_due_payments).
 """
 
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from trustweb.models import FirmSettings, JournalEntry, Payable, PayLink, Paymen
 from trustweb.models.base import utcnow
 from trustweb.models.payments import RECEIVED
 from trustweb.payments import Processor, processor_for, processor_named
-from trustweb.payments.stripe import ProcessorError
+from trustweb.payments.stripe import ProcessorError, StripeProcessor
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services.payments import (
@@ -199,11 +200,17 @@ def settle_checkout(payment: Payment) -> Payment:
         db.session.commit()
         return payment  # already booked (or failed): a repeated or late report changes nothing
     processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
-    if not processor.hosted or payment.checkout_reference is None:
+    if (
+        not isinstance(processor, StripeProcessor)
+        or (payment.checkout_reference or payment.processor_reference) is None
+    ):
         db.session.commit()
         return payment  # not a hosted checkout: nothing to ask
     try:
-        state = processor.checkout_state(payment.checkout_reference)
+        if payment.checkout_reference is not None:
+            state = processor.checkout_state(payment.checkout_reference)
+        else:  # a saved bank account charged off session: its PaymentIntent says how it stands
+            state = processor.intent_state(cast(str, payment.processor_reference))
     except ProcessorError as error:
         raise ServiceError(f"Stripe could not be asked about this payment: {error}") from error
     payment.processor_reference = state.payment_reference or payment.processor_reference

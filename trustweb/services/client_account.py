@@ -20,6 +20,7 @@ from trustweb.models import (
     Payment,
     PaymentStatus,
     RequestStatus,
+    SavedMethod,
     TrustRequest,
 )
 from trustweb.models.invoices import OPEN_INVOICE
@@ -127,6 +128,15 @@ def _payments(contact: Contact) -> Select[tuple[Payment]]:
 
 def own_payment(contact: Contact, payment_id: int) -> Payment | None:
     return db.session.scalar(_payments(contact).where(Payment.id == payment_id))
+
+
+def own_method(contact: Contact, method_id: int) -> SavedMethod | None:
+    """One of the client's saved methods still in use; another client's, or a removed one, is None."""
+    return db.session.scalar(
+        select(SavedMethod).where(
+            SavedMethod.id == method_id, SavedMethod.contact_id == contact.id, SavedMethod.removed_at.is_(None)
+        )
+    )
 
 
 @dataclass

@@ -3,13 +3,15 @@
 An email that carries a live link is only worth sending while the link works: a
 request or invoice not yet paid or voided and its pay link not revoked or
 expired, an invitation or portal sign-in link not yet used, expired or replaced, a payment from trust not yet
-made or disputed.
+made or disputed, a link to save a payment method not yet used or ended.
 """
 
 from trustweb.models import ApplicationStatus, OutboxMessage
 from trustweb.models.requests import LinkState
 from trustweb.services import requests as request_service
 from trustweb.services.invoice_trust import application_for_notice
+from trustweb.services.method_setup import link_for_token as method_link_for_token
+from trustweb.services.method_setup import link_state as method_link_state
 from trustweb.services.portal import link_for_token as portal_link_for_token
 from trustweb.services.users import user_for_invite
 
@@ -26,6 +28,11 @@ def stale_reason(message: OutboxMessage) -> str | None:
     if "/portal/sign-in/" in message.link_url:
         if portal_link_for_token(token) is None:
             return "Not sent: the sign-in link expired, was used, or the client's portal access was revoked."
+        return None
+    if "/methods/" in message.link_url:
+        state = method_link_state(method_link_for_token(token))
+        if state != "open":
+            return f"Not sent: the link to save a payment method was {state} before it went out."
         return None
     if "/notice/" in message.link_url:
         application = application_for_notice(token)

@@ -23,8 +23,8 @@ from trustweb.services import audit, jobs
 
 MAX_ERROR = 500
 # The live links an email may carry: a client's pay link, a notice's dispute link, a staff invitation, a client's
-# portal sign-in link.
-LINK_TOKEN = re.compile(r"(/pay/|/notice/|/auth/invite/|/portal/sign-in/)[A-Za-z0-9_-]{16,}")
+# portal sign-in link, a request to save a payment method.
+LINK_TOKEN = re.compile(r"(/pay/|/notice/|/auth/invite/|/portal/sign-in/|/methods/)[A-Za-z0-9_-]{16,}")
 
 
 def queue(

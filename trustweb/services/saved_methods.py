@@ -7,6 +7,8 @@ books the deposit, the fee, the receipt and the emails in one transaction. A dec
 and audited, and raised for the caller (a plan's retry rule, the evergreen job, the staff page) to act on.
 """
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 
 from trustweb.extensions import db
@@ -27,6 +29,7 @@ from trustweb.models import (
 from trustweb.models.base import utcnow
 from trustweb.payments import AuthenticationRequired, Declined, SavedDetails, processor_for, processor_named
 from trustweb.payments.keys import stripe_keys
+from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services.firm import default_account
@@ -59,9 +62,10 @@ def record_saved(
     consent_ip: str | None,
     user: User | None,
     actor: str | None = None,
+    consented_at: datetime | None = None,
 ) -> SavedMethod:
-    """Keep what the processor saved, with the consent shown to the client; audited in the caller's
-    transaction (the caller commits)."""
+    """Keep what the processor saved, with the consent shown to the client (given now, or at `consented_at`);
+    audited in the caller's transaction (the caller commits)."""
     if not consent_text.strip():
         raise ServiceError("A method is saved only with the client's consent, shown to them in words.")
     existing_method = db.session.scalar(
@@ -82,7 +86,7 @@ def record_saved(
         exp_year=details.exp_year,
         holder_name=details.holder_name,
         consent_text=consent_text.strip(),
-        consented_at=utcnow(),
+        consented_at=consented_at or utcnow(),
         consent_ip=consent_ip,
         created_by_id=user.id if user is not None else None,
     )
@@ -222,6 +226,9 @@ def charge(
         audit.record("payment.failed", payment, after=after, user=user, actor=actor)
         db.session.commit()
         raise
+    except ProcessorError as error:
+        db.session.rollback()  # nothing was taken that a retry with the same key would take again
+        raise ServiceError(f"The card processor could not be reached ({error}); nothing was booked.") from error
     payment.processor_reference, payment.fee_cents = charged.reference, charged.fee_cents
     if charged.pending:
         # A bank payment on its way: booked when the processor confirms it (its webhook), as a checkout's is.

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from trustweb.extensions import db
-from trustweb.models import FirmSettings, Payment, PaymentStatus, ProcessorEvent
+from trustweb.models import BankAccount, FirmSettings, Payment, PaymentStatus, ProcessorEvent
 from trustweb.models.payments import RECEIVED
 from trustweb.payments import processor_named
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
+from trustweb.services import method_setup
 from trustweb.services.checkout import payment_for_checkout, settle_checkout
 from trustweb.services.refunds import close_dispute, open_dispute, processor_refund
 
@@ -46,10 +47,38 @@ def apply_event(event: Mapping[str, Any]) -> str:
 
 
 def _checkout(session: Mapping[str, Any]) -> str:
+    if session.get("mode") == "setup":
+        return _setup(session)
     payment = payment_for_checkout(session.get("id"), PROCESSOR)
     if payment is None:
         return "ignored: a checkout TrustWeb did not start"
     payment = settle_checkout(payment)
+    return f"payment {payment.id} is {payment.status}"
+
+
+def _setup(session: Mapping[str, Any]) -> str:
+    """A client saved a card or bank account on Stripe's page: recorded unless their return already did."""
+    metadata = session.get("metadata") or {}
+    account_id = str(metadata.get("account") or "")
+    if metadata.get("purpose") != method_setup.PURPOSE or not (account_id.isdigit() and len(account_id) < 10):
+        return "ignored: a setup TrustWeb did not start"
+    account = db.session.get(BankAccount, int(account_id))
+    if account is None:
+        return "ignored: a setup for an account TrustWeb no longer has"
+    method = method_setup.record_setup(method_setup.read_setup(account, str(session.get("id") or "")))
+    return f"saved method {method.id}" if method is not None else "ignored: the setup is not complete"
+
+
+def _intent(intent: Mapping[str, Any]) -> str:
+    """A PaymentIntent made without a checkout (a saved bank account charged off session) succeeded or failed:
+    its pending payment is booked or failed, once, under its request's or invoice's lock."""
+    payment = db.session.scalar(
+        select(Payment).where(Payment.processor_reference == intent.get("id"), Payment.processor == PROCESSOR)
+    )
+    if payment is None:
+        return "ignored: a payment TrustWeb did not take"
+    if payment.status == PaymentStatus.PENDING:
+        payment = settle_checkout(payment)
     return f"payment {payment.id} is {payment.status}"
 
 
@@ -151,6 +180,8 @@ HANDLERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "checkout.session.completed": _checkout,
     "checkout.session.async_payment_succeeded": _checkout,
     "checkout.session.async_payment_failed": _checkout,
+    "payment_intent.succeeded": _intent,
+    "payment_intent.payment_failed": _intent,
     "charge.refunded": _refunded,
     "charge.dispute.created": _dispute_created,
     "charge.dispute.closed": _dispute_closed,
