@@ -10,7 +10,18 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import built_app, post
-from tests.requests.steps import count, deposits, gen_firm, gen_request, held_for, payments, send, text
+from tests.requests.steps import (
+    count,
+    deposits,
+    gen_firm,
+    gen_request,
+    gen_sent_request,
+    held_for,
+    pay_form,
+    payments,
+    send,
+    text,
+)
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, ach_fee, card_fee, deliver
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, Contact, ProcessorEvent, SavedMethod, TrustRequest, User
@@ -264,3 +275,34 @@ def test_a_second_setup_reuses_the_clients_stripe_customer(app, firm, standin):
     with app.app_context():
         a, b = db.session.get(SavedMethod, first), db.session.get(SavedMethod, second)
         assert a.customer_reference == b.customer_reference and b.brand == "mastercard"
+
+
+def test_after_paying_on_stripes_page_the_client_saves_a_card_from_the_receipt(app, firm, mailbox, standin):
+    with app.app_context():
+        _, path = gen_sent_request(firm, mailbox, allow_partial=True)
+        consent = method_setup.consent_text()
+    payer = app.test_client()
+    html, csrf, key = pay_form(payer, path)
+    paid = payer.post(path, data={"csrf_token": csrf, "checkout": key, "amount": "100.00"})
+    session_id = SESSION.search(paid.headers["Location"]).group(1)
+    standin.complete(session_id)
+    receipt = payer.get(f"{path}/return?session_id={session_id}").headers["Location"]
+    page = text(payer.get(receipt))
+    assert "Save a card for future payments to" in page and consent in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    to_stripe = payer.post(f"{receipt.removeprefix('http://localhost')}/save-card", data={"csrf_token": csrf})
+    assert to_stripe.status_code == 303
+    setup_id = SESSION.search(to_stripe.headers["Location"]).group(1)
+    assert standin.session(setup_id)["mode"] == "setup"
+    standin.complete(setup_id, card_number="5555555555554444")
+    back = payer.get(standin.success_redirect_url(setup_id).removeprefix("http://localhost"))
+    assert back.status_code == 303 and "card_saved=1" in back.headers["Location"]
+    assert "Your card is saved for future payments" in text(payer.get(back.headers["Location"]))
+    with app.app_context():
+        [method] = methods()
+        assert (method.contact_id, method.brand, method.last4, method.consent_text) == (
+            firm.client_a,
+            "mastercard",
+            "4444",
+            consent,
+        )
