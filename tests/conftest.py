@@ -319,6 +319,21 @@ def mailing_app(database, pg_schema, mailbox):
 
 
 @pytest.fixture
+def stripe_app(database, pg_schema, mailbox, standin):
+    """The app with its trust account's Stripe keys set (the stand-in's), sending real email to the test mailbox;
+    its base URL the test client's host."""
+    from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET
+
+    keys = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
+    config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": keys, "operating": {}}}
+    with (
+        built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app,
+        mailbox.serve(app),
+    ):
+        yield app
+
+
+@pytest.fixture
 def emailing_app(database, pg_schema, mailbox, listener):
     """The app sending real email to the test mailbox, its links pointing at the live server: the app of a browser
     test whose client taps the link an email carried."""

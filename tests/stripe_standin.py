@@ -248,6 +248,24 @@ class _ApiError(Exception):
         self.body.update(extra or {})
 
 
+def _card_error(pi: dict, pm: dict, code: str, decline_code: str, message: str, charge: str | None = None):
+    """A 402 ``card_error`` refusing an off-session payment: the PaymentIntent, left ``requires_payment_method``
+    with the error as its ``last_payment_error``, is in the error as Stripe puts it there."""
+    charged = {"charge": charge} if charge else {}
+    error = {
+        **charged,
+        "code": code,
+        "decline_code": decline_code,
+        "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+        "message": message,
+        "payment_method": copy.deepcopy(pm),
+        "type": "card_error",
+    }
+    pi.update(status="requires_payment_method", last_payment_error=error)
+    extra = {**charged, "decline_code": decline_code, "payment_intent": copy.deepcopy(pi), "payment_method": pm}
+    return _ApiError(402, message, type="card_error", code=code, extra=copy.deepcopy(extra))
+
+
 def _missing(param: str) -> _ApiError:
     return _ApiError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
 
@@ -1485,26 +1503,8 @@ class StandIn:
         self._objects[pi_id] = pi
         behaviour = self._behaviour.get(pm["id"], "ok")
         if behaviour == "authenticate":
-            error = {
-                "code": "authentication_required",
-                "decline_code": "authentication_required",
-                "doc_url": "https://stripe.com/docs/error-codes/authentication-required",
-                "message": "Your card was declined. This transaction requires authentication.",
-                "payment_method": copy.deepcopy(pm),
-                "type": "card_error",
-            }
-            pi.update(status="requires_payment_method", last_payment_error=error)
-            raise _ApiError(
-                402,
-                error["message"],
-                type="card_error",
-                code="authentication_required",
-                extra={
-                    "decline_code": "authentication_required",
-                    "payment_intent": copy.deepcopy(pi),
-                    "payment_method": copy.deepcopy(pm),
-                },
-            )
+            message = "Your card was declined. This transaction requires authentication."
+            raise _card_error(pi, pm, "authentication_required", "authentication_required", message)
         declined = behaviour == "decline"
         ch_id = _new_id("ch_" if card else "py_")
         details = {"type": method, method: {k: pm[method][k] for k in pm[method] if k in _CHARGE_DETAIL_KEYS}}
@@ -1541,28 +1541,7 @@ class StandIn:
         }
         pi["latest_charge"] = ch_id
         if declined:
-            error = {
-                "charge": ch_id,
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-                "message": "Your card was declined.",
-                "payment_method": copy.deepcopy(pm),
-                "type": "card_error",
-            }
-            pi.update(status="requires_payment_method", last_payment_error=error)
-            raise _ApiError(
-                402,
-                error["message"],
-                type="card_error",
-                code="card_declined",
-                extra={
-                    "charge": ch_id,
-                    "decline_code": "generic_decline",
-                    "payment_intent": copy.deepcopy(pi),
-                    "payment_method": copy.deepcopy(pm),
-                },
-            )
+            raise _card_error(pi, pm, "card_declined", "generic_decline", "Your card was declined.", ch_id)
         if card:
             pi.update(status="succeeded", amount_received=amount)
             self._charge_txn(ch_id, card_fee(amount))

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import built_app, post
+from tests.conftest import post
 from tests.requests.steps import (
     count,
     deposits,
@@ -22,26 +22,20 @@ from tests.requests.steps import (
     send,
     text,
 )
-from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, ach_fee, card_fee, deliver
+from tests.stripe_standin import ach_fee, card_fee, deliver
 from trustweb.extensions import db
 from trustweb.models import AuditEvent, BankAccount, Contact, ProcessorEvent, SavedMethod, TrustRequest, User
 from trustweb.payments import AuthenticationRequired, Declined
 from trustweb.services import method_setup, saved_methods
 from trustweb.services.trust import firm_today
 
-KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
 METHOD_LINK = re.compile(r"http://localhost(/methods/[A-Za-z0-9_-]+)")
 SESSION = re.compile(r"/pay/(cs_test_\w+)")
 
 
 @pytest.fixture
-def app(database, pg_schema, mailbox, standin):
-    config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": KEYS, "operating": {}}}
-    with (
-        built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app,
-        mailbox.serve(app),
-    ):
-        yield app
+def app(stripe_app):
+    return stripe_app
 
 
 @pytest.fixture
@@ -159,7 +153,11 @@ def test_a_return_with_another_clients_session_records_nothing(app, firm, client
         )
     session_id = SESSION.search(url).group(1)
     standin.complete(session_id)
-    assert app.test_client().get(f"{path}/return?session_id={session_id}").status_code == 404
+    browser = app.test_client()
+    assert browser.get(f"{path}/return?session_id={session_id}").status_code == 404
+    for made_up in ("", "cs_test_nothing", "x" * 300):  # an address typed by hand is refused in words, never a 500
+        assert browser.get(f"{path}/return?session_id={made_up}").status_code == 404
+    assert browser.get(f"{path}/saved").status_code == 303  # nothing saved yet: back to the page
     with app.app_context():
         assert methods() == []
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ON_POSTGRES, built_app, post
+from tests.conftest import ON_POSTGRES, post
 from tests.requests.steps import (
     gen_firm,
     gen_sent_request,
@@ -25,7 +25,7 @@ from tests.requests.steps import (
     spend_and_fund_another_client,
     text,
 )
-from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
+from tests.stripe_standin import WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Dispute, LedgerAccount, ProcessorEvent, Refund, TrustRequest, User
 from trustweb.services.books import check_books, shortfalls
@@ -33,17 +33,10 @@ from trustweb.services.checkout import clear_due_payments
 from trustweb.services.payments import record_manual_payment
 from trustweb.services.trust import firm_today
 
-KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
-
 
 @pytest.fixture
-def app(database, pg_schema, mailbox, standin):
-    config = {"STRIPE_API_BASE": standin.url, "STRIPE_KEYS": {"trust": KEYS, "operating": {}}}
-    with (
-        built_app(database, pg_schema, BASE_URL="http://localhost", **mailbox.config(), **config) as app,
-        mailbox.serve(app),
-    ):
-        yield app
+def app(stripe_app):
+    return stripe_app
 
 
 @pytest.fixture

@@ -25,9 +25,16 @@ CLOSED = {
 }
 
 
-def closed_page(state, link=None):
+def closed_page(state):
     status, title, hint = CLOSED[state]
-    return render_template("methods/closed.html", title=title, hint=hint, link=link), status
+    return render_template("pay/closed.html", title=title, hint=hint, link=None), status
+
+
+def open_link(token):
+    """(the link, None) while it can save a method; else (None, the page that says why)."""
+    link = method_setup.link_for_token(token)
+    state = method_setup.link_state(link)
+    return (link, None) if state == "open" else (None, closed_page(state))
 
 
 def page(token, link, form=None, status=200, error=None):
@@ -43,11 +50,8 @@ def page(token, link, form=None, status=200, error=None):
 @public
 def show(token):
     """Who asks, the consent, and the card form (or the button to Stripe's page)."""
-    link = method_setup.link_for_token(token)
-    state = method_setup.link_state(link)
-    if state != "open":
-        return closed_page(state, link)
-    return page(token, link)
+    link, closed = open_link(token)
+    return closed or page(token, link)
 
 
 @bp.post("/<token>")
@@ -55,10 +59,9 @@ def show(token):
 @public
 def save(token):
     """Save the card typed on our form (test processor), or go to the processor's page to save one there."""
-    link = method_setup.link_for_token(token)
-    state = method_setup.link_state(link)
-    if state != "open":
-        return closed_page(state, link)
+    link, closed = open_link(token)
+    if closed:
+        return closed
     contact = link.contact
     processor = method_setup.saving_processor()
     try:
@@ -82,9 +85,9 @@ def save(token):
         )
     except (Declined, ServiceError) as error:
         db.session.rollback()
-        state = method_setup.link_state(method_setup.link_for_token(token))
-        if state != "open":
-            return closed_page(state, link)
+        link, closed = open_link(token)
+        if closed:
+            return closed
         return page(token, link, CardForm() if processor and not processor.hosted else None, 422, str(error))
     return redirect(url_for("methods.saved", token=token), 303)
 
@@ -105,7 +108,7 @@ def returned(token):
         with write_transaction():
             method = method_setup.record_setup(state, db.session.get_one(Contact, contact_id))
     except ServiceError as error:
-        return render_template("methods/closed.html", title="Not saved yet", hint=str(error), link=link), 502
+        return render_template("pay/closed.html", title="Not saved yet", hint=str(error), link=None), 502
     if method is None:
         return redirect(url_for("methods.show", token=token), 303)  # left without saving: the page again
     return redirect(url_for("methods.saved", token=token), 303)
@@ -118,5 +121,6 @@ def saved(token):
     """What was saved through this link."""
     link = method_setup.link_for_token(token)
     if link is None or link.method is None:
-        return closed_page(method_setup.link_state(link), link)
+        state = method_setup.link_state(link)
+        return redirect(url_for("methods.show", token=token), 303) if state == "open" else closed_page(state)
     return render_template("methods/saved.html", link=link, method=link.method)

@@ -52,7 +52,7 @@ class SavedDetails:
 class SetupState:
     """What the processor says about a setup checkout: complete with the method it saved, open, or expired."""
 
-    status: str  # "complete", "open" or "expired"
+    status: str  # "complete", "open", "expired" or "unknown"
     details: SavedDetails | None
     metadata: dict[str, str]
 

@@ -193,6 +193,10 @@ class StripeProcessor(Processor):
             session = self.client.v1.checkout.sessions.retrieve(
                 reference, {"expand": ["setup_intent.payment_method"]}
             ).to_dict()
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:  # an address with a session id Stripe never gave: nothing to record
+                return SetupState("unknown", None, {})
+            raise ProcessorError(_message(error)) from error
         except stripe.StripeError as error:
             raise ProcessorError(_message(error)) from error
         if session.get("mode") != "setup":

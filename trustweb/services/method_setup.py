@@ -178,9 +178,11 @@ def start_setup(
 
 def read_setup(account: BankAccount, reference: str) -> SetupState:
     """What the processor of this account says about a setup checkout (asked before any write)."""
+    if not (reference.startswith("cs_") and reference.isascii() and len(reference) <= 200):
+        return SetupState("unknown", None, {})  # an address typed by hand: nothing to ask Stripe about
     processor = processor_named("stripe", account, FirmSettings.get())
     try:
-        return processor.setup_state(reference[:200])
+        return processor.setup_state(reference)
     except ProcessorError as error:
         raise ServiceError(f"Stripe could not be asked about this card: {error}") from error
 
