@@ -1,6 +1,6 @@
 """method_link: a one-time link that asks a client to save a payment method
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-30 12:18:48.744446
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0019'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
