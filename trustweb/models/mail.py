@@ -38,6 +38,8 @@ MAIL_KINDS: dict[str, str] = {
     "portal_invite": "Portal invitation",
     "portal_sign_in": "Portal sign-in link",
     "method_request": "Payment method request",
+    "plan_notice": "Payment plan notice",
+    "top_up_notice": "Automatic top-up notice",
 }
 
 

@@ -1,4 +1,5 @@
-"""The worker's recurring jobs: the day's reminders at the firm's morning; trust applications and clearing.
+"""The worker's recurring jobs: the day's reminders at the firm's morning; trust applications, clearing, evergreen
+top-ups and payment plans.
 
 Each job is a row of scheduled_job saying when it runs next. A worker takes a
 due job with one conditional UPDATE (due, and not held, or held longer than
@@ -64,6 +65,16 @@ def run_replenishment() -> str:
     return said + (f" {len(refused)} refused: {refused[0]}" if refused else "")
 
 
+def run_plans() -> str:
+    from trustweb.services.plan_runs import run_due
+
+    done, refused = run_due()
+    for reason in refused:
+        current_app.logger.warning("payment plan instalment not charged: %s", reason)
+    said = "; ".join(done[:3]) + (f" (and {len(done) - 3} more)" if len(done) > 3 else "") if done else "Nothing due."
+    return said + (f" {len(refused)} refused: {refused[0]}" if refused else "")
+
+
 def run_book_checks() -> str:
     """The nightly checks: every balance re-derived from the journal, and the audit chain verified."""
     from trustweb.services.audit import verify
@@ -118,7 +129,8 @@ JOBS: dict[str, Job] = {
     "reminders": Job(run_reminders, next_morning, "Reminders, each morning"),
     "trust-applications": Job(run_trust_applications, every(15), "Scheduled payments from trust"),
     "clear-payments": Job(run_clearing, every(15), "Clearing of bank payments"),
-    "evergreen": Job(run_replenishment, every(5), "Evergreen top-ups asked for, changed or withdrawn"),
+    "evergreen": Job(run_replenishment, every(5), "Evergreen top-ups asked for or charged, changed or withdrawn"),
+    "plans": Job(run_plans, every(15), "Payment plans' instalments charged"),
     "check-books": Job(run_book_checks, next_night, "The books and the audit trail checked, each night", False),
     "heartbeat": Job(heartbeat, every(1), "The worker's sign of life"),
 }

@@ -99,8 +99,9 @@ def _apply(request: TrustRequest, values: Mapping[str, Any]) -> None:
     request.cc = ",".join(values["cc"]) or None
 
 
-def create_request(values: Mapping[str, Any], user: User) -> TrustRequest:
-    """A new draft request; numbered TR-000001 onward."""
+def create_request(values: Mapping[str, Any], user: User, *, commit: bool = True) -> TrustRequest:
+    """A new draft request; numbered TR-000001 onward (the caller commits when not `commit`: a plan's instalment
+    is made with its request in one transaction)."""
     _check(values)
     request = TrustRequest(
         status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id, replenishes=values.get("replenishes", False)
@@ -110,7 +111,8 @@ def create_request(values: Mapping[str, Any], user: User) -> TrustRequest:
     db.session.add(request)
     db.session.flush()
     audit.record("request.created", request, after=snapshot(request), user=user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return request
 
 
@@ -427,12 +429,15 @@ def send_reminder(request: TrustRequest, user: User | None = None, today: date |
 
 
 def due_for_reminder(today: date) -> list[TrustRequest]:
-    """Requests that should get a reminder today under the firm's settings."""
+    """Requests that should get a reminder today under the firm's settings (none while a payment plan pays it)."""
+    from trustweb.services.plans import active_plan_exists_for_request
+
     firm = FirmSettings.get()
     candidates = db.session.scalars(
         select(TrustRequest)
         .where(
             TrustRequest.status.in_(OUTSTANDING),
+            ~active_plan_exists_for_request(),
             TrustRequest.due_on.is_not(None),
             (TrustRequest.last_reminder_on.is_(None)) | (TrustRequest.last_reminder_on < today),
         )

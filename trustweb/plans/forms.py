@@ -1,0 +1,34 @@
+from wtforms import IntegerField, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+
+from trustweb.forms import BaseForm, IdSelectField, IsoDateField, MoneyField
+from trustweb.models import PLAN_FREQUENCIES
+from trustweb.services.plans import MOST_PAYMENTS
+
+ENDS = {"paid": "When the request or invoice is paid", "count": "After a number of payments", "ongoing": "When stopped"}
+
+
+class PlanTermsForm(BaseForm):
+    """What an edit may change: the method, amount, frequency and next date."""
+
+    method_id = IdSelectField("Charge", validators=[DataRequired("Choose the saved method.")])
+    amount = MoneyField(
+        "Each payment", validators=[DataRequired("Enter the amount of each payment.")], allow_zero=False
+    )
+    frequency = SelectField("How often", choices=list(PLAN_FREQUENCIES.items()))
+    start_on = IsoDateField("First payment", validators=[InputRequired("Enter the date of the first payment.")])
+
+
+class PlanForm(PlanTermsForm):
+    """A new plan: its terms, what it pays and when it ends."""
+
+    target = SelectField("Pays", validate_choice=True)
+    ends = SelectField("Ends", choices=list(ENDS.items()))
+    payments_total = IntegerField(
+        "Number of payments",
+        validators=[Optional(), NumberRange(1, MOST_PAYMENTS, f"Enter a number of payments, 1 to {MOST_PAYMENTS}.")],
+    )
+
+
+class EditPlanForm(PlanTermsForm):
+    start_on = IsoDateField("Next payment", validators=[InputRequired("Enter the date of the next payment.")])
