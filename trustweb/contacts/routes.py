@@ -12,6 +12,7 @@ from trustweb.models import Contact, LedgerAccount, Matter, SavedMethod
 from trustweb.services import method_setup, portal, saved_methods
 from trustweb.services.clients import save_contact
 from trustweb.services.mail import when_it_goes
+from trustweb.services.plans import plans_of
 from trustweb.services.trust import firm_today
 from trustweb.trust.ledgers import ledger_url
 from trustweb.views import button_action, contains, form_page, get_or_404, page_or_partial, paginate, search_text
@@ -75,6 +76,7 @@ def show(contact_id):
         portal_access=portal.access_of(contact),
         methods=saved_methods_of(contact),
         can_save_methods=method_setup.saving_processor() is not None,
+        plans=plans_of(contact),
     )
 
 

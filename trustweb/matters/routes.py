@@ -1,4 +1,5 @@
 from flask import render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -10,7 +11,7 @@ from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
 from trustweb.models import MATTER_STATUSES, Contact, Invoice, Matter, User
-from trustweb.services import evergreen
+from trustweb.services import evergreen, top_ups
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.replenishment import open_replenishment
 from trustweb.services.trust import firm_today
@@ -114,7 +115,9 @@ def show(matter_id):
         invoices=invoices_for(matter),
         today=firm_today(),
         evergreen=evergreen.of(matter),
-        replenishment=open_replenishment(matter) if matter.evergreen_auto_request else None,
+        replenishment=open_replenishment(matter)
+        if matter.evergreen_auto_request or matter.evergreen_method_id
+        else None,
         **trust,
     )
 
@@ -130,6 +133,18 @@ def update(matter_id):
         lambda: save_matter(matter, form.values()),
         matter_saved("Matter saved."),
         matter=matter,
+    )
+
+
+@bp.post("/<int:matter_id>/top-ups/stop")
+@requires("record_deposit")
+def stop_top_ups(matter_id):
+    """Staff turn off the automatic top-up the client authorised."""
+    matter = get_or_404(Matter, matter_id)
+    return button_action(
+        lambda: top_ups.turn_off(matter, user=current_user),
+        lambda _: f"{matter.number} no longer tops up automatically; below its minimum the client is asked instead.",
+        url_for("matters.show", matter_id=matter_id),
     )
 
 

@@ -12,4 +12,4 @@ from trustweb.pay import private
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 bp.after_request(private)
 
-from trustweb.portal import methods, pay_both, routes, sessions  # noqa: E402,F401
+from trustweb.portal import methods, pay_both, routes, sessions, top_ups  # noqa: E402,F401

@@ -16,6 +16,7 @@ from trustweb.refusals import ServiceError
 from trustweb.reports.export import csv_response
 from trustweb.services import client_account, combined_checkout
 from trustweb.services import portal as portal_service
+from trustweb.services.plans import current_plans, describe
 from trustweb.services.reports import Filters
 from trustweb.services.sessions import normalise_email
 from trustweb.services.trust import firm_today
@@ -97,7 +98,10 @@ def home():
     """What the client has open to pay, and what the firm holds in trust for them."""
     home = client_account.home(current_client())
     together = combined_checkout.first_pair(home.invoices, home.requests)
-    return render_template("portal/home.html", home=home, together=together, today=firm_today())
+    plans = current_plans(current_client())
+    return render_template(
+        "portal/home.html", home=home, together=together, today=firm_today(), plans=plans, plan_text=describe
+    )
 
 
 @bp.get("/documents")

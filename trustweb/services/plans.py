@@ -131,13 +131,19 @@ def lock(plan: PaymentPlan) -> PaymentPlan:
     ).scalar_one()
 
 
-def plans_of(contact: Contact) -> list[PaymentPlan]:
-    """The contact's plans, newest first, with their methods."""
+def plans_of(contact: Contact, *statuses: str) -> list[PaymentPlan]:
+    """The contact's plans (of these statuses, or all), newest first, with what a list of them shows."""
     return list(
         db.session.scalars(
             select(PaymentPlan)
-            .where(PaymentPlan.contact_id == contact.id)
-            .options(joinedload(PaymentPlan.method))
+            .where(PaymentPlan.contact_id == contact.id, *([PaymentPlan.status.in_(statuses)] if statuses else []))
+            .options(
+                joinedload(PaymentPlan.method),
+                joinedload(PaymentPlan.bank_account),
+                joinedload(PaymentPlan.request),
+                joinedload(PaymentPlan.invoice),
+                joinedload(PaymentPlan.matter),
+            )
             .order_by(PaymentPlan.id.desc())
         )
     )
@@ -145,7 +151,7 @@ def plans_of(contact: Contact) -> list[PaymentPlan]:
 
 def current_plans(contact: Contact) -> list[PaymentPlan]:
     """What the client sees in the portal: their active and paused plans."""
-    return [plan for plan in plans_of(contact) if plan.status in (PlanStatus.ACTIVE, PlanStatus.PAUSED)]
+    return plans_of(contact, PlanStatus.ACTIVE, PlanStatus.PAUSED)
 
 
 def describe(plan: PaymentPlan) -> str:

@@ -7,20 +7,40 @@ For each such open matter, under its open replenishment request's lock where the
 - back at or above the minimum with one open and nothing paid: it is withdrawn (voided, its links revoked).
 A request the client has started paying is left as it is. The database keeps one replenishment request open per
 matter (a partial unique index), so two workers, or a worker and a lawyer, never ask twice.
+
+Where the client authorised it in the portal (`services/top_ups.py`: the matter's `evergreen_method_id`), the
+request is made but not emailed, and the worker charges the saved method for it at once: the receipt is emailed as
+for any payment. A decline (or a method that can no longer pay) falls back to emailing the request, and the lawyer
+is told. The charge's key is `evergreen-<matter>-<request>-<attempt>`, and the attempt is always 1: a request that
+was declined once is not charged again automatically, it is the client's to pay from the email. So a crash or a
+second pass repeats the same key, which the processor and `saved_methods.charge()` answer with the charge already
+made: the top-up is taken and booked once.
 """
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask import render_template
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import BankAccount, LedgerAccount, Matter, MatterStatus, RequestStatus, TrustRequest
+from trustweb.models import (
+    BankAccount,
+    LedgerAccount,
+    Matter,
+    MatterStatus,
+    Payment,
+    PaymentStatus,
+    RequestStatus,
+    SavedMethod,
+    TrustRequest,
+)
 from trustweb.models.requests import PAYABLE
+from trustweb.payments import Declined
 from trustweb.refusals import REFUSALS, ServiceError
-from trustweb.services import audit, evergreen
+from trustweb.services import audit, evergreen, mail, saved_methods
 from trustweb.services import requests as request_service
 from trustweb.services.firm import currency_of, default_account
 from trustweb.services.trust import firm_today
@@ -40,7 +60,12 @@ def open_replenishment(matter: Matter) -> TrustRequest | None:
 def replenish_all() -> tuple[list[str], list[str]]:
     """One pass over the matters that ask automatically: (what was done, what could not be), in words."""
     matter_ids = db.session.scalars(
-        select(Matter.id).where(Matter.evergreen_auto_request, Matter.status == MatterStatus.OPEN).order_by(Matter.id)
+        select(Matter.id)
+        .where(
+            or_(Matter.evergreen_auto_request, Matter.evergreen_method_id.is_not(None)),
+            Matter.status == MatterStatus.OPEN,
+        )
+        .order_by(Matter.id)
     ).all()
     done, refused = [], []
     for matter_id in matter_ids:
@@ -72,7 +97,14 @@ def replenish(matter_id: int) -> str | None:
         return None
     if asked is None:
         return _ask(matter, position)
-    if asked.status == RequestStatus.DRAFT:  # made, but its sending failed on an earlier pass: send it now
+    if asked.status == RequestStatus.DRAFT:
+        if _waiting_payment(asked):
+            db.session.rollback()
+            return None  # a bank payment on its way: booked when the processor confirms it
+        method = _authorised_method(matter, asked)
+        if method is not None:  # made for an automatic charge that a crash interrupted: charge it now
+            return _charge(matter, _follow(asked, position), method)
+        # made, but its sending failed on an earlier pass (or its charge was declined): send it now
         request_service.send_request(asked, matter.lawyer)
         return f"{asked.number} sent: {matter.client.name} asked for the top-up on {matter.number}."
     if asked.paid_cents == 0 and asked.amount_cents != position.top_up_cents:
@@ -129,9 +161,90 @@ def _ask(matter: Matter, position: evergreen.Evergreen) -> str:
         "replenishes": True,
     }
     request = request_service.create_request(values, matter.lawyer)
+    method = _authorised_method(matter, request)
+    if method is not None:
+        return _charge(matter, request, method)
     request_service.send_request(request, matter.lawyer)
     asked = _money(request.amount_cents, account)
     return f"{request.number} sent: {matter.client.name} asked for {asked} on {matter.number}."
+
+
+def _authorised_method(matter: Matter, request: TrustRequest) -> SavedMethod | None:
+    """The method the client authorised for the top-up, if it can pay this request and was not declined for it."""
+    method = matter.evergreen_method
+    if method is None or not saved_methods.usable_for(method, request.bank_account):
+        return None
+    failed = db.session.scalar(
+        select(func.count(Payment.id)).where(
+            Payment.trust_request_id == request.id, Payment.status == PaymentStatus.FAILED
+        )
+    )
+    return method if failed == 0 else None
+
+
+def _waiting_payment(request: TrustRequest) -> bool:
+    return (
+        db.session.scalar(
+            select(Payment.id).where(Payment.trust_request_id == request.id, Payment.status == PaymentStatus.PENDING)
+        )
+        is not None
+    )
+
+
+def _follow(asked: TrustRequest, position: evergreen.Evergreen) -> TrustRequest:
+    """A draft not yet charged asks for the top-up as the balance now stands."""
+    if asked.amount_cents != position.top_up_cents and position.top_up_cents > 0:
+        before = asked.amount_cents
+        asked.amount_cents = position.top_up_cents
+        audit.record(
+            "request.amount_followed_balance",
+            asked,
+            before={"amount_cents": before},
+            after={"amount_cents": asked.amount_cents, "held_cents": position.held_cents},
+        )
+    return asked
+
+
+def _charge(matter: Matter, request: TrustRequest, method: SavedMethod) -> str:
+    """The authorised method charged for the top-up; on a decline the request is emailed and the lawyer told."""
+    key = f"evergreen-{matter.id}-{request.id}-1"
+    amount = _money(request.amount_cents, request.bank_account)
+    try:
+        payment = saved_methods.charge(
+            request,
+            method,
+            request.amount_cents,
+            key,
+            user=None,
+            actor="evergreen top-up",
+            why=f"automatic top-up of {matter.number}, authorised by the client",
+        )
+    except Declined as error:
+        return _fall_back(matter, request, method, str(error))
+    except ServiceError as error:
+        db.session.rollback()
+        return _fall_back(matter, request, method, str(error))
+    if payment.status == PaymentStatus.FAILED:  # declined on a pass that crashed before it emailed the request
+        return _fall_back(matter, request, method, payment.failure_message or "Declined.")
+    if payment.status == PaymentStatus.PENDING:
+        return f"{request.number}: {method.label} asked for {amount} for {matter.number}; the bank confirms it later."
+    return f"{request.number} paid: {method.label} charged {amount} for {matter.number}'s top-up."
+
+
+def _fall_back(matter: Matter, request: TrustRequest, method: SavedMethod, reason: str) -> str:
+    """The automatic charge did not go through: the client is emailed the request, the lawyer told why."""
+    request = request_service.lock(request)
+    lawyer = matter.lawyer
+    if lawyer.active:
+        mail.queue(
+            "top_up_notice",
+            [lawyer.email],
+            f"Automatic top-up of {matter.number} declined: {matter.client.name} was emailed {request.number}",
+            render_template("email/top_up_declined.txt", matter=matter, request=request, method=method, reason=reason),
+            about=request,
+        )
+    request_service.send_request(request, lawyer)
+    return f"{request.number} sent: {method.label} was declined for {matter.number}'s top-up ({reason})."
 
 
 def _money(cents: int, account: BankAccount | None) -> str:
