@@ -1,7 +1,7 @@
 from wtforms import IntegerField, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from trustweb.forms import BaseForm, IdSelectField, IsoDateField, MoneyField
+from trustweb.forms import BaseForm, IdSelectField, IsoDateField, MoneyField, choices
 from trustweb.models import PLAN_FREQUENCIES
 from trustweb.services.plans import MOST_PAYMENTS
 
@@ -15,7 +15,7 @@ class PlanTermsForm(BaseForm):
     amount = MoneyField(
         "Each payment", validators=[DataRequired("Enter the amount of each payment.")], allow_zero=False
     )
-    frequency = SelectField("How often", choices=list(PLAN_FREQUENCIES.items()))
+    frequency = SelectField("How often", choices=choices(PLAN_FREQUENCIES.items()))
     start_on = IsoDateField("First payment", validators=[InputRequired("Enter the date of the first payment.")])
 
 
@@ -23,7 +23,7 @@ class PlanForm(PlanTermsForm):
     """A new plan: its terms, what it pays and when it ends."""
 
     target = SelectField("Pays", validate_choice=True)
-    ends = SelectField("Ends", choices=list(ENDS.items()))
+    ends = SelectField("Ends", choices=choices(ENDS.items()))
     payments_total = IntegerField(
         "Number of payments",
         validators=[Optional(), NumberRange(1, MOST_PAYMENTS, f"Enter a number of payments, 1 to {MOST_PAYMENTS}.")],

@@ -22,9 +22,14 @@ from trustweb.models.requests import OUTSTANDING
 from trustweb.plans import bp
 from trustweb.plans.forms import ENDS, EditPlanForm, PlanForm
 from trustweb.services import plans
+from trustweb.services.firm import currency_of
 from trustweb.services.saved_methods import active_methods
 from trustweb.services.trust import firm_today
 from trustweb.views import attempt, button_action, get_or_404, invalid
+
+
+def due(payable):
+    return format_cents(payable.due_cents, currency_of(payable.bank_account))
 
 
 def targets(contact):
@@ -34,12 +39,20 @@ def targets(contact):
         select(TrustRequest).where(TrustRequest.contact_id == contact.id, TrustRequest.status.in_(OUTSTANDING))
     ):
         found.append(
-            (f"request:{trust_request.id}", f"{trust_request.number}, {format_cents(trust_request.due_cents)} due")
+            (
+                f"request:{trust_request.id}",
+                f"{trust_request.number}, {due(trust_request)} due",
+            )
         )
     for invoice in db.session.scalars(
         select(Invoice).where(Invoice.contact_id == contact.id, Invoice.status.in_(OPEN_INVOICE))
     ):
-        found.append((f"invoice:{invoice.id}", f"Invoice {invoice.number}, {format_cents(invoice.due_cents)} due"))
+        found.append(
+            (
+                f"invoice:{invoice.id}",
+                f"Invoice {invoice.number}, {due(invoice)} due",
+            )
+        )
     for matter in db.session.scalars(
         select(Matter).where(Matter.client_id == contact.id, Matter.status == MatterStatus.OPEN)
     ):
@@ -69,7 +82,7 @@ def create():
     """Set up a plan for a contact; only with a saved method to charge."""
     contact = get_or_404(Contact, query_id("contact_id", "client") or 0)
     form = PlanForm()
-    form.target.choices = targets(contact)
+    form.target.choices = choices(targets(contact))
     methods = method_choices(form, contact)
     if request.method == "GET":
         form.target.data = request.args.get("target", "")

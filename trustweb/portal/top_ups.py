@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired
 
 from trustweb.auth.permissions import client
 from trustweb.extensions import client_address, db
-from trustweb.forms import BaseForm, IdSelectField
+from trustweb.forms import BaseForm, IdSelectField, choices
 from trustweb.models import SavedMethod
 from trustweb.portal import bp
 from trustweb.portal.sessions import current_client
@@ -33,7 +33,7 @@ def top_up_form(matter):
     """The form, its choices the client's methods that can pay the matter's top-up."""
     form = TopUpForm()
     methods = top_ups.methods_for(matter, current_client()) if matter.evergreen_minimum_cents is not None else []
-    form.method_id.choices = [(m.id, m.label) for m in methods]
+    form.method_id.choices = choices([(m.id, m.label) for m in methods])
     return form, methods
 
 

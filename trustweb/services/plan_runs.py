@@ -29,6 +29,7 @@ from trustweb.ledger.money import format_cents
 from trustweb.models import (
     InstalmentStatus,
     Payable,
+    Payment,
     PaymentPlan,
     PaymentStatus,
     PlanEnd,
@@ -89,18 +90,21 @@ def run_plan(plan_id: int, today: date) -> str | None:
     if not _waiting(instalment, today):
         db.session.rollback()
         return None
+    attempt = instalment.attempts + 1
+    key = f"plan-{plan.id}-{instalment.due_on.isoformat()}-{attempt}"
+    earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if earlier is not None:  # booked by a worker that has not recorded it yet, or that crashed before it could
+        return _outcome(plan_id, instalment_id, attempt, today, earlier)
     payable = _payable(plan, instalment)
     if payable.status in (payable.Status.PAID, payable.Status.VOID):
         return _paid_another_way(plan, instalment, payable)
-    amount = (
-        instalment.amount_cents if instalment.trust_request_id else min(instalment.amount_cents, payable.payable_cents)
-    )
+    amount = instalment.amount_cents
+    if instalment.trust_request_id is None:
+        amount = min(amount, payable.payable_cents)
     if amount <= 0:
         db.session.rollback()
         return None  # all that is due is promised from trust: nothing to charge until that is settled
     instalment.amount_cents = amount
-    attempt = instalment.attempts + 1
-    key = f"plan-{plan.id}-{instalment.due_on.isoformat()}-{attempt}"
     why = f"instalment due {instalment.due_on.isoformat()} of payment plan {plan.id}"
     try:
         payment = saved_methods.charge(payable, plan.method, amount, key, user=None, actor=_actor(plan), why=why)
@@ -111,7 +115,12 @@ def run_plan(plan_id: int, today: date) -> str | None:
     except ServiceError as error:
         db.session.rollback()
         return _record(plan_id, instalment_id, attempt, today, None, str(error))
-    if payment.status == PaymentStatus.FAILED:  # declined on a run that crashed before it was recorded
+    return _outcome(plan_id, instalment_id, attempt, today, payment)
+
+
+def _outcome(plan_id: int, instalment_id: int, attempt: int, today: date, payment: Payment) -> str | None:
+    """What the attempt's payment says: taken (or on its way, for a bank payment), or declined."""
+    if payment.status == PaymentStatus.FAILED:
         return _record(plan_id, instalment_id, attempt, today, None, payment.failure_message or "Declined.")
     return _record(plan_id, instalment_id, attempt, today, payment.id, None)
 

@@ -117,10 +117,13 @@ def payable_of(plan: PaymentPlan) -> Payable | None:
 
 def succeeded(plan: PaymentPlan) -> int:
     """How many of its instalments were paid."""
-    return db.session.scalar(
-        select(func.count(PlanInstalment.id)).where(
-            PlanInstalment.plan_id == plan.id, PlanInstalment.status == InstalmentStatus.SUCCEEDED
+    return (
+        db.session.scalar(
+            select(func.count(PlanInstalment.id)).where(
+                PlanInstalment.plan_id == plan.id, PlanInstalment.status == InstalmentStatus.SUCCEEDED
+            )
         )
+        or 0
     )
 
 
@@ -156,7 +159,7 @@ def current_plans(contact: Contact) -> list[PaymentPlan]:
 
 def describe(plan: PaymentPlan) -> str:
     """ "Visa ending 4242 is charged $250.00 every month; next on December 1, 2026." """
-    every = {PlanFrequency.WEEKLY: "every week", PlanFrequency.BIWEEKLY: "every two weeks"}
+    every: dict[str, str] = {PlanFrequency.WEEKLY: "every week", PlanFrequency.BIWEEKLY: "every two weeks"}
     amount = format_cents(plan.amount_cents, currency_of(plan.bank_account))
     text = f"{plan.method.label.split(',')[0]} is charged {amount} {every.get(plan.frequency, 'every month')}"
     if plan.status == PlanStatus.ACTIVE and plan.next_due_on is not None:
@@ -247,7 +250,8 @@ def _check_terms(payable: Payable | None, amount_cents: int, frequency: str, end
         if not payable.allow_partial:
             raise ServiceError(f"{payable.number} takes only its full amount; allow partial payments on it first.")
         if payable.minimum_cents and amount_cents < payable.minimum_cents:
-            raise ServiceError(f"{payable.number}'s smallest payment is {format_cents(payable.minimum_cents)}.")
+            smallest = format_cents(payable.minimum_cents, currency_of(payable.bank_account))
+            raise ServiceError(f"{payable.number}'s smallest payment is {smallest}.")
 
 
 def create(
