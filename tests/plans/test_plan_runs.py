@@ -243,3 +243,24 @@ def test_reminders_pause_while_a_plan_is_active_on_the_request(firm):
     assert due_for_reminder(firm_today()) == []
     plans.pause(plan(plan_id), db.session.get(User, setup.lawyer))
     assert [r.id for r in due_for_reminder(firm_today())] == [request_id]
+
+
+def test_a_plan_on_an_invoice_pays_it_into_operating_in_weekly_instalments(firm):
+    from tests.invoices.steps import invoice_for
+    from trustweb.models import Invoice, LedgerAccount
+
+    setup, _ = firm
+    invoice_id = invoice_for(setup, 300, 15_000)  # $450.00
+    start = firm_today()
+    plan_id = set_up_plan(setup, card(setup), invoice_id=invoice_id, amount_cents=20_000, frequency="weekly")
+
+    run_days(start, start + timedelta(days=21))
+
+    assert [(i.amount_cents, i.status) for i in instalments(plan_id)] == [
+        (20_000, "succeeded"),
+        (20_000, "succeeded"),
+        (5_000, "succeeded"),
+    ]
+    assert db.session.get(Invoice, invoice_id).status == "paid" and plan(plan_id).status == "completed"
+    receivable = db.session.scalar(select(LedgerAccount.balance_cents).where(LedgerAccount.kind == "receivable"))
+    assert receivable == 0
