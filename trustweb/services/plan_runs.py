@@ -341,6 +341,13 @@ def _notify(plan: PaymentPlan, instalment: PlanInstalment, payable: Payable, wha
     """The client (with a link to pay this instalment by hand) and the lawyer, through the outbox."""
     if payable.status == RequestStatus.DRAFT and not payable.is_invoice:
         payable.status, payable.sent_at = RequestStatus.SENT, utcnow()  # its link is the client's way to pay it
+        audit.record(
+            "request.sent",
+            payable,
+            before={"status": RequestStatus.DRAFT},
+            after={"status": payable.status, "to": payable.recipients, "why": f"instalment of plan {plan.id}"},
+            actor=_actor(plan),
+        )
     link = request_service.new_link(payable) if payable.is_open else None
     context = {
         "plan": plan,

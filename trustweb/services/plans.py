@@ -353,11 +353,7 @@ def edit(
         cancelled = _cancel_waiting(plan, "Moved by an edit of the plan.") if next_due_on != plan.next_due_on else []
         plan.start_on, plan.next_due_on = next_due_on, next_due_on  # the schedule is counted from here now
     plan.amount_cents, plan.frequency, plan.method_id = amount_cents, frequency, method.id
-    db.session.flush()
-    after = audit.snapshot(plan, PLAN_FIELDS) | ({"instalments_cancelled": cancelled} if cancelled else {})
-    audit.record("plan.edited", plan, before=before, after=after, user=user)
-    db.session.commit()
-    return plan
+    return _audited(plan, "plan.edited", before, user, cancelled)
 
 
 def pause(plan: PaymentPlan, user: User) -> PaymentPlan:
@@ -387,11 +383,7 @@ def resume(plan: PaymentPlan, user: User) -> PaymentPlan:
     plan.status = PlanStatus.ACTIVE
     if cancelled:
         plan.failed_attempts = 0
-    db.session.flush()
-    after = audit.snapshot(plan, PLAN_FIELDS) | ({"instalments_cancelled": cancelled} if cancelled else {})
-    audit.record("plan.resumed", plan, before=before, after=after, user=user)
-    db.session.commit()
-    return plan
+    return _audited(plan, "plan.resumed", before, user, cancelled)
 
 
 def stop(plan: PaymentPlan, user: User) -> PaymentPlan:
@@ -400,18 +392,20 @@ def stop(plan: PaymentPlan, user: User) -> PaymentPlan:
     before = audit.snapshot(plan, PLAN_FIELDS)
     cancelled = _cancel_waiting(plan, "The plan was stopped.")
     plan.status, plan.next_due_on = PlanStatus.STOPPED, None
-    db.session.flush()
-    after = audit.snapshot(plan, PLAN_FIELDS) | ({"instalments_cancelled": cancelled} if cancelled else {})
-    audit.record("plan.stopped", plan, before=before, after=after, user=user)
-    db.session.commit()
-    return plan
+    return _audited(plan, "plan.stopped", before, user, cancelled)
 
 
 def _set_status(plan: PaymentPlan, status: str, user: User) -> PaymentPlan:
     before = audit.snapshot(plan, PLAN_FIELDS)
     plan.status = status
+    return _audited(plan, f"plan.{status}", before, user, [])
+
+
+def _audited(plan: PaymentPlan, action: str, before: dict[str, Any], user: User, cancelled: list[str]) -> PaymentPlan:
+    """The change recorded with its before and after (and the waiting instalments it cancelled), committed."""
     db.session.flush()
-    audit.record(f"plan.{status}", plan, before=before, after=audit.snapshot(plan, PLAN_FIELDS), user=user)
+    after = audit.snapshot(plan, PLAN_FIELDS) | ({"instalments_cancelled": cancelled} if cancelled else {})
+    audit.record(action, plan, before=before, after=after, user=user)
     db.session.commit()
     return plan
 

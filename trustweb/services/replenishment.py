@@ -108,14 +108,7 @@ def replenish(matter_id: int) -> str | None:
         request_service.send_request(asked, matter.lawyer)
         return f"{asked.number} sent: {matter.client.name} asked for the top-up on {matter.number}."
     if asked.paid_cents == 0 and asked.amount_cents != position.top_up_cents:
-        before = asked.amount_cents
-        asked.amount_cents = position.top_up_cents
-        audit.record(
-            "request.amount_followed_balance",
-            asked,
-            before={"amount_cents": before},
-            after={"amount_cents": asked.amount_cents, "held_cents": position.held_cents},
-        )
+        _follow(asked, position)
         db.session.commit()
         now = _money(asked.amount_cents, asked.bank_account)
         return f"{asked.number} now asks for {now}: {matter.number}'s balance moved."
@@ -192,7 +185,7 @@ def _waiting_payment(request: TrustRequest) -> bool:
 
 
 def _follow(asked: TrustRequest, position: evergreen.Evergreen) -> TrustRequest:
-    """A draft not yet charged asks for the top-up as the balance now stands."""
+    """Its amount follows the balance (nothing paid on it yet): the top-up as the balance now stands."""
     if asked.amount_cents != position.top_up_cents and position.top_up_cents > 0:
         before = asked.amount_cents
         asked.amount_cents = position.top_up_cents
