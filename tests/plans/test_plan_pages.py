@@ -155,3 +155,55 @@ def test_the_client_sees_their_plan_read_only_on_the_portals_home(app, firm, mai
     home = text(browser.get("/portal/"))
     assert "Visa ending 4242 is charged $250.00 every month; next on" in home
     assert "/plans/" not in home
+
+
+def test_the_plan_page_lists_each_instalment_with_its_receipt_or_why_it_failed(app, firm):
+    from tests.plans.steps import DECLINES, worker_on
+
+    setup, request_id = firm
+    with app.app_context():
+        good = set_up_plan(setup, card(setup), request_id=request_id, amount_cents=100_000)
+        worker_on(days_ahead(0))
+        receipt = plan(good).instalments[0].payment.receipt_number
+        _, other_request = firm_with_request_for_b(setup)
+        bad = set_up_plan_for_b(setup, card_for_b(setup, DECLINES), other_request)
+        worker_on(days_ahead(0))
+    lawyer = signed_in(app, setup.lawyer)
+    page = text(lawyer.get(f"/plans/{good}"))
+    assert receipt in page and "$1,000.00" in page and "Succeeded" in page
+    declined = text(lawyer.get(f"/plans/{bad}"))
+    assert "declined" in declined and f"next try {iso(days_ahead(3))}" in declined
+
+
+def firm_with_request_for_b(setup):
+    from tests.requests.steps import gen_request, send
+
+    request_id = gen_request(
+        setup, contact_id=setup.client_b, matter_id=setup.matter_b1, allow_partial=True, recipients=("ben@example.com",)
+    )
+    send(request_id, setup.lawyer)
+    return setup, request_id
+
+
+def card_for_b(setup, number):
+    from tests.methods.test_charge_saved import saved
+
+    return saved(setup, number, contact_id=setup.client_b)
+
+
+def set_up_plan_for_b(setup, method_id, request_id):
+    from trustweb.models import Contact, SavedMethod, TrustRequest, User
+    from trustweb.services import plans as plan_service
+    from trustweb.services.trust import firm_today
+
+    return plan_service.create(
+        db.session.get(Contact, setup.client_b),
+        db.session.get(SavedMethod, method_id),
+        plan_service.Target(request=db.session.get(TrustRequest, request_id)),
+        amount_cents=100_000,
+        frequency="monthly",
+        start_on=firm_today(),
+        ends="paid",
+        payments_total=None,
+        user=db.session.get(User, setup.lawyer),
+    ).id

@@ -171,3 +171,18 @@ def test_a_crash_after_the_top_up_was_charged_books_it_once(app, firm, monkeypat
         [payment] = payments()
         assert payment.status == "succeeded" and held(firm) == 500_000
         assert payment.idempotency_key == f"evergreen-{firm.matter_a1}-{payment.trust_request_id}-1"
+
+
+def test_the_client_turns_it_off_and_a_client_without_a_saved_method_is_told_to_save_one(app, firm, mailbox):
+    with app.app_context():
+        ledger_id = trust_ledger(firm.account, Holder(firm.client_a, firm.matter_a1)).id
+    browser = signed_in_client(app, mailbox, firm, firm.client_a, "ada@example.com")
+    url = f"/portal/ledgers/{ledger_id}/top-ups"
+    assert "save a card or bank account with us first" in browser.get(url).get_data(as_text=True)
+    with app.app_context():
+        authorise(firm)
+    assert post(browser, f"{url}/stop").status_code == 303
+    with app.app_context():
+        assert db.session.get(Matter, firm.matter_a1).evergreen_method_id is None
+        stopped = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "matter.top_up_stopped"))
+        assert stopped.actor.startswith(f"client {firm.client_a}")
