@@ -14,11 +14,6 @@ from trustweb.models import AuditEvent, PaymentPlan
 
 
 @pytest.fixture
-def app(mailing_app):
-    return mailing_app
-
-
-@pytest.fixture
 def firm(app):
     with app.app_context():
         return firm_with_request()

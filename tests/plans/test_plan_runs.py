@@ -29,11 +29,6 @@ from trustweb.services.trust import Holder, firm_today
 
 
 @pytest.fixture
-def app(mailing_app):
-    return mailing_app
-
-
-@pytest.fixture
 def firm(app):
     with app.app_context():
         yield firm_with_request()

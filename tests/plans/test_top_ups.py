@@ -22,11 +22,6 @@ from trustweb.services.trust import Holder
 
 
 @pytest.fixture
-def app(mailing_app):
-    return mailing_app
-
-
-@pytest.fixture
 def firm(app):
     """Client A's first matter: minimum $2,000.00, target $5,000.00; it holds $2,500.00."""
     with app.app_context():
