@@ -18,7 +18,7 @@ from trustweb.auth.permissions import can, public
 from trustweb.database import write_transaction
 from trustweb.extensions import client_address, db, limiter
 from trustweb.ledger.money import plain_cents
-from trustweb.models import Contact, FirmSettings, Payment, PaymentStatus
+from trustweb.models import AccountKind, Contact, FirmSettings, Payment, PaymentStatus
 from trustweb.models.base import utcnow
 from trustweb.models.requests import LinkState
 from trustweb.pay import bp, receipts
@@ -70,11 +70,13 @@ def processor_of(payable):
     return g.processor
 
 
-def can_save_card(processor):
+def can_save_card(processor, account):
     """Whether the card form offers to save the card: our own form, and the firm's saved methods kept by the same
     processor (the default trust account's)."""
     if processor is None or processor.hosted:
         return False
+    if account.kind == AccountKind.TRUST and account.is_default:
+        return True  # paid into the account that keeps saved methods: its processor is this one
     saver = method_setup.saving_processor()
     return saver is not None and saver.name == processor.name
 
@@ -83,7 +85,7 @@ def page(token, link, form, status=200, error=None):
     payable = link.payable
     processor = processor_of(payable)
     shown = {"token": token, "payable": payable, "form": form, "error": error, "processor": processor}
-    if can_save_card(processor):
+    if can_save_card(processor, payable.bank_account):
         shown["consent"] = method_setup.consent_text()
     return render_template("pay/show.html", **shown), status
 
@@ -156,7 +158,11 @@ def pay(token):
             payment = payment_service.pay_by_card(
                 link, form.amount.cents, form.card(), form.checkout.data, form.email.data
             )
-            if form.save_card.data and payment.status == PaymentStatus.SUCCEEDED and can_save_card(processor):
+            if (
+                form.save_card.data
+                and payment.status == PaymentStatus.SUCCEEDED
+                and can_save_card(processor, link.payable.bank_account)
+            ):
                 return after_payment(token, link, form, payment, saved=save_card(link, form))
     except Declined as error:
         return page(token, link, retry(form), 402, error=str(error))
