@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.factories import trust_ledger
 from tests.requests.steps import count, gen_firm, gen_request, payments, send
@@ -20,10 +20,12 @@ from trustweb.models import (
     TrustRequest,
     User,
 )
+from trustweb.models.base import utcnow
 from trustweb.payments import AuthenticationRequired, CardDetails, Declined
 from trustweb.payments import TestProcessor as Processor
 from trustweb.refusals import ServiceError
 from trustweb.services import saved_methods
+from trustweb.services.payments import new_payment
 from trustweb.services.trust import Holder, firm_today
 
 CONSENT = "I authorise Hartwell Law to charge this card for payments I agree to."
@@ -153,3 +155,45 @@ def test_removing_a_method_pauses_its_plans_stops_its_top_ups_and_it_charges_no_
         charge(setup, request_id, method_id)
     removed = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "method.removed"))
     assert json.loads(removed.after)["plans_paused"] == [plan.id]
+
+
+def test_a_method_removed_by_someone_else_meanwhile_is_not_charged(firm):
+    """The worker holds the method as it was when it read the plan; staff remove it and commit before the charge."""
+    setup, request_id = firm
+    method_id = saved(setup)
+    stale = db.session.get(SavedMethod, method_id)
+    assert stale.active
+    session = db.session()
+    session.expire_on_commit = False  # the worker's copy stays as read
+    session.commit()
+    session.expire_on_commit = True
+    with db.engine.begin() as other:  # another session: the session's copy of the method knows nothing of it
+        other.execute(update(SavedMethod).where(SavedMethod.id == method_id).values(removed_at=utcnow()))
+
+    with pytest.raises(ServiceError, match="was removed"):
+        charge(setup, request_id, method_id)
+    assert payments() == []
+
+
+def test_a_charge_never_takes_what_a_payment_on_its_way_may_bring_in(firm):
+    """A bank payment on its way (or a checkout open) holds back its amount: the saved method is not charged for it
+    again."""
+    setup, request_id = firm
+    method_id = saved(setup)
+    request = db.session.get(TrustRequest, request_id)
+    db.session.add(
+        new_payment(
+            request,
+            "bank-payment-on-its-way",
+            500_000,
+            method="ach",
+            processor="test",
+            status=PaymentStatus.PENDING,
+            received_on=firm_today(),
+        )
+    )
+    db.session.commit()
+
+    with pytest.raises(ServiceError, match="in progress"):
+        charge(setup, request_id, method_id)
+    assert [p.status for p in payments()] == [PaymentStatus.PENDING]

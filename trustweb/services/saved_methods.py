@@ -32,6 +32,7 @@ from trustweb.payments.keys import stripe_keys
 from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
+from trustweb.services.checkout import reserved_cents
 from trustweb.services.firm import default_account
 from trustweb.services.payments import PAYMENT_FIELDS, book_payment, check_amount, existing, lock_payable, new_payment
 from trustweb.services.trust import firm_today
@@ -120,7 +121,20 @@ def usable_for(method: SavedMethod, account: BankAccount) -> bool:
 def remove(method: SavedMethod, *, user: User | None, actor: str | None = None) -> SavedMethod:
     """Forget a saved method, here and at the processor: plans charging it pause, and a matter's automatic top-up
     from it stops. Audited."""
-    method = db.session.scalar(select(SavedMethod).where(SavedMethod.id == method.id).with_for_update()) or method
+    # Its plans and matters first, then the method: the order a plan's charge takes them (plan, ..., method), so a
+    # removal and a charge never wait on each other crosswise. A charge under way finishes first.
+    db.session.scalars(
+        select(PaymentPlan.id).where(PaymentPlan.method_id == method.id).order_by(PaymentPlan.id).with_for_update()
+    ).all()
+    db.session.scalars(
+        select(Matter.id).where(Matter.evergreen_method_id == method.id).order_by(Matter.id).with_for_update()
+    ).all()
+    method = db.session.execute(
+        select(SavedMethod)
+        .where(SavedMethod.id == method.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     if not method.active:
         return method
     processor = processor_named(method.processor, method.bank_account, FirmSettings.get())
@@ -157,6 +171,15 @@ def remove(method: SavedMethod, *, user: User | None, actor: str | None = None) 
     return method
 
 
+def _hold(method: SavedMethod) -> SavedMethod:
+    return db.session.execute(
+        select(SavedMethod)
+        .where(SavedMethod.id == method.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def charge(
     payable: Payable,
     method: SavedMethod,
@@ -183,7 +206,15 @@ def charge(
     if payable.is_invoice and payable.status == payable.Status.DRAFT:
         raise ServiceError(f"{payable.number} is a draft; send it before charging it.")
     check_amount(payable, amount_cents)
+    if amount_cents > payable.payable_cents - reserved_cents(payable):
+        raise ServiceError(
+            f"A payment on {payable.number} is in progress (a checkout or a bank payment on its way); "
+            "nothing was charged, so the client is not asked twice for the same money."
+        )
     account = payable.bank_account
+    # The method read afresh and held (shared) to the commit: a removal that committed first is seen, and one
+    # that comes now waits for this charge. The payable's lock was taken first; the method's is always last.
+    method = _hold(method)
     if not method.active:
         raise ServiceError(f"{method.label} was removed; it can no longer be charged.")
     if not usable_for(method, account):
