@@ -31,10 +31,12 @@ def htmx_script():
     return {"src": HTMX_CDN_URL, "integrity": HTMX_SRI, "fallback": local}
 
 
-def money(cents):
+def money(cents, currency=None):
+    """Cents written in a currency: the bank account's the money is in (`amount | money(account.currency)`), or
+    the firm's when none is given. Babel's en_US signs tell each currency apart ($, CA$, €, £, A$, NZ$)."""
     if cents is None:
         return ""
-    return format_cents(cents, firm().currency)
+    return format_cents(cents, currency or firm().currency)
 
 
 def on_firm_clock(moment):

@@ -5,6 +5,7 @@ anything ambiguous ("1.234", "1e3"), negative, or larger than MAX_CENTS.
 """
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 
@@ -72,6 +73,14 @@ def _currency_layout(currency: str, locale: str) -> tuple[str, str, str, str]:
     if match is None:
         raise ValueError(f"cannot lay out amounts like {sample!r}")
     return match.group(1), match.group("group"), match.group(3), match.group(4)
+
+
+def format_totals(totals: Mapping[str, int], locale: str = "en_US") -> str:
+    """Amounts of several currencies, each written in its own and never added: "$1,000.00 and CA$250.00"."""
+    shown = [format_cents(cents, currency, locale) for currency, cents in sorted(totals.items())]
+    if not shown:
+        return format_cents(0, "USD", locale)
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def plain_cents(cents: int) -> str:

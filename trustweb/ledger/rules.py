@@ -59,6 +59,10 @@ class CrossesTrustAccounts(LedgerError):
     pass
 
 
+class MixedCurrencies(LedgerError):
+    pass
+
+
 class InsufficientFunds(LedgerError):
     pass
 
@@ -120,6 +124,12 @@ def check_balanced(postings: Sequence[Posting]) -> None:
         raise ZeroAmount("A line cannot be for zero.")
     if residual(postings) != 0:
         raise UnbalancedEntry(f"The entry is out of balance by {residual(postings)} cents.")
+    # Cents of two currencies are not the same money: an entry balances in one currency or not at all.
+    currencies = {p.ledger.currency for p in postings}
+    if len(currencies) > 1:
+        raise MixedCurrencies(
+            f"One entry cannot move money in {' and '.join(sorted(currencies))}: each currency keeps its own books."
+        )
     # Invariant 4: within each trust account the lines net to zero, so the bank's balance
     # always equals what is held for clients and the firm.
     per_account: dict[int | None, int] = {}

@@ -106,6 +106,13 @@ class Invoice(Model):
         return self.receivable_entry.bank_account if self.receivable_entry is not None else None
 
     @property
+    def currency(self) -> str | None:
+        """What the invoice is owed in: its operating account's currency (None for a draft, owed to no account
+        yet: then the firm's, which the money filter writes for None)."""
+        account = self.bank_account
+        return account.currency if account is not None else None
+
+    @property
     def lawyer(self):
         return self.matter.lawyer or self.created_by
 

@@ -91,6 +91,11 @@ class Payment(Model):
         return PAYMENT_STATUSES[self.status]
 
     @property
+    def currency(self) -> str:
+        """What the payment was made in: its bank account's currency."""
+        return self.bank_account.currency
+
+    @property
     def payable(self):
         """What the payment paid: its trust request or its invoice."""
         return self.invoice if self.invoice_id is not None else self.request

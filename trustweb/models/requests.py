@@ -122,6 +122,11 @@ class TrustRequest(Model):
     Status = RequestStatus  # what code that takes a request or an invoice compares the status with
 
     @property
+    def currency(self) -> str:
+        """What the request asks for money in: its trust account's currency."""
+        return self.bank_account.currency
+
+    @property
     def due_cents(self):
         return self.amount_cents - self.paid_cents
 

@@ -32,6 +32,7 @@ class Charge:
     fee_cents: int
     last4: str | None = None
     pending: bool = False  # a bank payment on its way: the processor confirms it later
+    currency: str = "USD"  # what the processor charged in: the account's currency, which the fee is in too
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,10 @@ class Processor:
 
     # A processor with a card form of its own (hosted False):
 
-    def charge_card(self, amount_cents: int, card: CardDetails, idempotency_key: str, description: str) -> Charge:
-        """Take the money or raise Declined; returns a Charge."""
+    def charge_card(
+        self, amount_cents: int, card: CardDetails, idempotency_key: str, description: str, *, currency: str
+    ) -> Charge:
+        """Take the money, in the currency of the account it goes to, or raise Declined; returns a Charge."""
         raise NotImplementedError
 
     def fee_for(self, amount_cents: int) -> int:

@@ -4,7 +4,8 @@ It behaves like a card network's test mode: the well-known test numbers
 succeed (4242 4242 4242 4242 and the other brands' equivalents), the
 well-known decline numbers are declined with the message a real processor
 gives, and anything else that passes the Luhn check succeeds. Its fee is the
-firm's configured rate (2.9% + 30 cents unless changed).
+firm's configured rate (2.9% + 30 cents unless changed), taken in the currency
+of the account paid into, which the Charge it returns records.
 """
 
 import hashlib
@@ -42,11 +43,14 @@ class TestProcessor(Processor):
         fee = (amount_cents * self.basis_points + 5_000) // 10_000 + self.fixed_cents
         return min(fee, amount_cents)
 
-    def charge_card(self, amount_cents: int, card: CardDetails, idempotency_key: str, description: str) -> Charge:
+    def charge_card(
+        self, amount_cents: int, card: CardDetails, idempotency_key: str, description: str, *, currency: str
+    ) -> Charge:
         if card.number in DECLINES:
             raise Declined(DECLINES[card.number])
         reference = "test_ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        return Charge(reference=reference, fee_cents=self.fee_for(amount_cents), last4=card.last4)
+        # The fee is the same rate in any currency, and in the charge's currency.
+        return Charge(reference=reference, fee_cents=self.fee_for(amount_cents), last4=card.last4, currency=currency)
 
     def save_card(self, card: CardDetails, idempotency_key: str) -> SavedDetails:
         if card.number in DECLINES:
@@ -79,7 +83,7 @@ class TestProcessor(Processor):
         if method_reference.startswith("test_pm_authenticate_"):
             raise AuthenticationRequired("Your bank asks you to confirm this payment yourself.")
         reference = "test_ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        return Charge(reference=reference, fee_cents=self.fee_for(amount_cents))
+        return Charge(reference=reference, fee_cents=self.fee_for(amount_cents), currency=currency)
 
     def forget_saved(self, method_reference: str) -> None:
         """Nothing is kept at the test processor: the reference alone was the method."""

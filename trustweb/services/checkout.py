@@ -28,6 +28,7 @@ from trustweb.services.payments import (
     PAYMENT_FIELDS,
     book_payment,
     check_amount,
+    check_card_accepted,
     existing,
     lock_payable,
     new_payment,
@@ -138,6 +139,7 @@ def open_checkout(
     The caller holds the payable's lock and has checked the key and the amount; `return_urls(payment)` gives
     where the processor's page sends the payer when done and when they go back; `user` is the staff member who
     took it (None: the client on the pay page)."""
+    check_card_accepted(payable)  # its fee is booked in its currency, or nothing is started
     processor = processor_for(payable.bank_account, FirmSettings.get())
     if not processor.hosted:
         raise ServiceError("This account takes cards on a form of ours, not on the processor's page.")
@@ -164,7 +166,7 @@ def open_checkout(
     try:
         checkout = processor.create_checkout(
             amount_cents=amount_cents,
-            currency=FirmSettings.get().currency,
+            currency=payable.bank_account.currency,  # the account's: a CAD trust account is paid in CAD
             description=(
                 f"Invoice {payable.number} for {payable.contact.name}"
                 if payable.is_invoice

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from trustweb.extensions import db
-from trustweb.ledger.money import format_cents
-from trustweb.models import MATTER_STATUSES, Contact, Counter, FirmSettings, LedgerAccount, Matter, MatterStatus, User
+from trustweb.ledger.money import format_totals
+from trustweb.models import MATTER_STATUSES, BankAccount, Contact, Counter, LedgerAccount, Matter, MatterStatus, User
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, portal
 
@@ -57,13 +57,16 @@ def next_matter_number(opened_on: date) -> str:
     return f"{year}-{Counter.next_value(f'matter-{year}'):04d}"
 
 
-def _held_in_trust(matter: Matter) -> int:
+def _held_in_trust(matter: Matter) -> dict[str, int]:
+    """What the matter holds in trust, per currency (never one figure across two)."""
+    rows = db.session.execute(
+        select(BankAccount.currency, func.sum(LedgerAccount.balance_cents))
+        .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+        .where(LedgerAccount.matter_id == matter.id)
+        .group_by(BankAccount.currency)
+    ).all()
     # int(): PostgreSQL's SUM of bigint is numeric, which would arrive as a Decimal.
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(LedgerAccount.matter_id == matter.id)
-        )
-    )
+    return {currency: int(total) for currency, total in rows if total}
 
 
 def _has_ledger(matter: Matter) -> bool:
@@ -111,8 +114,7 @@ def set_matter_status(matter: Matter, status: str, on_date: date) -> Matter:
     held = _held_in_trust(matter)
     if status == MatterStatus.CLOSED and held:
         raise ServiceError(
-            f"Matter {matter.number} still holds {format_cents(held, FirmSettings.get().currency)} in trust; "
-            "pay it out or transfer it first."
+            f"Matter {matter.number} still holds {format_totals(held)} in trust; pay it out or transfer it first."
         )
     matter.status = status
     matter.closed_on = on_date if status == MatterStatus.CLOSED else None

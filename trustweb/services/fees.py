@@ -19,7 +19,7 @@ from trustweb.ledger.keys import bank_key, expense_key, operating_key, receivabl
 from trustweb.ledger.money import format_cents
 from trustweb.models import BankAccount, JournalEntry, LedgerAccount, Payable, Payment, User
 from trustweb.refusals import ServiceError
-from trustweb.services.firm import default_account
+from trustweb.services.firm import operating_for
 from trustweb.services.journal import book_entry, lock_ledgers, lock_operating
 from trustweb.services.trust import check_entry_date, firm_today
 
@@ -103,8 +103,9 @@ def _kept_from_trust(payment: Payment, account: BankAccount) -> bool:
 def _fee_account(payment: Payment) -> tuple[BankAccount, bool]:
     """Where a payment's fee is booked: (the account, whether it is owed to trust as a shortfall)."""
     account = payment.bank_account
-    operating = default_account("operating") if account.kind == "trust" else account
-    # With no operating account to charge, the fee can only be owed to trust.
+    # The fee is in the payment's currency: booked to an operating account in that currency, never another's.
+    operating = operating_for(account.currency) if account.kind == "trust" else account
+    # With no operating account to charge (payments by card are refused then), the fee can only be owed to trust.
     if operating is None or _kept_from_trust(payment, account):
         return account, True
     return operating, False
@@ -178,9 +179,12 @@ def replace_shortfall(
     """The firm pays what it owes the trust account from operating: one transaction, two accounts."""
     rules.check_amount(amount_cents)
     check_entry_date(entry_date)
-    operating = default_account("operating")
+    operating = operating_for(account.currency)
     if operating is None:
-        raise ServiceError("Add an operating account first: the money comes from there.")
+        raise ServiceError(
+            f"Add an operating account in {account.currency} first: the money comes from there, in the trust "
+            "account's currency."
+        )
     ledgers = lock_ledgers(account, [], with_shortfall=True)
     owed = max(-ledgers[shortfall_key(account.id)].balance_cents, 0)
     if amount_cents > owed:

@@ -111,12 +111,14 @@ def save_account(account: BankAccount | None, values: Mapping[str, Any]) -> Bank
     if values["kind"] != "trust":
         values = {**values, "is_iolta": False}
     before = None if account is None else audit.snapshot(account, ACCOUNT_FIELDS)
+    touched = {values["currency"]} if before is None else {values["currency"], before["currency"]}
     if account is None:
         account = BankAccount(active=True, is_default=False)
         db.session.add(account)
     for field in ACCOUNT_FIELDS:
         setattr(account, field, values.get(field))
     db.session.flush()
+    _require_operating(touched)
     if account.is_default is False and default_account(account.kind) is None:
         account.is_default = True  # the first account of a kind is its default
     audit.record(
@@ -133,6 +135,40 @@ def currency_of(account: BankAccount | None) -> str:
     """The currency an amount is written in: its bank account's, or the firm's where it has none yet (a draft
     invoice is owed to no account)."""
     return account.currency if account is not None else FirmSettings.get().currency
+
+
+def operating_for(currency: str) -> BankAccount | None:
+    """The operating account that earns and pays in this currency (card fees, money moved from trust): the default
+    operating account when it is in this currency, else the first open one in it; None when there is none (asked
+    once per transaction)."""
+    return per_transaction(
+        ("operating account", currency),
+        lambda: db.session.scalar(
+            select(BankAccount)
+            .where(BankAccount.kind == "operating", BankAccount.active, BankAccount.currency == currency)
+            .order_by(BankAccount.is_default.desc(), BankAccount.id)
+            .limit(1)
+        ),
+    )
+
+
+def _require_operating(currencies: set[str]) -> None:
+    """Refuse a set-up where an open trust account's currency has no open operating account: its card fees
+    would have nowhere to go but another currency's books. A firm with no operating account yet is still
+    being set up (card payments wait for one, as they always have)."""
+    rows = db.session.execute(
+        select(BankAccount.kind, BankAccount.currency, BankAccount.name).where(BankAccount.active)
+    ).all()
+    operating = {row.currency for row in rows if row.kind == "operating"}
+    if not operating:
+        return
+    for row in rows:
+        if row.kind == "trust" and row.currency in currencies and row.currency not in operating:
+            raise ServiceError(
+                f"{row.name} is in {row.currency} and the firm has no open operating account in {row.currency}: "
+                f"add one first (the card fees of {row.currency} payments are booked there, never in another "
+                "currency)."
+            )
 
 
 def default_account(kind: str) -> BankAccount | None:
@@ -159,6 +195,8 @@ def set_account_active(account: BankAccount, active: bool) -> BankAccount:
     if not active and account.is_default:
         raise ServiceError("Make another account the default before closing this one.")
     account.active = active
+    db.session.flush()
+    _require_operating({account.currency})
     audit.record("bank_account.reopened" if active else "bank_account.closed", account, after={"active": active})
     db.session.commit()
     return account
@@ -184,6 +222,7 @@ def save_processor(account: BankAccount, values: Mapping[str, Any], user: User |
         values["fee_mode"],
         values["ach_hold_days"],
     )
+    _require_operating({account.currency})
     if account.processor == "stripe":
         keys = stripe_keys(account)
         if not keys.secret_key:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
 from trustweb.ledger import rules
@@ -27,6 +28,7 @@ from trustweb.models import (
     FirmSettings,
     Invoice,
     InvoiceStatus,
+    JournalEntry,
     LedgerAccount,
     Matter,
     TemplateKind,
@@ -91,6 +93,7 @@ def apply_trust(
         )
     if account is None or account.kind != "trust":
         raise ServiceError("Choose the trust account the money is held in.")
+    check_currency(invoice, account)
     operating_account()
     holder = trust_holder(invoice, from_client_funds)
     application = TrustApplication(
@@ -108,6 +111,16 @@ def apply_trust(
     _queue_notice(invoice, amount_cents, held)
     db.session.commit()
     return application
+
+
+def check_currency(invoice: Invoice, account: BankAccount) -> None:
+    """Trust money pays only an invoice in its own currency: cents of two currencies are not the same money."""
+    owed_in = currency_of(invoice.bank_account)
+    if account.currency != owed_in:
+        raise ServiceError(
+            f"{account.name} holds {account.currency} and {invoice.number} is owed in {owed_in}: trust money pays "
+            "only an invoice in its own currency."
+        )
 
 
 def _schedule(
@@ -157,6 +170,7 @@ def _move(
 ) -> LedgerAccount:
     """The money itself: out of the client's trust ledger, into operating against the receivable (no commit)."""
     operating = operating_account()
+    check_currency(invoice, account)  # again when a scheduled transfer runs: the invoice's currency is fixed
     today = firm_today()
     check_entry_date(today)
     amount_cents = application.amount_cents
@@ -312,9 +326,10 @@ def _queue_notice(
     trust_after = held.balance_cents - (amount_cents if scheduled else 0)
     values = {
         **common_values(invoice, firm),
-        "amount_applied": format_cents(amount_cents, firm.currency),
-        "amount_due": format_cents(due_after, firm.currency),
-        "trust_balance": format_cents(trust_after, firm.currency),
+        # Trust money pays only an invoice in its own currency (_check_currency): one currency for all three.
+        "amount_applied": format_cents(amount_cents, held.bank_account.currency),
+        "amount_due": format_cents(due_after, held.bank_account.currency),
+        "trust_balance": format_cents(trust_after, held.bank_account.currency),
     }
     if token is not None and application is not None and application.run_on is not None:  # scheduled
         values["transfer_date"] = application.run_on.strftime("%B %-d, %Y")
@@ -352,19 +367,27 @@ def available_for(invoice: Invoice, account: BankAccount | None, from_client_fun
 
 
 def trust_account_for(invoice: Invoice) -> BankAccount | None:
-    """The trust account holding this client's money for the matter (else client funds, else the default)."""
+    """The trust account holding this client's money for the matter (else client funds, else the default), in the
+    invoice's currency: never one whose money could not pay it."""
+    currency = currency_of(invoice.bank_account)
     for holder in (trust_holder(invoice, False), trust_holder(invoice, True)):
         pattern = client_key_in_any_account(invoice.contact_id, holder.matter_id)  # the invoice's client's
         account_id = db.session.scalar(
             select(LedgerAccount.bank_account_id)
             .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
-            .where(LedgerAccount.key.like(pattern), LedgerAccount.balance_cents > 0, BankAccount.active)
+            .where(
+                LedgerAccount.key.like(pattern),
+                LedgerAccount.balance_cents > 0,
+                BankAccount.active,
+                BankAccount.currency == currency,
+            )
             .order_by(LedgerAccount.balance_cents.desc())
             .limit(1)
         )
         if account_id:
             return db.session.get(BankAccount, account_id)
-    return default_account("trust")
+    default = default_account("trust")
+    return default if default is not None and default.currency == currency else None
 
 
 def batch_plan(lawyer_id: int | None = None) -> list[PlanItem]:
@@ -375,6 +398,8 @@ def batch_plan(lawyer_id: int | None = None) -> list[PlanItem]:
     """
     statement = (
         select(Invoice)
+        # Each invoice's currency (its operating account's) comes with it, not one query a row.
+        .options(joinedload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account))
         .join(Matter, Matter.id == Invoice.matter_id)
         .where(Invoice.status.in_(OPEN_INVOICE))
         .order_by(Invoice.issued_on, Invoice.id)

@@ -173,7 +173,7 @@ def common_values(invoice: Invoice, firm: FirmSettings) -> dict[str, str]:
         "firm_name": firm.firm_name,
         "lawyer": invoice.lawyer.name,
         "invoice_number": invoice.number,
-        "invoice_total": format_cents(invoice.total_cents, firm.currency),
+        "invoice_total": format_cents(invoice.total_cents, invoice.currency or firm.currency),
     }
 
 
@@ -185,13 +185,14 @@ def invoice_email(invoice: Invoice, link_url: str) -> tuple[str, str, Markup]:
 def merge_values(invoice: Invoice, link_url: str) -> dict[str, str]:
     """The invoice email's merge fields."""
     firm = FirmSettings.get()
+    currency = invoice.currency or firm.currency
     lines = "\n".join(
-        f"  {line.line_date.isoformat()}  {line.description}  {format_cents(line.amount_cents, firm.currency)}"
+        f"  {line.line_date.isoformat()}  {line.description}  {format_cents(line.amount_cents, currency)}"
         for line in invoice.lines
     )
     return {
         **common_values(invoice, firm),
-        "amount_due": format_cents(invoice.payable_cents, firm.currency),
+        "amount_due": format_cents(invoice.payable_cents, currency),
         "due_date": invoice.due_on.strftime("%B %-d, %Y") if invoice.due_on else "on receipt",
         "invoice_lines": lines,
         "notes": invoice.notes or "",

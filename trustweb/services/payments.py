@@ -26,7 +26,7 @@ from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
 from trustweb.services import requests as request_service
 from trustweb.services.fees import book_fee, hold_fee_ledgers, operating_keys
-from trustweb.services.firm import currency_of, default_account
+from trustweb.services.firm import currency_of, operating_for
 from trustweb.services.journal import book_entry, lock_operating
 from trustweb.services.portal import with_portal_note
 from trustweb.services.trust import METHODS, Holder, check_entry_date, firm_today, post_deposit
@@ -98,6 +98,19 @@ def check_staff_amount(payable: Payable, amount_cents: int | None, verb: str) ->
     if amount_cents > payable.payable_cents:
         raise ServiceError(f"{_money(payable.payable_cents, payable)} is due on {payable.number}; {verb} at most that.")
     return amount_cents
+
+
+def check_card_accepted(payable: Payable) -> None:
+    """Refuse a card payment before any money moves when its fee could not be booked in its own currency: the
+    account it goes to is closed, or the firm has no open operating account in that account's currency."""
+    account = payable.bank_account
+    if not account.active:
+        raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
+    if operating_for(account.currency) is None:
+        raise ServiceError(
+            f"Card payments in {account.currency} are not available at the moment (the firm has no operating "
+            f"account in {account.currency}). Please contact the firm, or pay by wire or cheque."
+        )
 
 
 def existing(idempotency_key: str, payable: Payable | None = None) -> Payment | None:
@@ -182,10 +195,9 @@ def charge_card(
     """Charge the card and book the payment: the pay link's and the desk's path alike. The caller holds the
     payable's lock and has checked the key and the amount; `user` is the staff member who took it (None: the
     client on the pay page)."""
-    operating = default_account("operating")
-    if operating is None or not operating.active or not payable.bank_account.active:
-        raise ServiceError("Card payments are not available at the moment. Please contact the firm.")
-    processor = processor_for(payable.bank_account, FirmSettings.get())
+    check_card_accepted(payable)
+    account = payable.bank_account
+    processor = processor_for(account, FirmSettings.get())
     if processor.hosted:
         raise ServiceError("Cards for this account are paid on the processor's own page; start a checkout.")
     payment = new_payment(
@@ -201,7 +213,9 @@ def charge_card(
         created_by_id=user.id if user else None,
     )
     try:
-        charge = processor.charge_card(amount_cents, card, idempotency_key, f"{payable.number} {payable.contact.name}")
+        charge = processor.charge_card(
+            amount_cents, card, idempotency_key, f"{payable.number} {payable.contact.name}", currency=account.currency
+        )
     except Declined as error:
         payment.status, payment.failure_message = PaymentStatus.FAILED, str(error)
         db.session.add(payment)
@@ -336,7 +350,7 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
     to = [payment.payer_email] if payment.payer_email else payable.recipient_list
     if to:
         email = (
-            f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, firm.currency)} received by "
+            f"Receipt {payment.receipt_number}: {format_cents(payment.amount_cents, payment.currency)} received by "
             f"{firm.firm_name}",
             render_template("email/receipt.txt", **context),
             render_template("email/receipt.html", **context),
@@ -364,7 +378,7 @@ def _queue_receipts(payable: Payable, payment: Payment) -> None:
         mail.queue(
             "lawyer_notice",
             [lawyer.email],
-            f"{payable.contact.name} paid {format_cents(payment.amount_cents, firm.currency)} on {payable.number}",
+            f"{payable.contact.name} paid {format_cents(payment.amount_cents, payment.currency)} on {payable.number}",
             render_template("email/lawyer_notice.txt", **context),
             about=payable,
             reply_to=payment.payer_email,

@@ -193,8 +193,8 @@ def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:
     matter = request.matter
     return {
         "client_name": request.contact.name,
-        "amount_due": format_cents(request.due_cents, firm.currency),
-        "amount_requested": format_cents(request.amount_cents, firm.currency),
+        "amount_due": format_cents(request.due_cents, request.currency),
+        "amount_requested": format_cents(request.amount_cents, request.currency),
         "due_date": request.due_on.strftime("%B %-d, %Y") if request.due_on else "on receipt",
         "matter": f"{matter.number} · {matter.description}" if matter else "funds held for you in trust",
         "firm_name": firm.firm_name,
