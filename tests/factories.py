@@ -66,7 +66,7 @@ def gen_account(name=None, kind="trust", is_default=False, **fields):
         name=name or f"{kind.title()} {next(_seq)}",
         kind=kind,
         is_iolta=fields.pop("is_iolta", kind == "trust"),
-        currency="USD",
+        currency=fields.pop("currency", "USD"),
         is_default=is_default,
         **fields,
     )

@@ -4,7 +4,7 @@ from flask import current_app, url_for
 
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
-from trustweb.ledger.money import format_cents, plain_cents
+from trustweb.ledger.money import format_cents, format_totals, plain_cents
 from trustweb.qr import qr_svg
 from trustweb.services.trust import firm_time
 
@@ -39,6 +39,12 @@ def money(cents, currency=None):
     return format_cents(cents, currency or firm().currency)
 
 
+def money_totals(totals):
+    """Sums kept per currency ({"CAD": 25000, "USD": 100000}), each written in its own: "$1,000.00 and
+    CA$250.00"; never one figure across two currencies. Nothing is zero in the firm's currency."""
+    return format_totals(totals or {}, empty=firm().currency)
+
+
 def on_firm_clock(moment):
     """A stored moment (UTC) in the firm's time zone, for a template that formats it itself."""
     return firm_time(moment, firm()) if moment is not None else None
@@ -60,6 +66,7 @@ def firm_clock(moment, zone=False):
 
 def register(app):
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money_totals"] = money_totals
     app.jinja_env.filters["firm_time"] = on_firm_clock
     app.jinja_env.filters["firm_date"] = firm_date
     app.jinja_env.filters["firm_clock"] = firm_clock

@@ -71,7 +71,8 @@ class StripeProcessor(Processor):
     ) -> Checkout:
         params: SessionCreateParams = {
             "mode": "payment",
-            "allowed_payment_method_types": ["card", "us_bank_account"],
+            # A US bank payment (ACH) is taken in US dollars only: an account in another currency takes cards.
+            "allowed_payment_method_types": ["card", "us_bank_account"] if currency.lower() == "usd" else ["card"],
             "line_items": [
                 {
                     "price_data": {

@@ -1,4 +1,5 @@
-"""check-books: re-derive every balance from the journal lines and check invariants 2 to 5."""
+"""check-books: re-derive every balance from the journal lines and check invariants 2 to 5, and that no entry
+mixes two currencies."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from sqlalchemy import case, func, select, text
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.ledger.rules import HELD_KINDS, NORMAL_SIGN, TRUST_KINDS
-from trustweb.models import DepositClearance, JournalEntry, JournalLine, LedgerAccount
+from trustweb.models import BankAccount, DepositClearance, JournalEntry, JournalLine, LedgerAccount
 from trustweb.models.append_only import APPEND_ONLY_TABLES
 from trustweb.models.balances import TRIGGER_NAMES as BALANCE_TRIGGERS
 
@@ -25,6 +26,7 @@ def check_books() -> list[str]:
     problems: list[str] = []
     problems += _unbalanced_entries()
     problems += _entries_crossing_trust_accounts()
+    problems += _entries_mixing_currencies()
     ledgers = db.session.scalars(select(LedgerAccount).order_by(LedgerAccount.key)).all()
     derived = _derived_balances()
     uncleared = _derived_uncleared()
@@ -64,6 +66,18 @@ def _unbalanced_entries() -> list[str]:
     return [
         f"entry JE-{entry_id:06d} does not balance (off by {total} cents, {n} lines)" for entry_id, total, n in rows
     ] + [f"entry JE-{entry_id:06d} has no lines" for entry_id in orphans]
+
+
+def _entries_mixing_currencies() -> list[str]:
+    """Entries whose lines move ledgers of bank accounts in more than one currency (rules.MixedCurrencies)."""
+    entry_ids = db.session.scalars(
+        select(JournalLine.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
+        .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+        .group_by(JournalLine.entry_id)
+        .having(func.count(BankAccount.currency.distinct()) > 1)
+    ).all()
+    return [f"entry JE-{entry_id:06d} moves money in more than one currency" for entry_id in entry_ids]
 
 
 def _entries_crossing_trust_accounts() -> list[str]:

@@ -1,8 +1,11 @@
 """Evergreen retainers: a matter's minimum and target trust balance, and the matters that have fallen below.
 
-A matter is below its minimum when what its client ledgers hold (in every trust account) is less than the
-minimum it was given. The top-up asked for is what brings it back to the target (or, with no target, to the
-minimum). Closed matters are left out: nothing more is spent on them.
+A matter is below its minimum when what its client ledgers hold (in every trust account of the firm's currency)
+is less than the minimum it was given. The minimum and the target are amounts in the firm's currency: money held
+for the matter in a trust account of another currency is not added to them (cents of two currencies are not the
+same money), and a top-up is asked into a trust account of the firm's currency. The top-up asked for is what
+brings it back to the target (or, with no target, to the minimum).
+Closed matters are left out: nothing more is spent on them.
 """
 
 from dataclasses import dataclass
@@ -13,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from trustweb.extensions import db
-from trustweb.models import LedgerAccount, Matter, MatterStatus, User
+from trustweb.models import BankAccount, FirmSettings, LedgerAccount, Matter, MatterStatus, User
 from trustweb.services.reports import Column, Filters, Report, ReportRow
 
 
@@ -42,10 +45,16 @@ class Evergreen:
 
 
 def held_in_trust() -> Any:
-    """What a matter's client ledgers hold, in every trust account: a correlated subquery on Matter."""
+    """What a matter's client ledgers hold, in every trust account of the firm's currency: a correlated subquery
+    on Matter."""
     return (
         select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0))
-        .where(LedgerAccount.kind == "client", LedgerAccount.matter_id == Matter.id)
+        .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+        .where(
+            LedgerAccount.kind == "client",
+            LedgerAccount.matter_id == Matter.id,
+            BankAccount.currency == FirmSettings.get().currency,
+        )
         .scalar_subquery()
     )
 

@@ -28,6 +28,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import (
     BankAccount,
+    FirmSettings,
     LedgerAccount,
     Matter,
     MatterStatus,
@@ -117,11 +118,17 @@ def replenish(matter_id: int) -> str | None:
 
 
 def account_of(matter: Matter) -> BankAccount | None:
-    """Where the matter's top-up goes: the trust account holding most of its money, else the firm's default."""
+    """Where the matter's top-up goes: the trust account of the firm's currency (the evergreen minimum's) holding
+    most of its money, else the firm's default."""
     held = db.session.scalar(
         select(BankAccount)
         .join(LedgerAccount, LedgerAccount.bank_account_id == BankAccount.id)
-        .where(LedgerAccount.kind == "client", LedgerAccount.matter_id == matter.id, BankAccount.active)
+        .where(
+            LedgerAccount.kind == "client",
+            LedgerAccount.matter_id == matter.id,
+            BankAccount.active,
+            BankAccount.currency == FirmSettings.get().currency,
+        )
         .order_by(LedgerAccount.balance_cents.desc(), BankAccount.id)
         .limit(1)
     )

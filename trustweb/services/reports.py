@@ -305,25 +305,32 @@ def request_payments(filters: Filters, today: date) -> Report:
     return report
 
 
-def dashboard_figures(today: date) -> dict[str, int]:
-    """The Dashboard's money at a glance: open and overdue trust requests, and payments received this month."""
+def dashboard_figures(today: date) -> dict[str, Any]:
+    """The Dashboard's money at a glance: open and overdue trust requests, and payments received this month; each
+    sum per currency (the currency of the account the money is asked into or was paid into), never one across
+    two."""
     due = TrustRequest.amount_cents - TrustRequest.paid_cents
-    count, open_cents, overdue_cents = db.session.execute(
+    asked = db.session.execute(
         select(
+            BankAccount.currency,
             func.count(),
             func.coalesce(func.sum(due), 0),
             func.coalesce(func.sum(case((TrustRequest.due_on < today, due), else_=0)), 0),
-        ).where(TrustRequest.status.in_(OUTSTANDING))
-    ).one()
-    month_count, month_cents = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.status.in_(RECEIVED), Payment.received_on >= today.replace(day=1), Payment.received_on <= today
         )
-    ).one()
+        .join(BankAccount, BankAccount.id == TrustRequest.bank_account_id)
+        .where(TrustRequest.status.in_(OUTSTANDING))
+        .group_by(BankAccount.currency)
+    ).all()
+    received = db.session.execute(
+        select(BankAccount.currency, func.count(), func.coalesce(func.sum(Payment.amount_cents), 0))
+        .join(BankAccount, BankAccount.id == Payment.bank_account_id)
+        .where(Payment.status.in_(RECEIVED), Payment.received_on >= today.replace(day=1), Payment.received_on <= today)
+        .group_by(BankAccount.currency)
+    ).all()
     return {
-        "open_count": count,
-        "open_cents": int(open_cents),
-        "overdue_cents": int(overdue_cents),
-        "month_count": month_count,
-        "month_cents": int(month_cents),
+        "open_count": sum(count for _, count, _, _ in asked),
+        "open": {currency: int(cents) for currency, _, cents, _ in asked},
+        "overdue": {currency: int(cents) for currency, _, _, cents in asked if cents},
+        "month_count": sum(count for _, count, _ in received),
+        "month": {currency: int(cents) for currency, _, cents in received},
     }

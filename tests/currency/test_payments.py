@@ -1,0 +1,64 @@
+"""A CAD trust account beside a USD one: the client pays in the account's currency, and its fee stays in it."""
+
+import re
+
+from sqlalchemy import func, select
+
+from tests.currency.steps import BARE_DOLLARS, expenses, gen_request, gen_two_currencies, pay_by_card
+from trustweb.extensions import db
+from trustweb.models import JournalEntry, OutboxMessage, Payment, TrustRequest
+from trustweb.services.books import check_books
+
+
+def test_a_cad_request_is_shown_paid_and_receipted_in_cad(app, client):
+    with app.app_context():
+        firm = gen_two_currencies()
+        request_id, path = gen_request(firm, firm.cad_trust, 25_000)
+    page = client.get(path).get_data(as_text=True)
+    assert "CA$250.00" in page
+    assert not re.search(BARE_DOLLARS + r"250\.00", page)  # never "$250.00" alone, as if US dollars
+
+    response = pay_by_card(client, path, "250.00")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "CA$250.00" in receipt and not re.search(BARE_DOLLARS + r"250\.00", receipt)
+    with app.app_context():
+        assert db.session.get(TrustRequest, request_id).status == "paid"
+        sent = db.session.scalars(select(OutboxMessage).where(OutboxMessage.trust_request_id == request_id)).all()
+        receipt_mail = next(m for m in sent if m.kind == "receipt")
+        assert "CA$250.00" in receipt_mail.subject and "CA$250.00" in receipt_mail.text_body
+        notice = next(m for m in sent if m.kind == "lawyer_notice")
+        assert "CA$250.00" in notice.subject and not re.search(BARE_DOLLARS, notice.text_body)
+
+
+def test_the_fee_of_a_cad_payment_is_booked_to_the_cad_operating_account_and_none_to_usd(app, client):
+    with app.app_context():
+        firm = gen_two_currencies()
+        _, cad_path = gen_request(firm, firm.cad_trust, 100_000)
+        _, usd_path = gen_request(firm, firm.usd_trust, 50_000)
+    assert pay_by_card(client, cad_path, "1000.00").status_code == 303
+    with app.app_context():
+        # 2.9% + 30 cents of CA$1,000.00, in Canadian cents, from the CAD operating account only
+        assert expenses(firm.cad_operating) == 2_930
+        assert expenses(firm.usd_operating) == 0
+        payment = db.session.scalar(select(Payment))
+        assert payment.fee_entry.bank_account_id == firm.cad_operating
+    assert pay_by_card(client, usd_path, "500.00").status_code == 303
+    with app.app_context():
+        assert (expenses(firm.cad_operating), expenses(firm.usd_operating)) == (2_930, 1_480)
+        assert check_books() == []
+
+
+def test_a_payment_into_a_currency_with_no_operating_account_is_refused_before_money_moves(app, client):
+    with app.app_context():
+        firm = gen_two_currencies(cad_operating=False)  # made before settings refused it, or by hand
+        request_id, path = gen_request(firm, firm.cad_trust, 25_000)
+        entries = db.session.scalar(select(func.count()).select_from(JournalEntry))
+    response = pay_by_card(client, path, "250.00")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Card payments in CAD are not available" in page and "no operating account in CAD" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+        assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == entries
+        assert db.session.get(TrustRequest, request_id).paid_cents == 0
