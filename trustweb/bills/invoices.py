@@ -16,14 +16,23 @@ from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
-from trustweb.models import INVOICE_STATUSES, Invoice, JournalLine, Matter, MatterStatus, OutboxMessage
+from trustweb.models import (
+    INVOICE_STATUSES,
+    BankAccount,
+    Invoice,
+    JournalEntry,
+    JournalLine,
+    Matter,
+    MatterStatus,
+    OutboxMessage,
+)
 from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.pdf import pdf_response, render_pdf
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services import payments as payment_service
 from trustweb.services.trust import firm_today
-from trustweb.templating import money
+from trustweb.templating import firm, money, money_totals
 from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial, paginate
 
 FILTERS = {"open": "Open", **INVOICE_STATUSES, "all": "All"}
@@ -34,23 +43,31 @@ FILTERS = {"open": "Open", **INVOICE_STATUSES, "all": "All"}
 def invoices():
     status = request.args.get("status", "open")
     status = status if status in FILTERS else "open"
-    statement = select(Invoice).options(selectinload(Invoice.contact), selectinload(Invoice.matter))
+    statement = select(Invoice).options(
+        selectinload(Invoice.contact),
+        selectinload(Invoice.matter),
+        # an invoice's currency is its operating account's, where its receivable was booked
+        selectinload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account),
+    )
     if status == "open":
         statement = statement.where(Invoice.status.in_(OPEN_INVOICE))
     elif status != "all":
         statement = statement.where(Invoice.status == status)
-    outstanding = db.session.scalar(
-        select(func.coalesce(func.sum(Invoice.total_cents - Invoice.paid_cents), 0)).where(
-            Invoice.status.in_(OPEN_INVOICE)
-        )
-    )
+    # Per currency (the operating account's an invoice is owed to): never one figure across two.
+    outstanding = db.session.execute(
+        select(BankAccount.currency, func.sum(Invoice.total_cents - Invoice.paid_cents))
+        .join(JournalEntry, JournalEntry.id == Invoice.receivable_entry_id)
+        .join(BankAccount, BankAccount.id == JournalEntry.bank_account_id)
+        .where(Invoice.status.in_(OPEN_INVOICE))
+        .group_by(BankAccount.currency)
+    ).all()
     return page_or_partial(
         "bills/invoices.html",
         "bills/_invoices.html",
         page=paginate(statement.order_by(Invoice.id.desc())),
         status=status,
         statuses=FILTERS,
-        outstanding=int(outstanding),
+        outstanding={currency: int(cents) for currency, cents in outstanding if cents},
     )
 
 
@@ -225,7 +242,7 @@ def apply_trust(invoice_id):
         )
         if done:
             db.session.refresh(invoice)
-            message = f"{money(application.amount_cents)} applied from trust to {invoice.number}."
+            message = f"{money(application.amount_cents, invoice.currency)} applied from trust to {invoice.number}."
             context = panel_context(invoice, message=message)
             if is_htmx():
                 return render_template("bills/_invoice_panel.html", **context)
@@ -250,7 +267,7 @@ def record_invoice_payment(invoice_id):
         if done:
             db.session.refresh(invoice)
             message, status, form = (
-                f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.",
+                f"Payment {payment.receipt_number} of {money(payment.amount_cents, payment.currency)} recorded.",
                 200,
                 None,
             )
@@ -276,6 +293,24 @@ def invoice_pdf(invoice_id):
     return pdf_response(pdf, invoice.number)
 
 
+def plan_total(plan):
+    """What a batch would take from trust, per currency (each invoice's): never one figure across two."""
+    total = {}
+    for invoice, _, amount, _ in plan:
+        if amount:
+            currency = invoice.currency or firm().currency
+            total[currency] = total.get(currency, 0) + amount
+    return total
+
+
+def applied_totals(applied):
+    total = {}
+    for application in applied:
+        currency = application.bank_account.currency
+        total[currency] = total.get(currency, 0) + application.amount_cents
+    return total
+
+
 @bp.get("/invoices/batch")
 @requires("disburse_trust")
 def batch_preview():
@@ -289,7 +324,7 @@ def batch_preview():
         batch_key=secrets.token_urlsafe(24),
         lawyer_id=lawyer_id,
         lawyers=lawyers(),
-        total=sum(amount for _, _, amount, _ in plan),
+        total=plan_total(plan),
         form=BatchForm(formdata=None),
     )
 
@@ -306,7 +341,7 @@ def batch_apply():
         )
         if done:
             flash(
-                f"{len(applied)} invoice(s) paid from trust, {money(sum(a.amount_cents for a in applied))} in all.",
+                f"{len(applied)} invoice(s) paid from trust, {money_totals(applied_totals(applied))} in all.",
                 "success",
             )
             return redirect(url_for("bills.invoices"), 303)
@@ -319,6 +354,6 @@ def batch_apply():
         batch_key=secrets.token_urlsafe(24),
         lawyer_id=lawyer_id,
         lawyers=lawyers(),
-        total=sum(amount for _, _, amount, _ in plan),
+        total=plan_total(plan),
         form=form,
     ), 409

@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.auth.permissions import requires
@@ -13,7 +13,7 @@ from trustweb.bills.forms import RefundForm
 from trustweb.bills.pages import back_to
 from trustweb.extensions import db
 from trustweb.forms import query_date
-from trustweb.models import PAYMENT_STATUSES, Invoice, Payment, TrustRequest
+from trustweb.models import PAYMENT_STATUSES, BankAccount, Invoice, Payment, TrustRequest
 from trustweb.models.payments import RECEIVED
 from trustweb.pay import receipts
 from trustweb.services import refunds
@@ -57,17 +57,35 @@ def payments():
     """Payments received, newest first, with what came in and what the processors kept."""
     filters = payment_filters()
     statement = filtered_payments(filters)
-    received = statement.with_only_columns(
-        func.count(), func.coalesce(func.sum(Payment.amount_cents), 0), func.coalesce(func.sum(Payment.fee_cents), 0)
-    ).where(Payment.status.in_(RECEIVED))
-    count, gross, fees = db.session.execute(received).one()
+    # Summed per account (whose rows this loads, so the page's payments find theirs without a query each), then
+    # per currency: never one figure across two.
+    counted = Payment.status.in_(RECEIVED)
+    received = (
+        statement.with_only_columns(
+            BankAccount,
+            func.count(case((counted, 1))),
+            func.coalesce(func.sum(case((counted, Payment.amount_cents), else_=0)), 0),
+            func.coalesce(func.sum(case((counted, Payment.fee_cents), else_=0)), 0),
+        )
+        .join(BankAccount, BankAccount.id == Payment.bank_account_id)
+        .group_by(BankAccount.id)
+    )
+    # The accounts are kept with the totals: the session holds loaded rows only while something refers to them.
+    count, gross, fees, accounts = 0, {}, {}, []
+    for account, n, gross_cents, fee_cents in db.session.execute(received):
+        accounts.append(account)
+        if not n:
+            continue
+        count += n
+        gross[account.currency] = gross.get(account.currency, 0) + int(gross_cents)
+        fees[account.currency] = fees.get(account.currency, 0) + int(fee_cents)
     return page_or_partial(
         "bills/payments.html",
         "bills/_payments.html",
         page=paginate(statement.order_by(Payment.id.desc())),
         filters=filters,
         args={key: value.isoformat() if isinstance(value, date) else value for key, value in filters.items()},
-        totals={"count": count, "gross": int(gross), "fees": int(fees)},
+        totals={"count": count, "gross": gross, "fees": fees, "accounts": accounts},
         statuses=PAYMENT_STATUSES,
         methods=METHODS,
         processors=PROCESSORS,

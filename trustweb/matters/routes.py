@@ -10,7 +10,7 @@ from trustweb.forms import choices, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.matters import bp
 from trustweb.matters.forms import MatterForm, MatterStatusForm
-from trustweb.models import MATTER_STATUSES, Contact, Invoice, Matter, User
+from trustweb.models import MATTER_STATUSES, Contact, Invoice, JournalEntry, Matter, User
 from trustweb.services import evergreen, top_ups
 from trustweb.services.clients import responsible_lawyers, save_matter, set_matter_status
 from trustweb.services.replenishment import open_replenishment
@@ -68,7 +68,13 @@ def matter_form(matter=None):
 
 
 def invoices_for(matter):
-    return db.session.scalars(select(Invoice).where(Invoice.matter_id == matter.id).order_by(Invoice.id.desc())).all()
+    """The matter's invoices, each with its operating account (its currency) joined in."""
+    return db.session.scalars(
+        select(Invoice)
+        .where(Invoice.matter_id == matter.id)
+        .options(joinedload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account))
+        .order_by(Invoice.id.desc())
+    ).all()
 
 
 def matter_saved(message):

@@ -3,6 +3,7 @@ client portal's statements alike)."""
 
 import csv
 import io
+from collections.abc import Mapping
 
 from flask import Response, stream_with_context
 
@@ -35,9 +36,12 @@ def described(filters):
 
 
 def cell(value, kind):
-    """A value as the CSV writes it: plain decimals for money, ISO dates, nothing for none."""
+    """A value as the CSV writes it: plain decimals for money (amounts of several currencies each with its own:
+    "1000.00 USD; 250.00 CAD"), ISO dates, nothing for none."""
     if value is None:
         return ""
+    if kind == "money" and isinstance(value, Mapping):
+        return "; ".join(f"{plain_cents(cents)} {currency}" for currency, cents in value.items()) or "0.00"
     if kind == "money":
         return plain_cents(value)
     if kind == "date":
@@ -85,6 +89,18 @@ def csv_response(report, filters, filename):
                 ["Total"]
                 + [
                     cell(report.totals.get(column.key), column.kind) if column.kind == "money" else ""
+                    for column in report.columns[1:]
+                ]
+            )
+        for currency, totals in report.totals_by_currency.items():  # rows of several currencies: one total each
+            writer.writerow(
+                [f"Total {currency}"]
+                + [
+                    currency
+                    if column.key == "currency"
+                    else cell(totals.get(column.key), column.kind)
+                    if column.kind == "money"
+                    else ""
                     for column in report.columns[1:]
                 ]
             )

@@ -106,7 +106,8 @@ def print_blocks(report, first_row):
     whole report) and the subtotals of its money columns (not of a running balance)."""
     if report is None or not report.rows:
         return []
-    summed = [column.key for column in report.columns if column.summed]
+    # Rows of several currencies are never added: their printed pages carry no subtotals.
+    summed = [column.key for column in report.columns if column.summed] if not report.totals_by_currency else []
     blocks = []
     starts = [0, *range(PRINT_ROWS_FIRST, len(report.rows), PRINT_ROWS)]
     for start, end in zip(starts, [*starts[1:], len(report.rows)], strict=True):
@@ -187,6 +188,7 @@ def run_journal(filters):
 def journal_summary(filters, totals):
     return [
         ("Trust account", filters.account.name, "text"),
+        *reports.currency_line(filters.account),
         ("Entries", totals["count"], "number"),
         ("Opening balance", totals["opening"], "money"),
         ("Deposits", totals["in"], "money"),

@@ -24,6 +24,7 @@ from trustweb.services.reports import (
     Report,
     ReportRow,
     account_of,
+    currency_line,
 )
 
 
@@ -88,12 +89,15 @@ def client_ledger(filters: Filters, today: date) -> Report:
     summary = [
         ("Ledger", ledger.name, "text"),
         ("Trust account", ledger.bank_account.name, "text"),
+        *currency_line(ledger.bank_account),
         ("Opening balance", opening, "money"),
         ("Money in", totals["in"], "money"),
         ("Money out", totals["out"], "money"),
         ("Closing balance", balance, "money"),
     ]
-    return Report("client-ledger", f"Client ledger: {ledger.name}", columns, rows, totals, summary)
+    report = Report("client-ledger", f"Client ledger: {ledger.name}", columns, rows, totals, summary)
+    report.currency = ledger.bank_account.currency
+    return report
 
 
 def _client_ledger_of(filters: Filters) -> LedgerAccount | None:
@@ -257,6 +261,7 @@ def journal(filters: Filters, today: date, *, offset: int = 0, limit: int | None
         opening += int(db.session.execute(select(func.coalesce(func.sum(before.c.bank_amount), 0))).scalar_one())
     summary = [("Trust account", account.name, "text"), ("Opening balance", opening, "money")]
     report = Report("journal", f"Trust account journal: {account.name}", JOURNAL_COLUMNS, [], {}, summary)
+    report.currency = account.currency
     if limit is not None:
         report.rows = list(journal_rows(db.session.execute(statement.offset(offset).limit(limit)), opening))
     else:
@@ -382,6 +387,7 @@ def client_balances(filters: Filters, today: date) -> Report:
     ]
     summary = [
         ("Trust account", account.name, "text"),
+        *currency_line(account),
         ("As of the end of", as_of, "date"),
         ("Client ledgers listed", len(rows), "number"),
         ("Total of all client ledgers", total_held, "money"),
@@ -389,6 +395,7 @@ def client_balances(filters: Filters, today: date) -> Report:
         ("Difference", journal_balance - total_held, "money"),
     ]
     report = Report("balances", f"Client trust balances: {account.name}", columns, rows, {"balance": listed}, summary)
+    report.currency = account.currency
     if narrowed:
         report.note = (
             "Narrowed by lawyer, client or matter: the table lists part of the ledgers; "

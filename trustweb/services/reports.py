@@ -11,7 +11,7 @@ recent date) reads few lines however long the history is.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
+from trustweb.database import per_transaction
 from trustweb.extensions import db
 from trustweb.models import (
     BankAccount,
@@ -106,6 +107,56 @@ class Report:
     note: str | None = None
     # For an export too long to build a dict per row: batches of rows already as the CSV writes them (a generator).
     csv_batches: Iterable[Sequence[Sequence[Any]]] | None = None
+    # The currency every amount is in (the account's, for a report of one account); None: the firm's. A report
+    # whose rows span accounts of several currencies has none: each row names its own ("currency"), and its totals
+    # are kept per currency instead of in `totals`, never added across two.
+    currency: str | None = None
+    totals_by_currency: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def firm_currencies() -> list[str]:
+    """The currencies of the firm's bank accounts (asked once per transaction)."""
+    return per_transaction(
+        "firm currencies",
+        lambda: list(db.session.scalars(select(BankAccount.currency).distinct().order_by(BankAccount.currency))),
+    )
+
+
+def currency_line(account: BankAccount) -> list[tuple[str, Any, str]]:
+    """The summary line naming a one-account report's currency, in a firm that keeps more than one."""
+    return [("Currency", account.currency, "text")] if len(firm_currencies()) > 1 else []
+
+
+def money_item(label: str, by_currency: Mapping[str, int]) -> tuple[str, Any, str]:
+    """A summary line of money kept per currency: the amount alone in a firm of one currency, else each
+    currency's amount with its currency (written side by side, never added)."""
+    if len(by_currency) == 1 and len(firm_currencies()) == 1:
+        return (label, next(iter(by_currency.values())), "money")
+    return (label, dict(sorted(by_currency.items())), "money")
+
+
+def add(by_currency: dict[str, int], currency: str, cents: int) -> None:
+    by_currency[currency] = by_currency.get(currency, 0) + cents
+
+
+def settle_currencies(report: Report, rows: Sequence[ReportRow]) -> Report:
+    """Rows that each carry their "currency": a report in one currency is in it; in several, a Currency column
+    (also when the firm keeps accounts in several, so that its CSV has the same columns whatever the rows) and
+    totals per currency."""
+    currencies = sorted({row["currency"] for row in rows})
+    if len(firm_currencies()) > 1 or len(currencies) > 1:
+        at = next((i for i, c in enumerate(report.columns) if c.kind == "money"), len(report.columns))
+        report.columns.insert(at, Column("currency", "Currency"))
+    if len(currencies) <= 1:
+        report.currency = currencies[0] if currencies else None
+        return report
+    summed = list(report.totals)
+    report.totals_by_currency = {
+        currency: {key: sum(row[key] or 0 for row in rows if row["currency"] == currency) for key in summed}
+        for currency in currencies
+    }
+    report.totals = {}
+    return report
 
 
 def account_of(filters: Filters) -> BankAccount:
@@ -157,6 +208,7 @@ def open_requests(filters: Filters, today: date) -> Report:
             selectinload(TrustRequest.contact),
             selectinload(TrustRequest.matter).selectinload(Matter.lawyer),
             selectinload(TrustRequest.created_by),
+            selectinload(TrustRequest.bank_account),
         )
         .order_by(TrustRequest.due_on.is_(None), TrustRequest.due_on, TrustRequest.id)
     )
@@ -166,7 +218,7 @@ def open_requests(filters: Filters, today: date) -> Report:
         statement = statement.where(TrustRequest.issued_on <= filters.date_to)
     statement = _narrow_requests(statement, filters)
     rows: list[ReportRow] = []
-    buckets = dict.fromkeys(AGEING, 0)
+    buckets: dict[str, dict[str, int]] = {bucket: {} for bucket in AGEING}
     totals = {"amount": 0, "paid": 0, "refunded": 0, "due": 0}
     for request in db.session.scalars(statement):
         overdue = (as_of - request.due_on).days if request.due_on is not None and request.due_on < as_of else 0
@@ -184,12 +236,13 @@ def open_requests(filters: Filters, today: date) -> Report:
                 "paid": request.paid_cents,
                 "refunded": request.refunded_cents,
                 "due": request.due_cents,
+                "currency": request.currency,
                 "days_overdue": overdue,
                 "ageing": AGEING_LABELS[bucket],
                 "_id": request.id,
             }
         )
-        buckets[bucket] += request.due_cents
+        add(buckets[bucket], request.currency, request.due_cents)
         totals["amount"] += request.amount_cents
         totals["paid"] += request.paid_cents
         totals["refunded"] += request.refunded_cents
@@ -210,14 +263,16 @@ def open_requests(filters: Filters, today: date) -> Report:
         Column("ageing", "Ageing"),
     ]
     summary = [("As of", as_of, "date"), ("Open requests", len(rows), "number")]
-    summary += [(AGEING_LABELS[b], buckets[b], "money") for b in AGEING]
+    every = {row["currency"]: 0 for row in rows}  # each bucket names every currency, at zero where it has none
+    summary += [money_item(AGEING_LABELS[b], {**every, **buckets[b]} if every else {}) for b in AGEING]
     note = None
     if as_of != today:
         note = (
             f"Days overdue are counted to {as_of.isoformat()}, for the requests issued by then; what was asked and "
             "paid is as it stands today."
         )
-    return Report("open-requests", "Open trust requests", columns, rows, totals, summary, note=note)
+    report = Report("open-requests", "Open trust requests", columns, rows, totals, summary, note=note)
+    return settle_currencies(report, rows)
 
 
 def request_payments(filters: Filters, today: date) -> Report:
@@ -228,6 +283,7 @@ def request_payments(filters: Filters, today: date) -> Report:
         .options(
             selectinload(TrustRequest.contact),
             selectinload(TrustRequest.matter),
+            selectinload(Payment.bank_account),
         )
         .order_by(Payment.received_on, Payment.id)
     )
@@ -242,9 +298,14 @@ def request_payments(filters: Filters, today: date) -> Report:
     statement = _narrow_requests(statement, filters)
     rows: list[ReportRow] = []
     totals = {"gross": 0, "fee": 0, "refunded": 0, "net": 0}
-    by_method: defaultdict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "gross": 0, "fee": 0, "refunded": 0})
+    received_totals: dict[str, dict[str, int]] = {}  # per currency: what the summary says was received
+    # Per method and currency: a method's totals are never added across two currencies.
+    by_method: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"count": 0, "gross": 0, "fee": 0, "refunded": 0}
+    )
     for payment, request in db.session.execute(statement):
         received = payment.status in RECEIVED
+        currency = payment.currency
         rows.append(
             {
                 "date": payment.received_on,
@@ -259,17 +320,22 @@ def request_payments(filters: Filters, today: date) -> Report:
                 "fee": payment.fee_cents,
                 "refunded": payment.refunded_cents,
                 "status": payment.status_label,
+                "currency": currency,
                 "_request_id": request.id,
             }
         )
         if received:
-            method = by_method[METHODS.get(payment.method, payment.method)]
+            method = by_method[(METHODS.get(payment.method, payment.method), currency)]
             method["count"] += 1
-            for key, cents in (("gross", payment.amount_cents), ("fee", payment.fee_cents)):
+            mine = received_totals.setdefault(currency, {"gross": 0, "fee": 0, "refunded": 0})
+            for key, cents in (
+                ("gross", payment.amount_cents),
+                ("fee", payment.fee_cents),
+                ("refunded", payment.refunded_cents),
+            ):
                 method[key] += cents
                 totals[key] += cents
-            method["refunded"] += payment.refunded_cents
-            totals["refunded"] += payment.refunded_cents
+                mine[key] += cents
     totals["net"] = totals["gross"] - totals["fee"] - totals["refunded"]
     columns = [
         Column("date", "Date", "date"),
@@ -292,14 +358,17 @@ def request_payments(filters: Filters, today: date) -> Report:
         Column("fee", "Fees", "money"),
         Column("refunded", "Refunded", "money"),
     ]
-    method_rows = [{"method": name, **figures} for name, figures in sorted(by_method.items())]
-    summary = [
-        ("Payments received", sum(m["count"] for m in by_method.values()), "number"),
-        ("Gross", totals["gross"], "money"),
-        ("Fees (paid from operating)", totals["fee"], "money"),
-        ("Refunded", totals["refunded"], "money"),
+    method_rows = [
+        {"method": name, "currency": currency, **figures} for (name, currency), figures in sorted(by_method.items())
     ]
+    summary: list[tuple[str, Any, str]] = [("Payments received", sum(m["count"] for m in by_method.values()), "number")]
+    for label, key in (("Gross", "gross"), ("Fees (paid from operating)", "fee"), ("Refunded", "refunded")):
+        by_currency = {currency: mine[key] for currency, mine in received_totals.items()}
+        summary.append(money_item(label, by_currency) if by_currency else (label, 0, "money"))
     report = Report("payments", "Payments through trust requests", columns, rows, totals, summary)
+    settle_currencies(report, rows)
+    if any(column.key == "currency" for column in report.columns):
+        method_columns.insert(1, Column("currency", "Currency"))
     report.groups = [("Totals by method", method_columns, method_rows)]
     report.note = "Gross and fee totals count money received (succeeded, later refunded or disputed), not pending."
     return report
