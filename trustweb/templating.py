@@ -45,6 +45,15 @@ def money_totals(totals):
     return format_totals(totals or {}, empty=firm().currency)
 
 
+def held_totals(ledgers):
+    """What ledgers hold, per currency of their trust accounts ({"CAD": cents}), for money_totals."""
+    held = {}
+    for ledger in ledgers:
+        currency = ledger.bank_account.currency
+        held[currency] = held.get(currency, 0) + ledger.balance_cents
+    return held
+
+
 def on_firm_clock(moment):
     """A stored moment (UTC) in the firm's time zone, for a template that formats it itself."""
     return firm_time(moment, firm()) if moment is not None else None
@@ -67,6 +76,7 @@ def firm_clock(moment, zone=False):
 def register(app):
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["money_totals"] = money_totals
+    app.jinja_env.filters["held_totals"] = held_totals
     app.jinja_env.filters["firm_time"] = on_firm_clock
     app.jinja_env.filters["firm_date"] = firm_date
     app.jinja_env.filters["firm_clock"] = firm_clock

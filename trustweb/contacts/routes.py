@@ -64,6 +64,7 @@ def show(contact_id):
     ledgers = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.contact_id == contact.id)
+        .options(joinedload(LedgerAccount.bank_account))  # each balance is written in its account's currency
         .order_by(LedgerAccount.bank_account_id, LedgerAccount.matter_id.is_not(None), LedgerAccount.matter_id)
     ).all()
     return render_template(

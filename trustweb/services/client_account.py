@@ -15,6 +15,7 @@ from trustweb.models import (
     Contact,
     Invoice,
     InvoiceStatus,
+    JournalEntry,
     LedgerAccount,
     Payable,
     Payment,
@@ -45,10 +46,6 @@ class Home:
     ledgers: list[LedgerAccount]
     several_accounts: bool  # the client's money is in more than one trust account: each line names its account
 
-    @property
-    def held_cents(self) -> int:
-        return sum(ledger.balance_cents for ledger in self.ledgers)
-
 
 def _requests(contact: Contact) -> Select[tuple[TrustRequest]]:
     return (
@@ -62,7 +59,12 @@ def _invoices(contact: Contact) -> Select[tuple[Invoice]]:
     return (
         select(Invoice)
         .where(Invoice.contact_id == contact.id, Invoice.status != InvoiceStatus.DRAFT)
-        .options(joinedload(Invoice.matter), selectinload(Invoice.applications))
+        .options(
+            joinedload(Invoice.matter),
+            selectinload(Invoice.applications),
+            # its currency: the operating account's it is owed to
+            joinedload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account),
+        )
     )
 
 
