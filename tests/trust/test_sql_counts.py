@@ -29,14 +29,15 @@ def firm(app, auth):
     return {"account": account, "lawyer": lawyer}
 
 
-# Each page: its address, its headers, and its statements. Every page reads the session with its user, the bank
-# account and the firm's settings (for the money format); the account's page then its bank ledger and a page of the
-# journal; who holds money is a page of ledgers, their contacts and matters (by id), and the account's totals with
-# how many ledgers each filter lists (a search counts its matches with its page).
+# Each page: its address, its headers, and its statements. Every page reads the session with its user and the bank
+# account (whose currency the money is written in); the whole page also the firm's settings (its letterhead); the
+# account's page then its bank ledger and a page of the journal; who holds money is a page of ledgers, their contacts
+# and matters (by id), and the account's totals with how many ledgers each filter lists (a search counts its matches
+# with its page).
 PAGES = {
     "the account": ("/trust/accounts/{id}", None, 9),
-    "who holds money, searched": ("/trust/accounts/{id}/ledgers?q=client", HTMX, 7),
-    "the journal's second page": ("/trust/accounts/{id}?page=2", HTMX, 5),
+    "who holds money, searched": ("/trust/accounts/{id}/ledgers?q=client", HTMX, 6),
+    "the journal's second page": ("/trust/accounts/{id}?page=2", HTMX, 4),
 }
 
 

@@ -99,7 +99,8 @@ def record_payment(request_id):
             lambda: payment_service.record_manual_payment(trust_request, **form.values(), user=current_user),
         )
         if done:
-            flash(f"Payment {payment.receipt_number} of {money(payment.amount_cents)} recorded.", "success")
+            amount = money(payment.amount_cents, payment.currency)
+            flash(f"Payment {payment.receipt_number} of {amount} recorded.", "success")
             return redirect(back_to(trust_request), 303)
     return request_page(trust_request, 422, payment_form=form, open_form="payment")
 

@@ -133,7 +133,7 @@ def refund(payment_id):
         ),
     )
     if done:
-        flash(f"{money(form.amount.cents)} of {payment.receipt_number} refunded.", "success")
+        flash(f"{money(form.amount.cents, payment.currency)} of {payment.receipt_number} refunded.", "success")
     else:
         flash(" ".join(form.form_errors), "error")
     return redirect(back, 303)

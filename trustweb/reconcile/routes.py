@@ -187,6 +187,7 @@ def workspace(statement, status=200, error=None, message=None):
         "error": error,
         "message": message,
         "tickable": _tickable(statement) if statement.source == "typed" and signed is None else [],
+        "currency": statement.bank_account.currency,  # every amount on the page is in the account's
     }
     template = "reconcile/_workspace.html" if is_htmx() else "reconcile/statement.html"
     return render_template(template, **context), status
@@ -344,4 +345,9 @@ def signed(reconciliation_id):
         report = recon.stored_report(reconciliation)
     except ServiceError as error:
         return render_template("errors/error.html", title="Report tampered with", message=str(error), status=409), 409
-    return render_template("reconcile/signed.html", reconciliation=reconciliation, report=report)
+    return render_template(
+        "reconcile/signed.html",
+        reconciliation=reconciliation,
+        report=report,
+        currency=reconciliation.bank_account.currency,
+    )
