@@ -42,7 +42,7 @@ def money(cents, currency=None):
 def money_totals(totals):
     """Sums kept per currency ({"CAD": 25000, "USD": 100000}), each written in its own: "$1,000.00 and
     CA$250.00"; never one figure across two currencies. Nothing is zero in the firm's currency."""
-    return format_totals(totals or {}, empty=firm().currency)
+    return format_totals(totals or {}, first=firm().currency)
 
 
 def held_totals(ledgers):

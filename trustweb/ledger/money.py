@@ -75,12 +75,13 @@ def _currency_layout(currency: str, locale: str) -> tuple[str, str, str, str]:
     return match.group(1), match.group("group"), match.group(3), match.group(4)
 
 
-def format_totals(totals: Mapping[str, int], locale: str = "en_US", *, empty: str = "USD") -> str:
-    """Amounts of several currencies, each written in its own and never added: "$1,000.00 and CA$250.00" (zero in
-    the `empty` currency when there is none)."""
-    shown = [format_cents(cents, currency, locale) for currency, cents in sorted(totals.items())]
+def format_totals(totals: Mapping[str, int], locale: str = "en_US", *, first: str = "USD") -> str:
+    """Amounts of several currencies, each written in its own and never added: "$1,000.00 and CA$250.00", the
+    `first` currency (the firm's) first and the others by their codes; zero in it when there is none."""
+    order = sorted(totals, key=lambda currency: (currency != first, currency))
+    shown = [format_cents(totals[currency], currency, locale) for currency in order]
     if not shown:
-        return format_cents(0, empty, locale)
+        return format_cents(0, first, locale)
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 

@@ -8,7 +8,17 @@ from sqlalchemy import func, select
 
 from trustweb.extensions import db
 from trustweb.ledger.money import format_totals
-from trustweb.models import MATTER_STATUSES, BankAccount, Contact, Counter, LedgerAccount, Matter, MatterStatus, User
+from trustweb.models import (
+    MATTER_STATUSES,
+    BankAccount,
+    Contact,
+    Counter,
+    FirmSettings,
+    LedgerAccount,
+    Matter,
+    MatterStatus,
+    User,
+)
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, portal
 
@@ -114,7 +124,8 @@ def set_matter_status(matter: Matter, status: str, on_date: date) -> Matter:
     held = _held_in_trust(matter)
     if status == MatterStatus.CLOSED and held:
         raise ServiceError(
-            f"Matter {matter.number} still holds {format_totals(held)} in trust; pay it out or transfer it first."
+            f"Matter {matter.number} still holds {format_totals(held, first=FirmSettings.get().currency)} in trust; "
+            "pay it out or transfer it first."
         )
     matter.status = status
     matter.closed_on = on_date if status == MatterStatus.CLOSED else None

@@ -150,7 +150,7 @@ def settle_currencies(report: Report, rows: Sequence[ReportRow]) -> Report:
     if len(currencies) <= 1:
         report.currency = currencies[0] if currencies else None
         return report
-    summed = list(report.totals)
+    summed = [column.key for column in report.columns if column.summed]
     report.totals_by_currency = {
         currency: {key: sum(row[key] or 0 for row in rows if row["currency"] == currency) for key in summed}
         for currency in currencies
