@@ -31,8 +31,9 @@ from trustweb.pdf import pdf_response, render_pdf
 from trustweb.services import invoice_trust
 from trustweb.services import invoices as invoice_service
 from trustweb.services import payments as payment_service
+from trustweb.services.firm import currency_of
 from trustweb.services.trust import firm_today
-from trustweb.templating import firm, money, money_totals
+from trustweb.templating import money, money_totals
 from trustweb.views import attempt, button_action, form_page, get_or_404, is_htmx, page_or_partial, paginate
 
 FILTERS = {"open": "Open", **INVOICE_STATUSES, "all": "All"}
@@ -298,7 +299,7 @@ def plan_total(plan):
     total = {}
     for invoice, _, amount, _ in plan:
         if amount:
-            currency = invoice.currency or firm().currency
+            currency = currency_of(invoice.bank_account)
             total[currency] = total.get(currency, 0) + amount
     return total
 

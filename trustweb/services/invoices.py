@@ -30,7 +30,7 @@ from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import requests as request_service
 from trustweb.services import templates as email_templates
-from trustweb.services.firm import default_account
+from trustweb.services.firm import currency_of, default_account
 from trustweb.services.journal import book_entry, lock_operating
 from trustweb.services.portal import with_portal_note
 from trustweb.services.trust import firm_today
@@ -173,7 +173,7 @@ def common_values(invoice: Invoice, firm: FirmSettings) -> dict[str, str]:
         "firm_name": firm.firm_name,
         "lawyer": invoice.lawyer.name,
         "invoice_number": invoice.number,
-        "invoice_total": format_cents(invoice.total_cents, invoice.currency or firm.currency),
+        "invoice_total": format_cents(invoice.total_cents, currency_of(invoice.bank_account)),
     }
 
 
@@ -185,7 +185,7 @@ def invoice_email(invoice: Invoice, link_url: str) -> tuple[str, str, Markup]:
 def merge_values(invoice: Invoice, link_url: str) -> dict[str, str]:
     """The invoice email's merge fields."""
     firm = FirmSettings.get()
-    currency = invoice.currency or firm.currency
+    currency = currency_of(invoice.bank_account)
     lines = "\n".join(
         f"  {line.line_date.isoformat()}  {line.description}  {format_cents(line.amount_cents, currency)}"
         for line in invoice.lines
