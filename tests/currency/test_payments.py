@@ -2,11 +2,16 @@
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.currency.steps import BARE_DOLLARS, expenses, gen_request, gen_two_currencies, pay_by_card
 from trustweb.extensions import db
-from trustweb.models import JournalEntry, OutboxMessage, Payment, TrustRequest
+from trustweb.models import BankAccount, Contact, JournalEntry, OutboxMessage, Payment, TrustRequest
+from trustweb.payments import CardDetails
+from trustweb.payments import TestProcessor as Processor
+from trustweb.refusals import ServiceError
+from trustweb.services import saved_methods
 from trustweb.services.books import check_books
 
 
@@ -62,3 +67,35 @@ def test_a_payment_into_a_currency_with_no_operating_account_is_refused_before_m
         assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
         assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == entries
         assert db.session.get(TrustRequest, request_id).paid_cents == 0
+
+
+def test_a_saved_card_charged_into_cad_books_its_fee_in_cad_or_is_refused_without_a_cad_operating_account(app):
+    with app.app_context():
+        firm = gen_two_currencies()
+        contact, cad = db.session.get(Contact, firm.client), db.session.get(BankAccount, firm.cad_trust)
+        card = CardDetails(number="4242424242424242", exp_month=12, exp_year=2099, cvc="123", name="Ada Archer")
+        method = saved_methods.record_saved(
+            contact,
+            cad,
+            Processor().save_card(card, "save-key"),
+            processor="test",
+            consent_text="I authorise the firm to charge this card.",
+            consent_ip="203.0.113.9",
+            user=None,
+            actor="client",
+        )
+        db.session.commit()
+        first, _ = gen_request(firm, firm.cad_trust, 100_000)
+        payment = saved_methods.charge(
+            db.session.get(TrustRequest, first), method, 100_000, "key-1", user=None, why="top-up"
+        )
+        assert payment.status == "succeeded"
+        assert (expenses(firm.cad_operating), expenses(firm.usd_operating)) == (2_930, 0)
+
+        second, _ = gen_request(firm, firm.cad_trust, 50_000)
+        db.session.get(BankAccount, firm.cad_operating).active = False  # closed behind the settings' back
+        db.session.commit()
+        with pytest.raises(ServiceError, match="no operating account in CAD"):
+            saved_methods.charge(db.session.get(TrustRequest, second), method, 50_000, "key-2", user=None, why="top-up")
+        db.session.rollback()
+        assert db.session.get(TrustRequest, second).paid_cents == 0

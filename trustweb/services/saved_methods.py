@@ -33,8 +33,15 @@ from trustweb.payments.stripe import ProcessorError
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
 from trustweb.services.checkout import reserved_cents
-from trustweb.services.firm import default_account
-from trustweb.services.payments import PAYMENT_FIELDS, book_payment, check_amount, existing, lock_payable, new_payment
+from trustweb.services.payments import (
+    PAYMENT_FIELDS,
+    book_payment,
+    check_amount,
+    check_card_accepted,
+    existing,
+    lock_payable,
+    new_payment,
+)
 from trustweb.services.trust import firm_today
 
 METHOD_FIELDS = (
@@ -221,9 +228,7 @@ def charge(
         raise ServiceError(f"{method.label} was saved with another processor than {account.name}'s; it cannot pay it.")
     if method.expired_on(firm_today()):
         raise ServiceError(f"{method.label} has expired; ask the client for a new one.")
-    operating = default_account("operating")
-    if operating is None or not operating.active or not account.active:
-        raise ServiceError("Card payments are not available at the moment: the firm's accounts are not set up.")
+    check_card_accepted(payable)  # its fee is booked in its currency, or nothing is charged
     processor = processor_for(account, FirmSettings.get())
     bank = method.kind == MethodKind.BANK
     payment = new_payment(
