@@ -4,7 +4,7 @@ from flask import current_app, url_for
 
 from trustweb.auth.permissions import can
 from trustweb.config import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
-from trustweb.ledger.money import format_cents, format_totals, plain_cents
+from trustweb.ledger.money import format_cents, format_totals, per_currency, plain_cents
 from trustweb.qr import qr_svg
 from trustweb.services.trust import firm_time
 
@@ -47,11 +47,7 @@ def money_totals(totals):
 
 def held_totals(ledgers):
     """What ledgers hold, per currency of their trust accounts ({"CAD": cents}), for money_totals."""
-    held = {}
-    for ledger in ledgers:
-        currency = ledger.bank_account.currency
-        held[currency] = held.get(currency, 0) + ledger.balance_cents
-    return held
+    return per_currency((ledger.bank_account.currency, ledger.balance_cents) for ledger in ledgers)
 
 
 def on_firm_clock(moment):

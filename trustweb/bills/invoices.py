@@ -15,7 +15,7 @@ from trustweb.bills.pages import printed_pay_link
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
 from trustweb.forms import choices, query_id
-from trustweb.ledger.money import plain_cents
+from trustweb.ledger.money import per_currency, plain_cents
 from trustweb.models import (
     INVOICE_STATUSES,
     BankAccount,
@@ -296,20 +296,7 @@ def invoice_pdf(invoice_id):
 
 def plan_total(plan):
     """What a batch would take from trust, per currency (each invoice's): never one figure across two."""
-    total = {}
-    for invoice, _, amount, _ in plan:
-        if amount:
-            currency = currency_of(invoice.bank_account)
-            total[currency] = total.get(currency, 0) + amount
-    return total
-
-
-def applied_totals(applied):
-    total = {}
-    for application in applied:
-        currency = application.bank_account.currency
-        total[currency] = total.get(currency, 0) + application.amount_cents
-    return total
+    return per_currency((currency_of(invoice.bank_account), amount) for invoice, _, amount, _ in plan if amount)
 
 
 @bp.get("/invoices/batch")
@@ -341,10 +328,8 @@ def batch_apply():
             form, lambda: invoice_trust.run_batch(lawyer_id, form.digest.data, form.key.data, current_user)
         )
         if done:
-            flash(
-                f"{len(applied)} invoice(s) paid from trust, {money_totals(applied_totals(applied))} in all.",
-                "success",
-            )
+            total = money_totals(per_currency((a.bank_account.currency, a.amount_cents) for a in applied))
+            flash(f"{len(applied)} invoice(s) paid from trust, {total} in all.", "success")
             return redirect(url_for("bills.invoices"), 303)
     form.form_errors.extend(form.lawyer.errors)  # a hidden field: its reason goes at the top
     plan = invoice_trust.batch_plan(lawyer_id)

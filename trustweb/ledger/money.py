@@ -5,7 +5,7 @@ anything ambiguous ("1.234", "1e3"), negative, or larger than MAX_CENTS.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 
@@ -73,6 +73,14 @@ def _currency_layout(currency: str, locale: str) -> tuple[str, str, str, str]:
     if match is None:
         raise ValueError(f"cannot lay out amounts like {sample!r}")
     return match.group(1), match.group("group"), match.group(3), match.group(4)
+
+
+def per_currency(amounts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """(currency, cents) pairs summed within each currency, never across two: {"CAD": 25000, "USD": 100000}."""
+    totals: dict[str, int] = {}
+    for currency, cents in amounts:
+        totals[currency] = totals.get(currency, 0) + cents
+    return totals
 
 
 def format_totals(totals: Mapping[str, int], locale: str = "en_US", *, first: str = "USD") -> str:

@@ -26,7 +26,9 @@ def check_books() -> list[str]:
     problems: list[str] = []
     problems += _unbalanced_entries()
     problems += _entries_crossing_trust_accounts()
-    problems += _entries_mixing_currencies()
+    problems += [
+        f"entry JE-{entry_id:06d} moves money in more than one currency" for entry_id in entries_mixing_currencies()
+    ]
     ledgers = db.session.scalars(select(LedgerAccount).order_by(LedgerAccount.key)).all()
     derived = _derived_balances()
     uncleared = _derived_uncleared()
@@ -68,16 +70,18 @@ def _unbalanced_entries() -> list[str]:
     ] + [f"entry JE-{entry_id:06d} has no lines" for entry_id in orphans]
 
 
-def _entries_mixing_currencies() -> list[str]:
-    """Entries whose lines move ledgers of bank accounts in more than one currency (rules.MixedCurrencies)."""
-    entry_ids = db.session.scalars(
-        select(JournalLine.entry_id)
-        .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
-        .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
-        .group_by(JournalLine.entry_id)
-        .having(func.count(BankAccount.currency.distinct()) > 1)
-    ).all()
-    return [f"entry JE-{entry_id:06d} moves money in more than one currency" for entry_id in entry_ids]
+def entries_mixing_currencies() -> list[int]:
+    """The ids of entries whose lines move ledgers of bank accounts in more than one currency (which
+    rules.MixedCurrencies refuses)."""
+    return list(
+        db.session.scalars(
+            select(JournalLine.entry_id)
+            .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
+            .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
+            .group_by(JournalLine.entry_id)
+            .having(func.count(BankAccount.currency.distinct()) > 1)
+        )
+    )
 
 
 def _entries_crossing_trust_accounts() -> list[str]:
