@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import ON_POSTGRES
 from tests.dates import card_expiry
+from tests.factories import gen_account
 from tests.portal.steps import ADA, CSRF, signed_in_client
 from tests.requests.steps import DECLINED_CARD, GOOD_CARD
 from trustweb.extensions import db
@@ -78,10 +79,10 @@ def card_limit(monkeypatch):
     """Client A's card takes charges up to $700.00 and declines a larger one, as a card near its limit does."""
     charge = CardProcessor.charge_card
 
-    def limited(self, amount_cents, card, idempotency_key, description):
+    def limited(self, amount_cents, card, idempotency_key, description, *, currency):
         if amount_cents > 70_000:
             raise Declined("Your card has insufficient funds. Please use a different card.")
-        return charge(self, amount_cents, card, idempotency_key, description)
+        return charge(self, amount_cents, card, idempotency_key, description, currency=currency)
 
     monkeypatch.setattr(CardProcessor, "charge_card", limited)
 
@@ -340,6 +341,7 @@ def test_the_same_checkout_posted_from_four_tabs_at_once_books_each_payment_once
 def test_an_invoice_and_a_request_in_different_currencies_are_never_summed(app, firm, ada):
     with app.app_context():
         db.session.get(BankAccount, firm.account).currency = "CAD"  # the trust account; operating stays in USD
+        gen_account("Operating (CAD)", kind="operating", currency="CAD")  # where the CAD card fee is booked
         db.session.commit()
     html, form = open_pay_both(ada, firm.invoice_a, firm.request_a)
     assert "Total" not in html and "The two are in different currencies: each is charged in its own." in html
