@@ -2,18 +2,21 @@
 computer or on the client's phone from a QR code; the staff page polls the payment's status and settles it through
 the same path as the pay link's return and the webhook, exactly once."""
 
+import hashlib
 import re
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import built_app, post, signed_in
 from tests.payments.steps import take_form
 from tests.requests.steps import deposits, gen_firm, gen_sent_request, held_for, payments, text
+from tests.statements import statements
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, BankAccount, Payment, TrustRequest
+from trustweb.models import AuditEvent, BankAccount, BankStatement, Payment, Reconciliation, TrustRequest
+from trustweb.services.trust import firm_today
 
 KEYS = {"secret_key": TEST_API_KEY, "webhook_secret": WEBHOOK_SECRET}
 HTMX = {"HX-Request": "true"}
@@ -159,3 +162,100 @@ def start_again(lawyer, request_id):
     url = f"/bills/requests/{request_id}/take"
     _, csrf, key = take_form(lawyer, url)
     return lawyer.post(url, data={"csrf_token": csrf, "checkout": key, "amount": "1,500.00"})
+
+
+def audited(action):
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
+
+
+def test_staff_cancelling_a_bank_payment_already_sent_are_told_it_is_on_its_way(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    request_id, payment_id = start(app, firm, mailbox, lawyer)
+    session_id = session_of(app, payment_id)
+    standin.complete(session_id, method="us_bank_account")  # the client paid from a US bank account: days to clear
+    cancelled = post(lawyer, f"/bills/payments/{payment_id}/checkout/cancel")
+    assert cancelled.status_code == 303 and cancelled.headers["Location"] == f"/bills/payments/{payment_id}/checkout"
+    page = text(lawyer.get(cancelled.headers["Location"]))
+    assert "bank payment is already on its way" in page and "nothing was taken" not in page.lower()
+    assert "will be booked when the bank confirms it" in page
+    # The status page says so, with nothing to open, scan or cancel, and no more polling.
+    assert "$1,500.00 is on its way" in page
+    assert "hx-get" not in page and "Open Stripe" not in page and "QR code" not in page and "Cancel this" not in page
+    with app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert (payment.status, payment.method) == ("pending", "ach") and deposits() == 0
+    # The bank confirms it: booked once, by the webhook, under the lawyer's name.
+    standin.settle_ach(session_id)
+    assert deliver(app.test_client(), standin, standin.checkout_session_async_payment_succeeded(session_id)).json
+    with app.app_context():
+        assert [p.status for p in payments()] == ["succeeded"] and deposits() == 1
+        assert db.session.get(TrustRequest, request_id).paid_cents == 150_000
+        received = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payment.received"))
+        assert received.user_id == firm.lawyer
+
+
+def test_a_bank_payment_on_its_way_is_recorded_once_and_the_page_stops_polling(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    _, payment_id = start(app, firm, mailbox, lawyer)
+    session_id = session_of(app, payment_id)
+    status_url = f"/bills/payments/{payment_id}/checkout"
+    standin.complete(session_id, method="us_bank_account")
+    first = text(lawyer.get(status_url, headers=HTMX))
+    assert "is on its way" in first and "hx-trigger" not in first
+    with statements(app) as seen:  # a page left open, reloaded, or a stray poll: nothing more is written
+        for headers in (HTMX, HTMX, {}):
+            assert lawyer.get(status_url, headers=headers).status_code == 200
+        back = lawyer.get(f"/pay/desk/{payment_id}?session_id={session_id}")  # the return on the firm's computer
+        assert back.headers["Location"] == status_url
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == [], "\n".join(writes)
+    for _ in range(2):  # Stripe's checkout.session.completed, delivered twice
+        assert deliver(app.test_client(), standin, standin.checkout_session_completed(session_id)).status_code == 200
+    with app.app_context():
+        assert audited("payment.pending") == 1
+        assert db.session.get(Payment, payment_id).status == "pending"
+
+
+def test_the_status_page_shows_why_it_cannot_book_and_never_fails(app, firm, mailbox, standin):
+    lawyer = signed_in(app, firm.lawyer)
+    _, payment_id = start(app, firm, mailbox, lawyer)
+    status_url = f"/bills/payments/{payment_id}/checkout"
+    standin.complete(session_of(app, payment_id))
+    # The trust account's books are signed off through today: the payment cannot be booked yet.
+    with app.app_context():
+        statement = BankStatement(
+            bank_account_id=firm.account,
+            source="typed",
+            period_start=firm_today(),
+            period_end=firm_today(),
+            ending_balance_cents=0,
+        )
+        db.session.add(statement)
+        db.session.flush()
+        report = "{}"
+        db.session.add(
+            Reconciliation(
+                bank_account_id=firm.account,
+                statement_id=statement.id,
+                period_end=firm_today(),
+                statement_balance_cents=0,
+                adjusted_bank_cents=0,
+                journal_cents=0,
+                clients_cents=0,
+                report_json=report,
+                report_sha256=hashlib.sha256(report.encode()).hexdigest(),
+                signed_by_id=firm.lawyer,
+            )
+        )
+        db.session.commit()
+    polled = lawyer.get(status_url, headers=HTMX)
+    assert polled.status_code == 200 and "signed off through" in text(polled) and "hx-trigger" in text(polled)
+    page = lawyer.get(status_url)
+    assert page.status_code == 409 and "signed off through" in text(page)
+    with app.app_context():
+        assert db.session.get(Payment, payment_id).status == "pending" and deposits() == 0
+    # The account's Stripe keys taken away meanwhile: said so, not a 500.
+    app.config["STRIPE_KEYS"] = {"trust": {}, "operating": {}}
+    polled = lawyer.get(status_url, headers=HTMX)
+    assert polled.status_code == 200 and "Stripe" in text(polled)
+    assert lawyer.get(status_url).status_code == 409

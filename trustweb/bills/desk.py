@@ -159,13 +159,16 @@ def desk_payment(payment_id):
 def desk_checkout(payment_id):
     """Stripe's page for this payment, to open here or scan, and its status (htmx polls the partial); once
     Stripe says it is over, settled exactly as the pay link's return settles it."""
-    payment = desk_payment(payment_id)
-    if payment.status == PaymentStatus.PENDING and desk.checkout_over(payment):
-        try:
+    payment, error = desk_payment(payment_id), None
+    try:
+        if payment.status == PaymentStatus.PENDING and desk.checkout_changed(payment):
             with write_transaction():
                 payment = checkout_service.settle_checkout(payment)
-        except ServiceError:
-            pass  # Stripe unreachable just now: asked again at the next poll, or the webhook settles it
+    except REFUSALS as refused:
+        # Stripe unreachable, the account's keys gone, the books refusing the entry (a locked period): the reason
+        # is shown, the payment stays pending, and the next poll (or the webhook) tries again.
+        db.session.rollback()
+        error = str(refused)
     if payment.status == PaymentStatus.SUCCEEDED:
         done = url_for("bills.show_payment", payment_id=payment.id)
         if is_htmx():
@@ -174,7 +177,9 @@ def desk_checkout(payment_id):
             return response
         return redirect(done, 303)
     template = "bills/_desk_checkout_status.html" if is_htmx() else "bills/desk_checkout.html"
-    return render_template(template, payment=payment, payable=payment.payable)
+    # htmx swaps only a 2xx answer in: a refusal is shown in the polled partial with a 200.
+    status = 409 if error and not is_htmx() else 200
+    return render_template(template, payment=payment, payable=payment.payable, error=error), status
 
 
 @bp.post("/payments/<int:payment_id>/checkout/cancel")
@@ -191,5 +196,12 @@ def cancel_desk_checkout(payment_id):
     if payment.status == PaymentStatus.SUCCEEDED:
         flash("The client had already paid: the payment is booked.", "info")
         return redirect(url_for("bills.show_payment", payment_id=payment.id), 303)
+    if payment.status == PaymentStatus.PENDING:  # a bank payment the client already sent: it cannot be called back
+        flash(
+            "The client's bank payment is already on its way, so it cannot be cancelled here: "
+            "it will be booked when the bank confirms it.",
+            "info",
+        )
+        return redirect(url_for("bills.desk_checkout", payment_id=payment.id), 303)
     flash("The payment was cancelled; nothing was taken.", "info")
     return redirect(back_to(payment.payable), 303)

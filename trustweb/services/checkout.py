@@ -215,6 +215,7 @@ def settle_checkout(payment: Payment) -> Payment:
             state = processor.intent_state(cast(str, payment.processor_reference))
     except ProcessorError as error:
         raise ServiceError(f"Stripe could not be asked about this payment: {error}") from error
+    already_on_its_way = payment.method == "ach"  # a bank payment reported before: recorded once, not per look
     payment.processor_reference = state.payment_reference or payment.processor_reference
     payment.method = state.method
     if state.status == "paid":
@@ -235,8 +236,10 @@ def settle_checkout(payment: Payment) -> Payment:
     if state.status == "failed":
         payment.status, payment.failure_message = PaymentStatus.FAILED, "The payment did not go through."
         audit.record("payment.failed", payment, after=audit.snapshot(payment, PAYMENT_FIELDS), user=None)
-    elif state.status == "pending" and payment.method == "ach":
+    elif state.status == "pending" and payment.method == "ach" and not already_on_its_way:
         audit.record("payment.pending", payment, after={"method": "ach"}, user=None)
+    # Nothing changed (a checkout still open, a bank payment still on its way): the commit writes nothing and
+    # only lets go of the lock.
     db.session.commit()
     return payment
 

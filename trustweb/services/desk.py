@@ -76,14 +76,17 @@ def start_checkout(payable: Payable, amount_cents: int | None, idempotency_key: 
     )
 
 
-def checkout_over(payment: Payment) -> bool:
-    """Whether Stripe says the checkout is over (paid, or failed), asked without writing: the status the staff
-    page polls calls settle_checkout(), which locks the request or invoice, only then."""
+def checkout_changed(payment: Payment) -> bool:
+    """Whether Stripe has news for the checkout (paid, failed, or newly on its way by bank), asked without writing:
+    the status the staff page polls calls settle_checkout(), which locks the request or invoice, only then. A bank
+    payment already known to be on its way has none until the bank confirms it (the webhook books it then).
+    Raises NotConfigured when the account's processor is no longer set up."""
     processor = processor_named(payment.processor, payment.bank_account, FirmSettings.get())
     try:
-        return processor.checkout_state(cast(str, payment.checkout_reference)).status != "open"
+        status = processor.checkout_state(cast(str, payment.checkout_reference)).status
     except ProcessorError:
         return False  # asked again at the next poll; the webhook settles it meanwhile
+    return status in ("paid", "failed") or (status == "pending" and payment.method != "ach")
 
 
 def cancel_checkout(payment: Payment, user: User) -> Payment:
