@@ -9,7 +9,7 @@ settle path exactly once, whether the client's return or Stripe's webhook comes 
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import built_app
 from tests.portal.steps import ADA, gen_portal_firm, signed_in_client
@@ -17,7 +17,7 @@ from tests.portal.test_pay_both import INVOICE_CENTS, TRUST_CENTS, hidden, kinds
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
 from trustweb.ledger.rules import LedgerKind
-from trustweb.models import BankAccount, Invoice, Payment, TrustRequest
+from trustweb.models import AuditEvent, BankAccount, Invoice, Payment, TrustRequest
 from trustweb.services.books import check_books, shortfalls
 
 OPERATING_KEY = "sk_test_standin_operating_0000000000000"
@@ -164,3 +164,53 @@ def test_a_return_for_another_checkout_settles_nothing(app, firm, ada, standin):
     assert response.status_code == 303
     with app.app_context():
         assert succeeded() == []
+
+
+def test_step_1_paid_by_bank_goes_on_to_step_2_and_is_recorded_once(app, firm, ada, standin, client):
+    with app.app_context():
+        invoice, request = numbers(firm)
+    first, checkout = start(ada, firm)
+    standin.complete(first, method="us_bank_account")  # the invoice paid from a US bank account: days to clear
+    for _ in range(3):  # back from Stripe's page, then the page reloaded twice
+        back = ada.get(local(standin.success_redirect_url(first)))
+        assert back.status_code == 303
+    page = re.sub(r"\s+", " ", text(ada.get(back.headers["Location"])))
+    assert f"Your bank payment of $600.00 on {invoice} is on its way." in page
+    assert "Thank you: your payment is on its way" in page and "Nothing has been paid" not in page
+    assert "Step 2 of 2" in page and "step 1 of 2" not in page
+    with app.app_context():
+        pending = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "payment.pending")
+        assert db.session.scalar(pending) == 1
+    # Step 2: the trust deposit on the trust account's own keys, paid by card.
+    summary = back.headers["Location"]
+    second = session_of(ada.post(f"{summary}/next", data=step_form(page)))
+    [_, created] = standin.calls("POST", "/v1/checkout/sessions")
+    assert created.header("Authorization") == f"Bearer {TEST_API_KEY}"
+    assert created.params["line_items"][0]["price_data"]["unit_amount"] == str(TRUST_CENTS)
+    standin.complete(second)
+    page = re.sub(r"\s+", " ", text(ada.get(ada.get(local(standin.success_redirect_url(second))).headers["Location"])))
+    assert "One of your two payments received" in page and f"on {invoice} is on its way" in page
+    assert f"Paid $850.00 on {request}" in page and "Step" not in page
+    # The bank confirms step 1: booked by the webhook.
+    standin.settle_ach(first)
+    event = standin.checkout_session_async_payment_succeeded(first)
+    assert deliver(client, standin, event, secret=OPERATING_SECRET).status_code == 200
+    assert "Thank you: both payments received" in text(ada.get(summary))
+
+
+def test_a_return_stripe_could_not_confirm_says_on_its_way_not_nothing_taken(app, firm, ada, standin, client):
+    with app.app_context():
+        invoice, _ = numbers(firm)
+    first, checkout = start(ada, firm)
+    standin.complete(first)
+    standin.fail_next(f"/v1/checkout/sessions/{first}", method="GET", status=503)  # Stripe unreachable on return
+    back = ada.get(local(standin.success_redirect_url(first)))
+    page = re.sub(r"\s+", " ", text(ada.get(back.headers["Location"])))
+    assert f"Your invoice payment of $600.00 on {invoice} is on its way." in page
+    assert "we will email your receipt as soon as it is confirmed" in page
+    assert "nothing has been taken" not in page.lower() and "Nothing has been paid" not in page
+    assert "Continue to secure payment" not in page  # not sent back to the session just paid
+    # The webhook books it; the same summary then offers step 2.
+    assert deliver(client, standin, standin.checkout_session_completed(first), secret=OPERATING_SECRET).json
+    page = text(ada.get(back.headers["Location"]))
+    assert "One of your two payments received" in page and "Step 2 of 2" in page

@@ -99,10 +99,10 @@ def retry(form):
     return form
 
 
-def summary_url(pair, checkout, external=False):
+def summary_url(pair, checkout, external=False, **query):
     endpoint = "portal.pay_both_summary"
     ids = {"invoice_id": pair.invoice.payable.id, "request_id": pair.request.payable.id, "checkout": checkout}
-    return external_url(endpoint, **ids) if external else url_for(endpoint, **ids)
+    return external_url(endpoint, **ids) if external else url_for(endpoint, **ids, **query)
 
 
 def next_step(pair, form):
@@ -159,7 +159,8 @@ def pay_both_return(invoice_id, request_id, checkout):
             with write_transaction():
                 checkout_service.settle_checkout(payment)
         except ServiceError:
-            pass  # Stripe could not be asked now: the webhook settles it, and the summary says it is on its way
+            # Stripe could not be asked now: the webhook settles it, and the summary says it is on its way
+            return redirect(summary_url(pair, checkout, confirming=reference), 303)
     return redirect(summary_url(pair, checkout), 303)
 
 
@@ -168,11 +169,18 @@ def pay_both_return(invoice_id, request_id, checkout):
 def pay_both_summary(invoice_id, request_id, checkout):
     """What this checkout paid and what it did not, with the way to pay what is left."""
     pair = own_pair(invoice_id, request_id, checkout)
+    # Back from Stripe's page after paying, when Stripe could not be asked: that step's payment is on its way.
+    reference = request.args.get("confirming", "")[:100]
+    confirming = next(
+        (item for item in pair.items if item.payment and item.payment.checkout_reference == reference), None
+    )
+    if confirming is not None and confirming.payment.status != PaymentStatus.PENDING:
+        confirming = None
     step = pair.next_item() if combined.hosted(pair) else None
     form = None
-    if step is not None and step.payable.is_open and step.payable.payable_cents > 0:
+    if step is not None and step is not confirming and step.payable.is_open and step.payable.payable_cents > 0:
         form = form_for(pair, True)
         form.checkout.data = checkout
     else:
         step = None
-    return render_template("portal/pay_both_summary.html", pair=pair, step=step, form=form)
+    return render_template("portal/pay_both_summary.html", pair=pair, step=step, form=form, confirming=confirming)

@@ -55,6 +55,13 @@ class Item:
     def paid(self) -> bool:
         return self.payment is not None and self.payment.status == PaymentStatus.SUCCEEDED
 
+    @property
+    def on_its_way(self) -> bool:
+        """A bank payment (ACH) sent and waiting for the bank: booked in a few days when the bank confirms it."""
+        return (
+            self.payment is not None and self.payment.status == PaymentStatus.PENDING and self.payment.method == "ach"
+        )
+
 
 @dataclass
 class Pair:
@@ -81,9 +88,10 @@ class Pair:
         return any(item.payment is not None for item in self.items)
 
     def next_item(self) -> Item | None:
-        """The step a hosted checkout is at: the first item not paid; None when both are paid, or when that one's
+        """The step a hosted checkout is at: the first item neither paid nor on its way by bank (its step is done:
+        the bank confirms it in days, and the client goes on meanwhile); None when both are, or when that one's
         checkout failed (it is then paid on its own, with a new checkout)."""
-        item = next((item for item in self.items if not item.paid), None)
+        item = next((item for item in self.items if not (item.paid or item.on_its_way)), None)
         if item is None or (item.payment is not None and item.payment.status == PaymentStatus.FAILED):
             return None
         return item
