@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import built_app, post, signed_in
 from tests.payments.steps import take_form
-from tests.requests.steps import deposits, gen_firm, gen_sent_request, held_for, payments, text
+from tests.requests.steps import deposits, gen_firm, gen_sent_request, held_for, pay_form, payments, text
 from tests.statements import statements
 from tests.stripe_standin import TEST_API_KEY, WEBHOOK_SECRET, deliver
 from trustweb.extensions import db
@@ -138,8 +138,36 @@ def test_the_return_on_the_firms_computer_and_the_webhook_book_once(app, firm, m
     with app.app_context():
         assert len(payments("succeeded")) == 1 and deposits() == 1
     # Another session's id, or none, settles nothing and tells a stranger nothing.
-    assert app.test_client().get(f"/pay/desk/{payment_id}?session_id=cs_test_other").status_code == 404
+    assert "No payment was taken here" in text(app.test_client().get(f"/pay/desk/{payment_id}?session_id=cs_other"))
     assert "No payment was taken here" in text(app.test_client().get(f"/pay/desk/{payment_id}"))
+
+
+def test_the_desk_return_answers_alike_for_every_number_without_its_session(app, firm, mailbox, standin):
+    """Counting through /pay/desk/<n> must not tell a stranger which payments were taken at the desk."""
+    lawyer = signed_in(app, firm.lawyer)
+    _, desk_id = start(app, firm, mailbox, lawyer)
+    with app.app_context():
+        _, path = gen_sent_request(firm, mailbox)
+    payer = app.test_client()
+    _, csrf, key = pay_form(payer, path)
+    assert payer.post(path, data={"csrf_token": csrf, "checkout": key, "amount": "5,000.00"}).status_code == 303
+    with app.app_context():
+        [link_id] = [p.id for p in payments() if p.created_by_id is None]  # the client's own, by pay link
+    stranger = app.test_client()
+    answers = [
+        stranger.get(url)
+        for url in (
+            f"/pay/desk/{desk_id}",
+            f"/pay/desk/{desk_id}?session_id=cs_test_guess",
+            f"/pay/desk/{link_id}",
+            f"/pay/desk/{link_id}?session_id={session_of(app, link_id)}",
+            f"/pay/desk/{link_id + 100}",
+        )
+    ]
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert len({text(answer) for answer in answers}) == 1 and "No payment was taken here" in text(answers[0])
+    with app.app_context():
+        assert [p.status for p in payments()] == ["pending", "pending"]
 
 
 def test_staff_cancel_a_checkout_the_client_did_not_finish(app, firm, mailbox, standin):

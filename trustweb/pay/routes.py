@@ -237,24 +237,25 @@ def returned(token):
 def desk_return(payment_id):
     """Back from Stripe's page after a payment staff took at the desk (bills/desk.py): settled as the pay link's
     return settles it, once. Staff on the firm's device go on to the payment's page; anyone else (the client's
-    phone, which scanned the code) is thanked, and told nothing more."""
+    phone, which scanned the code) is thanked, and told nothing more. Any other number, or another session's id,
+    gets the same neutral page as a desk payment without its session's id: counting through the numbers tells a
+    stranger nothing of which payments were taken at the desk."""
     payment = db.session.get(Payment, payment_id)
-    if payment is None or payment.created_by_id is None or payment.checkout_reference is None:
-        abort(404)
+    if payment is not None and (payment.created_by_id is None or payment.checkout_reference is None):
+        payment = None  # not a desk checkout: answered as if there were no such payment
     session_id = request.args.get("session_id", "")[:100]
-    if session_id and session_id != payment.checkout_reference:
-        abort(404)
-    if session_id and payment.status == PaymentStatus.PENDING:
+    ours = payment is not None and session_id == payment.checkout_reference
+    if ours and payment.status == PaymentStatus.PENDING:
         try:
             with write_transaction():
                 payment = checkout_service.settle_checkout(payment)
         except ServiceError:
             pass  # the webhook, or the staff page's next look, settles it
-    if can(current_user, "take_payments"):
+    if payment is not None and can(current_user, "take_payments"):
         if payment.status == PaymentStatus.SUCCEEDED:
             return redirect(url_for("bills.show_payment", payment_id=payment.id), 303)
         return redirect(url_for("bills.desk_checkout", payment_id=payment.id), 303)
-    paid = bool(session_id) and payment.status == PaymentStatus.SUCCEEDED
+    paid = ours and payment.status == PaymentStatus.SUCCEEDED
     return render_template("pay/desk_return.html", paid=paid, payable=payment.payable if paid else None)
 
 
