@@ -202,3 +202,26 @@ def test_a_card_taken_at_the_desk_runs_a_fixed_number_of_statements(app, firm, m
     assert len(seen) == DESK_STATEMENTS, listing
     head = [s for s in seen if s.startswith("SELECT audit_chain_head")]
     assert len(head) == 1 and (not ON_POSTGRES or "SKIP LOCKED" in head[0]), listing
+
+
+def chooser_statements(app, lawyer, contact_id):
+    with statements(app) as seen:
+        page = lawyer.get(f"/bills/take?contact_id={contact_id}")
+    assert page.status_code == 200
+    return [s for s in seen if not s.startswith("BEGIN")]
+
+
+def test_the_chooser_runs_the_same_statements_for_one_invoice_or_six(app, firm, lawyer):
+    """What is open for a client, each with its matter and what is promised to it from trust, read with the rows."""
+    with app.app_context():
+        invoice_for(firm, 100, 20_000)
+        gen_request(firm, amount_cents=30_000)
+    one = chooser_statements(app, lawyer, firm.client_a)
+    with app.app_context():
+        for n in range(5):
+            invoice_for(firm, 100, 20_000, matter=(firm.matter_a1, firm.matter_a2)[n % 2])
+            gen_request(firm, amount_cents=30_000, matter_id=(firm.matter_a1, firm.matter_a2)[n % 2])
+    six = chooser_statements(app, lawyer, firm.client_a)
+    page = text(lawyer.get(f"/bills/take?contact_id={firm.client_a}"))
+    assert page.count("Take payment for INV-") == 6 and page.count("Take payment for TR-") == 6
+    assert len(six) == len(one), "\n".join(six)

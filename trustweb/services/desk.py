@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import (
@@ -114,8 +115,14 @@ def cancel_checkout(payment: Payment, user: User) -> Payment:
 
 def open_payables(*, matter: Matter | None = None, contact_id: int | None = None) -> list[Payable]:
     """The requests and invoices of a matter (or a client) that take a payment now, oldest first."""
-    requests = select(TrustRequest).where(TrustRequest.status.in_(PAYABLE))
-    invoices = select(Invoice).where(Invoice.status.in_(OPEN_INVOICE))
+    # What the chooser shows of each is read with the rows: its matter, and (for an invoice's amount payable) the
+    # trust money promised to it.
+    requests = select(TrustRequest).where(TrustRequest.status.in_(PAYABLE)).options(joinedload(TrustRequest.matter))
+    invoices = (
+        select(Invoice)
+        .where(Invoice.status.in_(OPEN_INVOICE))
+        .options(joinedload(Invoice.matter), selectinload(Invoice.applications))
+    )
     if matter is not None:
         requests, invoices = (
             requests.where(TrustRequest.matter_id == matter.id),
