@@ -22,7 +22,8 @@ from tests.requests.steps import (
 )
 from tests.statements import statements
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, Invoice, Payment, TrustRequest, User
+from trustweb.models import AuditEvent, FirmSettings, Invoice, Payment, TrustRequest, User
+from trustweb.models.firm import DEFAULTS
 from trustweb.services.books import check_books
 
 
@@ -225,3 +226,30 @@ def test_the_chooser_runs_the_same_statements_for_one_invoice_or_six(app, firm, 
     page = text(lawyer.get(f"/bills/take?contact_id={firm.client_a}"))
     assert page.count("Take payment for INV-") == 6 and page.count("Take payment for TR-") == 6
     assert len(six) == len(one), "\n".join(six)
+
+
+def test_a_staff_draft_waiting_for_approval_takes_no_payment_until_a_lawyer_approves(app, firm, lawyer):
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
+        db.session.commit()
+        paralegal = gen_user("staff", name="Pat Paralegal").id
+        request_id = gen_request(firm, amount_cents=40_000, by=paralegal)
+    office = signed_in(app, paralegal)
+    url = f"/bills/requests/{request_id}/take"
+    assert f'href="{url}"' not in text(office.get(f"/bills/requests/{request_id}"))
+    page = text(office.get(url))
+    assert "TR-000001 is waiting for a lawyer's approval; a payment is taken once it is approved." in page
+    assert 'name="number"' not in page
+    for who in (office, lawyer):  # neither the paralegal nor a lawyer takes money on it before it is approved
+        refused = post(who, url, {"checkout": "k" * 24, **card("400.00")})
+        assert refused.status_code == 422 and "waiting for a lawyer&#39;s approval" in text(refused)
+    # A desk deposit by the paralegal would be a request made and paid with no one approving it: refused.
+    made = post(office, f"/bills/take/matters/{firm.matter_a2}", {"amount": "750.00"})
+    assert made.status_code == 422 and "ask a lawyer or an administrator to take this deposit" in text(made)
+    with app.app_context():
+        assert payments() == [] and len(db.session.scalars(select(TrustRequest)).all()) == 1
+    # The lawyer approves; now it takes a payment.
+    assert post(lawyer, f"/bills/requests/{request_id}/approve").status_code == 303
+    assert payment_id(take(office, url, "400.00")[0])
+    with app.app_context():
+        assert db.session.get(TrustRequest, request_id).status == "paid"

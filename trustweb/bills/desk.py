@@ -68,7 +68,14 @@ def take_page(payable, processor, form, status=200, error=None):
     if isinstance(form, PayForm):
         form.number.data = form.cvc.data = ""
         form.email.label.text = "Email for the receipt (when not the client's own)"
-    context = {"payable": payable, "processor": processor, "form": form, "error": error, "back": back_to(payable)}
+    context = {
+        "payable": payable,
+        "processor": processor,
+        "form": form,
+        "error": error,
+        "back": back_to(payable),
+        "waiting_for_approval": desk.waiting_for_approval(payable),
+    }
     return render_template("bills/take.html", **context), status
 
 

@@ -40,6 +40,21 @@ from trustweb.services.trust import firm_today
 from trustweb.urls import external_url
 
 
+def waiting_for_approval(payable: Payable) -> bool:
+    """A staff member's draft request the firm asks a lawyer to approve first: not sent, not shared, and no payment
+    is taken on it (the approval is what lets it ask the client for money at all)."""
+    return not payable.is_invoice and request_service.needs_approval(payable)
+
+
+def check_takes_payment(payable: Payable, amount_cents: int | None) -> int:
+    """What staff may take now on the request or invoice (payments.check_staff_amount), once it is approved."""
+    if waiting_for_approval(payable):
+        raise ServiceError(
+            f"{payable.number} is waiting for a lawyer's approval; a payment is taken once it is approved."
+        )
+    return check_staff_amount(payable, amount_cents, "take")
+
+
 def take_card(
     payable: Payable,
     amount_cents: int | None,
@@ -53,7 +68,7 @@ def take_card(
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier  # the same form posted again: nothing more happens
-    amount = check_staff_amount(payable, amount_cents, "take")
+    amount = check_takes_payment(payable, amount_cents)
     return charge_card(payable, amount, card, idempotency_key, payer_email=payer_email, user=user)
 
 
@@ -63,7 +78,7 @@ def start_checkout(payable: Payable, amount_cents: int | None, idempotency_key: 
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
         return earlier
-    amount = check_staff_amount(payable, amount_cents, "take")
+    amount = check_takes_payment(payable, amount_cents)
     return checkout_service.open_checkout(
         payable,
         amount,
@@ -147,7 +162,13 @@ def _trust_account() -> BankAccount | None:
 
 def deposit_request(matter: Matter, amount_cents: int | None, user: User) -> TrustRequest:
     """A trust request for money the client pays into trust at the desk now (a draft: it is not emailed); the
-    payment is then taken on it like any other."""
+    payment is then taken on it like any other. A user whose requests wait for a lawyer's approval may not: the
+    deposit would be a request made and paid with no one approving it."""
+    if request_service.waits_for_approval(user):
+        raise ServiceError(
+            "The firm asks a lawyer to approve trust requests made by staff: ask a lawyer or an administrator to take "
+            "this deposit."
+        )
     values: Mapping[str, Any] = {
         "contact": matter.client,
         "matter": matter,

@@ -156,6 +156,11 @@ def needs_approval(request: TrustRequest) -> bool:
     )
 
 
+def waits_for_approval(user: User) -> bool:
+    """Whether a request this user makes waits for a lawyer's approval (needs_approval(), before it is made)."""
+    return FirmSettings.get().require_approval and user.role == Role.STAFF
+
+
 def approve(request: TrustRequest, user: User) -> TrustRequest:
     request = lock(request)
     if user.role not in (Role.ADMIN, Role.LAWYER):
