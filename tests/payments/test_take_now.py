@@ -2,10 +2,13 @@
 invoice now, through the pay link's own path, and the payment says who took it."""
 
 import json
+import re
+import threading
 
+import pytest
 from sqlalchemy import select
 
-from tests.conftest import ON_POSTGRES, post, signed_in
+from tests.conftest import ON_POSTGRES, csrf_token, post, signed_in
 from tests.factories import gen_user
 from tests.invoices.steps import invoice_for
 from tests.payments.steps import card, payment_id, take, take_form
@@ -155,9 +158,10 @@ def test_from_a_matter_with_nothing_open_a_trust_deposit_is_taken(app, firm, mai
     assert f'href="/bills/take?matter_id={firm.matter_a1}"' in matter_page
     chooser = text(lawyer.get(f"/bills/take?matter_id={firm.matter_a1}"))
     assert "Nothing is open for Ada Archer on this matter" in chooser and "A trust deposit" in chooser
-    refused = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", {"amount": "0"})
+    key = hidden(chooser, "key")
+    refused = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", {"key": key, "amount": "0"})
     assert refused.status_code == 422
-    made = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", {"amount": "750.00"})
+    made = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", {"key": key, "amount": "750.00"})
     assert made.status_code == 303 and made.headers["Location"].endswith("/take")
     url = made.headers["Location"]
     assert 'value="750.00"' in take_form(lawyer, url)[0]
@@ -244,7 +248,7 @@ def test_a_staff_draft_waiting_for_approval_takes_no_payment_until_a_lawyer_appr
         refused = post(who, url, {"checkout": "k" * 24, **card("400.00")})
         assert refused.status_code == 422 and "waiting for a lawyer&#39;s approval" in text(refused)
     # A desk deposit by the paralegal would be a request made and paid with no one approving it: refused.
-    made = post(office, f"/bills/take/matters/{firm.matter_a2}", {"amount": "750.00"})
+    made = post(office, f"/bills/take/matters/{firm.matter_a2}", {"key": "k" * 24, "amount": "750.00"})
     assert made.status_code == 422 and "ask a lawyer or an administrator to take this deposit" in text(made)
     with app.app_context():
         assert payments() == [] and len(db.session.scalars(select(TrustRequest)).all()) == 1
@@ -253,3 +257,49 @@ def test_a_staff_draft_waiting_for_approval_takes_no_payment_until_a_lawyer_appr
     assert payment_id(take(office, url, "400.00")[0])
     with app.app_context():
         assert db.session.get(TrustRequest, request_id).status == "paid"
+
+
+def hidden(html, name):
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def test_continue_pressed_twice_makes_one_deposit_request(app, firm, mailbox, lawyer):
+    chooser = text(lawyer.get(f"/bills/take?matter_id={firm.matter_a1}"))
+    form = {"key": hidden(chooser, "key"), "amount": "750.00"}
+    first = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", form)
+    second = post(lawyer, f"/bills/take/matters/{firm.matter_a1}", form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    # The chooser opened again offers that request, not a second deposit.
+    chooser = text(lawyer.get(f"/bills/take?matter_id={firm.matter_a1}"))
+    assert "Take payment for TR-000001" in chooser and 'name="key"' not in chooser
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+        assert (made.amount_cents, made.status, made.matter_id) == (75_000, "draft", firm.matter_a1)
+        created = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "request.created"))
+        assert json.loads(created.after)["desk_key"] == form["key"]
+    # The same key on another matter is not that matter's request.
+    other = post(lawyer, f"/bills/take/matters/{firm.matter_a2}", form)
+    assert other.status_code == 303 and other.headers["Location"] != first.headers["Location"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="real concurrent writers need PostgreSQL")
+def test_continue_posted_from_four_tabs_at_once_makes_one_deposit_request(app, firm, mailbox):
+    browsers = [signed_in(app, firm.lawyer) for _ in range(4)]
+    key = hidden(text(browsers[0].get(f"/bills/take?matter_id={firm.matter_a1}")), "key")
+    posts = [(browser, {"csrf_token": csrf_token(browser), "key": key, "amount": "750.00"}) for browser in browsers]
+    start = threading.Barrier(len(posts))
+    responses = [None] * len(posts)
+
+    def press(i, browser, data):
+        start.wait(timeout=30)
+        responses[i] = browser.post(f"/bills/take/matters/{firm.matter_a1}", data=data)
+
+    threads = [threading.Thread(target=press, args=(i, *p)) for i, p in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+    assert [(r.status_code, r.headers["Location"]) for r in responses] == [(303, f"/bills/requests/{made.id}/take")] * 4

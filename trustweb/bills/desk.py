@@ -136,6 +136,8 @@ def choose_payable():
         abort(404)
     payables = desk.open_payables(matter=matter, contact_id=contact.id)
     form = DeskDepositForm(formdata=None) if matter and matter.status == MatterStatus.OPEN and not payables else None
+    if form is not None:
+        form.key.data = secrets.token_urlsafe(24)
     return render_template("bills/take_choose.html", matter=matter, contact=contact, payables=payables, form=form)
 
 
@@ -146,7 +148,9 @@ def take_deposit(matter_id):
     matter = get_or_404(Matter, matter_id)
     form = DeskDepositForm()
     if form.validate_on_submit():
-        done, trust_request = attempt(form, lambda: desk.deposit_request(matter, form.amount.cents, current_user))
+        done, trust_request = attempt(
+            form, lambda: desk.deposit_request(matter, form.amount.cents, form.key.data, current_user)
+        )
         if done:
             return redirect(url_for("bills.take_request_payment", request_id=trust_request.id), 303)
     shown = {"matter": matter, "contact": matter.client, "payables": [], "form": form}

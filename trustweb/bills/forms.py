@@ -103,8 +103,10 @@ class RequestPaymentForm(PaymentForm):
 
 
 class DeskDepositForm(BaseForm):
-    """Money a client pays into trust at the desk for a matter with nothing asked of them yet."""
+    """Money a client pays into trust at the desk for a matter with nothing asked of them yet; the key stops a
+    double-clicked Continue making two requests."""
 
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     amount = MoneyField("Amount to take into trust", validators=[DataRequired("Enter the amount to take.")])
 
 

@@ -8,7 +8,9 @@ a form of ours; with Stripe no card number reaches TrustWeb (PCI SAQ-A): the Che
 firm's device or scanned by the client's phone, and settled by checkout.settle_checkout() like any other.
 """
 
+import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import (
+    AuditEvent,
     BankAccount,
     FirmSettings,
     Invoice,
@@ -26,6 +29,7 @@ from trustweb.models import (
     TrustRequest,
     User,
 )
+from trustweb.models.base import utcnow
 from trustweb.models.invoices import OPEN_INVOICE
 from trustweb.models.requests import PAYABLE
 from trustweb.payments import CardDetails, processor_named
@@ -38,6 +42,11 @@ from trustweb.services.firm import default_account
 from trustweb.services.payments import charge_card, check_staff_amount, existing, lock_payable
 from trustweb.services.trust import firm_today
 from trustweb.urls import external_url
+
+
+# A trust deposit taken at the desk: the request's message, and the name its form's key is recorded under.
+DESK_DEPOSIT = "Paid into trust at the firm's office."
+DESK_KEY = "desk_key"
 
 
 def waiting_for_approval(payable: Payable) -> bool:
@@ -160,10 +169,18 @@ def _trust_account() -> BankAccount | None:
     )
 
 
-def deposit_request(matter: Matter, amount_cents: int | None, user: User) -> TrustRequest:
+def deposit_request(matter: Matter, amount_cents: int | None, key: str, user: User) -> TrustRequest:
     """A trust request for money the client pays into trust at the desk now (a draft: it is not emailed); the
-    payment is then taken on it like any other. A user whose requests wait for a lawyer's approval may not: the
-    deposit would be a request made and paid with no one approving it."""
+    payment is then taken on it like any other. The form's key is recorded in the request's audit event, and the
+    form posted again (a double click) finds the request it made. A user whose requests wait for a lawyer's approval
+    may not: the deposit would be a request made and paid with no one approving it."""
+    # Two posts at once wait here for each other: the second reads the first's request (and its audit event, both
+    # committed together) once the first has committed. FOR NO KEY UPDATE on PostgreSQL: it does not hold up rows
+    # that merely refer to the matter; SQLite's write transaction already holds the database.
+    db.session.execute(select(Matter.id).where(Matter.id == matter.id).with_for_update(key_share=True))
+    earlier = _deposit_made_with(matter, key)
+    if earlier is not None:
+        return earlier
     if request_service.waits_for_approval(user):
         raise ServiceError(
             "The firm asks a lawyer to approve trust requests made by staff: ask a lawyer or an administrator to take "
@@ -177,10 +194,36 @@ def deposit_request(matter: Matter, amount_cents: int | None, user: User) -> Tru
         "amount_cents": amount_cents,
         "issued_on": firm_today(),
         "due_on": None,
-        "message": "Paid into trust at the firm's office.",
+        "message": DESK_DEPOSIT,
         "allow_partial": False,
         "minimum_cents": None,
         "recipients": matter.client.emails[:1],
         "cc": [],
     }
-    return request_service.create_request(values, user)
+    return request_service.create_request(values, user, noted={DESK_KEY: key})
+
+
+def _deposit_made_with(matter: Matter, key: str) -> TrustRequest | None:
+    """The desk deposit request this form's key made on the matter (within the day), if any."""
+    made = {
+        str(trust_request.id): trust_request
+        for trust_request in db.session.scalars(
+            select(TrustRequest).where(
+                TrustRequest.matter_id == matter.id,
+                TrustRequest.message == DESK_DEPOSIT,
+                TrustRequest.created_at >= utcnow() - timedelta(days=1),
+            )
+        )
+    }
+    if not made:
+        return None
+    events = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.after).where(
+            AuditEvent.action == "request.created",
+            AuditEvent.object_type == "TrustRequest",
+            AuditEvent.object_id.in_(made),
+        )
+    )
+    return next(
+        (made[object_id] for object_id, after in events if json.loads(after or "{}").get(DESK_KEY) == key), None
+    )

@@ -99,9 +99,11 @@ def _apply(request: TrustRequest, values: Mapping[str, Any]) -> None:
     request.cc = ",".join(values["cc"]) or None
 
 
-def create_request(values: Mapping[str, Any], user: User, *, commit: bool = True) -> TrustRequest:
+def create_request(
+    values: Mapping[str, Any], user: User, *, commit: bool = True, noted: Mapping[str, Any] | None = None
+) -> TrustRequest:
     """A new draft request; numbered TR-000001 onward (the caller commits when not `commit`: a plan's instalment
-    is made with its request in one transaction)."""
+    is made with its request in one transaction). `noted` is added to its audit event (what made it)."""
     _check(values)
     request = TrustRequest(
         status=RequestStatus.DRAFT, paid_cents=0, created_by_id=user.id, replenishes=values.get("replenishes", False)
@@ -110,7 +112,7 @@ def create_request(values: Mapping[str, Any], user: User, *, commit: bool = True
     request.number = f"TR-{Counter.next_value('trust_request'):06d}"
     db.session.add(request)
     db.session.flush()
-    audit.record("request.created", request, after=snapshot(request), user=user)
+    audit.record("request.created", request, after={**snapshot(request), **(noted or {})}, user=user)
     if commit:
         db.session.commit()
     return request
