@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import uuid
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -212,6 +213,28 @@ def csrf_token(client, url=None):
 def post(client, url, data=None, **kwargs):
     """POST a form the way a browser does, with the session's CSRF token."""
     return client.post(url, data={"csrf_token": csrf_token(client), **(data or {})}, **kwargs)
+
+
+def posted_at_once(url, posts):
+    """Each (browser, form) posted to url from a thread of its own, all released together (a form sent from several
+    tabs at the same moment); the responses, in order (an exception where a post raised one)."""
+    start = threading.Barrier(len(posts))
+    responses = [None] * len(posts)
+
+    def press(i, browser, data):
+        start.wait(timeout=30)
+        try:
+            responses[i] = browser.post(url, data=data)
+        except Exception as error:  # noqa: BLE001 - checked by the caller
+            responses[i] = error
+
+    threads = [threading.Thread(target=press, args=(i, *p)) for i, p in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a post is stuck waiting for a lock"
+    return responses
 
 
 class AuthActions:

@@ -3,12 +3,11 @@ invoice now, through the pay link's own path, and the payment says who took it."
 
 import json
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ON_POSTGRES, csrf_token, post, signed_in
+from tests.conftest import ON_POSTGRES, csrf_token, post, posted_at_once, signed_in
 from tests.factories import gen_user
 from tests.invoices.steps import invoice_for
 from tests.payments.steps import card, payment_id, take, take_form
@@ -288,18 +287,7 @@ def test_continue_posted_from_four_tabs_at_once_makes_one_deposit_request(app, f
     browsers = [signed_in(app, firm.lawyer) for _ in range(4)]
     key = hidden(text(browsers[0].get(f"/bills/take?matter_id={firm.matter_a1}")), "key")
     posts = [(browser, {"csrf_token": csrf_token(browser), "key": key, "amount": "750.00"}) for browser in browsers]
-    start = threading.Barrier(len(posts))
-    responses = [None] * len(posts)
-
-    def press(i, browser, data):
-        start.wait(timeout=30)
-        responses[i] = browser.post(f"/bills/take/matters/{firm.matter_a1}", data=data)
-
-    threads = [threading.Thread(target=press, args=(i, *p)) for i, p in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = posted_at_once(f"/bills/take/matters/{firm.matter_a1}", posts)
     with app.app_context():
         [made] = db.session.scalars(select(TrustRequest)).all()
     assert [(r.status_code, r.headers["Location"]) for r in responses] == [(303, f"/bills/requests/{made.id}/take")] * 4

@@ -5,12 +5,11 @@ leaves it standing and says exactly what was and was not paid.
 """
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, posted_at_once
 from tests.dates import card_expiry
 from tests.factories import gen_account
 from tests.portal.steps import ADA, CSRF, signed_in_client
@@ -316,18 +315,7 @@ def test_the_same_checkout_posted_from_four_tabs_at_once_books_each_payment_once
     for browser in browsers:
         _, own = open_pay_both(browser, firm.invoice_a, firm.request_a)
         posts.append((browser, {**form, "csrf_token": own["csrf_token"], **card()}))
-    start = threading.Barrier(len(posts))
-    responses = [None] * len(posts)
-
-    def press(i, browser, data):
-        start.wait(timeout=30)
-        responses[i] = browser.post(f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}", data=data)
-
-    threads = [threading.Thread(target=press, args=(i, *p)) for i, p in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = posted_at_once(f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}", posts)
     summary = f"/portal/pay-both/{firm.invoice_a}/{firm.request_a}/{form['checkout']}"
     assert [(r.status_code, r.headers["Location"]) for r in responses] == [(303, summary)] * 4
     with app.app_context():

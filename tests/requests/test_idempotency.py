@@ -5,11 +5,9 @@ the first one's receipt and books nothing. Two different checkouts for the
 whole amount: the first pays, the second is told the request is paid.
 """
 
-import threading
-
 import pytest
 
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, posted_at_once
 from tests.requests.steps import (
     CHECKOUT,
     CSRF,
@@ -151,23 +149,9 @@ def post_at_once(app, path, checkouts):
         browser = app.test_client()
         html = text(browser.get(path))
         browsers.append((browser, CSRF.search(html).group(1), checkout or CHECKOUT.search(html).group(1)))
-    start = threading.Barrier(len(browsers))
-    responses = [None] * len(browsers)
-
-    def press_pay(i, browser, csrf, checkout):
-        start.wait(timeout=30)
-        try:
-            responses[i] = browser.post(path, data={"csrf_token": csrf, "checkout": checkout, **card_details("5,000")})
-        except Exception as error:  # noqa: BLE001 - checked by the caller
-            responses[i] = error
-
-    threads = [threading.Thread(target=press_pay, args=(i, *b)) for i, b in enumerate(browsers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a payment is stuck waiting for a lock"
-    return responses
+    card = card_details("5,000")
+    posts = [(browser, {"csrf_token": csrf, "checkout": checkout, **card}) for browser, csrf, checkout in browsers]
+    return posted_at_once(path, posts)
 
 
 @pg_only
