@@ -43,7 +43,6 @@ from trustweb.services.payments import charge_card, check_staff_amount, existing
 from trustweb.services.trust import firm_today
 from trustweb.urls import external_url
 
-
 # A trust deposit taken at the desk: the request's message, and the name its form's key is recorded under.
 DESK_DEPOSIT = "Paid into trust at the firm's office."
 DESK_KEY = "desk_key"
