@@ -22,6 +22,7 @@ from trustweb.models import (
     BankAccount,
     FirmSettings,
     Invoice,
+    JournalEntry,
     Matter,
     Payable,
     Payment,
@@ -138,13 +139,21 @@ def cancel_checkout(payment: Payment, user: User) -> Payment:
 
 def open_payables(*, matter: Matter | None = None, contact_id: int | None = None) -> list[Payable]:
     """The requests and invoices of a matter (or a client) that take a payment now, oldest first."""
-    # What the chooser shows of each is read with the rows: its matter, and (for an invoice's amount payable) the
-    # trust money promised to it.
-    requests = select(TrustRequest).where(TrustRequest.status.in_(PAYABLE)).options(joinedload(TrustRequest.matter))
+    # What the chooser shows of each is read with the rows: its matter, its account (for the currency), and (for an
+    # invoice's amount payable) the trust money promised to it.
+    requests = (
+        select(TrustRequest)
+        .where(TrustRequest.status.in_(PAYABLE))
+        .options(joinedload(TrustRequest.matter), joinedload(TrustRequest.bank_account))
+    )
     invoices = (
         select(Invoice)
         .where(Invoice.status.in_(OPEN_INVOICE))
-        .options(joinedload(Invoice.matter), selectinload(Invoice.applications))
+        .options(
+            joinedload(Invoice.matter),
+            joinedload(Invoice.receivable_entry).joinedload(JournalEntry.bank_account),
+            selectinload(Invoice.applications),
+        )
     )
     if matter is not None:
         requests, invoices = (
