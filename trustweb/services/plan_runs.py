@@ -13,6 +13,14 @@ For each active plan whose next date has come, three short steps:
    completed), or the decline counted under the retry rule, the client and lawyer emailed. A step 3 that finds the
    outcome already recorded does nothing.
 
+A saved bank account's charge is not taken at once: the processor says it is on its way (a pending payment, booked
+by its webhook as a checkout's is). Its instalment stays pending with the payment on it and its attempts unchanged,
+and the plan stays at that date: the next date is not charged, nor the plan moved past it, until the bank has
+answered. Each pass first records the instalments whose bank payment the webhook has settled since
+(`_bank_outcomes`): paid, the instalment succeeds and the plan moves on; failed, it counts as a decline under the
+retry rule. A plan stopped or moved to another date meanwhile keeps its instalment on its way (a stop or an edit
+cancels only instalments waiting for a retry): paid, it succeeds; failed, it fails with no retry.
+
 A crash anywhere repeats at most step 2 with the same key: the processor answers a key it has seen with the charge
 it made then (Stripe's idempotency keys; the test processor's references are made from the key), and a payment
 that was booked is found by its key, so the money is taken and booked once. ARCHITECTURE.md walks the windows.
@@ -60,7 +68,7 @@ def run_due(today: date | None = None) -> tuple[list[str], list[str]]:
         .order_by(PaymentPlan.next_due_on, PaymentPlan.id)
     ).all()
     db.session.rollback()
-    done, refused = [], []
+    done, refused = _bank_outcomes(today)
     for plan_id in plan_ids:
         try:
             said = run_plan(plan_id, today)
@@ -87,9 +95,9 @@ def run_plan(plan_id: int, today: date) -> str | None:
         _advance(plan, instalment.due_on)
         db.session.commit()
         return None
-    if not _waiting(instalment, today):
+    if not _waiting(instalment, today) or instalment.payment_id is not None:
         db.session.rollback()
-        return None
+        return None  # waiting for its retry date, or for the bank to answer (`_bank_outcomes` records that)
     attempt = instalment.attempts + 1
     key = f"plan-{plan.id}-{instalment.due_on.isoformat()}-{attempt}"
     earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
@@ -119,10 +127,62 @@ def run_plan(plan_id: int, today: date) -> str | None:
 
 
 def _outcome(plan_id: int, instalment_id: int, attempt: int, today: date, payment: Payment) -> str | None:
-    """What the attempt's payment says: taken (or on its way, for a bank payment), or declined."""
+    """What the attempt's payment says: taken, declined, or (a bank payment) on its way."""
     if payment.status == PaymentStatus.FAILED:
         return _record(plan_id, instalment_id, attempt, today, None, payment.failure_message or "Declined.")
+    if payment.status == PaymentStatus.PENDING:
+        return _on_its_way(plan_id, instalment_id, attempt, payment)
     return _record(plan_id, instalment_id, attempt, today, payment.id, None)
+
+
+def _on_its_way(plan_id: int, instalment_id: int, attempt: int, payment: Payment) -> str | None:
+    """A bank payment the processor is still taking: kept on the instalment, which stays pending (its attempts
+    unchanged, so a rerun asks with the same key), and the plan stays at its date until the bank answers."""
+    plan = plans.lock(db.session.get_one(PaymentPlan, plan_id))
+    instalment = _lock(instalment_id)
+    if instalment.status != InstalmentStatus.PENDING or instalment.attempts >= attempt or instalment.payment_id:
+        db.session.rollback()
+        return None  # recorded already
+    before = audit.snapshot(instalment, INSTALMENT_FIELDS)
+    instalment.payment_id, instalment.failure_message = payment.id, None
+    db.session.flush()
+    audit.record(
+        "plan.instalment_on_its_way",
+        instalment,
+        before=before,
+        after=audit.snapshot(instalment, INSTALMENT_FIELDS) | {"plan_next_due_on": plan.next_due_on},
+        actor=_actor(plan),
+    )
+    db.session.commit()
+    return f"Plan {plan.id}: {_money(plan, instalment.amount_cents)} asked of the bank for {instalment.due_on}."
+
+
+def _bank_outcomes(today: date) -> tuple[list[str], list[str]]:
+    """Instalments whose bank payment its webhook has since booked or failed: each outcome recorded once."""
+    settled = db.session.execute(
+        select(PlanInstalment.id, PlanInstalment.plan_id)
+        .join(Payment, Payment.id == PlanInstalment.payment_id)
+        .where(PlanInstalment.status == InstalmentStatus.PENDING, Payment.status != PaymentStatus.PENDING)
+        .order_by(PlanInstalment.id)
+    ).all()
+    db.session.rollback()
+    done, refused = [], []
+    for instalment_id, plan_id in settled:
+        plans.lock(db.session.get_one(PaymentPlan, plan_id))
+        instalment = _lock(instalment_id)
+        payment = instalment.payment
+        if instalment.status != InstalmentStatus.PENDING or payment is None or payment.status == PaymentStatus.PENDING:
+            db.session.rollback()
+            continue  # another worker recorded it
+        try:
+            said = _outcome(plan_id, instalment_id, instalment.attempts + 1, today, payment)
+        except REFUSALS as error:
+            db.session.rollback()
+            refused.append(f"plan {plan_id}: {error}")
+            continue
+        if said:
+            done.append(said)
+    return done, refused
 
 
 def _instalment(plan_id: int, today: date) -> int | None:
@@ -263,13 +323,16 @@ def _paid_another_way(plan: PaymentPlan, instalment: PlanInstalment, payable: Pa
 
 
 def _advance(plan: PaymentPlan, due_on: date) -> None:
-    """After an instalment is over: the plan's next date, or its end."""
+    """After an instalment is over: the plan's next date, or its end. A plan stopped meanwhile stays so, and one
+    moved to another date (a bank payment answered after an edit) keeps that date."""
+    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.PAUSED):
+        return
     payable = plans.payable_of(plan)
     count_reached = plan.ends == PlanEnd.COUNT and plans.succeeded(plan) >= (plan.payments_total or 0)
     paid = payable is not None and payable.status in (payable.Status.PAID, payable.Status.VOID)
     if count_reached or paid:
         plan.status, plan.next_due_on = PlanStatus.COMPLETED, None
-    else:
+    elif plan.next_due_on == due_on:
         plan.next_due_on = plans.following(plan, due_on)
 
 
@@ -300,9 +363,14 @@ def _record(
         said = f"Plan {plan.id}: {_money(plan, instalment.amount_cents)} charged for {instalment.due_on}."
         action = "plan.instalment_paid"
     else:
-        instalment.failure_message = failure
+        instalment.failure_message, instalment.payment_id = failure, None  # a failed bank payment is kept by its key
         payable = _payable(plan, instalment)
-        if authenticate:
+        if plan.status not in (PlanStatus.ACTIVE, PlanStatus.PAUSED) or plan.next_due_on != instalment.due_on:
+            # A bank payment that failed after the plan was stopped or moved to another date: nothing to retry.
+            instalment.status, instalment.next_attempt_on = InstalmentStatus.FAILED, None
+            said = f"Plan {plan.id}: {instalment.due_on}'s bank payment failed; the plan had moved on."
+            action = "plan.instalment_failed"
+        elif authenticate:
             instalment.status, instalment.next_attempt_on = InstalmentStatus.ACTION_REQUIRED, None
             plan.failed_attempts = 0
             _advance(plan, instalment.due_on)

@@ -305,11 +305,14 @@ def _open(plan: PaymentPlan) -> PaymentPlan:
 
 
 def _cancel_waiting(plan: PaymentPlan, why: str) -> list[str]:
-    """Instalments waiting for a retry, cancelled (the plan stopped, or its next date moved): their dates."""
+    """Instalments waiting for a retry, cancelled (the plan stopped, or its next date moved): their dates. One whose
+    bank payment is on its way stays pending: the worker records what the bank says (`plan_runs`)."""
     waiting = list(
         db.session.scalars(
             select(PlanInstalment).where(
-                PlanInstalment.plan_id == plan.id, PlanInstalment.status == InstalmentStatus.PENDING
+                PlanInstalment.plan_id == plan.id,
+                PlanInstalment.status == InstalmentStatus.PENDING,
+                PlanInstalment.payment_id.is_(None),
             )
         )
     )
