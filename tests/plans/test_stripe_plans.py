@@ -14,8 +14,9 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from tests.conftest import signed_in
+from tests.conftest import ON_POSTGRES, signed_in
 from tests.factories import trust_ledger
+from tests.ledger.test_races import at_once, failures
 from tests.matters.test_evergreen import deposit, spend
 from tests.plans.steps import AUTHENTICATES, DECLINES, GOOD, instalments, noon, outbox, plan, set_up_plan, worker_on
 from tests.requests.steps import (
@@ -31,6 +32,7 @@ from tests.requests.steps import (
 from tests.stripe_standin import card_fee, deliver
 from trustweb.extensions import db
 from trustweb.models import (
+    AuditEvent,
     BankAccount,
     Contact,
     Dispute,
@@ -41,7 +43,7 @@ from trustweb.models import (
     TrustRequest,
     User,
 )
-from trustweb.services import method_setup, plans, saved_methods, top_ups
+from trustweb.services import method_setup, plan_runs, plans, saved_methods, top_ups
 from trustweb.services.books import check_books, shortfalls
 from trustweb.services.plans import add_months
 from trustweb.services.replenishment import replenish_all
@@ -345,6 +347,42 @@ def test_a_plan_stopped_while_its_bank_payment_is_on_its_way_records_it_when_it_
     [paid] = instalments(plan_id)
     assert paid.status == "succeeded" and plan(plan_id).status == "stopped" and plan(plan_id).next_due_on is None
     assert len(intents(standin)[0]) == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite has one writer at a time: no two workers overlap")
+@pytest.mark.parametrize("kind", ["card", "us_bank_account"])
+def test_three_workers_at_once_ask_stripe_once_and_record_the_instalment_once(app, firm, standin, client, kind):
+    setup, request_id = firm
+    start = firm_today()
+    plan_id = set_up_plan(setup, saved_on_stripe(setup, standin, kind=kind), request_id=request_id)
+    db.session.rollback()
+
+    def workers():
+        outcomes = at_once(app, [plan_runs.run_due] * 3)
+        assert failures(outcomes) == [] and all(refused == [] for _, refused in outcomes)
+        db.session.expire_all()
+
+    workers()
+    calls, made = intents(standin)
+    assert len(made) == 1 and {c.idempotency_key for c in calls} == {key(plan_id, start)}
+    [payment] = payments()
+    [made_one] = instalments(plan_id)
+    if kind == "us_bank_account":  # on its way: recorded once as such; then its webhook, and three workers again
+        assert (payment.status, made_one.status, made_one.payment_id) == ("pending", "pending", payment.id)
+        reference = payment.processor_reference
+        db.session.rollback()
+        standin.settle_intent(reference)
+        assert deliver(client, standin, standin.payment_intent_succeeded(reference)).status_code == 200
+        workers()
+        [payment] = payments()
+        [made_one] = instalments(plan_id)
+        on_its_way = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.instalment_on_its_way"))
+        assert len(on_its_way.all()) == 1
+    assert (payment.status, made_one.status, made_one.payment_id) == ("succeeded", "succeeded", payment.id)
+    paid = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.instalment_paid")).all()
+    assert len(paid) == 1 and deposits() == 1 and plan(plan_id).next_due_on == add_months(start, 1)
+    assert len(intents(standin)[1]) == 1
+    assert books_apart_from_shortfalls() == []
 
 
 def test_an_automatic_top_up_is_charged_through_stripe_once(app, firm, standin):
