@@ -1,11 +1,11 @@
 """Steps the payment plan tests share: a firm with a sent request, a card the client saved, a plan set up by the
 lawyer, and the worker run on a day of the firm's calendar (the clock moved there)."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.methods.test_charge_saved import saved
 from tests.requests.steps import gen_firm, gen_request, send
@@ -80,6 +80,26 @@ def worker_on(day):
     with time_machine.travel(noon(day), tick=False):
         db.session.expire_all()
         return plan_runs.run_due()
+
+
+def run_days(first, last):
+    """The worker once a day from `first` to `last`, both included; every line it said."""
+    said, day = [], first
+    while day <= last:
+        done, refused = worker_on(day)
+        assert refused == []
+        said += done
+        day += timedelta(days=1)
+    return said
+
+
+def with_evergreen(setup, minimum_cents=200_000, target_cents=500_000):
+    """Client A's first matter kept between a minimum and a target (the caller commits)."""
+    db.session.execute(
+        update(Matter)
+        .where(Matter.id == setup.matter_a1)
+        .values(evergreen_minimum_cents=minimum_cents, evergreen_target_cents=target_cents)
+    )
 
 
 def instalments(plan_id):

@@ -16,6 +16,7 @@ from tests.plans.steps import (
     instalments,
     outbox,
     plan,
+    run_days,
     set_up_plan,
     worker_on,
 )
@@ -32,17 +33,6 @@ from trustweb.services.trust import Holder, firm_today
 def firm(app):
     with app.app_context():
         yield firm_with_request()
-
-
-def run_days(first, last):
-    """The worker once a day from `first` to `last`, both included; every line it said."""
-    said, day = [], first
-    while day <= last:
-        done, refused = worker_on(day)
-        assert refused == []
-        said += done
-        day += timedelta(days=1)
-    return said
 
 
 def test_a_monthly_plan_pays_the_request_over_three_months_the_last_instalment_capped_at_what_is_due(firm):

@@ -12,13 +12,25 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import ON_POSTGRES, signed_in
 from tests.factories import trust_ledger
 from tests.ledger.test_races import at_once, failures
 from tests.matters.test_evergreen import deposit, spend
-from tests.plans.steps import AUTHENTICATES, DECLINES, GOOD, instalments, noon, outbox, plan, set_up_plan, worker_on
+from tests.plans.steps import (
+    AUTHENTICATES,
+    DECLINES,
+    GOOD,
+    instalments,
+    noon,
+    outbox,
+    plan,
+    run_days,
+    set_up_plan,
+    with_evergreen,
+    worker_on,
+)
 from tests.requests.steps import (
     deposits,
     gen_firm,
@@ -107,16 +119,6 @@ def owed_by_the_firm():
 def books_apart_from_shortfalls():
     named = set(shortfalls())
     return [problem for problem in check_books() if problem not in named]
-
-
-def run_days(first, last):
-    said, day = [], first
-    while day <= last:
-        done, refused = worker_on(day)
-        assert refused == []
-        said += done
-        day += timedelta(days=1)
-    return said
 
 
 def test_the_worker_charges_an_off_session_payment_intent_once_with_stripes_fee(app, firm, standin):
@@ -387,11 +389,7 @@ def test_three_workers_at_once_ask_stripe_once_and_record_the_instalment_once(ap
 
 def test_an_automatic_top_up_is_charged_through_stripe_once(app, firm, standin):
     setup, _ = firm
-    db.session.execute(
-        update(Matter)
-        .where(Matter.id == setup.matter_a1)
-        .values(evergreen_minimum_cents=200_000, evergreen_target_cents=500_000)
-    )
+    with_evergreen(setup)
     db.session.commit()
     deposit(setup, 250_000)
     method_id = saved_on_stripe(setup, standin)

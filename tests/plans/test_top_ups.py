@@ -5,12 +5,12 @@ top-up once and emails a receipt; a decline falls back to emailing the request a
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import post, signed_in
 from tests.factories import trust_ledger
 from tests.matters.test_evergreen import deposit, spend
-from tests.plans.steps import DECLINES, card, outbox
+from tests.plans.steps import DECLINES, card, outbox, with_evergreen
 from tests.portal.steps import signed_in_client
 from tests.requests.steps import gen_firm, payments
 from trustweb.extensions import db
@@ -27,11 +27,7 @@ def firm(app):
     with app.app_context():
         setup = gen_firm()
         db.session.get(Contact, setup.client_a).email = "ada@example.com"
-        db.session.execute(
-            update(Matter)
-            .where(Matter.id == setup.matter_a1)
-            .values(evergreen_minimum_cents=200_000, evergreen_target_cents=500_000)
-        )
+        with_evergreen(setup)
         db.session.commit()
         deposit(setup, 250_000)
         return setup

@@ -17,7 +17,7 @@ A saved bank account's charge is not taken at once: the processor says it is on 
 by its webhook as a checkout's is). Its instalment stays pending with the payment on it and its attempts unchanged,
 and the plan stays at that date: the next date is not charged, nor the plan moved past it, until the bank has
 answered. Each pass first records the instalments whose bank payment the webhook has settled since
-(`_bank_outcomes`): paid, the instalment succeeds and the plan moves on; failed, it counts as a decline under the
+(`_bank_outcome`): paid, the instalment succeeds and the plan moves on; failed, it counts as a decline under the
 retry rule. A plan stopped or moved to another date meanwhile keeps its instalment on its way (a stop or an edit
 cancels only instalments waiting for a retry): paid, it succeeds; failed, it fails with no retry.
 
@@ -27,6 +27,7 @@ that was booked is found by its key, so the money is taken and booked once. ARCH
 """
 
 from datetime import date, timedelta
+from functools import partial
 
 from flask import render_template
 from sqlalchemy import select
@@ -60,18 +61,27 @@ INSTALMENT_FIELDS = ("due_on", "amount_cents", "status", "attempts", "next_attem
 
 
 def run_due(today: date | None = None) -> tuple[list[str], list[str]]:
-    """One pass: every plan with an instalment due today or before; (what was done, what could not be)."""
+    """One pass: the bank payments answered since the last one, then every plan with an instalment due today or
+    before; (what was done, what could not be)."""
     today = today or firm_today()
+    answered = db.session.execute(
+        select(PlanInstalment.id, PlanInstalment.plan_id)
+        .join(Payment, Payment.id == PlanInstalment.payment_id)
+        .where(PlanInstalment.status == InstalmentStatus.PENDING, Payment.status != PaymentStatus.PENDING)
+        .order_by(PlanInstalment.id)
+    ).all()
     plan_ids = db.session.scalars(
         select(PaymentPlan.id)
         .where(PaymentPlan.status == PlanStatus.ACTIVE, PaymentPlan.next_due_on <= today)
         .order_by(PaymentPlan.next_due_on, PaymentPlan.id)
     ).all()
     db.session.rollback()
-    done, refused = _bank_outcomes(today)
-    for plan_id in plan_ids:
+    steps = [(plan_id, partial(_bank_outcome, plan_id, instalment_id, today)) for instalment_id, plan_id in answered]
+    steps += [(plan_id, partial(run_plan, plan_id, today)) for plan_id in plan_ids]
+    done, refused = [], []
+    for plan_id, step in steps:
         try:
-            said = run_plan(plan_id, today)
+            said = step()
         except REFUSALS as error:
             db.session.rollback()
             refused.append(f"plan {plan_id}: {error}")
@@ -97,7 +107,7 @@ def run_plan(plan_id: int, today: date) -> str | None:
         return None
     if not _waiting(instalment, today) or instalment.payment_id is not None:
         db.session.rollback()
-        return None  # waiting for its retry date, or for the bank to answer (`_bank_outcomes` records that)
+        return None  # waiting for its retry date, or for the bank to answer (`_bank_outcome` records that)
     attempt = instalment.attempts + 1
     key = f"plan-{plan.id}-{instalment.due_on.isoformat()}-{attempt}"
     earlier = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
@@ -145,44 +155,19 @@ def _on_its_way(plan_id: int, instalment_id: int, attempt: int, payment: Payment
         return None  # recorded already
     before = audit.snapshot(instalment, INSTALMENT_FIELDS)
     instalment.payment_id, instalment.failure_message = payment.id, None
-    db.session.flush()
-    audit.record(
-        "plan.instalment_on_its_way",
-        instalment,
-        before=before,
-        after=audit.snapshot(instalment, INSTALMENT_FIELDS) | {"plan_next_due_on": plan.next_due_on},
-        actor=_actor(plan),
-    )
-    db.session.commit()
+    _audited(plan, instalment, "plan.instalment_on_its_way", before, {"plan_next_due_on": plan.next_due_on})
     return f"Plan {plan.id}: {_money(plan, instalment.amount_cents)} asked of the bank for {instalment.due_on}."
 
 
-def _bank_outcomes(today: date) -> tuple[list[str], list[str]]:
-    """Instalments whose bank payment its webhook has since booked or failed: each outcome recorded once."""
-    settled = db.session.execute(
-        select(PlanInstalment.id, PlanInstalment.plan_id)
-        .join(Payment, Payment.id == PlanInstalment.payment_id)
-        .where(PlanInstalment.status == InstalmentStatus.PENDING, Payment.status != PaymentStatus.PENDING)
-        .order_by(PlanInstalment.id)
-    ).all()
-    db.session.rollback()
-    done, refused = [], []
-    for instalment_id, plan_id in settled:
-        plans.lock(db.session.get_one(PaymentPlan, plan_id))
-        instalment = _lock(instalment_id)
-        payment = instalment.payment
-        if instalment.status != InstalmentStatus.PENDING or payment is None or payment.status == PaymentStatus.PENDING:
-            db.session.rollback()
-            continue  # another worker recorded it
-        try:
-            said = _outcome(plan_id, instalment_id, instalment.attempts + 1, today, payment)
-        except REFUSALS as error:
-            db.session.rollback()
-            refused.append(f"plan {plan_id}: {error}")
-            continue
-        if said:
-            done.append(said)
-    return done, refused
+def _bank_outcome(plan_id: int, instalment_id: int, today: date) -> str | None:
+    """An instalment whose bank payment its webhook has since booked or failed: the outcome recorded once."""
+    plans.lock(db.session.get_one(PaymentPlan, plan_id))
+    instalment = _lock(instalment_id)
+    payment = instalment.payment
+    if instalment.status != InstalmentStatus.PENDING or payment is None or payment.status == PaymentStatus.PENDING:
+        db.session.rollback()
+        return None  # another worker recorded it
+    return _outcome(plan_id, instalment_id, instalment.attempts + 1, today, payment)
 
 
 def _instalment(plan_id: int, today: date) -> int | None:
@@ -311,14 +296,7 @@ def _paid_another_way(plan: PaymentPlan, instalment: PlanInstalment, payable: Pa
     else:
         plan.status, plan.next_due_on = PlanStatus.COMPLETED, None
     instalment.next_attempt_on = None
-    audit.record(
-        "plan.instalment_closed",
-        instalment,
-        before=before,
-        after=audit.snapshot(instalment, INSTALMENT_FIELDS) | {"plan_status": plan.status},
-        actor=_actor(plan),
-    )
-    db.session.commit()
+    _audited(plan, instalment, "plan.instalment_closed", before, {"plan_status": plan.status})
     return f"Plan {plan.id}: {payable.number} is {payable.status_label.lower()}; nothing charged."
 
 
@@ -392,17 +370,22 @@ def _record(
                 f"Plan {plan.id}: {instalment.due_on}'s instalment declined; tried again {instalment.next_attempt_on}."
             )
             action = "plan.instalment_declined"
-    db.session.flush()
-    audit.record(
-        action,
+    _audited(
+        plan,
         instalment,
-        before=before,
-        after=audit.snapshot(instalment, INSTALMENT_FIELDS)
-        | {"plan_status": plan.status, "plan_next_due_on": plan.next_due_on, "failure": failure},
-        actor=_actor(plan),
+        action,
+        before,
+        {"plan_status": plan.status, "plan_next_due_on": plan.next_due_on, "failure": failure},
     )
-    db.session.commit()
     return said
+
+
+def _audited(plan: PaymentPlan, instalment: PlanInstalment, action: str, before: dict, more: dict) -> None:
+    """The instalment's change recorded with its before and after (and what it did to the plan), committed."""
+    db.session.flush()
+    after = audit.snapshot(instalment, INSTALMENT_FIELDS) | more
+    audit.record(action, instalment, before=before, after=after, actor=_actor(plan))
+    db.session.commit()
 
 
 def _notify(plan: PaymentPlan, instalment: PlanInstalment, payable: Payable, what: str) -> None:
