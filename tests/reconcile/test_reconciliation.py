@@ -345,7 +345,7 @@ def test_an_ofx_statement_is_imported_with_its_balance_and_period(app, client, m
         (b"", "ofx", "The file is empty"),
         (chase_csv(clean_month()).replace(us(day(10)).encode(), b"10 Nov"), "csv", "Row 3"),
         (chase_csv(clean_month()).replace(b"2500.00", b"25OO.00"), "csv", "Row 3: the amount cannot be read"),
-        (b"this is not a bank statement", "ofx", "not a readable OFX statement"),
+        (b"this is not a bank statement", "ofx", "it has no &lt;OFX&gt; section"),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "csv", ""),
         (b"Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n", "csv", "no statement lines"),
     ],

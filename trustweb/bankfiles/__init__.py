@@ -32,12 +32,16 @@ class ParsedLine:
 
 @dataclass
 class ParsedStatement:
-    """A file's lines, with the period and ending balance when the file carries them (OFX does, CSV does not)."""
+    """A file's lines, with the period and ending balance when the file carries them (OFX does, CSV does not),
+    and the account's number, currency and kind ("bank", "credit card", "investment") where the file says them."""
 
     lines: list[ParsedLine] = field(default_factory=list)
     period_start: date | None = None
     period_end: date | None = None
     ending_balance_cents: int | None = None
+    account_number: str | None = None
+    currency: str | None = None
+    kind: str = "bank"
 
 
 def signed_cents(text: str | None) -> int | None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 
-from trustweb.bankfiles import csvfile, ofxfile
+from trustweb.bankfiles import checks, csvfile, ofxfile
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key
 from trustweb.ledger.money import format_cents
@@ -107,14 +107,24 @@ def import_statement(
     if source == "csv":
         parsed = csvfile.parse(data, mapping or {})
     elif source == "ofx":
-        parsed = ofxfile.parse(data)
+        parsed = ofxfile.parse(data, account.account_last4)
     else:
         raise ServiceError("Choose the kind of file: CSV or OFX.")
+    checks.check_account(parsed, name=account.name, account_last4=account.account_last4, currency=account.currency)
     dates = [line.posted_on for line in parsed.lines]
     start = period_start or parsed.period_start or min(dates, default=period_end)
     end = period_end or parsed.period_end or max(dates, default=None)
+    if period_start is period_end is None and start and end and end - start > LONGEST_PERIOD and dates:
+        # A download of everything "since 2000" to the day it was made: the file says nothing moved outside its
+        # lines, so the period of its lines is a statement with the same ending balance.
+        start, end = min(dates), max(dates)
     balance = ending_balance_cents if ending_balance_cents is not None else parsed.ending_balance_cents
     if balance is None:
+        if source == "ofx":
+            raise ServiceError(
+                "The file does not give the statement's ending balance: enter it from the bank's statement and "
+                "attach the file again."
+            )
         raise ServiceError("Enter the statement's ending balance.")
     if start is None or end is None:
         raise ServiceError("Enter the statement's end date.")
