@@ -80,7 +80,7 @@ class ImportForm(ColumnsForm, PeriodForm):
 
     source = SelectField(
         "Kind of file",
-        choices=choices([("csv", "CSV (spreadsheet export)"), ("ofx", "OFX / QFX (Money, Quicken)")]),
+        choices=choices([("csv", "CSV (spreadsheet export)"), ("ofx", "OFX / QFX / QBO (Money, Quicken, QuickBooks)")]),
         validate_choice=False,  # the service says what to choose
     )
     date = StringField()
