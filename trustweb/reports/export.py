@@ -112,7 +112,23 @@ def csv_response(report, filters, filename):
                 writer.writerow([cell(row.get(column.key), column.kind) for column in columns])
         yield flush()
 
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    return download(generate(), "text/csv; charset=utf-8", filename)
+
+
+def download(chunks, content_type, filename):
+    """A file streamed to the browser as it is made, to be saved under the filename."""
+    response = Response(stream_with_context(chunks), content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def table_csv(batches):
+    """Batches of rows as CSV text, a batch at a time: UTF-8 with a BOM so Excel reads it as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    for batch in batches:
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate(0)

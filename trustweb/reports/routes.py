@@ -14,9 +14,9 @@ from trustweb.extensions import db
 from trustweb.models import PAYMENT_STATUSES, REQUEST_STATUSES, BankAccount, User
 from trustweb.models.base import utcnow
 from trustweb.reports import bp
-from trustweb.reports.export import csv_response, described
+from trustweb.reports.export import csv_response, described, download, table_csv
 from trustweb.reports.forms import FilterForm
-from trustweb.services import evergreen, ledger_reports, reports
+from trustweb.services import books_export, evergreen, ledger_reports, reports
 from trustweb.services.trust import firm_today
 from trustweb.views import is_htmx
 
@@ -231,3 +231,27 @@ def balances():
 @requires("view")
 def below_minimum():
     return run("below-minimum")
+
+
+@bp.get("/books")
+@requires("export_books")
+def books():
+    """The whole books out of TrustWeb: what the two files hold, and their downloads."""
+    return render_template("reports/books.html", header=books_export.CSV_HEADER)
+
+
+@bp.get("/books.csv")
+@requires("export_books")
+def books_csv():
+    """Every journal line with its ledger, streamed as CSV."""
+    filename = f"books-{firm_today().isoformat()}.csv"
+    return download(table_csv(books_export.csv_batches()), "text/csv; charset=utf-8", filename)
+
+
+@bp.get("/books.beancount")
+@requires("export_books")
+def books_beancount():
+    """The whole books as a beancount file that bean-check accepts, streamed."""
+    today = firm_today()
+    chunks = books_export.beancount_text(today)
+    return download(chunks, "text/plain; charset=utf-8", f"books-{today.isoformat()}.beancount")

@@ -199,7 +199,7 @@ def journal_rows(rows: Iterable[Row[Any]], opening: int) -> Iterator[ReportRow]:
         }
 
 
-def _batches(statement: Select[Any]) -> Iterator[Sequence[Any]]:
+def stream_batches(statement: Select[Any]) -> Iterator[Sequence[Any]]:
     """The statement's rows, CSV_BATCH at a time, without holding them all. SQLite's cursor steps through the query
     as it is read. On PostgreSQL a server-side cursor would cost a FETCH round trip per batch, with the server idle
     while Python writes and Python idle while it reads: psycopg's stream() sends the query once and the rows flow in
@@ -228,7 +228,7 @@ def _streamed_csv(statement: Select[Any], opening: int) -> Iterator[list[tuple[s
     )
     balance = opening
     kinds, money, formula = ENTRY_KINDS, plain_cents_of_int, FORMULA_STARTS
-    for rows in _batches(statement):
+    for rows in stream_batches(statement):
         batch: list[tuple[str, ...]] = []
         add = batch.append
         for entry_id, entry_date, kind, description, counterparty, reference, amount in rows:
