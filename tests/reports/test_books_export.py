@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tests.conftest import ON_POSTGRES
 from tests.currency.steps import gen_request
 from tests.dates import days_ago, today
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
@@ -419,9 +420,17 @@ def count_statements(app, client, url):
     return [sql for sql in seen if not sql.startswith("BEGIN")]
 
 
-@pytest.mark.parametrize("url", ["/reports/books.csv", "/reports/books.beancount"])
+# The statements of each download: the signed-in session and the firm's settings (its today, for the file's name);
+# then, in the export's snapshot, every ledger's first and last dates, the ledgers with their accounts, contacts and
+# matters, and the lines (on PostgreSQL streamed by psycopg itself, so not counted here); the beancount file reads
+# the firm's name again, in the snapshot.
+STATEMENTS = {"/reports/books.csv": 5, "/reports/books.beancount": 6}
+
+
+@pytest.mark.parametrize("url", STATEMENTS)
 def test_the_export_runs_as_many_statements_for_a_long_journal_as_for_a_short_one(app, client, bookkeeper, books, url):
     small = count_statements(app, client, url)
+    assert len(small) == STATEMENTS[url] - ON_POSTGRES, "\n".join(small)
     with app.app_context():
         lawyer, account = db.session.get(User, books.lawyer), db.session.get(BankAccount, books.account)
         for n in range(12):  # more clients, matters and lines
@@ -524,3 +533,12 @@ def test_a_balance_is_asserted_the_day_after_the_ledgers_last_line(app, client, 
     for entry in entries:
         if isinstance(entry, data.Balance):
             assert entry.date == last[entry.account] + timedelta(days=1)
+
+
+def test_any_text_a_person_typed_reads_back_from_the_file_as_typed():
+    """Quotes and backslashes survive; a line break or another control character becomes a space."""
+    typed = 'O\'Brien "the elder" \\ co.\r\nline two\x00\ttab'
+    text = f'2026-01-02 * {books_export.quoted(typed)} "x"\n  Assets:A  1.00 USD\n  Assets:B  -1.00 USD\n'
+    entries, errors, _ = loaded("2026-01-01 open Assets:A\n2026-01-01 open Assets:B\n" + text)
+    assert errors == []
+    assert entries[-1].payee == 'O\'Brien "the elder" \\ co. line two tab'

@@ -54,6 +54,7 @@ _LEAVES: dict[str, str] = {
 }
 NO_MATTER = "Client-Funds"  # a client's money held without a matter
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 CSV_HEADER = (
     "Entry",
@@ -277,9 +278,10 @@ def csv_batches() -> Iterator[list[tuple[Any, ...]]]:
 
 
 def quoted(text: str | None) -> str:
-    """Text as a beancount string: quotes and backslashes escaped, line breaks and tabs as spaces."""
+    """Text as a beancount string: quotes and backslashes escaped, line breaks and other control characters as
+    spaces."""
     text = (text or "").replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + re.sub(r"[\r\n\t]+", " ", text) + '"'
+    return '"' + _CONTROL.sub(" ", text) + '"'
 
 
 def _amount(cents: int, currency: str) -> str:
