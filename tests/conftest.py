@@ -285,15 +285,26 @@ def signed_in(app, user_id):
     return browser
 
 
-@pytest.fixture
-def admin(app, auth):
-    """An administrator, signed in on the test's client."""
+def signed_in_as(app, auth, role):
+    """A new user of this role, signed in on the test's client."""
     from tests.factories import gen_user
 
     with app.app_context():
-        user = gen_user("admin")
+        user = gen_user(role)
     auth.login_as(user)
     return user
+
+
+@pytest.fixture
+def admin(app, auth):
+    """An administrator, signed in on the test's client."""
+    return signed_in_as(app, auth, "admin")
+
+
+@pytest.fixture
+def bookkeeper(app, auth):
+    """A bookkeeper, signed in on the test's client."""
+    return signed_in_as(app, auth, "bookkeeper")
 
 
 @pytest.fixture

@@ -189,14 +189,6 @@ def books(app):
         return gen_books()
 
 
-@pytest.fixture
-def bookkeeper(app, auth):
-    with app.app_context():
-        user = gen_user("bookkeeper")
-    auth.login_as(user)
-    return user
-
-
 def bean_check(path):
     """bean-check on the file, as an auditor runs it: (exit code, what it printed)."""
     run = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, timeout=120)
