@@ -44,7 +44,9 @@ def test_a_bank_with_debit_and_credit_columns_and_a_memo_row():
 
 def test_a_bad_row_is_named_and_nothing_is_kept():
     data = chase_csv([("10/03/2026", "WIRE", 500_000, None)]) + b"CREDIT,31/10/2026,x,1.00,,,\n"
-    with pytest.raises(StatementFileError, match="Row 3: “31/10/2026” is not a date written like 11/30/2026"):
+    with pytest.raises(
+        StatementFileError, match="Row 3: “31/10/2026” in “Posting Date” is not a date written like 11/30/2026"
+    ):
         csvfile.parse(data, CHASE)
 
 

@@ -28,11 +28,24 @@ MAPPING = {
 }
 
 
-def upload(client, account_id, data, *, source="csv", filename="statement.csv", mapping=MAPPING, **fields):
-    form = {"csrf_token": csrf_token(client), "source": source, "file": (io.BytesIO(data), filename), **fields}
-    if source == "csv" and mapping:
-        form.update(mapping)
-    return client.post(f"/reconciliations/accounts/{account_id}/import", data=form, content_type="multipart/form-data")
+def upload(
+    client, account_id, data, *, source="csv", filename="statement.csv", mapping=MAPPING, confirm=True, **fields
+):
+    """The bookkeeper sends the file; a CSV comes back as it will be read, and (confirm) its Confirm is pressed."""
+
+    def send(**more):
+        form = {"csrf_token": csrf_token(client), "source": source, "file": (io.BytesIO(data), filename), **fields}
+        if source == "csv" and mapping:
+            form.update(mapping)
+        form.update(more)
+        url = f"/reconciliations/accounts/{account_id}/import"
+        return client.post(url, data=form, content_type="multipart/form-data")
+
+    response = send()
+    token = re.search(r'name="confirm" value="(\w+)"', response.get_data(as_text=True))
+    if confirm and response.status_code == 200 and token:
+        return send(confirm=token.group(1))
+    return response
 
 
 def typed(client, account_id, start, end, balance):
@@ -455,11 +468,11 @@ def test_an_htmx_import_sends_the_browser_to_the_statement(app, client, month):
         "ending_balance": "6300",
         **MAPPING,
     }
-    response = client.post(
-        f"/reconciliations/accounts/{month.account}/import",
-        data=form,
-        content_type="multipart/form-data",
-        headers={"HX-Request": "true"},
-    )
+    url = f"/reconciliations/accounts/{month.account}/import"
+    preview = client.post(url, data=form, content_type="multipart/form-data", headers={"HX-Request": "true"})
+    assert preview.status_code == 200 and "<html" not in preview.get_data(as_text=True)  # the step, in place
+    token = re.search(r'name="confirm" value="(\w+)"', preview.get_data(as_text=True)).group(1)
+    form.update(confirm=token, file=(io.BytesIO(chase_csv(clean_month())), "month.csv"))
+    response = client.post(url, data=form, content_type="multipart/form-data", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == f"/reconciliations/statements/{statement_id(app)}"

@@ -11,10 +11,9 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 
 from trustweb.bankfiles import signed_cents
+from trustweb.bankfiles.csvfile import MAPPING
 from trustweb.forms import IdField, IsoDateField, choices
 from trustweb.ledger.money import MoneyError
-
-MAPPING = ("date", "amount", "debit", "credit", "description", "reference", "date_format")
 
 
 class BalanceField(StringField):
@@ -89,7 +88,11 @@ class ImportForm(ColumnsForm, PeriodForm):
     credit = StringField()
     description = StringField()
     reference = StringField()
+    direction = StringField()
     date_format = StringField()
+    sign = StringField()
+    confirm = StringField()  # the preview's token: the file and choices the person saw
+    back = StringField()
 
     def mapping(self):
         """Which column holds what, as the person chose (or the page kept from last time)."""

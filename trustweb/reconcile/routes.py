@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.auth.permissions import requires
-from trustweb.bankfiles import StatementFileError, csvfile
+from trustweb.bankfiles import StatementFileError
 from trustweb.extensions import db
 from trustweb.models import BankAccount, BankStatement, JournalEntry, Reconciliation, StatementLine
-from trustweb.reconcile import bp
+from trustweb.reconcile import bp, csv_steps
 from trustweb.reconcile.forms import ColumnsForm, EntryForm, ImportForm, SignForm, TypedStatementForm
 from trustweb.refusals import REFUSALS, ServiceError
 from trustweb.services import reconciliation as recon
@@ -25,35 +25,12 @@ from trustweb.views import MAX_PAGE, get_or_404, is_htmx
 # the lists of outstanding items under the figures stop at a screenful. The figures always count everything.
 LINES_PAGE = 100
 ITEMS_SHOWN = 100
-GUESSES = {
-    "date": ("date", "posted", "posting date", "transaction date", "booking date"),
-    "amount": ("amount", "transaction amount"),
-    "debit": ("debit", "withdrawal", "withdrawals", "money out"),
-    "credit": ("credit", "deposit", "deposits", "money in"),
-    "description": ("description", "memo", "payee", "details", "narrative", "name"),
-    "reference": ("check", "check number", "cheque", "cheque number", "reference", "ref", "check or slip #"),
-}
 
 
 def trust_accounts():
     return db.session.scalars(
         select(BankAccount).where(BankAccount.kind == "trust").order_by(BankAccount.is_default.desc(), BankAccount.name)
     ).all()
-
-
-def guessed_mapping(header, saved):
-    """The saved mapping where its columns are in this file; otherwise a guess from the column names."""
-    mapping = {}
-    lowered = {name.lower(): name for name in header}
-    for key, names in GUESSES.items():
-        if saved.get(key) in header:
-            mapping[key] = saved[key]
-        else:
-            mapping[key] = next((lowered[n] for n in names if n in lowered), "")
-    mapping["date_format"] = saved.get("date_format", "%Y-%m-%d")
-    if mapping["amount"] and (mapping["debit"] or mapping["credit"]):
-        mapping["debit"] = mapping["credit"] = ""
-    return mapping
 
 
 @bp.get("/")
@@ -68,17 +45,17 @@ def index():
     return render_template("reconcile/index.html", rows=rows, today=today)
 
 
-def import_page(account, status=200, error=None, header=None, mapping=None):
-    """The import form (as sent, after a refusal) beside the form for a statement typed from paper."""
+def import_page(account, status=200, error=None, step=None, mapping=None):
+    """The import form (as sent, after a refusal) beside the form for a statement typed from paper; for htmx, only
+    its step (the error, a CSV's columns and preview), so the chosen file stays in its field."""
     context = {
         "account": account,
         "error": error,
-        "header": header,
+        "step": step,
         "mapping": mapping or statements.saved_mapping(account),
-        "formats": csvfile.DATE_FORMATS,
         "form": ImportForm(source="csv"),  # what was sent, if anything; a CSV unless another kind was chosen
     }
-    template = "reconcile/_import_form.html" if is_htmx() else "reconcile/import.html"
+    template = "reconcile/_import_step.html" if is_htmx() else "reconcile/import.html"
     return render_template(template, **context), status
 
 
@@ -101,29 +78,41 @@ def csv_columns(account_id):
     """htmx, as soon as a CSV is chosen: its columns, to say which holds the date, the amount..."""
     account = _trust_account(account_id)
     try:
-        header = csvfile.header(ColumnsForm().contents())
+        step = csv_steps.choices_step(ColumnsForm().contents(), statements.saved_mapping(account))
     except StatementFileError as error:
-        return render_template("reconcile/_columns.html", error=str(error), header=None, mapping={}), 422
-    mapping = guessed_mapping(header, statements.saved_mapping(account))
-    return render_template(
-        "reconcile/_columns.html", header=header, mapping=mapping, formats=csvfile.DATE_FORMATS, error=None
-    )
+        return render_template(
+            "reconcile/_import_step.html", error=str(error), step=None, mapping={}, account=account
+        ), 422
+    return render_template("reconcile/_import_step.html", step=step, error=None, mapping={}, account=account)
 
 
 @bp.post("/accounts/<int:account_id>/import")
 @requires("reconcile")
 def import_statement(account_id):
-    """Import the file: all of it or, with the reason, nothing."""
+    """Import the file: all of it or, with the reason, nothing. A CSV is first shown as it will be read (the
+    preview), and imported when its Confirm comes back with the same file and choices."""
     account = _trust_account(account_id)
     form = ImportForm()
     data, source, mapping = form.contents(), form.source.data or "", form.mapping()
-    header = None
+    step = None
     try:
-        if source == "csv" and not mapping["date"]:
-            header = csvfile.header(data)
-            raise ServiceError("Choose which column holds the date and the amount, then attach the file again.")
+        if source == "csv":
+            if form.confirm.data and not data:
+                raise ServiceError(
+                    "Attach the file again to import it: a browser does not keep a chosen file from one page to the "
+                    "next."
+                )
+            step = csv_steps.choices_step(data, statements.saved_mapping(account), mapping)
+            if not mapping["date"]:
+                raise ServiceError(
+                    "Choose which column holds the date and the amount; the rows are then shown as read."
+                )
         if not form.validate():
             raise ServiceError(form.refusal())
+        if step is not None and not form.back.data:
+            csv_steps.preview_step(data, step, mapping)
+        if step is not None and (form.back.data or form.confirm.data != step["token"]):
+            return import_page(account, step=step)  # nothing kept yet: the choices, or the rows as they will be read
         statement, matched = statements.import_statement(
             account,
             source=source,
@@ -137,7 +126,7 @@ def import_statement(account_id):
         )
     except REFUSALS as error:
         db.session.rollback()
-        return import_page(account, 422, str(error), header=header, mapping=mapping if header else None)
+        return import_page(account, 422, str(error), step=step, mapping=mapping if mapping["date"] else None)
     flash(f"{statement.line_count} lines imported; {matched} matched to the journal automatically.", "success")
     target = url_for("reconciliations.statement", statement_id=statement.id)
     if is_htmx():

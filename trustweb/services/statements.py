@@ -104,8 +104,10 @@ def import_statement(
     # The account's row first, before any check: two imports (or an import and a sign-off) of the account run one
     # after the other, and the second sees what the first did.
     journal.hold_account(account.id, journal.STATEMENTS)
+    remembered = None
     if source == "csv":
-        parsed = csvfile.parse(data, mapping or {})
+        reading = csvfile.read(data, mapping or {})
+        parsed, remembered = reading.statement, reading.mapping
     elif source == "ofx":
         parsed = ofxfile.parse(data, account.account_last4)
     else:
@@ -174,8 +176,8 @@ def import_statement(
                 for line in parsed.lines
             ],
         )
-    if source == "csv" and mapping:
-        account.csv_mapping = json.dumps(csvfile.check_mapping(mapping, csvfile.header(data)))
+    if remembered is not None:  # the columns and the date format the file was read in, for the bank's next file
+        account.csv_mapping = json.dumps(remembered)
     audit.record(
         "statement.imported",
         statement,
