@@ -43,11 +43,14 @@ NAME_PARTS = {
     "amount": ("amount", "betrag", "montant", "importe"),
     "description": ("desc", "memo", "narr", "payee", "detail", "text", "libell"),
     "reference": ("check", "cheque", "ref"),
+    "debit": ("withdraw", "debit"),
+    "credit": ("deposit", "credit"),
 }
 CREDIT_WORDS = {"cr", "c", "credit", "crdt", "deposit", "in", "+"}
 DEBIT_WORDS = {"dr", "d", "debit", "dbit", "withdrawal", "out", "-", "check", "cheque"}
 SUMMARY = re.compile(r"total|balance|closing|opening|summary|saldo|sum\b|count|end of", re.IGNORECASE)
 PREVIEW_ROWS = 10
+MONEY_LIKE = re.compile(r"[.,]\d{2}\b|^[-+(]|[-)]$")
 
 
 @dataclass
@@ -107,9 +110,9 @@ def guess_mapping(layout: Layout, saved: Mapping[str, str]) -> dict[str, str]:
     if not mapping["date"]:
         mapping["date"] = next((name for name in layout.names if _mostly(cells[name], any_date)), "")
     if not (mapping["amount"] or mapping["debit"] or mapping["credit"]):
-        mapping["amount"] = next(
-            (name for name in layout.names if name != mapping["date"] and _mostly(cells[name], looks_like_amount)), ""
-        )
+        amounts = [name for name in layout.names if name != mapping["date"] and _mostly(cells[name], looks_like_amount)]
+        # Of the columns of numbers, the one written as money (cents, a sign) rather than an account or cheque number.
+        mapping["amount"] = max(amounts, key=lambda name: _mostly(cells[name], MONEY_LIKE.search), default="")
     if not mapping["direction"] and mapping["amount"] and not _any_negative(cells[mapping["amount"]]):
         words = CREDIT_WORDS | DEBIT_WORDS
         mapping["direction"] = next(
@@ -182,6 +185,8 @@ def read(data: bytes, mapping: Mapping[str, str | None]) -> Reading:
         day, worded = cell(cells, "date"), bool(SUMMARY.search(" ".join(cells)))
         if day and any_date(day) is not None:
             dated.append((number, cells, day))
+        elif sum(1 for c in cells if c.strip()) == 1 and not any(cell(cells, k) for k in ("amount", "debit", "credit")):
+            skipped.append((number, "a note, not a transaction"))
         elif at > last and (not day or worded or sum(1 for c in cells if c.strip()) < half):
             skipped.append((number, "after the last transaction: a total or balance line"))
         elif worded:

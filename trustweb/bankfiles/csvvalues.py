@@ -63,7 +63,10 @@ class DateFormat:
 
 def _format(key: str, order: str) -> DateFormat:
     if key == "%Y%m%d":
-        return DateFormat(key, order, re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"))
+        # OFX's own way, time and zone too, as some banks put it in a CSV: 20091224120000[0:GMT]
+        return DateFormat(
+            key, order, re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}(?:\.\d+)?(?:\[[^\]]*\])?)?")
+        )
     pattern = "".join(_PIECES.get(piece, re.escape(piece)) for piece in re.findall(r"%[a-zA-Z]|.", key))
     return DateFormat(key, order, re.compile(pattern, re.ASCII))
 
