@@ -14,6 +14,8 @@ from tests.conftest import csrf_token
 from tests.dates import iso
 from tests.reconcile.steps import day, last_day
 from trustweb.bankfiles import StatementFileError, csvfile
+from trustweb.bankfiles.checks import last_four
+from trustweb.bankfiles.csvaccount import stated_account
 from trustweb.bankfiles.csvlayout import sniff
 from trustweb.bankfiles.csvvalues import DATE_FORMATS, AmbiguousDates, decimal_mark, infer_date_format, read_amount
 from trustweb.extensions import db
@@ -180,6 +182,41 @@ def test_debit_and_credit_columns_a_cr_dr_column_and_a_card_export():
     ]
 
 
+# --- the account and currency the file states ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "ending", "currency"),
+    [
+        (b"Account: ...1234\nCurrency: CAD\nDate,Description,Amount\n2026-10-03,Wire,5.00\n", "1234", "CAD"),
+        (
+            b"Date,Account,Currency,Amount\n2026-10-03,XXXX-4321,eur,5.00\n2026-10-04,XXXX-4321,EUR,1.00\n",
+            "4321",
+            "EUR",
+        ),
+        (b"Acct ending in 9876\nDate,Amount\n2026-10-03,5.00\n", "9876", None),
+        (b"00012345;Wire;03.10.2026;+5,00;GBP\n00012345;Fee;04.10.2026;-1,00;GBP\n", None, "GBP"),  # no header
+        # Schwab's title: an account's name and a day, no number; masked numbers are not compared.
+        (
+            b"Transactions for Checking account EAC as of 12/23/2020 16:00:10 ET\nDate,Amount\n12/01/2020,5.00\n",
+            None,
+            None,
+        ),
+        (b"Date,Account,Amount\n2026-10-03,XXXXXXXX,5.00\n", None, None),
+        (b"Date,Type,Amount\n2026-10-03,ALL,5.00\n2026-10-04,ALL,1.00\n", None, None),  # a header names the column
+    ],
+)
+def test_the_account_number_and_currency_a_file_states(data, ending, currency):
+    number, code, _ = stated_account(sniff(data))
+    assert (last_four(number), code) == (ending, currency)
+
+
+def test_a_currency_column_naming_several_currencies_is_said_not_checked():
+    data = b"Date,Currency,Amount\n2026-10-03,USD,5.00\n2026-10-04,EUR,1.00\n"
+    _, currency, notes = stated_account(sniff(data))
+    assert currency is None and "several currencies (EUR, USD)" in notes[0]
+
+
 # --- through the pages ---------------------------------------------------------------------------------------------
 
 
@@ -257,3 +294,20 @@ def test_choices_survive_an_error_and_back_and_ambiguous_dates_are_asked(app, cl
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "ending balance" in text and '<option value="Value" selected>' in text
     assert imported(app) == 0
+
+
+def test_a_file_naming_another_account_or_currency_is_refused_at_its_preview(app, client, month):
+    with app.app_context():
+        db.session.get(BankAccount, month.account).account_last4 = "0001"
+        db.session.commit()
+    fields = {"period_end": iso(last_day()), "ending_balance": "5", "date": "Date", "amount": "Amount"}
+    for title, said in (("Account: ...1234", "account ending 1234"), ("Currency: CAD", "an account in CAD")):
+        data = f"{title}\nDate,Description,Amount\n{iso(day(3))},Wire,5.00\n".encode()
+        response = send(client, month.account, data, **fields)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and f"This statement is for {said}" in page and "in USD" in page
+        assert 'name="confirm"' not in page and imported(app) == 0
+    data = f"Account: ...0001\nCurrency: USD\nDate,Description,Amount\n{iso(day(3))},Wire,5.00\n".encode()
+    page = send(client, month.account, data, **fields).get_data(as_text=True)
+    assert "The file names account ending 0001." in page and "The file gives its amounts in USD." in page
+    assert send(client, month.account, data, **fields, confirm=token_of(page)).status_code == 303

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from trustweb.bankfiles import ParsedLine, ParsedStatement, StatementFileError, check_line_count
+from trustweb.bankfiles.csvaccount import stated_account
 from trustweb.bankfiles.csvlayout import Layout, sniff
 from trustweb.bankfiles.csvvalues import (
     DATE_FORMATS,
@@ -226,13 +227,15 @@ def read(data: bytes, mapping: Mapping[str, str | None]) -> Reading:
         check_line_count(lines)  # as it grows: a file of millions stops at the limit
     if not lines:
         raise StatementFileError("The file has no statement lines.")
-    notes = list(layout.notes)
+    account_number, currency, stated = stated_account(layout)
+    notes = [*layout.notes, *stated]
     if not columns["date_format"]:
         notes.append(f"Dates read as {fmt.sample} ({_order_words(fmt.order)}), the one way every row reads.")
     if mark == ",":
         notes.append("Amounts written with a decimal comma (1.234,56).")
     remembered = {**columns, "date_format": date_format}
-    reading = Reading(ParsedStatement(lines), numbers, sorted(skipped), notes, remembered, layout)
+    statement = ParsedStatement(lines, account_number=account_number, currency=currency)
+    reading = Reading(statement, numbers, sorted(skipped), notes, remembered, layout)
     total = 0
     for at, (number, line) in enumerate(zip(numbers, lines, strict=True)):
         if at >= PREVIEW_ROWS:

@@ -32,6 +32,7 @@ class Layout:
     has_header: bool
     notes: list[str] = field(default_factory=list)
     unreadable: str | None = None  # the first row the csv module could not read: the columns can still be chosen
+    preamble: list[str] = field(default_factory=list)  # the lines above the table, each as one text
 
     @property
     def width(self) -> int:
@@ -197,4 +198,5 @@ def sniff(data: bytes) -> Layout:
     rows = [(number, cells) for number, cells in body if any(cell.strip() for cell in cells)]
     if delimiter != ",":
         notes.insert(0, f"Fields separated by {DELIMITERS[delimiter]}s.")
-    return Layout(names, rows, delimiter, encoding, has_header, notes, unreadable)
+    preamble = [" ".join(cell.strip() for cell in cells if cell.strip()) for _, cells in records[:start]]
+    return Layout(names, rows, delimiter, encoding, has_header, notes, unreadable, preamble)

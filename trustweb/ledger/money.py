@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, list_currencies
 
 # A trust request or deposit over a billion is a typo, not a retainer.
 MAX_CENTS = 100_000_000_000
@@ -109,3 +109,13 @@ def plain_cents_of_int(cents: int) -> str:
     if cents >= 0:
         return str(cents // 100) + _CENT_DIGITS[cents % 100]
     return "-" + str(-cents // 100) + _CENT_DIGITS[-cents % 100]
+
+
+def is_currency_code(text: str) -> bool:
+    """An ISO 4217 code ("USD", "EUR"), as a bank's file may name the currency of its amounts."""
+    return text in _currency_codes()
+
+
+@lru_cache(maxsize=1)
+def _currency_codes() -> frozenset[str]:
+    return frozenset(list_currencies())

@@ -5,9 +5,10 @@ import hashlib
 import json
 from typing import Any
 
-from trustweb.bankfiles import csvfile
+from trustweb.bankfiles import checks, csvfile
 from trustweb.bankfiles.csvlayout import sniff
 from trustweb.bankfiles.csvvalues import AmbiguousDates
+from trustweb.models import BankAccount
 
 
 def choices_step(data: bytes, saved: dict[str, Any], sent: dict[str, str] | None = None) -> dict[str, Any]:
@@ -24,13 +25,17 @@ def choices_step(data: bytes, saved: dict[str, Any], sent: dict[str, str] | None
     }
 
 
-def preview_step(data: bytes, step: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    """The step with the file read through: the first rows, what was skipped, and the token that confirms it."""
+def preview_step(data: bytes, step: dict[str, Any], mapping: dict[str, str], account: BankAccount) -> dict[str, Any]:
+    """The step with the file read through: the first rows, what was skipped, and the token that confirms it; a file
+    naming another account or currency is refused here, before its rows are shown."""
     try:
         reading = csvfile.read(data, mapping)
     except AmbiguousDates as error:
         step["date_choices"] = error.choices
         raise
+    checks.check_account(
+        reading.statement, name=account.name, account_last4=account.account_last4, currency=account.currency
+    )
     step.update(
         reading=reading,
         notes=reading.notes,

@@ -110,7 +110,7 @@ def import_statement(account_id):
         if not form.validate():
             raise ServiceError(form.refusal())
         if step is not None and not form.back.data:
-            csv_steps.preview_step(data, step, mapping)
+            csv_steps.preview_step(data, step, mapping, account)
         if step is not None and (form.back.data or form.confirm.data != step["token"]):
             return import_page(account, step=step)  # nothing kept yet: the choices, or the rows as they will be read
         statement, matched = statements.import_statement(
