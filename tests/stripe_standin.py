@@ -37,6 +37,9 @@ Wire format
       with Stripe's error for a property that cannot be expanded. ``line_items`` on a session and
       ``refunds`` on a charge are expandable lists, as in current API versions (not included by default).
     * Every request (API and checkout page) is recorded in ``standin.requests`` for assertions.
+    * A lost answer (``lose_answers()``): the request is executed (and kept for idempotent replay) as Stripe would,
+      but the connection is closed with no response, as when a reply times out on its way back; the library
+      raises ``stripe.APIConnectionError`` (after its own retry, which meets the same fate when ``times`` allows).
 
 Endpoints
     * ``POST /v1/checkout/sessions`` (mode=payment with ``price_data`` line items only, or mode=setup with
@@ -290,6 +293,7 @@ class RecordedRequest:
     body: str = ""
     status: int = 0
     replayed: bool = False
+    lost: bool = False  # executed, but its answer never sent (lose_answers)
     response: Any = field(default=None, repr=False)
 
     def header(self, name: str) -> str | None:
@@ -437,6 +441,7 @@ class StandIn:
             self._behaviour: dict[str, str] = {}  # payment method id -> "ok", "decline" or "authenticate"
             self._idempotent: dict[tuple[str, str], tuple[str, str, dict, int, bytes]] = {}
             self._failures: list[dict[str, Any]] = []
+            self._lost: list[dict[str, Any]] = []
             self.requests.clear()
             self.errors.clear()
 
@@ -502,6 +507,12 @@ class StandIn:
             self._failures.append(
                 {"method": method.upper(), "path": path, "times": times, "error": (status, type, message, code)}
             )
+
+    def lose_answers(self, path: str, *, method: str = "POST", times: int = 2) -> None:
+        """Execute the next ``times`` requests to ``method path`` but answer none of them: the connection closes
+        with no response (a timeout on the way back). Two by default: the library retries a lost answer once."""
+        with self._lock:
+            self._lost.append({"method": method.upper(), "path": path, "times": times})
 
     def complete(
         self,
@@ -950,14 +961,16 @@ class StandIn:
 
     # ------------------------------------------------------------------ HTTP dispatch
 
-    def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: str):
-        """Answer one request; returns ``(status, headers, body bytes)``."""
+    def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: str, seen: list | None = None):
+        """Answer one request; returns ``(status, headers, body bytes)`` (and adds its record to ``seen``)."""
         split = urlsplit(raw_path)
         path = split.path
         pairs = parse_qsl(split.query, keep_blank_values=True)
         if method == "POST":
             pairs += parse_qsl(body, keep_blank_values=True)
         record = RecordedRequest(method, path, {}, pairs, headers, body)
+        if seen is not None:
+            seen.append(record)
         with self._lock:
             self.requests.append(record)
             try:
@@ -977,6 +990,10 @@ class StandIn:
             record.status = status
             if out_headers.get("Content-Type", "").startswith("application/json"):
                 record.response = json.loads(payload)
+            for lost in self._lost:
+                if lost["method"] == method and lost["path"] == path and lost["times"] > 0:
+                    lost["times"] -= 1
+                    record.lost = True
             return status, out_headers, payload
 
     def _json(self, status: int, data: Any, extra: dict[str, str] | None = None):
@@ -1732,7 +1749,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8") if length else ""
-        status, headers, payload = standin._handle(method, self.path, dict(self.headers.items()), body)
+        seen: list[RecordedRequest] = []
+        status, headers, payload = standin._handle(method, self.path, dict(self.headers.items()), body, seen)
+        if seen[0].lost:
+            self.close_connection = True  # the answer lost on its way back: nothing is written
+            return
         self.send_response(status)
         for name, value in headers.items():
             if name != "Content-Length":

@@ -414,3 +414,60 @@ def test_an_automatic_top_up_is_charged_through_stripe_once(app, firm, standin):
     assert trust_ledger(setup.account, Holder(setup.client_a, setup.matter_a1)).balance_cents == 500_000
     assert db.session.get(TrustRequest, payment.trust_request_id).status == "paid"
     assert check_books() == []
+
+
+def test_an_answer_lost_on_its_way_back_is_no_decline_and_the_next_pass_books_the_first_charge_once(
+    app, firm, standin, client
+):
+    """Stripe took the money but its answer timed out: nothing is declined, nobody is emailed "declined", and the
+    next pass asks with the same key, amount and description, so Stripe answers with the first charge: paid once."""
+    setup, request_id = firm
+    start = firm_today()
+    plan_id = set_up_plan(setup, saved_on_stripe(setup, standin), request_id=request_id, amount_cents=200_000)
+    standin.lose_answers(INTENTS)  # the library's own retry is lost too
+
+    said = run_days(start, start)
+
+    calls, _ = intents(standin)
+    assert [c.lost for c in calls] == [True, True] and payments() == []
+    [made_one] = instalments(plan_id)
+    assert (made_one.status, made_one.attempts, made_one.next_attempt_on) == ("pending", 0, start)
+    assert "answer never came" in made_one.failure_message and "not charged" in said[0]
+    assert outbox("plan_notice", "ada@example.com") == []  # the client is not told of a decline
+    lawyer = db.session.get(User, setup.lawyer)
+    assert [m.subject for m in outbox("plan_notice", lawyer.email)] == [
+        f"Payment plan {plan_id} for Ada Archer: an instalment could not be charged (not a decline) ($2,000.00)"
+    ]
+    db.session.get(Contact, setup.client_a).name = "Ada Archer-Bell"  # nothing mutable goes into the charge
+    db.session.commit()
+
+    said = run_days(start, start + timedelta(days=3))
+
+    calls, made = intents(standin)
+    assert [c.idempotency_key for c in calls] == [key(plan_id, start)] * 3
+    assert calls[-1].replayed and len(made) == 1 and calls[-1].params == calls[0].params
+    [payment] = payments()
+    assert (payment.status, payment.amount_cents, payment.processor_reference) == ("succeeded", 200_000, *made)
+    [made_one] = instalments(plan_id)
+    assert (made_one.status, made_one.attempts, made_one.failure_message) == ("succeeded", 1, None)
+    assert deposits() == 1 and held_for(setup) == (200_000, 200_000)
+    assert outbox("plan_notice", "ada@example.com") == [] and len(outbox("receipt", "ada@example.com")) == 1
+    assert check_books() == []
+
+
+def test_a_charge_refused_before_stripe_is_asked_uses_no_retry_and_tells_the_lawyer_once(app, firm, standin):
+    """The card expired after the plan was set up: nothing is asked of Stripe, and it is no decline."""
+    setup, request_id = firm
+    start = firm_today()
+    plan_id = set_up_plan(setup, saved_on_stripe(setup, standin), request_id=request_id, amount_cents=500_000)
+    db.session.get(SavedMethod, plan(plan_id).method_id).exp_year = start.year - 1  # the card has expired
+    db.session.commit()
+
+    said = run_days(start, start + timedelta(days=4))
+
+    assert intents(standin)[0] == [] and payments() == []
+    [made_one] = instalments(plan_id)
+    assert (made_one.status, made_one.attempts) == ("pending", 0) and "expired" in made_one.failure_message
+    assert len(said) == 1 and plan(plan_id).status == "active"
+    assert outbox("plan_notice", "ada@example.com") == []
+    assert len(outbox("plan_notice", db.session.get(User, setup.lawyer).email)) == 1

@@ -7,8 +7,11 @@ For each active plan whose next date has come, three short steps:
    worker's insert fail: it goes on to step 2 with the row the first one made.
 2. Under the plan's lock and then the instalment's (`SELECT ... FOR UPDATE`), the instalment is checked to be still
    waiting and due, and `saved_methods.charge()` is called with the key `plan-<plan>-<due date>-<attempt>`, the
-   attempt being one more than the attempts recorded. It locks the payable, returns the payment already booked
-   under that key if there is one, else asks the processor and books what it took, and commits.
+   attempt being one more than the attempts recorded. What the key asks (amount, method) is fixed and committed
+   first (`saved_methods.mark_charging`), so every ask under it is the same. It locks the payable, returns the
+   payment already booked under that key if there is one, else asks the processor and books what it took, and
+   commits. A lost answer (`ChargeOutcomeUnknown`) or a refusal before the processor was asked is no decline: noted
+   on the instalment, the lawyer told once, asked again at the next pass with the same key.
 3. The outcome is recorded under the same two locks: the instalment paid and the plan moved to its next date (or
    completed), or the decline counted under the retry rule, the client and lawyer emailed. A step 3 that finds the
    outcome already recorded does nothing.
@@ -45,6 +48,7 @@ from trustweb.models import (
     PlanInstalment,
     PlanStatus,
     RequestStatus,
+    SavedMethod,
     TrustRequest,
     User,
 )
@@ -57,6 +61,10 @@ from trustweb.services.firm import currency_of
 from trustweb.services.trust import firm_today
 from trustweb.urls import external_url
 
+UNKNOWN = (
+    "The card processor's answer never came, so whether it took the money is not known yet; it is asked again with "
+    "the same key at the next pass, and charges once."
+)
 INSTALMENT_FIELDS = ("due_on", "amount_cents", "status", "attempts", "next_attempt_on", "payment_id")
 
 
@@ -116,24 +124,56 @@ def run_plan(plan_id: int, today: date) -> str | None:
     payable = _payable(plan, instalment)
     if payable.status in (payable.Status.PAID, payable.Status.VOID):
         return _paid_another_way(plan, instalment, payable)
-    amount = instalment.amount_cents
-    if instalment.trust_request_id is None:
-        amount = min(amount, payable.payable_cents)
-    if amount <= 0:
-        db.session.rollback()
-        return None  # all that is due is promised from trust: nothing to charge until that is settled
-    instalment.amount_cents = amount
+    marked = saved_methods.charging_marked(instalment, key)
+    if marked is None:  # the attempt's amount and method fixed, and committed, before the processor is asked
+        amount = instalment.amount_cents
+        if instalment.trust_request_id is None:
+            amount = min(amount, payable.payable_cents)
+        if amount <= 0:
+            db.session.rollback()
+            return None  # all that is due is promised from trust: nothing to charge until that is settled
+        instalment.amount_cents = amount
+        saved_methods.mark_charging(instalment, key, amount, plan.method, actor=_actor(plan))
+        db.session.commit()
+        return run_plan(plan_id, today)  # the locks taken again and the state checked again
+    method = db.session.get_one(SavedMethod, marked["method_id"])
     why = f"instalment due {instalment.due_on.isoformat()} of payment plan {plan.id}"
     try:
-        payment = saved_methods.charge(payable, plan.method, amount, key, user=None, actor=_actor(plan), why=why)
+        payment = saved_methods.charge(
+            payable, method, marked["amount_cents"], key, user=None, actor=_actor(plan), why=why
+        )
     except AuthenticationRequired as error:
         return _record(plan_id, instalment_id, attempt, today, None, str(error), authenticate=True)
     except Declined as error:
         return _record(plan_id, instalment_id, attempt, today, None, str(error))
+    except saved_methods.ChargeOutcomeUnknown as error:
+        db.session.rollback()
+        return _not_charged(plan_id, instalment_id, attempt, UNKNOWN, str(error))
     except ServiceError as error:
         db.session.rollback()
-        return _record(plan_id, instalment_id, attempt, today, None, str(error))
+        return _not_charged(plan_id, instalment_id, attempt, str(error), str(error))
     return _outcome(plan_id, instalment_id, attempt, today, payment)
+
+
+def _not_charged(plan_id: int, instalment_id: int, attempt: int, message: str, detail: str) -> str | None:
+    """Not a decline: the processor's answer never came, or the charge was refused before it was asked. Noted on
+    the instalment and the lawyer told (once for the same reason); no retry used and the client not emailed: the
+    instalment stays waiting, and the next pass asks again with the same key."""
+    plan = plans.lock(db.session.get_one(PaymentPlan, plan_id))
+    instalment = _lock(instalment_id)
+    if (
+        instalment.status != InstalmentStatus.PENDING
+        or instalment.attempts >= attempt
+        or instalment.payment_id is not None
+        or instalment.failure_message == message
+    ):
+        db.session.rollback()
+        return None  # recorded by another worker, or the lawyer told already
+    before = audit.snapshot(instalment, INSTALMENT_FIELDS)
+    instalment.failure_message = message
+    _notify(plan, instalment, _payable(plan, instalment), "not_charged")
+    _audited(plan, instalment, "plan.instalment_not_charged", before, {"failure": detail})
+    return f"Plan {plan.id}: {instalment.due_on}'s instalment not charged ({message}); asked again at the next pass."
 
 
 def _outcome(plan_id: int, instalment_id: int, attempt: int, today: date, payment: Payment) -> str | None:
@@ -390,7 +430,7 @@ def _audited(plan: PaymentPlan, instalment: PlanInstalment, action: str, before:
 
 def _notify(plan: PaymentPlan, instalment: PlanInstalment, payable: Payable, what: str) -> None:
     """The client (with a link to pay this instalment by hand) and the lawyer, through the outbox."""
-    if payable.status == RequestStatus.DRAFT and not payable.is_invoice:
+    if what != "not_charged" and payable.status == RequestStatus.DRAFT and not payable.is_invoice:
         payable.status, payable.sent_at = RequestStatus.SENT, utcnow()  # its link is the client's way to pay it
         audit.record(
             "request.sent",
@@ -399,7 +439,7 @@ def _notify(plan: PaymentPlan, instalment: PlanInstalment, payable: Payable, wha
             after={"status": payable.status, "to": payable.recipients, "why": f"instalment of plan {plan.id}"},
             actor=_actor(plan),
         )
-    link = request_service.new_link(payable) if payable.is_open else None
+    link = request_service.new_link(payable) if payable.is_open and what != "not_charged" else None
     context = {
         "plan": plan,
         "instalment": instalment,
@@ -419,8 +459,9 @@ def _notify(plan: PaymentPlan, instalment: PlanInstalment, payable: Payable, wha
         "declined": "an instalment was declined",
         "failed": "declined three times, the plan is paused",
         "authenticate": "the bank wants the client to confirm an instalment",
+        "not_charged": "an instalment could not be charged (not a decline)",
     }
-    if to:
+    if to and what in subjects:
         mail.queue(
             "plan_notice",
             to,

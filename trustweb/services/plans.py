@@ -69,7 +69,12 @@ RETRY_RULE = (
     "A declined instalment is charged again 3 days later, then 5 days after that; after a third decline it is "
     "marked failed, the plan is paused, and the client and the lawyer are told. Each decline emails the client a "
     "link to pay that instalment by hand, and tells the lawyer. When the card's bank wants the client to confirm "
-    "a charge, it is not retried: the client is emailed a link to pay that instalment themselves."
+    "a charge, it is not retried: the client is emailed a link to pay that instalment themselves. Not a decline: "
+    "a charge the card processor never answered (it may have taken the money) is asked again at the worker's next "
+    "pass with the same key and amount, so it is taken once; and a charge refused before the processor was asked "
+    "(the card expired or removed, another payment of the request in progress, no operating account for the fees) "
+    "is noted on the instalment and the lawyer told once, the client is not emailed and no retry is used: it is "
+    "tried at each pass until it can be charged, or the plan is changed."
 )
 MOST_PAYMENTS = 520  # ten years of weekly payments
 

@@ -7,12 +7,15 @@ books the deposit, the fee, the receipt and the emails in one transaction. A dec
 and audited, and raised for the caller (a plan's retry rule, the evergreen job, the staff page) to act on.
 """
 
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
 from trustweb.extensions import db
 from trustweb.models import (
+    AuditEvent,
     BankAccount,
     Contact,
     FirmSettings,
@@ -58,6 +61,35 @@ METHOD_FIELDS = (
     "consent_ip",
     "removed_at",
 )
+CHARGING = "payment.charging"  # the audit event recorded before a key is first sent to the processor
+
+
+class ChargeOutcomeUnknown(ServiceError):
+    """The processor could not be reached, or its answer was lost: it may have taken the money. Not a decline: the
+    charge is asked again with the same key and the same amount, description and metadata, and the processor
+    answers with what it did the first time (or does it now, once)."""
+
+
+def mark_charging(obj: Any, key: str, amount_cents: int, method: SavedMethod, *, actor: str) -> None:
+    """What the charge under `key` asks (its amount and method), recorded before the processor is first asked and
+    committed by the caller: every later ask under the key, after a crash or a lost answer, asks the same."""
+    after = {"key": key, "amount_cents": amount_cents, "method_id": method.id}
+    audit.record(CHARGING, obj, after=after, actor=actor)
+
+
+def charging_marked(obj: Any, key: str) -> dict[str, Any] | None:
+    """What was recorded for the charge under `key` (mark_charging), if it may have been asked already."""
+    for after in db.session.scalars(
+        select(AuditEvent.after).where(
+            AuditEvent.action == CHARGING,
+            AuditEvent.object_type == type(obj).__name__,
+            AuditEvent.object_id == str(obj.id),
+        )
+    ):
+        found = json.loads(after or "{}")
+        if found.get("key") == key:
+            return dict(found)
+    return None
 
 
 def record_saved(
@@ -199,7 +231,10 @@ def charge(
 ) -> Payment:
     """Charge a saved method for a request (into trust) or an invoice (into operating), with nobody at the card.
     Returns the Payment (the earlier one for a key already used); raises Declined or AuthenticationRequired after
-    keeping the failed payment, or ServiceError before anything is asked of the processor."""
+    keeping the failed payment, ChargeOutcomeUnknown when the processor's answer never came (it may have taken the
+    money: ask again with the same key and parameters), or ServiceError before anything is asked of the processor.
+    The processor is asked with parameters made only of what cannot change (the key, the payable's number, `why`),
+    so a second ask under the key is the same request."""
     payable = lock_payable(payable)
     earlier = existing(idempotency_key, payable)
     if earlier is not None:
@@ -249,7 +284,7 @@ def charge(
             method_reference=method.method_reference,
             customer_reference=method.customer_reference,
             idempotency_key=idempotency_key,
-            description=f"{payable.number} {payable.contact.name}: {why}",
+            description=f"{payable.number}: {why}",
             metadata={"payment_key": idempotency_key, ("invoice" if payable.is_invoice else "request"): payable.number},
         )
     except Declined as error:
@@ -263,8 +298,11 @@ def charge(
         db.session.commit()
         raise
     except ProcessorError as error:
-        db.session.rollback()  # nothing was taken that a retry with the same key would take again
-        raise ServiceError(f"The card processor could not be reached ({error}); nothing was booked.") from error
+        db.session.rollback()  # whatever was taken, a retry with the same key takes no more and books it
+        raise ChargeOutcomeUnknown(
+            f"The card processor could not be reached ({error}); whether it took the money is not known yet, "
+            "so it is asked again with the same key."
+        ) from error
     payment.processor_reference, payment.fee_cents = charged.reference, charged.fee_cents
     if charged.pending:
         # A bank payment on its way: booked when the processor confirms it (its webhook), as a checkout's is.
