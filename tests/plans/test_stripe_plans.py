@@ -471,3 +471,46 @@ def test_a_charge_refused_before_stripe_is_asked_uses_no_retry_and_tells_the_law
     assert len(said) == 1 and plan(plan_id).status == "active"
     assert outbox("plan_notice", "ada@example.com") == []
     assert len(outbox("plan_notice", db.session.get(User, setup.lawyer).email)) == 1
+
+
+def _top_up_with_its_answer_lost(setup, standin):
+    """Client A's first matter tops up from a Stripe card; the top-up's charge is taken but its answer lost."""
+    with_evergreen(setup)
+    db.session.commit()
+    deposit(setup, 250_000)
+    top_ups.authorise(
+        db.session.get(Contact, setup.client_a),
+        db.session.get(Matter, setup.matter_a1),
+        db.session.get(SavedMethod, saved_on_stripe(setup, standin)),
+        ip="203.0.113.9",
+    )
+    spend(setup, 61_287)  # $1,887.13 held: $3,112.87 asked
+    standin.lose_answers(INTENTS)
+    done, refused = replenish_all()
+    assert done == [] and "could not be reached" in refused[0]
+    [asked] = db.session.scalars(select(TrustRequest).where(TrustRequest.replenishes)).all()
+    assert asked.status == "draft" and payments() == []
+
+
+@pytest.mark.parametrize("meanwhile", ["spent more", "money came back"])
+def test_a_top_up_whose_answer_was_lost_is_asked_again_unchanged_and_booked_once(app, firm, standin, meanwhile):
+    """The balance moves before the next pass: the draft's amount is not followed, nor the draft withdrawn; the same
+    charge is asked again and Stripe answers with the first one."""
+    setup, _ = firm
+    emailed = len(outbox("request"))  # the fixture's request
+    _top_up_with_its_answer_lost(setup, standin)
+    if meanwhile == "spent more":
+        spend(setup, 10_000)
+    else:
+        deposit(setup, 400_000)
+
+    done, refused = replenish_all()
+
+    assert refused == [] and "paid" in done[0]
+    calls, made = intents(standin)
+    assert len(calls) == 3 and calls[-1].replayed and calls[-1].params == calls[0].params and len(made) == 1
+    [payment] = payments()
+    assert (payment.status, payment.amount_cents, payment.processor_reference) == ("succeeded", 311_287, *made)
+    assert db.session.get(TrustRequest, payment.trust_request_id).status == "paid"
+    assert len(outbox("request")) == emailed  # the top-up's request never emailed
+    assert check_books() == []

@@ -177,3 +177,27 @@ def test_the_client_turns_it_off_and_a_client_without_a_saved_method_is_told_to_
         assert db.session.get(Matter, firm.matter_a1).evergreen_method_id is None
         stopped = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "matter.top_up_stopped"))
         assert stopped.actor.startswith(f"client {firm.client_a}")
+
+
+def test_a_top_up_turned_off_while_the_worker_is_on_its_way_to_charge_is_not_charged(app, firm, monkeypatch):
+    """The worker read the authorisation, then the client turned it off before the charge: the charge, under the
+    matter's lock, sees it off and emails the request instead."""
+    from trustweb.services import replenishment
+
+    with app.app_context():
+        authorise(firm)
+        spend(firm, 61_287)
+        authorised = replenishment._authorised_method
+
+        def turned_off_meanwhile(matter, request):
+            method = authorised(matter, request)
+            top_ups.turn_off(db.session.get(Matter, firm.matter_a1), contact=db.session.get(Contact, firm.client_a))
+            return method
+
+        monkeypatch.setattr(replenishment, "_authorised_method", turned_off_meanwhile)
+        done, refused = replenish_all()
+
+        assert refused == [] and "turned off" in done[0]
+        assert payments() == [] and held(firm) == 188_713
+        [asked] = db.session.scalars(select(TrustRequest).where(TrustRequest.replenishes)).all()
+        assert asked.status == "sent" and len(outbox("request")) == 1

@@ -12,9 +12,12 @@ Where the client authorised it in the portal (`services/top_ups.py`: the matter'
 request is made but not emailed, and the worker charges the saved method for it at once: the receipt is emailed as
 for any payment. A decline (or a method that can no longer pay) falls back to emailing the request, and the lawyer
 is told. The charge's key is `evergreen-<matter>-<request>-<attempt>`, and the attempt is always 1: a request that
-was declined once is not charged again automatically, it is the client's to pay from the email. So a crash or a
-second pass repeats the same key, which the processor and `saved_methods.charge()` answer with the charge already
-made: the top-up is taken and booked once.
+was declined once is not charged again automatically, it is the client's to pay from the email. Before the key is
+first sent its amount and method are committed (`saved_methods.mark_charging`); from then on the draft is neither
+followed nor withdrawn while no answer is recorded, and a crash, a lost answer (`ChargeOutcomeUnknown`, reported by
+the pass) or a second pass repeats the same key with the same amount, which the processor and
+`saved_methods.charge()` answer with the charge already made: the top-up is taken and booked once. The charge locks
+the request, then the matter (read afresh: a top-up turned off meanwhile falls back to emailing the request).
 """
 
 from datetime import timedelta
@@ -47,6 +50,7 @@ from trustweb.services.firm import currency_of, default_account
 from trustweb.services.trust import firm_today
 
 DUE_IN = timedelta(days=14)
+ACTOR = "evergreen top-up"
 RESTORED = "The trust balance is back at or above the agreed evergreen minimum."
 
 
@@ -90,6 +94,14 @@ def replenish(matter_id: int) -> str | None:
     asked = open_replenishment(matter)
     if asked is not None:
         asked = request_service.lock(asked)
+    marked = _charge_under_way(matter, asked) if asked is not None else None
+    if asked is not None and marked is not None:
+        # Its charge was asked and its answer never recorded (a crash, or an answer lost on its way): the same charge
+        # is asked again with the same key and amount, never followed nor withdrawn, so it is taken and booked once.
+        if _waiting_payment(asked):
+            db.session.rollback()
+            return None  # a bank payment on its way: booked when the processor confirms it
+        return _charge(matter, asked, db.session.get_one(SavedMethod, marked["method_id"]))
     if not position.below_minimum:
         if asked is not None and asked.paid_cents == 0 and asked.status in PAYABLE:
             request_service.void_request(asked, RESTORED, matter.lawyer)
@@ -174,12 +186,7 @@ def _authorised_method(matter: Matter, request: TrustRequest) -> SavedMethod | N
     method = matter.evergreen_method
     if method is None or not saved_methods.usable_for(method, request.bank_account):
         return None
-    failed = db.session.scalar(
-        select(func.count(Payment.id)).where(
-            Payment.trust_request_id == request.id, Payment.status == PaymentStatus.FAILED
-        )
-    )
-    return method if failed == 0 else None
+    return None if _authorised_failed(request) else method
 
 
 def _waiting_payment(request: TrustRequest) -> bool:
@@ -188,6 +195,41 @@ def _waiting_payment(request: TrustRequest) -> bool:
             select(Payment.id).where(Payment.trust_request_id == request.id, Payment.status == PaymentStatus.PENDING)
         )
         is not None
+    )
+
+
+def _lock_matter(matter: Matter) -> Matter:
+    """The matter's row, read afresh, FOR NO KEY UPDATE (as top_ups.lock): rows that merely refer to it go on."""
+    return db.session.execute(
+        select(Matter)
+        .where(Matter.id == matter.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _key(matter: Matter, request: TrustRequest) -> str:
+    return f"evergreen-{matter.id}-{request.id}-1"
+
+
+def _charge_under_way(matter: Matter, request: TrustRequest) -> dict | None:
+    """What a draft request's automatic charge asked, when it may have been asked and no answer is recorded: the
+    `payment.charging` marker under its key, with no failed payment (a decline) on it."""
+    if request.status != RequestStatus.DRAFT:
+        return None
+    marked = saved_methods.charging_marked(request, _key(matter, request))
+    if marked is None or _authorised_failed(request):
+        return None
+    return marked
+
+
+def _authorised_failed(request: TrustRequest) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count(Payment.id)).where(
+                Payment.trust_request_id == request.id, Payment.status == PaymentStatus.FAILED
+            )
+        )
     )
 
 
@@ -206,21 +248,37 @@ def _follow(asked: TrustRequest, position: evergreen.Evergreen) -> TrustRequest:
 
 
 def _charge(matter: Matter, request: TrustRequest, method: SavedMethod) -> str:
-    """The authorised method charged for the top-up; on a decline the request is emailed and the lawyer told."""
-    key = f"evergreen-{matter.id}-{request.id}-1"
-    amount = _money(request.amount_cents, request.bank_account)
+    """The authorised method charged for the top-up; on a decline the request is emailed and the lawyer told. What
+    the key asks (amount, method) is committed before the processor is first asked: every later ask is the same. A
+    lost answer (ChargeOutcomeUnknown) is raised for the pass to report; the next pass asks again."""
+    key = _key(matter, request)
+    marked = saved_methods.charging_marked(request, key)
+    if marked is None:
+        saved_methods.mark_charging(request, key, request.amount_cents, method, actor=ACTOR)
+        db.session.commit()
+        marked = {"amount_cents": request.amount_cents}
+    # The request, then the matter, then (in charge) the method: a turn-off committed first is seen, one coming
+    # waits for this charge (top_ups.turn_off locks the matter; saved_methods.remove its plans and matters first).
+    request = request_service.lock(request)
+    matter = _lock_matter(matter)
+    if matter.evergreen_method_id != method.id:
+        return _fall_back(matter, request, method, "the automatic top-up was turned off or moved to another method")
+    amount = _money(marked["amount_cents"], request.bank_account)
     try:
         payment = saved_methods.charge(
             request,
             method,
-            request.amount_cents,
+            marked["amount_cents"],
             key,
             user=None,
-            actor="evergreen top-up",
-            why=f"automatic top-up of {matter.number}, authorised by the client",
+            actor=ACTOR,
+            why=f"automatic top-up of matter {matter.id}, authorised by the client",
         )
     except Declined as error:
         return _fall_back(matter, request, method, str(error))
+    except saved_methods.ChargeOutcomeUnknown:
+        db.session.rollback()
+        raise
     except ServiceError as error:
         db.session.rollback()
         return _fall_back(matter, request, method, str(error))
