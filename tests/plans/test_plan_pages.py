@@ -2,6 +2,7 @@
 it; each change is in the audit trail with its before and after, and bad input is refused in words."""
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -50,6 +51,7 @@ def test_the_lawyer_sets_up_a_plan_on_the_request_and_reads_it_with_its_retry_ru
         lawyer,
         f"/plans/new?contact_id={setup.client_a}",
         {
+            "key": "form-key-" + "k" * 24,
             "target": f"request:{request_id}",
             "method_id": method_id,
             "amount": "1,250.00",
@@ -87,6 +89,7 @@ def test_bad_input_is_refused_in_words_with_a_422(app, firm, fields, said):
         method_id = card(setup)
     lawyer = signed_in(app, setup.lawyer)
     data = {
+        "key": "form-key-" + "k" * 24,
         "target": f"request:{request_id}",
         "method_id": method_id,
         "amount": "100.00",
@@ -202,3 +205,29 @@ def set_up_plan_for_b(setup, method_id, request_id):
         payments_total=None,
         user=db.session.get(User, setup.lawyer),
     ).id
+
+
+def test_set_up_a_payment_plan_pressed_twice_makes_one_plan(app, firm):
+    setup, request_id = firm
+    with app.app_context():
+        method_id = card(setup)
+    lawyer = signed_in(app, setup.lawyer)
+    page = text(lawyer.get(f"/plans/new?contact_id={setup.client_a}&target=request:{request_id}"))
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {
+        "key": key,
+        "target": f"request:{request_id}",
+        "method_id": method_id,
+        "amount": "1,250.00",
+        "frequency": "monthly",
+        "start_on": iso(days_ahead(3)),
+        "ends": "paid",
+    }
+
+    first, second = (post(lawyer, f"/plans/new?contact_id={setup.client_a}", data) for _ in range(2))
+
+    assert first.status_code == second.status_code == 303 and first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert len(db.session.scalars(select(PaymentPlan)).all()) == 1
+    another = post(lawyer, f"/plans/new?contact_id={setup.client_a}", data | {"key": "x" * 32})
+    assert another.status_code == 422 and "already has a payment plan" in text(another)

@@ -57,3 +57,44 @@ def test_two_workers_charging_the_same_due_plan_book_one_payment(app, slow_proce
         assert trust_ledger(setup.account, holder).balance_cents == 100_000
         made_requests = db.session.scalar(select(func.count(TrustRequest.id))) - requests_before
         assert made_requests == (1 if target == "matter" else 0)
+
+
+@pytest.mark.parametrize("same_form", [True, False])
+def test_set_up_a_payment_plan_pressed_twice_at_once_makes_one_plan(app, same_form):
+    """The same form posted twice (a double click) returns the plan it made; two forms for one request: one plan,
+    the other refused in words."""
+    from trustweb.models import Contact, PaymentPlan, SavedMethod, User
+    from trustweb.refusals import ServiceError
+    from trustweb.services import plans
+
+    with app.app_context():
+        setup, request_id = firm_with_request()
+        method_id = card(setup)
+
+    def press(key):
+        def action():
+            return plans.create(
+                db.session.get(Contact, setup.client_a),
+                db.session.get(SavedMethod, method_id),
+                plans.Target(request=db.session.get(TrustRequest, request_id)),
+                amount_cents=100_000,
+                frequency="monthly",
+                start_on=firm_today(),
+                ends="paid",
+                payments_total=None,
+                user=db.session.get(User, setup.lawyer),
+                key=key,
+            ).id
+
+        return action
+
+    keys = ["k" * 32, "k" * 32] if same_form else ["a" * 32, "b" * 32]
+    outcomes = at_once(app, [press(key) for key in keys])
+
+    with app.app_context():
+        [made] = db.session.scalars(select(PaymentPlan)).all()
+    if same_form:
+        assert outcomes == [made.id, made.id]
+    else:
+        refused = failures(outcomes)
+        assert len(refused) == 1 and isinstance(refused[0], ServiceError) and "already has" in str(refused[0])

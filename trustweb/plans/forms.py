@@ -1,5 +1,5 @@
-from wtforms import IntegerField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
 from trustweb.forms import BaseForm, IdSelectField, IsoDateField, MoneyField, choices
 from trustweb.models import PLAN_FREQUENCIES
@@ -20,8 +20,9 @@ class PlanTermsForm(BaseForm):
 
 
 class PlanForm(PlanTermsForm):
-    """A new plan: its terms, what it pays and when it ends."""
+    """A new plan: its terms, what it pays and when it ends; the key stops a form posted twice making two plans."""
 
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     target = SelectField("Pays", validate_choice=True)
     ends = SelectField("Ends", choices=choices(ENDS.items()))
     payments_total = IntegerField(

@@ -1,3 +1,5 @@
+import secrets
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -88,6 +90,7 @@ def create():
         form.target.data = request.args.get("target", "")
         form.start_on.data = firm_today()
         form.ends.data = "ongoing" if form.target.data.startswith("matter:") else "paid"
+        form.key.data = secrets.token_urlsafe(24)
     if methods and form.validate_on_submit():
         done, plan = attempt(
             form,
@@ -101,6 +104,7 @@ def create():
                 ends=form.ends.data,
                 payments_total=form.payments_total.data,
                 user=current_user,
+                key=form.key.data,
             ),
         )
         if done:

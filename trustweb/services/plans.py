@@ -12,6 +12,7 @@ the next date.
 """
 
 import calendar
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import (
     PLAN_FREQUENCIES,
+    AuditEvent,
     Contact,
     InstalmentStatus,
     Invoice,
@@ -38,6 +40,7 @@ from trustweb.models import (
     TrustRequest,
     User,
 )
+from trustweb.models.base import utcnow
 from trustweb.models.requests import OUTSTANDING
 from trustweb.refusals import ServiceError
 from trustweb.services import audit
@@ -76,6 +79,7 @@ RETRY_RULE = (
     "is noted on the instalment and the lawyer told once, the client is not emailed and no retry is used: it is "
     "tried at each pass until it can be charged, or the plan is changed."
 )
+PLAN_KEY = "form_key"  # the name the set-up form's key is recorded under in `plan.created`
 MOST_PAYMENTS = 520  # ten years of weekly payments
 
 
@@ -202,6 +206,7 @@ def _check_target(contact: Contact, target: Target, ends: str, method: SavedMeth
             raise ServiceError(f"{payable.number} is {payable.status_label.lower()}; a plan pays a sent request.")
         if ends not in (PlanEnd.PAID, PlanEnd.COUNT):
             raise ServiceError("A plan on a request or invoice runs until it is paid, or for a number of payments.")
+        # Under the payable's lock (create() takes it): two plans set up at once see each other here.
         taken = db.session.scalar(
             select(PaymentPlan.id).where(
                 (PaymentPlan.trust_request_id == payable.id)
@@ -270,8 +275,15 @@ def create(
     ends: str,
     payments_total: int | None,
     user: User,
+    key: str | None = None,
 ) -> PaymentPlan:
-    """A new plan, active from its start date; audited."""
+    """A new plan, active from its start date; audited. The form's `key` is recorded in the `plan.created` event,
+    and the form posted again (a double click) returns the plan it made."""
+    target = _locked(target)
+    if key is not None:
+        earlier = _plan_made_with(contact, key)
+        if earlier is not None:
+            return earlier
     account = _check_target(contact, target, ends, method)
     method = _check_method(contact, method, account)
     _check_terms(target.payable, amount_cents, frequency, ends, payments_total)
@@ -297,9 +309,54 @@ def create(
     )
     db.session.add(plan)
     db.session.flush()
-    audit.record("plan.created", plan, after=audit.snapshot(plan, PLAN_FIELDS), user=user)
+    noted = {PLAN_KEY: key} if key is not None else {}
+    audit.record("plan.created", plan, after=audit.snapshot(plan, PLAN_FIELDS) | noted, user=user)
     db.session.commit()
     return plan
+
+
+def _locked(target: Target) -> Target:
+    """The target's row locked, FOR NO KEY UPDATE (rows that refer to it go on), and read afresh: the request or
+    invoice, or the matter. Two plans set up at once for it wait here for each other."""
+    if target.request is not None:
+        return Target(request=_lock_row(target.request))
+    if target.invoice is not None:
+        return Target(invoice=_lock_row(target.invoice))
+    return Target(matter=_lock_row(target.matter)) if target.matter is not None else target
+
+
+def _lock_row(row: Any) -> Any:
+    model = type(row)
+    return db.session.execute(
+        select(model)
+        .where(model.id == row.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _plan_made_with(contact: Contact, key: str) -> PaymentPlan | None:
+    """The plan this form's key made for the contact (within the day), if any."""
+    made = {
+        str(plan.id): plan
+        for plan in db.session.scalars(
+            select(PaymentPlan).where(
+                PaymentPlan.contact_id == contact.id, PaymentPlan.created_at >= utcnow() - timedelta(days=1)
+            )
+        )
+    }
+    if not made:
+        return None
+    events = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.after).where(
+            AuditEvent.action == "plan.created",
+            AuditEvent.object_type == "PaymentPlan",
+            AuditEvent.object_id.in_(made),
+        )
+    )
+    return next(
+        (made[object_id] for object_id, after in events if json.loads(after or "{}").get(PLAN_KEY) == key), None
+    )
 
 
 def _open(plan: PaymentPlan) -> PaymentPlan:
