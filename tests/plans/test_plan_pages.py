@@ -231,3 +231,50 @@ def test_set_up_a_payment_plan_pressed_twice_makes_one_plan(app, firm):
         assert len(db.session.scalars(select(PaymentPlan)).all()) == 1
     another = post(lawyer, f"/plans/new?contact_id={setup.client_a}", data | {"key": "x" * 32})
     assert another.status_code == 422 and "already has a payment plan" in text(another)
+
+
+def test_staff_whose_requests_wait_for_approval_may_not_set_up_raise_or_resume_a_plan(app, firm):
+    """A plan charges the client's card with no lawyer approving each charge: with the firm asking for approval, a
+    staff member may not start one, raise its amount or resume it (a lawyer or an admin may)."""
+    from tests.factories import gen_user
+    from trustweb.models import FirmSettings
+    from trustweb.models.firm import DEFAULTS
+
+    setup, request_id = firm
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
+        db.session.commit()
+        method_id = card(setup)
+        paralegal = gen_user("staff", name="Pat Paralegal").id
+        plan_id = set_up_plan(setup, method_id, matter_id=setup.matter_a2, amount_cents=10_000)
+        plans_before = len(db.session.scalars(select(PaymentPlan)).all())
+    office = signed_in(app, paralegal)
+    data = {
+        "key": "form-key-" + "p" * 24,
+        "target": f"request:{request_id}",
+        "method_id": method_id,
+        "amount": "100.00",
+        "frequency": "monthly",
+        "start_on": iso(days_ahead(1)),
+        "ends": "paid",
+    }
+    made = post(office, f"/plans/new?contact_id={setup.client_a}", data)
+    assert made.status_code == 422 and "ask a lawyer or an administrator to set up a payment plan" in text(made)
+    raised = post(
+        office,
+        f"/plans/{plan_id}/edit",
+        {"method_id": method_id, "amount": "500.00", "frequency": "monthly", "start_on": iso(days_ahead(1))},
+    )
+    assert raised.status_code == 422 and "raise this plan" in text(raised)
+    lowered = post(
+        office,
+        f"/plans/{plan_id}/edit",
+        {"method_id": method_id, "amount": "50.00", "frequency": "monthly", "start_on": iso(days_ahead(1))},
+    )
+    assert lowered.status_code == 303  # charging less asks nothing more of the client
+    assert post(office, f"/plans/{plan_id}/pause").status_code == 303
+    resumed = post(office, f"/plans/{plan_id}/resume")
+    assert "ask a lawyer or an administrator to resume this plan" in text(office.get(resumed.headers["Location"]))
+    with app.app_context():
+        assert len(db.session.scalars(select(PaymentPlan)).all()) == plans_before
+        assert plan(plan_id).status == "paused" and plan(plan_id).amount_cents == 5_000

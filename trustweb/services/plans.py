@@ -237,6 +237,17 @@ def _check_target(contact: Contact, target: Target, ends: str, method: SavedMeth
     return account
 
 
+def _check_may_charge(user: User, what: str) -> None:
+    """A plan charges the client's card with nobody approving each charge: a user whose requests wait for a lawyer's
+    approval (requests.waits_for_approval) may not start or raise one, as a desk deposit is refused them."""
+    from trustweb.services.requests import waits_for_approval
+
+    if waits_for_approval(user):
+        raise ServiceError(
+            f"The firm asks a lawyer to approve what staff ask clients for: ask a lawyer or an administrator to {what}."
+        )
+
+
 def _check_method(contact: Contact, method: SavedMethod | None, account: Any) -> SavedMethod:
     if method is None or method.contact_id != contact.id:
         raise ServiceError(f"Choose one of {contact.name}'s saved payment methods.")
@@ -284,6 +295,7 @@ def create(
         earlier = _plan_made_with(contact, key)
         if earlier is not None:
             return earlier
+    _check_may_charge(user, "set up a payment plan")
     account = _check_target(contact, target, ends, method)
     method = _check_method(contact, method, account)
     _check_terms(target.payable, amount_cents, frequency, ends, payments_total)
@@ -398,6 +410,8 @@ def edit(
 ) -> PaymentPlan:
     """Change the amount, frequency, next date or method; audited with before and after."""
     plan = _open(plan)
+    if amount_cents is not None and amount_cents > plan.amount_cents:
+        _check_may_charge(user, "raise this plan's amount")
     before = audit.snapshot(plan, PLAN_FIELDS)
     contact = plan.contact
     method = _check_method(contact, method, plan.bank_account)
@@ -435,6 +449,7 @@ def resume(plan: PaymentPlan, user: User) -> PaymentPlan:
     plan = _open(plan)
     if plan.status == PlanStatus.ACTIVE:
         raise ServiceError("This plan is already active.")
+    _check_may_charge(user, "resume this plan")
     _check_method(plan.contact, plan.method, plan.bank_account)
     payable = payable_of(plan)
     if payable is not None and payable.status in (payable.Status.PAID, payable.Status.VOID):
