@@ -98,3 +98,32 @@ def test_set_up_a_payment_plan_pressed_twice_at_once_makes_one_plan(app, same_fo
     else:
         refused = failures(outcomes)
         assert len(refused) == 1 and isinstance(refused[0], ServiceError) and "already has" in str(refused[0])
+
+
+def test_a_plan_held_by_its_lock_does_not_hold_up_an_instalment_inserted_for_it(app):
+    """plans.lock is FOR NO KEY UPDATE: another transaction inserting a row that refers to the plan (its foreign key
+    takes FOR KEY SHARE) goes on at once instead of waiting, or deadlocking, behind it."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, text
+
+    from trustweb.models import PaymentPlan, PlanInstalment
+    from trustweb.services import plans
+
+    with app.app_context():
+        setup, _ = firm_with_request()
+        plan_id = set_up_plan(setup, card(setup), matter_id=setup.matter_a2, amount_cents=10_000)
+        plans.lock(db.session.get(PaymentPlan, plan_id))  # held by this session until its rollback
+        with db.engine.connect() as other:
+            other.execute(text("SET LOCAL lock_timeout = '2s'"))
+            other.execute(
+                insert(PlanInstalment).values(
+                    plan_id=plan_id,
+                    due_on=firm_today() + timedelta(days=40),
+                    amount_cents=10_000,
+                    status="pending",
+                    attempts=0,
+                )
+            )
+            other.rollback()
+        db.session.rollback()

@@ -137,9 +137,13 @@ def succeeded(plan: PaymentPlan) -> int:
 
 
 def lock(plan: PaymentPlan) -> PaymentPlan:
-    """The plan's row, locked and read afresh: every change of a plan, the worker's included, goes through here."""
+    """The plan's row, locked and read afresh: every change of a plan, the worker's included, goes through here.
+    FOR NO KEY UPDATE: no key changes, and an instalment inserted meanwhile (its foreign key's KEY SHARE) goes on."""
     return db.session.execute(
-        select(PaymentPlan).where(PaymentPlan.id == plan.id).with_for_update().execution_options(populate_existing=True)
+        select(PaymentPlan)
+        .where(PaymentPlan.id == plan.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
 
 

@@ -161,12 +161,19 @@ def remove(method: SavedMethod, *, user: User | None, actor: str | None = None) 
     """Forget a saved method, here and at the processor: plans charging it pause, and a matter's automatic top-up
     from it stops. Audited."""
     # Its plans and matters first, then the method: the order a plan's charge takes them (plan, ..., method), so a
-    # removal and a charge never wait on each other crosswise. A charge under way finishes first.
+    # removal and a charge never wait on each other crosswise. A charge under way finishes first. FOR NO KEY UPDATE:
+    # an instalment or trust request inserted meanwhile (its foreign key takes FOR KEY SHARE) is not held up.
     db.session.scalars(
-        select(PaymentPlan.id).where(PaymentPlan.method_id == method.id).order_by(PaymentPlan.id).with_for_update()
+        select(PaymentPlan.id)
+        .where(PaymentPlan.method_id == method.id)
+        .order_by(PaymentPlan.id)
+        .with_for_update(key_share=True)
     ).all()
     db.session.scalars(
-        select(Matter.id).where(Matter.evergreen_method_id == method.id).order_by(Matter.id).with_for_update()
+        select(Matter.id)
+        .where(Matter.evergreen_method_id == method.id)
+        .order_by(Matter.id)
+        .with_for_update(key_share=True)
     ).all()
     method = db.session.execute(
         select(SavedMethod)

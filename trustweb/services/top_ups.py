@@ -44,8 +44,12 @@ def methods_for(matter: Matter, contact: Contact) -> list[SavedMethod]:
 
 
 def lock(matter: Matter) -> Matter:
+    """The matter's row, FOR NO KEY UPDATE and read afresh: a request or ledger inserted for it meanwhile goes on."""
     return db.session.execute(
-        select(Matter).where(Matter.id == matter.id).with_for_update().execution_options(populate_existing=True)
+        select(Matter)
+        .where(Matter.id == matter.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
 
 
