@@ -198,16 +198,6 @@ def _waiting_payment(request: TrustRequest) -> bool:
     )
 
 
-def _lock_matter(matter: Matter) -> Matter:
-    """The matter's row, read afresh, FOR NO KEY UPDATE (as top_ups.lock): rows that merely refer to it go on."""
-    return db.session.execute(
-        select(Matter)
-        .where(Matter.id == matter.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
-
 def _key(matter: Matter, request: TrustRequest) -> str:
     return f"evergreen-{matter.id}-{request.id}-1"
 
@@ -259,8 +249,10 @@ def _charge(matter: Matter, request: TrustRequest, method: SavedMethod) -> str:
         marked = {"amount_cents": request.amount_cents}
     # The request, then the matter, then (in charge) the method: a turn-off committed first is seen, one coming
     # waits for this charge (top_ups.turn_off locks the matter; saved_methods.remove its plans and matters first).
+    from trustweb.services.top_ups import lock as lock_matter  # top_ups reads account_of from here
+
     request = request_service.lock(request)
-    matter = _lock_matter(matter)
+    matter = lock_matter(matter)
     if matter.evergreen_method_id != method.id:
         return _fall_back(matter, request, method, "the automatic top-up was turned off or moved to another method")
     amount = _money(marked["amount_cents"], request.bank_account)
