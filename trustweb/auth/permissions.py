@@ -27,9 +27,9 @@ PERMISSIONS = {
     "clear_deposits": frozenset({"admin", "lawyer", "bookkeeper"}),
     "reconcile": frozenset({"admin", "bookkeeper"}),  # import statements, match them, sign reconciliations
     "disburse_trust": frozenset({"admin", "lawyer"}),  # money out of trust: payments, transfers, reversals
-    "read_outbox": frozenset({"admin", "bookkeeper"}),
+    "read_outbox": frozenset({"admin", "bookkeeper"}),  # every email, as sent; retry and cancel them
     # The whole books in one file (every client, every account): for the firm's books and its auditor.
-    "export_books": frozenset({"admin", "bookkeeper"}),  # every email, as sent; retry and cancel them
+    "export_books": frozenset({"admin", "bookkeeper"}),
     "manage_users": frozenset({"admin"}),
     "manage_settings": frozenset({"admin"}),
     "manage_accounts": frozenset({"admin"}),
