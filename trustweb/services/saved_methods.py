@@ -149,9 +149,11 @@ def active_methods(contact: Contact) -> list[SavedMethod]:
 
 def usable_for(method: SavedMethod, account: BankAccount) -> bool:
     """Whether the method can pay into this account: kept by the processor that takes the account's payments
-    (for Stripe, under the same secret key)."""
+    (for Stripe, under the same secret key); a US bank account (ACH) pays only into a US dollar account."""
     if not method.active or method.processor != account.processor:
         return False
+    if method.kind == MethodKind.BANK and account.currency != "USD":
+        return False  # Stripe refuses every ACH debit in another currency: each try would count as a decline
     if method.processor == "stripe":
         return stripe_keys(method.bank_account).secret_key == stripe_keys(account).secret_key
     return True
