@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import post
 from tests.requests.steps import (
@@ -24,7 +24,17 @@ from tests.requests.steps import (
 )
 from tests.stripe_standin import ach_fee, card_fee, deliver
 from trustweb.extensions import db
-from trustweb.models import AuditEvent, BankAccount, Contact, ProcessorEvent, SavedMethod, TrustRequest, User
+from trustweb.models import (
+    AuditEvent,
+    BankAccount,
+    Contact,
+    MethodLink,
+    ProcessorEvent,
+    SavedMethod,
+    TrustRequest,
+    User,
+)
+from trustweb.models.base import utcnow
 from trustweb.payments import AuthenticationRequired, Declined
 from trustweb.services import method_setup, saved_methods
 from trustweb.services.trust import firm_today
@@ -304,3 +314,36 @@ def test_after_paying_on_stripes_page_the_client_saves_a_card_from_the_receipt(a
             "4444",
             consent,
         )
+
+
+def test_one_link_saves_one_method_even_from_two_tabs(app, firm, client, mailbox, standin):
+    path = emailed_link(client, mailbox, firm)
+    first_tab, first = to_stripe(app, path)
+    second_tab, second = to_stripe(app, path)  # both started while the link was unused
+    standin.complete(first, card_number="4242424242424242")
+    standin.complete(second, card_number="5555555555554444")
+    back = first_tab.get(standin.success_redirect_url(first).removeprefix("http://localhost"))
+    assert back.status_code == 303 and back.headers["Location"].endswith(f"{path}/saved")
+    refused = second_tab.get(standin.success_redirect_url(second).removeprefix("http://localhost"))
+    assert refused.status_code == 410 and method_setup.LINK_SPENT in text(refused)
+    answer = deliver(client, standin, standin.checkout_session_completed(second))
+    assert answer.status_code == 200 and answer.get_json()["outcome"].startswith("refused")
+    assert deliver(client, standin, standin.checkout_session_completed(first)).status_code == 200
+    with app.app_context():
+        [method] = methods()
+        assert method.brand == "visa"  # the first stands
+    assert "Visa ending 4242" in text(first_tab.get(f"{path}/saved"))
+
+
+def test_a_setup_finished_after_the_link_expired_is_not_recorded(app, firm, client, mailbox, standin):
+    path = emailed_link(client, mailbox, firm)
+    browser, session_id = to_stripe(app, path)
+    with app.app_context():
+        db.session.execute(update(MethodLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+    standin.complete(session_id)
+    refused = browser.get(standin.success_redirect_url(session_id).removeprefix("http://localhost"))
+    assert refused.status_code == 410 and method_setup.LINK_EXPIRED in text(refused)
+    assert deliver(client, standin, standin.checkout_session_completed(session_id)).status_code == 200
+    with app.app_context():
+        assert methods() == []

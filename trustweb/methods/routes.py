@@ -107,6 +107,8 @@ def returned(token):
             abort(404)
         with write_transaction():
             method = method_setup.record_setup(state, db.session.get_one(Contact, contact_id))
+    except method_setup.LinkSpent as error:
+        return render_template("pay/closed.html", title="Not saved", hint=str(error), link=None), 410
     except ServiceError as error:
         return render_template("pay/closed.html", title="Not saved yet", hint=str(error), link=None), 502
     if method is None:

@@ -39,6 +39,14 @@ PURPOSE = "saved_method"  # the metadata that marks a setup session as ours
 NOT_AVAILABLE = "Saving a card is not available at the moment; please contact the firm."
 LINK_USED = "This link has already been used to save a payment method. Ask the firm for a new one if you need to."
 LINK_EXPIRED = "This link has expired. Ask the firm for a new one."
+LINK_SPENT = (
+    "This link had already been used to save a payment method, so this one was not kept: the first one stays "
+    "saved. Ask the firm for a new link to save another."
+)
+
+
+class LinkSpent(ServiceError):
+    """A setup finished on a link already used (another tab, another session) or expired: nothing recorded."""
 
 
 def consent_text() -> str:
@@ -211,6 +219,20 @@ def record_setup(state: SetupState, contact: Contact | None = None) -> SavedMeth
         link = None
     user = db.session.get(User, _number(meta.get("user"))) if _number(meta.get("user")) else None
     moment = _number(meta.get("consented_at"))
+    known = db.session.scalar(select(SavedMethod).where(SavedMethod.method_reference == state.details.method_reference))
+    if known is not None:
+        return known  # the same session reported again (the return, then its webhook): recorded once
+    if link is not None:
+        # The link saves one method: a second session from it (two tabs) or one finished after it expired is
+        # refused here, where it is used, not only when the session was started.
+        used = rows_updated(
+            update(MethodLink)
+            .where(MethodLink.id == link.id, MethodLink.used_at.is_(None), MethodLink.expires_at > utcnow())
+            .values(used_at=utcnow())
+        )
+        if not used:
+            db.session.rollback()
+            raise LinkSpent(LINK_SPENT if link.used_at else LINK_EXPIRED)
     method = saved_methods.record_saved(
         owner,
         account,
@@ -223,11 +245,7 @@ def record_setup(state: SetupState, contact: Contact | None = None) -> SavedMeth
         consented_at=datetime.fromtimestamp(moment, UTC) if moment else None,
     )
     if link is not None:
-        rows_updated(
-            update(MethodLink).where(MethodLink.id == link.id, MethodLink.used_at.is_(None)).values(used_at=utcnow())
-        )
-        if link.method_id is None:
-            link.method_id = method.id
+        link.method_id = method.id
     db.session.commit()
     return method
 

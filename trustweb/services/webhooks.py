@@ -65,7 +65,11 @@ def _setup(session: Mapping[str, Any]) -> str:
     account = db.session.get(BankAccount, int(account_id))
     if account is None:
         return "ignored: a setup for an account TrustWeb no longer has"
-    method = method_setup.record_setup(method_setup.read_setup(account, str(session.get("id") or "")))
+    state = method_setup.read_setup(account, str(session.get("id") or ""))
+    try:
+        method = method_setup.record_setup(state)
+    except method_setup.LinkSpent as error:
+        return f"refused: {error}"  # final: the link saved its one method already (or expired)
     return f"saved method {method.id}" if method is not None else "ignored: the setup is not complete"
 
 
