@@ -73,6 +73,11 @@ Object life cycle (driven from the test with plain methods, or by the HTML check
       ``requires_payment_method``, charge ``failed``). Once complete, ``session.url`` is null, as on Stripe.
     * Fees follow Stripe's standard US pricing in integer cents, rounded half up: card 2.9% + 30c, ACH
       0.8% capped at $5.00 (``card_fee()``, ``ach_fee()``), unless ``fee_cents`` is given.
+    * Settlement currency: by default a charge's balance transaction is in the charge's currency. After
+      ``settle_in("usd", rate)`` it is in that currency whenever the charge is in another (an account without a
+      bank account in the charge's currency, as Stripe converts then): ``amount`` and ``fee`` are the charge's
+      amount and fee times ``rate`` (rounded half up), ``exchange_rate`` is ``rate``, and the charge keeps its
+      own ``currency``. ``settle_in(None)`` goes back to the default.
     * Refunds reduce what is left on the charge (``amount_refunded``, ``refunded``); refunds on ACH
       payments are ``pending``, card refunds ``succeeded``. A disputed charge cannot be refunded.
     * ``dispute()``/``close_dispute()`` create and close disputes with their balance transactions.
@@ -125,6 +130,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -442,6 +448,7 @@ class StandIn:
             self._idempotent: dict[tuple[str, str], tuple[str, str, dict, int, bytes]] = {}
             self._failures: list[dict[str, Any]] = []
             self._lost: list[dict[str, Any]] = []
+            self._settlement: tuple[str, float] | None = None  # (currency, rate) from settle_in()
             self.requests.clear()
             self.errors.clear()
 
@@ -900,17 +907,33 @@ class StandIn:
         self._objects[txn_id] = txn
         return copy.deepcopy(txn)
 
+    def settle_in(self, currency: str | None, rate: float = 1.0) -> None:
+        """Charges in another currency than ``currency`` settle converted into it at ``rate`` (None: each in its
+        own currency), as Stripe does for an account with no bank account in the charge's currency."""
+        with self._lock:
+            self._settlement = (currency.lower(), rate) if currency else None
+
     def _charge_txn(self, charge_id: str, fee: int) -> None:
         charge = self._objects[charge_id]
+        amount, currency, rate = charge["amount"], charge["currency"], None
+        if self._settlement is not None and self._settlement[0] != currency:
+            currency, rate = self._settlement
+
+            def convert(cents: int) -> int:
+                return int((Decimal(cents) * Decimal(str(rate))).quantize(Decimal(1), ROUND_HALF_UP))
+
+            amount, fee = convert(amount), convert(fee)
         txn = self._txn(
-            charge["amount"],
+            amount,
             fee,
-            charge["currency"],
+            currency,
             charge_id,
             "charge" if charge_id.startswith("ch_") else "payment",
             "charge",
             None,
         )
+        if rate is not None:
+            self._objects[txn["id"]]["exchange_rate"] = rate
         charge["balance_transaction"] = txn["id"]
 
     def _refund_list(self, charge_id: str) -> dict[str, Any]:

@@ -27,12 +27,22 @@ class CardDetails:
 
 
 @dataclass(frozen=True)
+class ForeignFee:
+    """A fee the processor reported in another currency than the payment's (Stripe settling a CAD charge in
+    USD): never booked as the payment's currency, never converted; staff book it by hand."""
+
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
 class Charge:
     reference: str
-    fee_cents: int
+    fee_cents: int  # in the payment's currency; 0 when the processor's fee was in another (foreign_fee)
     last4: str | None = None
     pending: bool = False  # a bank payment on its way: the processor confirms it later
-    currency: str = "USD"  # what the processor charged in: the account's currency, which the fee is in too
+    currency: str = "USD"  # what the processor charged in: the account's currency
+    foreign_fee: ForeignFee | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ class CheckoutState:
     status: str  # "paid", "pending", "failed" or "open"
     payment_reference: str | None = None  # pi_...
     method: str = "card"  # card or ach
-    fee_cents: int = 0
+    fee_cents: int = 0  # in the payment's currency; 0 when the processor's fee was in another (foreign_fee)
+    foreign_fee: ForeignFee | None = None
 
 
 class Processor:

@@ -4,7 +4,9 @@ The payer types card or bank details on Stripe's own page, never on ours (PCI
 SAQ-A). We create a Checkout Session, send the payer to its URL, and learn the
 outcome from Stripe: the signed webhook, or the session read back when the
 payer returns. The fee is read from the charge's balance transaction, never
-guessed.
+guessed, and only in the charge's own currency: when Stripe settles a charge in
+another (a CAD charge on an account paid out in USD), the fee is reported apart
+(`ForeignFee`), never booked as CAD cents and never converted.
 
 A client saves a card or bank account the same way, on a setup-mode session for
 a Customer; what we keep is the PaymentMethod's id and its brand, last four and
@@ -21,6 +23,7 @@ from trustweb.payments.base import (
     Checkout,
     CheckoutState,
     Declined,
+    ForeignFee,
     Processor,
     SavedDetails,
     SetupState,
@@ -108,7 +111,7 @@ class StripeProcessor(Processor):
         intent_id = intent if isinstance(intent, str) or intent is None else intent.get("id")
         method = "ach" if _is_bank_payment(intent) else "card"
         if session.get("payment_status") in ("paid", "no_payment_required"):
-            return CheckoutState("paid", intent_id, method, _fee(intent))
+            return CheckoutState("paid", intent_id, method, *_fee(intent))
         if session.get("status") == "complete":
             # Complete but unpaid: a bank payment on its way, or one that failed.
             if isinstance(intent, dict) and intent.get("status") in ("requires_payment_method", "canceled"):
@@ -246,9 +249,10 @@ class StripeProcessor(Processor):
             raise ProcessorError(_message(error)) from error
         found = intent.to_dict()
         if found.get("status") == "succeeded":
-            return Charge(reference=intent.id, fee_cents=_fee(found), last4=_charge_last4(found))
+            fee, foreign = _fee(found)
+            return Charge(intent.id, fee, _charge_last4(found), currency=currency.upper(), foreign_fee=foreign)
         if found.get("status") == "processing":
-            return Charge(reference=intent.id, fee_cents=0, pending=True)
+            return Charge(reference=intent.id, fee_cents=0, pending=True, currency=currency.upper())
         if found.get("status") == "requires_action":
             raise AuthenticationRequired("Your bank asks you to confirm this payment yourself; it was not taken.")
         raise Declined("The payment did not go through.")
@@ -262,7 +266,7 @@ class StripeProcessor(Processor):
         method = "ach" if _is_bank_payment(intent) else "card"
         status = intent.get("status")
         if status == "succeeded":
-            return CheckoutState("paid", reference, method, _fee(intent))
+            return CheckoutState("paid", reference, method, *_fee(intent))
         if status == "processing":
             return CheckoutState("pending", reference, method)
         if status in ("requires_payment_method", "canceled"):
@@ -331,7 +335,16 @@ def _charge_last4(intent: dict[str, Any]) -> str | None:
     return last4 if isinstance(last4, str) else None
 
 
-def _fee(intent: object) -> int:
+def _fee(intent: object) -> tuple[int, ForeignFee | None]:
+    """Stripe's fee on the charge in the charge's currency, or 0 and the fee apart when its balance transaction
+    is in another currency (one Stripe account for a USD and a CAD trust account, paid out in USD)."""
     charge = intent.get("latest_charge") if isinstance(intent, dict) else None
     transaction = charge.get("balance_transaction") if isinstance(charge, dict) else None
-    return int(transaction.get("fee") or 0) if isinstance(transaction, dict) else 0
+    if not isinstance(charge, dict) or not isinstance(transaction, dict):
+        return 0, None
+    fee = int(transaction.get("fee") or 0)
+    settled_in = str(transaction.get("currency") or "").upper()
+    charged_in = str(charge.get("currency") or "").upper()
+    if fee and settled_in != charged_in:
+        return 0, ForeignFee(fee, settled_in or "an unknown currency")
+    return fee, None

@@ -231,7 +231,9 @@ def settle_checkout(payment: Payment) -> Payment:
         payer = payable.contact.name
         payment.payer_name = payment.payer_name or payer
         # A payment staff took at the desk is booked under their name, whoever reports it (webhook or return).
-        book_payment(payable, payment, payer=payer, cleared=cleared, user=payment.created_by)
+        book_payment(
+            payable, payment, payer=payer, cleared=cleared, user=payment.created_by, foreign_fee=state.foreign_fee
+        )
         return payment
     if state.status == "failed":
         payment.status, payment.failure_message = PaymentStatus.FAILED, "The payment did not go through."

@@ -20,7 +20,7 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import Counter, FirmSettings, JournalEntry, Payable, PayLink, Payment, PaymentStatus, User
 from trustweb.models.requests import LinkState
-from trustweb.payments import CardDetails, Declined, processor_for
+from trustweb.payments import CardDetails, Declined, ForeignFee, processor_for
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, mail
 from trustweb.services import invoices as invoice_service
@@ -297,9 +297,18 @@ def _deposit(payable: Payable, payment: Payment, *, payer: str, cleared: bool, u
     )
 
 
-def book_payment(payable: Payable, payment: Payment, *, payer: str | None, cleared: bool, user: User | None) -> None:
+def book_payment(
+    payable: Payable,
+    payment: Payment,
+    *,
+    payer: str | None,
+    cleared: bool,
+    user: User | None,
+    foreign_fee: ForeignFee | None = None,
+) -> None:
     """Deposit, fee, status, audit and emails for money received: the caller holds the request's (or
-    invoice's) lock."""
+    invoice's) lock. A fee the processor reported in another currency (`foreign_fee`) is not booked: it is
+    audited and told to the lawyer, for staff to book by hand."""
     entry = _deposit(payable, payment, payer=payer or payable.contact.name, cleared=cleared, user=user)
     payment.journal_entry_id = entry.id
     payment.status = PaymentStatus.SUCCEEDED
@@ -339,14 +348,42 @@ def book_payment(payable: Payable, payment: Payment, *, payer: str | None, clear
         after={"status": payable.status, "paid_cents": payable.paid_cents},
         user=user,
     )
-    _queue_receipts(payable, payment)
+    if foreign_fee is not None:
+        audit.record(
+            "payment.fee_not_booked",
+            payment,
+            after={
+                "fee_cents": foreign_fee.amount_cents,
+                "fee_currency": foreign_fee.currency,
+                "payment_currency": payment.currency,
+                "why": foreign_fee_note(payment, foreign_fee),
+            },
+            user=user,
+        )
+    _queue_receipts(payable, payment, foreign_fee)
     db.session.commit()
 
 
-def _queue_receipts(payable: Payable, payment: Payment) -> None:
+# Stripe settled the charge in another currency than the account's: its fee is in that currency and the money
+# reached Stripe's balance in it too. Never booked as this currency's cents, never converted by us.
+FOREIGN_FEE = (
+    "Stripe settled this {paid} payment in {currency} and reported its fee in {currency} ({fee}), so it is not "
+    "booked as {paid}. Book it by hand, and check that Stripe pays {paid} out to this account."
+)
+
+
+def foreign_fee_note(payment: Payment, fee: ForeignFee) -> str:
+    """What staff are told of a fee not booked because it is in another currency than the payment's."""
+    amount = format_cents(fee.amount_cents, fee.currency)
+    return FOREIGN_FEE.format(paid=payment.currency, currency=fee.currency, fee=amount)
+
+
+def _queue_receipts(payable: Payable, payment: Payment, foreign_fee: ForeignFee | None = None) -> None:
     """The payer's receipt and the responsible lawyer's notice, through the outbox."""
     firm = FirmSettings.get()
     context = {"payable": payable, "payment": payment, "firm": firm, "test_mode": payment.processor == "test"}
+    if foreign_fee is not None:
+        context["fee_not_booked"] = foreign_fee_note(payment, foreign_fee)
     to = [payment.payer_email] if payment.payer_email else payable.recipient_list
     if to:
         email = (
