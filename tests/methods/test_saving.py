@@ -2,6 +2,7 @@
 consent shown is kept word for word and audited in the client's name; the link works once, for a week, for its
 own contact; no card number or security code is ever kept, logged or shown back."""
 
+import html
 import json
 import re
 from datetime import timedelta
@@ -162,11 +163,14 @@ def test_no_card_number_or_code_is_kept_logged_or_shown_back(app, firm, client, 
 def test_the_pay_page_saves_the_card_paid_with_when_the_client_ticks_the_box(app, firm, mailbox):
     with app.app_context():
         _, path = gen_sent_request(firm, mailbox, allow_partial=True)
-        consent = method_setup.consent_text()
+        consent = method_setup.consent_text("Ada Archer")
+    # Anyone holding the link may pay (a parent, a company): the box says whose card it becomes, and the payer
+    # confirms they are that client or authorised; the sentence kept names the client.
+    assert "kept for Ada Archer's future payments" in consent and "I am Ada Archer, or authorised" in consent
     browser = app.test_client()
-    page = text(browser.get(path))
-    assert "Save this card for future payments to" in page and consent in page
-    response, _ = pay(browser, path, "100.00", save_card="y")
+    page = html.unescape(text(browser.get(path)))
+    assert "Keep this card for Ada Archer's future payments to" in page and consent in page
+    response, _ = pay(browser, path, "100.00", save_card="y", name="Grace Archer")  # her mother pays
     assert response.status_code == 303 and "card_saved=1" in response.headers["Location"]
     assert "Your card is saved for future payments" in text(browser.get(response.headers["Location"]))
     response, _ = pay(browser, path, "100.00")  # not ticked: nothing more is saved
@@ -174,6 +178,7 @@ def test_the_pay_page_saves_the_card_paid_with_when_the_client_ticks_the_box(app
     with app.app_context():
         [method] = saved_methods()
         assert (method.contact_id, method.last4, method.consent_text) == (firm.client_a, "4242", consent)
+        assert method.holder_name == "Grace Archer"  # the payer's name, as typed on the card
 
 
 def test_a_client_adds_and_removes_a_card_in_the_portal(app, firm, client, mailbox):

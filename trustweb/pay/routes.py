@@ -7,7 +7,6 @@ A trust request's money goes to its trust account, an invoice's to operating.
 """
 
 import secrets
-from datetime import timedelta
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -18,8 +17,7 @@ from trustweb.auth.permissions import can, public
 from trustweb.database import write_transaction
 from trustweb.extensions import client_address, db, limiter
 from trustweb.ledger.money import plain_cents
-from trustweb.models import AccountKind, Contact, FirmSettings, Payment, PaymentStatus
-from trustweb.models.base import utcnow
+from trustweb.models import AccountKind, FirmSettings, Payment, PaymentStatus
 from trustweb.models.requests import LinkState
 from trustweb.pay import bp, receipts
 from trustweb.pay.forms import CheckoutForm, PayForm
@@ -30,7 +28,6 @@ from trustweb.services import method_setup
 from trustweb.services import payments as payment_service
 from trustweb.services import portal as portal_service
 from trustweb.services import requests as request_service
-from trustweb.urls import external_url
 
 CLOSED = {
     LinkState.UNKNOWN: (404, "This payment link is not valid", "Check that the whole link was copied from the email."),
@@ -86,7 +83,7 @@ def page(token, link, form, status=200, error=None):
     processor = processor_of(payable)
     shown = {"token": token, "payable": payable, "form": form, "error": error, "processor": processor}
     if can_save_card(processor, payable.bank_account):
-        shown["consent"] = method_setup.consent_text()
+        shown["consent"] = method_setup.consent_text(payable.contact.name)
     return render_template("pay/show.html", **shown), status
 
 
@@ -178,12 +175,17 @@ def pay(token):
 
 
 def save_card(link, form):
-    """The card just paid with, saved for later as the client asked (the payment stands whatever happens here);
-    whether it was saved."""
+    """The card just paid with, saved for the request's client as the payer asked, confirming they are that client
+    or authorised (the payment stands whatever happens here); whether it was saved. The name typed on the card is
+    kept as its holder's: the payer may be someone else (a parent, a company)."""
     contact = link.payable.contact
     try:
         method_setup.save_card(
-            contact, form.card(), consent_ip=client_address(), actor=portal_service.client_actor(contact)
+            contact,
+            form.card(),
+            consent_ip=client_address(),
+            actor=portal_service.client_actor(contact),
+            consent=method_setup.consent_text(contact.name),
         )
     except (Declined, ServiceError) as error:
         db.session.rollback()
@@ -282,64 +284,12 @@ def receipt(token, number):
     payable = link.payable
     portal = portal_service.has_access(payable.contact)  # the way back for a client who paid from the portal
     shown = {"token": token, "payable": payable, "payment": payment, "portal": portal}
-    if may_save_after(payment):
-        shown["consent"] = method_setup.consent_text()
     return render_template("pay/receipt.html", card_saved=request.args.get("card_saved"), **shown)
 
 
-# With a hosted processor the card never reaches our form: a client who has just paid may save one on the
-# processor's own page, from the receipt, for a day after paying.
-SAVE_AFTER = timedelta(days=1)
-
-
-def may_save_after(payment):
-    if payment.processor != "stripe" or payment.created_at < utcnow() - SAVE_AFTER:
-        return False
-    saver = method_setup.saving_processor()
-    return saver is not None and saver.hosted
-
-
-@bp.post("/<token>/receipts/<number>/save-card")
-@limiter.limit("20 per minute")
-@public
-def save_card_on_processor(token, number):
-    """From the receipt, to the processor's page to save a card or bank account for future payments."""
-    link, payment = receipted(token, number)
-    if link is None:
-        return closed_page(LinkState.UNKNOWN, None)
-    if not may_save_after(payment):
-        abort(404)
-    contact = link.payable.contact
-    back = external_url("pay.receipt", token=token, number=number)
-    try:
-        url = method_setup.start_setup(
-            contact,
-            return_url=external_url("pay.card_saved", token=token, number=number),
-            cancel_url=back,
-            consent_ip=client_address(),
-            actor=portal_service.client_actor(contact),
-        )
-    except ServiceError:
-        return redirect(f"{back}?card_saved=0", 303)
-    return redirect(url, 303)
-
-
-@bp.get("/<token>/receipts/<number>/card-saved")
-@limiter.limit("60 per minute")
-@public
-def card_saved(token, number):
-    """Back from the processor's page: record the method it saved for this receipt's client, then the receipt."""
-    link, payment = receipted(token, number)
-    if link is None:
-        return closed_page(LinkState.UNKNOWN, None)
-    contact_id = link.payable.contact_id
-    try:
-        state = method_setup.read_setup(method_setup.saving_account(), request.args.get("session_id", ""))
-        with write_transaction():
-            method = method_setup.record_setup(state, db.session.get(Contact, contact_id))
-    except ServiceError:
-        method = None
-    return redirect(url_for("pay.receipt", token=token, number=number, card_saved=int(method is not None)), 303)
+# With a hosted processor (Stripe) nothing is saved from a pay link's receipt: the link is a bearer token that
+# anyone who paid (or was forwarded it) holds, even once it is paid and revoked. A client saves a card or bank
+# account in the portal or from the one-time link staff email them.
 
 
 @bp.get("/<token>/receipts/<number>.pdf")

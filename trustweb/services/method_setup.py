@@ -49,9 +49,19 @@ class LinkSpent(ServiceError):
     """A setup finished on a link already used (another tab, another session) or expired: nothing recorded."""
 
 
-def consent_text() -> str:
-    """The sentence a client agrees to by saving a method, shown beside the button and kept as shown."""
+def consent_text(client: str | None = None) -> str:
+    """The sentence a client agrees to by saving a method, shown beside the button and kept as shown. On a pay
+    link, which anyone may pay (a parent, a company), it names the `client` the card is kept for, and the payer
+    confirms they are that client or authorised by them."""
     firm = FirmSettings.get().firm_name
+    if client is not None:
+        return (
+            f"This card will be kept for {client}'s future payments to {firm}. I am {client}, or authorised by "
+            f"{client} and by the card's holder to do this, and I authorise {firm} to keep this card with its "
+            f"payment processor and to charge it for payments of {client}'s to {firm} that are agreed to (a bill, a "
+            "request for funds in trust, a payment plan or a trust top-up), until it is removed. It can be "
+            "removed at any time."
+        )
     return (
         f"I authorise {firm} to keep this card or bank account with its payment processor and to charge it for "
         f"payments to {firm} that I agree to (a bill, a request for funds in trust, a payment plan or a trust "
@@ -86,9 +96,11 @@ def save_card(
     actor: str | None,
     user: User | None = None,
     link: MethodLink | None = None,
+    consent: str | None = None,
 ) -> SavedMethod:
-    """Save a card typed on our form (a processor with a card form of its own); raises Declined or ServiceError.
-    Only the processor's reference and the card's brand, last four and expiry are kept."""
+    """Save a card typed on our form (a processor with a card form of its own), with the `consent` shown (the
+    client's own by default); raises Declined or ServiceError. Only the processor's reference, the card's brand,
+    last four and expiry, and the name typed on it (the holder's) are kept."""
     account = saving_account()
     processor = processor_for(account, FirmSettings.get())
     if processor.hosted:
@@ -105,7 +117,7 @@ def save_card(
         account,
         details,
         processor=processor.name,
-        consent_text=consent_text(),
+        consent_text=consent or consent_text(),
         consent_ip=consent_ip,
         user=user,
         actor=actor,
