@@ -237,14 +237,7 @@ def record_setup(state: SetupState, contact: Contact | None = None) -> SavedMeth
     if link is not None:
         # The link saves one method: a second session from it (two tabs) or one finished after it expired is
         # refused here, where it is used, not only when the session was started.
-        used = rows_updated(
-            update(MethodLink)
-            .where(MethodLink.id == link.id, MethodLink.used_at.is_(None), MethodLink.expires_at > utcnow())
-            .values(used_at=utcnow())
-        )
-        if not used:
-            db.session.rollback()
-            raise LinkSpent(LINK_SPENT if link.used_at else LINK_EXPIRED)
+        use_link(link, used_message=LINK_SPENT)
     method = saved_methods.record_saved(
         owner,
         account,
@@ -323,8 +316,9 @@ def link_state(link: MethodLink | None) -> str:
     return "open"
 
 
-def use_link(link: MethodLink) -> None:
-    """Take the link for this save (the caller commits): of two presses at once, one saves and one is refused."""
+def use_link(link: MethodLink, used_message: str = LINK_USED) -> None:
+    """Take the link for this save (the caller commits): of two presses at once, one saves and one is refused
+    (`LinkSpent`, with `used_message` when it was used; rolled back)."""
     used = rows_updated(
         update(MethodLink)
         .where(MethodLink.id == link.id, MethodLink.used_at.is_(None), MethodLink.expires_at > utcnow())
@@ -332,4 +326,4 @@ def use_link(link: MethodLink) -> None:
     )
     if not used:
         db.session.rollback()
-        raise ServiceError(LINK_USED if link.used_at else LINK_EXPIRED)
+        raise LinkSpent(used_message if link.used_at else LINK_EXPIRED)
