@@ -321,5 +321,5 @@ def charge(
         audit.record("payment.pending", payment, after={"method": "ach", "saved_method": method.id}, user=user)
         db.session.commit()
         return payment
-    book_payment(payable, payment, payer=payment.payer_name, cleared=True, user=user)
+    book_payment(payable, payment, payer=payment.payer_name, cleared=True, user=user, foreign_fee=charged.foreign_fee)
     return payment
