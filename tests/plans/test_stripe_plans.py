@@ -7,6 +7,7 @@ whatever is repeated, declined under the retry rule, a bank wanting its cardhold
 payment counted only when its webhook says it arrived, and a chargeback on an instalment booked as on any payment.
 """
 
+import os
 import re
 from datetime import timedelta
 
@@ -63,6 +64,11 @@ from trustweb.services.trust import Holder, firm_today
 
 SESSION = re.compile(r"/pay/(cs_test_\w+)")
 INTENTS = "/v1/payment_intents"
+# A lost answer makes the stripe library retry after a sleep, which fails (EINVAL) under CI's moved clock
+# (libfaketime 0.9.10 on Python 3.11, wolfcw/libfaketime#426); these run in the suite's real-clock passes.
+STRIPE_RETRIES_SLEEP = pytest.mark.skipif(
+    "FAKETIME" in os.environ, reason="the stripe library's retry sleeps, which libfaketime breaks"
+)
 
 
 @pytest.fixture
@@ -416,6 +422,7 @@ def test_an_automatic_top_up_is_charged_through_stripe_once(app, firm, standin):
     assert check_books() == []
 
 
+@STRIPE_RETRIES_SLEEP
 def test_an_answer_lost_on_its_way_back_is_no_decline_and_the_next_pass_books_the_first_charge_once(
     app, firm, standin, client
 ):
@@ -492,6 +499,7 @@ def _top_up_with_its_answer_lost(setup, standin):
     assert asked.status == "draft" and payments() == []
 
 
+@STRIPE_RETRIES_SLEEP
 @pytest.mark.parametrize("meanwhile", ["spent more", "money came back"])
 def test_a_top_up_whose_answer_was_lost_is_asked_again_unchanged_and_booked_once(app, firm, standin, meanwhile):
     """The balance moves before the next pass: the draft's amount is not followed, nor the draft withdrawn; the same

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tests.browser_support import real_clock
 from tests.conftest import ON_POSTGRES
 from tests.currency.steps import gen_request
 from tests.dates import days_ago, today
@@ -190,8 +191,9 @@ def books(app):
 
 
 def bean_check(path):
-    """bean-check on the file, as an auditor runs it: (exit code, what it printed)."""
-    run = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, timeout=120)
+    """bean-check on the file, as an auditor runs it: (exit code, what it printed). It runs on the real clock and is
+    waited for without a timeout: under CI's moved clock (libfaketime) a timed wait sleeps, which fails (EINVAL)."""
+    run = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, env=real_clock())
     return run.returncode, (run.stdout + run.stderr).strip()
 
 
