@@ -84,6 +84,7 @@ def init_urls(app):
 
 def init_blueprints(app):
     from trustweb import (
+        audit,
         auth,
         bills,
         contacts,
@@ -117,6 +118,7 @@ def init_blueprints(app):
         trust,
         webhooks,
         outbox,
+        audit,
     ):
         app.register_blueprint(module.bp)
     from trustweb.pay import notices

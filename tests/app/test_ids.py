@@ -59,6 +59,7 @@ QUERY_URLS = (
     "/reports/journal?account={}",
     "/reports/balances?lawyer={}",
     "/reports/client-ledger?client={}",
+    "/audit/?user={}",
 )
 
 

@@ -28,6 +28,8 @@ PERMISSIONS = {
     "reconcile": frozenset({"admin", "bookkeeper"}),  # import statements, match them, sign reconciliations
     "disburse_trust": frozenset({"admin", "lawyer"}),  # money out of trust: payments, transfers, reversals
     "read_outbox": frozenset({"admin", "bookkeeper"}),  # every email, as sent; retry and cancel them
+    # The audit trail: every event with its before and after, its chain verified, exported.
+    "read_audit": frozenset({"admin", "bookkeeper"}),
     # The whole books in one file (every client, every account): for the firm's books and its auditor.
     "export_books": frozenset({"admin", "bookkeeper"}),
     "manage_users": frozenset({"admin"}),

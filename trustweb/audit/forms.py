@@ -1,0 +1,54 @@
+"""The audit trail's filters, read from the query string (a GET form: nothing is changed, so no CSRF token).
+
+A filter that cannot be applied is refused with the reason (the page says it with a 400), never guessed at.
+"""
+
+from wtforms import Form, StringField, ValidationError
+
+from trustweb.forms import IdField, IsoDateField
+from trustweb.services.audit_trail import Filters
+from trustweb.text import printable
+
+NOT_A_DATE = "“{value}” is not a date; use YYYY-MM-DD."
+
+
+def _text(limit):
+    return [lambda text: printable(text or "", limit)]
+
+
+class FilterForm(Form):
+    """The filters, and in .filters what they narrow the trail to."""
+
+    user = IdField("User", message="Choose the user from the list.")
+    action = StringField("Action", filters=_text(60))
+    object_type = StringField("Object", name="object", filters=_text(40))
+    object_id = StringField("Object id", name="id", filters=_text(40))
+    date_from = IsoDateField("From", name="from", message=NOT_A_DATE)
+    date_to = IsoDateField("To", name="to", message=NOT_A_DATE)
+
+    def validate_date_to(self, field):
+        if self.date_from.data and field.data and self.date_from.data > field.data:
+            raise ValidationError("The start date is after the end date.")
+
+    def validate_object_id(self, field):
+        if field.data and not self.object_type.data:
+            raise ValidationError("Choose the kind of object too (a matter, a trust request...).")
+
+    @property
+    def filters(self):
+        return Filters(
+            user_id=self.user.data,
+            action=self.action.data or "",
+            object_type=self.object_type.data or "",
+            object_id=self.object_id.data or "",
+            date_from=self.date_from.data,
+            date_to=self.date_to.data,
+        )
+
+    def args(self):
+        """The filters as the query string writes them, for the pager's and the CSV's links."""
+        return {field.name: field.raw_data[0] for field in self if field.raw_data and field.raw_data[0].strip()}
+
+    def refusal(self):
+        """The first filter that cannot be applied, and why."""
+        return next((field.errors[0] for field in self if field.errors), None)

@@ -1,0 +1,209 @@
+"""The audit trail as people read it: events filtered and paged newest first, each event's changed fields, the
+chain verified on request, and the filtered events as CSV rows.
+
+Writing, sealing and the chain's rules are services/audit.py; this module only reads, except check(), which
+seals what waits (as `audit-verify` does), verifies, and records that it did.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+
+from trustweb.extensions import db
+from trustweb.models import AuditChainHead, AuditEvent, FirmSettings, User
+from trustweb.services import audit
+from trustweb.services.reports import spreadsheet_text
+from trustweb.services.trust import firm_time
+
+PAGE_SIZE = 50
+CSV_BATCH = 1_000
+
+
+@dataclass
+class Filters:
+    """What the list is narrowed to; None (or empty) means any."""
+
+    user_id: int | None = None
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    date_from: date | None = None  # the firm's dates, both included
+    date_to: date | None = None
+
+
+def _firm_midnight(day: date) -> datetime:
+    """The moment the firm's day begins (the firm's zone), to compare with the stored UTC moments."""
+    return datetime.combine(day, time(0), ZoneInfo(FirmSettings.get().timezone))
+
+
+def filtered(filters: Filters) -> Select[tuple[AuditEvent]]:
+    """The events the filters leave, unordered."""
+    statement = select(AuditEvent)
+    if filters.user_id is not None:
+        statement = statement.where(AuditEvent.user_id == filters.user_id)
+    if filters.action:
+        statement = statement.where(AuditEvent.action == filters.action)
+    if filters.object_type:
+        statement = statement.where(AuditEvent.object_type == filters.object_type)
+    if filters.object_id:
+        statement = statement.where(AuditEvent.object_id == filters.object_id)
+    if filters.date_from is not None:
+        statement = statement.where(AuditEvent.at >= _firm_midnight(filters.date_from))
+    if filters.date_to is not None:
+        statement = statement.where(AuditEvent.at < _firm_midnight(filters.date_to + timedelta(days=1)))
+    return statement
+
+
+@dataclass
+class Page:
+    """One page of events, newest first, and the ids the pager continues from (keyset: no count, no OFFSET)."""
+
+    events: list[AuditEvent]
+    older_than: int | None  # the next page's `before`, when there are older events
+    newer_than: int | None  # the previous page's `after`, when this is not the newest page
+
+
+def page(filters: Filters, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE) -> Page:
+    """The events just older than `before` (or just newer than `after`, or the newest), one statement."""
+    statement = filtered(filters).limit(size + 1)
+    if after is not None:
+        rows = list(db.session.scalars(statement.where(AuditEvent.id > after).order_by(AuditEvent.id)))
+        more_newer = len(rows) > size
+        events = rows[:size][::-1]
+        return Page(events, events[-1].id if events else None, events[0].id if events and more_newer else None)
+    if before is not None:
+        statement = statement.where(AuditEvent.id < before)
+    rows = list(db.session.scalars(statement.order_by(AuditEvent.id.desc())))
+    events = rows[:size]
+    older = events[-1].id if len(rows) > size else None
+    return Page(events, older, events[0].id if events and before is not None else None)
+
+
+def choices() -> tuple[list[User], list[str], list[str]]:
+    """The users, actions and kinds of object the filters offer: those the trail holds (three statements)."""
+    users = list(db.session.scalars(select(User).order_by(User.name, User.id)))
+    actions = list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    kinds = list(db.session.scalars(select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)))
+    return users, actions, kinds
+
+
+def kind_label(object_type: str) -> str:
+    """ "TrustRequest" as the firm says it: "trust request"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", object_type).lower()
+
+
+def _values(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def shown(value: Any) -> str:
+    """A value as a person reads it: text as it is, anything else as JSON; nothing for a field that was not there."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str
+    after: str
+    had_before: bool
+    has_after: bool
+
+
+def changes(event: AuditEvent) -> list[Change]:
+    """The fields whose value the event changed (or recorded), in the order they were written: before, then after."""
+    before, after = _values(event.before), _values(event.after)
+    names = list(before) + [name for name in after if name not in before]
+    return [
+        Change(name, shown(before.get(name)), shown(after.get(name)), name in before, name in after)
+        for name in names
+        if before.get(name) != after.get(name) or name not in before or name not in after
+    ]
+
+
+@dataclass
+class Verification:
+    """What the Verify button found."""
+
+    problems: list[str]
+    events: int  # the chain's length when it was checked
+    sealed: int  # events that were waiting and were sealed first
+    waiting: int = 0  # written meanwhile and not sealed yet
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.intact:
+            return f"The audit trail is intact: {self.events} event{'s' if self.events != 1 else ''}, chain verified."
+        more = len(self.problems) - 1
+        also = f" ({more} more problem{'s' if more != 1 else ''} after it.)" if more else ""
+        return f"The audit trail is broken: {self.problems[0]}.{also}"
+
+
+def check(user: User) -> Verification:
+    """Seal the events that wait (as the worker and `audit-verify` would), verify the whole chain, and record that
+    it was verified and what was found; commits."""
+    sealed = audit.seal_pending()
+    problems = audit.verify()
+    head = db.session.get(AuditChainHead, 1, populate_existing=True)
+    result = Verification(problems, head.last_seq if head is not None else 0, sealed)
+    audit.record(
+        "audit.verified",
+        object_type="AuditChainHead",
+        object_id=1,
+        after={"intact": result.intact, "events": result.events, "sealed": sealed, "problems": problems[:5]},
+        user=user,
+    )
+    db.session.commit()
+    result.waiting = audit.waiting()
+    db.session.commit()
+    return result
+
+
+CSV_COLUMNS = ("Seq", "Event id", "When", "User", "Address", "Action", "Object", "Object id", "Before", "After")
+
+
+def csv_batches(filters: Filters) -> Iterator[list[list[Any]]]:
+    """The filtered events as CSV rows, newest first, a batch at a time (keyset: each batch one statement)."""
+    settings = FirmSettings.get()
+    yield [list(CSV_COLUMNS)]
+    before: int | None = None
+    while True:
+        statement = filtered(filters).order_by(AuditEvent.id.desc()).limit(CSV_BATCH)
+        if before is not None:
+            statement = statement.where(AuditEvent.id < before)
+        events = list(db.session.scalars(statement))
+        if not events:
+            return
+        yield [
+            [
+                event.seq if event.seq is not None else "",
+                event.id,
+                firm_time(event.at, settings).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                spreadsheet_text(event.actor),
+                spreadsheet_text(event.ip or ""),
+                spreadsheet_text(event.action),
+                spreadsheet_text(event.object_type),
+                spreadsheet_text(event.object_id or ""),
+                spreadsheet_text(event.before or ""),
+                spreadsheet_text(event.after or ""),
+            ]
+            for event in events
+        ]
+        before = events[-1].id
+        if len(events) < CSV_BATCH:
+            return
