@@ -131,3 +131,11 @@ def test_pages_of_fifty_go_older_and_back_newer_with_no_event_twice(app, office)
     third = text(browser.get(re.search(r'<a href="([^"]+)"[^>]*>Older ›</a>', second).group(1).replace("&amp;", "&")))
     assert re.findall(OBJECT, third) == [str(n) for n in range(20, 0, -1)]
     assert "Older ›" not in third
+
+
+def test_every_object_page_named_is_a_page_of_the_app(app):
+    from trustweb.audit.routes import OBJECT_PAGES  # once the app is made (trustweb.forms imports the models first)
+
+    for endpoint, name in OBJECT_PAGES.values():
+        rule = next(app.url_map.iter_rules(endpoint))
+        assert f"<int:{name}>" in rule.rule and "GET" in rule.methods, endpoint

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 
+import pytest
 from sqlalchemy import select, text
 
 from tests.audit.conftest import event_on
@@ -54,7 +55,8 @@ def test_events_waiting_to_be_sealed_are_counted_then_sealed_first(app, office):
     assert "No event is waiting to be sealed." in page
 
 
-def test_a_tampered_event_makes_the_page_say_the_trail_is_broken_and_name_it(app, office):
+@pytest.mark.parametrize("altered", ['{"status":"closed"}', "<b>not JSON"])
+def test_a_tampered_event_makes_the_page_say_the_trail_is_broken_and_name_it(app, office, altered):
     with app.app_context():
         tampered = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "matter.updated")).one()
         seq = tampered.seq
@@ -64,12 +66,14 @@ def test_a_tampered_event_makes_the_page_say_the_trail_is_broken_and_name_it(app
         else:
             db.session.execute(text("DROP TRIGGER audit_event_no_update"))
         db.session.execute(
-            text("UPDATE audit_event SET after = :after WHERE id = :id"),
-            {"after": '{"status":"closed"}', "id": tampered.id},
+            text("UPDATE audit_event SET after = :after WHERE id = :id"), {"after": altered, "id": tampered.id}
         )
         db.session.commit()
     try:
-        page = verify(signed_in(app, office.admin))
+        browser = signed_in(app, office.admin)
+        listed = page_text(browser.get("/audit/?action=matter.updated"))  # still listed, as it now reads
+        assert ("closed" if altered.startswith("{") else "&lt;b&gt;not JSON") in listed
+        page = verify(browser)
     finally:
         if ON_POSTGRES:
             with app.app_context():
