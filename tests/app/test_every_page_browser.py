@@ -43,6 +43,7 @@ NOT_PAGES = {
     "portal.statement_pdf": "a PDF",
     "portal.logo": "an image",
     "reports.books_csv": "a CSV download",
+    "audit.export": "a CSV download",
     "reports.books_beancount": "a text download",
     "outbox.html": "an email's own HTML, shown inside the outbox page's sandboxed frame",
     "pay.returned": "the processor's return address: settles and redirects",
@@ -143,6 +144,7 @@ class DemoSite:
     def _argument_values(self):
         """A demo object's id for each URL argument name (and per endpoint where one name means several things)."""
         from trustweb.models import (
+            AuditEvent,
             BankAccount,
             BankStatement,
             Contact,
@@ -182,6 +184,7 @@ class DemoSite:
             "template_id": first(EmailTemplate.id),
             "user_id": first(User.id, User.role == "lawyer"),
             "entry_id": first(JournalEntry.id),
+            "event_id": first(AuditEvent.id, AuditEvent.before.is_not(None)),
             "token": method_link.rsplit("/", 1)[1],
             "number": None,
             "checkout": None,
