@@ -123,30 +123,29 @@ def _values(recorded: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def shown(value: Any) -> str:
-    """A value as a person reads it: text as it is, anything else as JSON; nothing for a field that was not there."""
+def shown(value: Any) -> str | None:
+    """A value as a person reads it: text as it is, anything else as JSON; None for none (or no such field)."""
     if value is None:
-        return ""
+        return None
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
 class Change:
     field: str
-    before: str
-    after: str
-    had_before: bool
-    has_after: bool
+    before: str | None
+    after: str | None
 
 
 def changes(event: AuditEvent) -> list[Change]:
-    """The fields whose value the event changed (or recorded), in the order they were written: before, then after."""
+    """The fields whose value the event changed (set, altered or cleared), in the order written: before's, then after's
+    new ones. A field none before and none after is no change."""
     before, after = _values(event.before), _values(event.after)
     names = list(before) + [name for name in after if name not in before]
     return [
-        Change(name, shown(before.get(name)), shown(after.get(name)), name in before, name in after)
+        Change(name, shown(before.get(name)), shown(after.get(name)))
         for name in names
-        if before.get(name) != after.get(name) or name not in before or name not in after
+        if before.get(name) != after.get(name)
     ]
 
 
