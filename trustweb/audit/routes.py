@@ -100,4 +100,8 @@ def verify():
         flash(
             f"{result.sealed} event{'s' if result.sealed != 1 else ''} waiting to be sealed were sealed first.", "info"
         )
+    if result.waiting:  # written by others while the chain was read: the worker seals them in a moment
+        flash(
+            f"{result.waiting} event{'s' if result.waiting != 1 else ''} written meanwhile wait to be sealed.", "info"
+        )
     return redirect(url_for("audit.index"), 303)
