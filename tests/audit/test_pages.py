@@ -77,6 +77,9 @@ def test_filters_by_user_action_object_and_the_firms_dates(app, office):
     browser = signed_in(app, office.bookkeeper)
     by_admin = rows(text(browser.get(f"/audit/?user={office.admin}")))
     assert by_admin == ["user.invited"]
+    by_no_one = text(browser.get("/audit/?user=none"))  # the factories' records, made with no one signed in
+    assert "matter.created" in rows(by_no_one) and "user.invited" not in rows(by_no_one)
+    assert '<td data-label="Who">system</td>' in by_no_one and '<option value="none" selected>' in by_no_one
     about_matter = rows(text(browser.get(f"/audit/?object=Matter&id={office.matter}")))
     assert "matter.updated" in about_matter and "user.invited" not in about_matter
     assert rows(text(browser.get("/audit/?object=Matter&id=999"))) == []

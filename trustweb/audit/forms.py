@@ -20,6 +20,7 @@ class FilterForm(Form):
     """The filters, and in .filters what they narrow the trail to."""
 
     user = IdField("User", message="Choose the user from the list.")
+    NO_USER = "none"  # the user filter's choice for events no staff user made: commands, the worker, clients
     action = StringField("Action", filters=_text(60))
     object_type = StringField("Object", name="object", filters=_text(40))
     object_id = StringField("Object id", name="id", filters=_text(40))
@@ -34,10 +35,18 @@ class FilterForm(Form):
         if field.data and not self.object_type.data:
             raise ValidationError("Choose the kind of object too (a matter, a trust request...).")
 
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        super().process(formdata, obj, data, extra_filters, **kwargs)
+        # "none" is a choice of its own, not an id: taken out before IdField reads it, and its error dropped.
+        self.no_user = bool(self.user.raw_data) and self.user.raw_data[0].strip() == self.NO_USER
+        if self.no_user:
+            self.user.data, self.user.process_errors = None, []
+
     @property
     def filters(self):
         return Filters(
             user_id=self.user.data,
+            no_user=self.no_user,
             action=self.action.data or "",
             object_type=self.object_type.data or "",
             object_id=self.object_id.data or "",

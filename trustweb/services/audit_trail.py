@@ -30,6 +30,7 @@ class Filters:
     """What the list is narrowed to; None (or empty) means any."""
 
     user_id: int | None = None
+    no_user: bool = False  # only events no staff user made (commands, the worker, clients)
     action: str = ""
     object_type: str = ""
     object_id: str = ""
@@ -47,6 +48,8 @@ def filtered(filters: Filters) -> Select[tuple[AuditEvent]]:
     statement = select(AuditEvent)
     if filters.user_id is not None:
         statement = statement.where(AuditEvent.user_id == filters.user_id)
+    elif filters.no_user:
+        statement = statement.where(AuditEvent.user_id.is_(None))
     if filters.action:
         statement = statement.where(AuditEvent.action == filters.action)
     if filters.object_type:
