@@ -96,6 +96,7 @@ def valid_forms(world):
             "payment_instructions": "",
             "trust_notice_days": "0",
             "reminder_hour": "8",
+            "request_due_days": "14",
         },
         "/settings/templates/new": {
             "name": "Short retainer",
@@ -169,6 +170,7 @@ def cases():
     yield pytest.param("/settings/", "card_fee_percent", "NaN", id="settings:fee:nan")
     yield pytest.param("/settings/", "card_fee_percent", "21", id="settings:fee:too-high")
     yield pytest.param("/settings/", "pay_link_days", "0", id="settings:pay-link-days:zero")
+    yield pytest.param("/settings/", "request_due_days", "366", id="settings:request-due-days:too-many")
     yield pytest.param("/settings/templates/new", "body", "{{ config }}", id="template:body:config")
     yield pytest.param("/settings/templates/new", "subject", "{{ ''.__class__ }}", id="template:subject:attribute")
     for value in ("0", "-5", "abc", "1.234", "1e5", "99999999999999"):

@@ -41,6 +41,7 @@ def test_firm_settings_are_saved_and_shown(app, client, admin):
             "payment_instructions": "Wire to First Community Bank, account 4471.",
             "trust_notice_days": "3",
             "reminder_hour": "7",
+            "request_due_days": "30",
         },
     )
     assert response.status_code == 303
@@ -164,3 +165,27 @@ def test_reading_settings_never_writes(app, client, admin):
     client.get("/settings/")
     with app.app_context():
         assert db.session.get(FirmSettings, 1) is None
+
+
+def test_the_days_a_new_request_is_due_after_are_0_to_365(app, client, admin):
+    form = client.get("/settings/").get_data(as_text=True)
+    assert "Requests are due this many days after they are made" in form and 'value="14"' in form
+    base = {
+        "firm_name": "Hartwell & Okafor LLP",
+        "timezone": "America/Chicago",
+        "currency": "USD",
+        "pay_link_days": "60",
+        "remind_days_before": "3",
+        "remind_overdue_every": "7",
+        "reminder_hour": "8",
+        "trust_notice_days": "0",
+        "card_fee_percent": "2.9",
+        "card_fee_fixed": "0.30",
+    }
+    for bad in ("366", "-1"):
+        response = post(client, "/settings/", {**base, "request_due_days": bad})
+        assert response.status_code == 422
+        assert "Enter a number of days from 0 to 365." in response.get_data(as_text=True)
+    assert post(client, "/settings/", {**base, "request_due_days": "0"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(FirmSettings, 1).request_due_days == 0

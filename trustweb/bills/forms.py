@@ -31,8 +31,15 @@ def due_not_before_issue(form, field):
 
 
 class TrustRequestForm(BaseForm):
-    contact_id = IdSelectField("Client", validators=[DataRequired("Choose the client.")], message="Choose the client.")
-    matter_id = IdSelectField("For", message="Choose the matter from the list.")
+    """A trust request. The client is searched for by name (`client`, offered as a combobox) and chosen by id
+    (`contact_id`, or `pick_id` from the list of matches shown without script); the key stops a double-clicked
+    Save making two requests."""
+
+    client = StringField("Client", validators=[Optional(), Length(max=200)])
+    contact_id = IdField("Client", validators=[DataRequired("Choose the client.")], message="Choose the client.")
+    pick_id = IdField("Which client?", message="Choose the client from the list.")
+    key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    matter_id = IdSelectField("Matter", message="Choose the matter from the list.")
     account_id = IdSelectField(
         "Trust account", validators=[DataRequired("Choose a trust account.")], message="Choose a trust account."
     )
@@ -59,6 +66,11 @@ class TrustRequestForm(BaseForm):
             Regexp(EMAIL_LIST, message="Enter email addresses separated by commas."),
         ],
     )
+    client_problem: str | None = None  # set by the view when the typed name is not one client (or a new one)
+
+    def validate_client(self, field):
+        if self.client_problem:
+            raise ValidationError(self.client_problem)
 
 
 class VoidForm(BaseForm):

@@ -1,5 +1,9 @@
 """The Bills tab: trust requests (list, create, edit, show, print)."""
 
+import re
+import secrets
+from datetime import timedelta
+
 from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,17 +15,20 @@ from trustweb.bills.forms import TrustRequestForm, email_list
 from trustweb.bills.pages import SHOWN_WITH_REQUEST, printed_pay_link, request_page
 from trustweb.bills.queries import STATUS_FILTERS, RequestFilters, filtered, lawyers, totals
 from trustweb.extensions import db
-from trustweb.forms import choices, query_id
+from trustweb.forms import choices, parse_id, query_date, query_id
 from trustweb.ledger.money import plain_cents
-from trustweb.models import BankAccount, Contact, EmailTemplate, Matter, MatterStatus, TrustRequest
+from trustweb.models import BankAccount, Contact, EmailTemplate, FirmSettings, Matter, TrustRequest
 from trustweb.pdf import pdf_response, render_pdf
+from trustweb.services import clients
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
 from trustweb.services.trust import firm_today
-from trustweb.views import form_page, get_or_404, page_or_partial, paginate
+from trustweb.text import printable
+from trustweb.views import form_page, get_or_404, is_htmx, page_or_partial, paginate, search_text
 
 # What the printed letter shows of a request, loaded with it.
 PRINTED_WITH_REQUEST = (joinedload(TrustRequest.contact), joinedload(TrustRequest.matter))
+KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PREFILL = ("contact_id", "matter_id", "account_id", "amount", "due_on", "message", "recipients", "cc")
 
 
@@ -44,28 +51,20 @@ def index():
 
 
 def request_form(trust_request=None):
-    """The request form with its choices; a new one is filled in from the page it was opened from."""
+    """The request form with its choices; a new one is filled in from the page it was opened from.
+
+    The client is never a list of every contact: the one chosen, or those matching what was typed."""
     form = TrustRequestForm() if request.method == "POST" else TrustRequestForm(formdata=None)
     if request.method == "GET":
         if trust_request is None:
             prefill_new(form)
         else:
             prefill_existing(form, trust_request)
-    contacts = db.session.execute(select(Contact.id, Contact.name).order_by(Contact.name)).all()
-    form.contact_id.choices = choices([(0, "Choose a client…")] + [(c.id, c.name) for c in contacts])
-    # Another client: reload the form for that client's matters and email address.
-    form.contact_id.render_kw = {
-        "hx-get": url_for("bills.create_request"),
-        "hx-trigger": "change",
-        "hx-target": "#request-form",
-        "hx-swap": "outerHTML",
-        "hx-include": "closest form",
-    }
-    matters = db.session.scalars(
-        select(Matter)
-        .where(Matter.client_id == (form.contact_id.data or 0), Matter.status == MatterStatus.OPEN)
-        .order_by(Matter.number)
-    ).all()
+    form.matches = []
+    if trust_request is None:
+        choose_client(form)
+        form.waits_for_approval = request_service.waits_for_approval(current_user)
+    matters = clients.open_matters_of(form.contact_id.data)
     form.matter_id.choices = choices(
         [(0, "Client funds (no matter)")] + [(m.id, f"{m.number} · {m.description}") for m in matters]
     )
@@ -80,6 +79,30 @@ def request_form(trust_request=None):
     return form
 
 
+def choose_client(form):
+    """The client from what was typed, picked or chosen (clients.resolve_client). A client found from a name typed
+    without script is not saved at once: the form comes back with that client's matters and email to check."""
+    source = request.form if request.method == "POST" else request.args
+    posted, typed = form.contact_id.data, printable(source.get("client", ""), 200)
+    contact, form.matches = clients.resolve_client(posted, typed, parse_id(source.get("pick_id", "")))
+    form.contact_id.data = contact.id if contact else None
+    form.client.data = contact.name if contact else typed
+    problem = None
+    if contact is None:
+        form.matter_id.data = 0
+        if form.matches:
+            problem = f"{len(form.matches)} clients match “{typed}”: choose one."
+        elif typed:
+            problem = f"No client's name starts with “{typed}”. Check the spelling, or add the contact first."
+    elif contact.id != posted:
+        if not form.recipients.data or request.method == "GET":
+            form.recipients.data = ", ".join(contact.emails[:1])
+        if request.method == "POST":
+            problem = f"{contact.name} is chosen: check the matter and the email, then save."
+    form.client_problem = problem
+    form.client.errors = [problem] if problem else []
+
+
 def prefill_new(form):
     """From ?contact_id=&matter_id= (matter and contact pages) or the form itself reloaded for a new client."""
     args = request.args
@@ -91,7 +114,11 @@ def prefill_new(form):
     form.matter_id.data = matter.id if matter and contact and matter.client_id == contact.id else 0
     account = default_account("trust")
     form.account_id.data = query_id("account_id", "trust account") or (account.id if account else 0)
-    form.issued_on.data = firm_today()
+    today = firm_today()
+    form.issued_on.data = query_date("issued_on") or today
+    form.due_on.data = query_date("due_on") or today + timedelta(days=FirmSettings.get().request_due_days)
+    key = args.get("key", "")
+    form.key.data = key if KEY.fullmatch(key) else secrets.token_urlsafe(24)
     form.amount.data = args.get("amount", "")[:20]
     form.message.data = args.get("message", "")[:2000]
     form.allow_partial.data = args.get("allow_partial") == "y"
@@ -142,17 +169,54 @@ def saved(message):
 @bp.route("/requests/new", methods=["GET", "POST"])
 @requires("manage_requests")
 def create_request():
-    """A new trust request, from the Bills tab, a matter page or a contact page."""
+    """A new trust request, from the Bills tab, a matter page or a contact page: saved as a draft, or saved and sent."""
     form = request_form()
     if request.headers.get("HX-Trigger-Name") == "contact_id":
         return render_template("bills/_request_form.html", form=form, trust_request=None)
+    send = request.form.get("then") == "send"
     return form_page(
         form,
         "bills/request_form.html",
-        lambda: request_service.create_request(form_values(form), current_user),
-        saved("Trust request {request.number} saved as a draft."),
+        lambda: request_service.make_request(form_values(form), current_user, key=form.key.data or None, send=send),
+        made,
         trust_request=None,
     )
+
+
+def made(outcome):
+    """What the Bills tab says after the request form's Save draft or Save and send, and where it goes."""
+    number = outcome.request.number
+    if outcome.earlier:
+        message = f"Trust request {number} was already saved from this form; nothing more was made or sent."
+    elif outcome.waits:
+        message = f"Trust request {number} saved. It waits for a lawyer's approval: it is sent once approved."
+    elif outcome.not_sent:
+        message = f"Trust request {number} saved as a draft but not sent: {outcome.not_sent}"
+    elif outcome.sent:
+        message = f"Trust request {number} saved and sent: its email is on its way to {outcome.request.recipients}."
+    else:
+        message = f"Trust request {number} saved as a draft."
+    return message, url_for("bills.show_request", request_id=outcome.request.id)
+
+
+@bp.get("/requests/clients")
+@requires("manage_requests")
+def search_clients():
+    """The request form's client combobox: at most CLIENT_CHOICES clients whose name starts with what was typed."""
+    text = search_text("client", 200)
+    return render_template("bills/_client_options.html", matches=clients.find_clients(text), typed=text)
+
+
+@bp.post("/requests/preview")
+@requires("manage_requests")
+def preview_request_email():
+    """The email a request made from the form would send, as the client would see it; nothing is saved."""
+    form = request_form()
+    form.validate_on_submit()  # for its values (amount in cents); what is wrong is shown, what is filled previewed
+    preview = request_service.preview_email(form_values(form), current_user)
+    if is_htmx():
+        return render_template("bills/_request_email_preview.html", preview=preview)
+    return render_template("bills/request_form.html", form=form, trust_request=None, preview=preview)
 
 
 @bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from trustweb.extensions import Model
@@ -44,3 +44,13 @@ class Contact(Model):
 
     def __repr__(self):
         return f"<Contact {self.id} {self.name}>"
+
+
+# The request form's client search: names that start with what was typed, in any case. On PostgreSQL a
+# LIKE 'text%' over lower(name), which text_pattern_ops lets the index answer whatever the collation; on SQLite a
+# range over lower(name) (its LIKE cannot use an index on an expression).
+Index(
+    "ix_contact_name_lower",
+    func.lower(Contact.name).label("name_lower"),
+    postgresql_ops={"name_lower": "text_pattern_ops"},
+)

@@ -19,6 +19,7 @@ DEFAULTS = {
     "card_fee_basis_points": 290,
     "card_fee_fixed_cents": 30,
     "trust_notice_days": 0,
+    "request_due_days": 14,
 }
 
 
@@ -33,6 +34,7 @@ class FirmSettings(Model):
         CheckConstraint("card_fee_fixed_cents BETWEEN 0 AND 10000", name="card_fee_fixed_cents"),
         CheckConstraint("trust_notice_days BETWEEN 0 AND 60", name="trust_notice_days"),
         CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour"),
+        CheckConstraint("request_due_days BETWEEN 0 AND 365", name="request_due_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +58,8 @@ class FirmSettings(Model):
     card_fee_fixed_cents: Mapped[int] = mapped_column(Integer, default=30)
     # Days a client is given, after the notice of trust money applied to an invoice, before it moves (0: at once).
     trust_notice_days: Mapped[int] = mapped_column(Integer, default=0)
+    # A new trust request is due this many days after the firm's today (its form's default due date).
+    request_due_days: Mapped[int] = mapped_column(Integer, default=14)
     # Shown on the pay page for clients who pay by wire or cheque.
     payment_instructions: Mapped[str | None] = mapped_column(Text)
 

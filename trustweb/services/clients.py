@@ -134,3 +134,77 @@ def set_matter_status(matter: Matter, status: str, on_date: date) -> Matter:
     )
     db.session.commit()
     return matter
+
+
+CLIENT_CHOICES = 20  # what the request form's client search offers at most
+
+
+def find_clients(text: str, limit: int = CLIENT_CHOICES) -> list[Contact]:
+    """Contacts whose name, or a word of it, starts with the text (in any case), names first, at most `limit`.
+
+    The name's own start comes from the index on lower(name) (migration 0017), bounded, in name order; only when
+    that finds fewer than `limit` is a later word looked for (a scan, still stopped at `limit`), so typing "hart"
+    offers "Hartley, Jane" first and then "Jane Hartley". Nothing for an empty text: the form never lists everyone."""
+    prefix = text.strip().lower()
+    if not prefix:
+        return []
+    found = list(
+        db.session.scalars(
+            select(Contact).where(name_starts_with(prefix)).order_by(func.lower(Contact.name)).limit(limit)
+        )
+    )
+    if len(found) < limit:
+        seen = [contact.id for contact in found]
+        escaped = _like_escaped(prefix)
+        later = select(Contact).where(
+            func.lower(Contact.name).like(f"% {escaped}%", escape="\\"), Contact.id.not_in(seen)
+        )
+        found += db.session.scalars(later.order_by(func.lower(Contact.name)).limit(limit - len(found)))
+    return found
+
+
+def name_starts_with(prefix: str) -> Any:
+    """lower(name) starts with the (lower-case) prefix, in a form each database answers from ix_contact_name_lower:
+    a range on SQLite (whose LIKE cannot use an index on an expression), LIKE 'prefix%' on PostgreSQL (the index's
+    text_pattern_ops)."""
+    lowered = func.lower(Contact.name)
+    if db.engine.dialect.name == "sqlite":
+        return (lowered >= prefix) & (lowered < prefix + "\U0010ffff")
+    return lowered.like(f"{_like_escaped(prefix)}%", escape="\\")
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def open_matters_of(contact_id: int | None) -> list[Matter]:
+    """A client's open matters, by number: what a trust request can be for."""
+    if not contact_id:
+        return []
+    return list(
+        db.session.scalars(
+            select(Matter)
+            .where(Matter.client_id == contact_id, Matter.status == MatterStatus.OPEN)
+            .order_by(Matter.number)
+        )
+    )
+
+
+def resolve_client(contact_id: int | None, typed: str, picked_id: int | None) -> tuple[Contact | None, list[Contact]]:
+    """The client a request form is for, and when what was typed is not one client, the clients it could be.
+
+    One picked from the form's list of matches wins; then the chosen one (contact_id), unless another name was
+    typed since; then the one client whose name starts with, or is, what was typed."""
+    if picked_id:
+        return db.session.get(Contact, picked_id), []
+    contact = db.session.get(Contact, contact_id) if contact_id else None
+    typed = typed.strip()
+    if contact is not None and (not typed or typed.casefold() == contact.name.casefold()):
+        return contact, []
+    if not typed:
+        return None, []
+    matches = find_clients(typed)
+    exact = [match for match in matches if match.name.casefold() == typed.casefold()]
+    if len(matches) == 1 or len(exact) == 1:
+        return (exact or matches)[0], []
+    return None, matches

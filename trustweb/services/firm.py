@@ -30,6 +30,7 @@ SETTINGS_FIELDS = (
     "card_fee_fixed_cents",
     "payment_instructions",
     "trust_notice_days",
+    "request_due_days",
 )
 ACCOUNT_FIELDS = ("name", "kind", "is_iolta", "bank_name", "account_last4", "currency")
 

@@ -5,8 +5,10 @@ so the database never holds a usable link. A request can have several links
 (the emailed one, one copied for a text message); revoking ends them all.
 """
 
+import json
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -22,10 +24,13 @@ from trustweb.ledger import rules
 from trustweb.ledger.money import format_cents
 from trustweb.models import (
     AccountKind,
+    AuditEvent,
+    Contact,
     Counter,
     FirmSettings,
     Invoice,
     JournalEntry,
+    Matter,
     MatterStatus,
     OutboxMessage,
     Payable,
@@ -118,6 +123,67 @@ def create_request(
     return request
 
 
+FORM_KEY = "form_key"  # the name the request form's key is recorded under in `request.created`
+
+
+@dataclass(frozen=True)
+class Made:
+    """What the request form's Save draft or Save and send did: the request, and whether it was `sent`, `waits`
+    for a lawyer's approval (and was not sent), or was made `earlier` by the same form (a double click)."""
+
+    request: TrustRequest
+    sent: bool = False
+    waits: bool = False
+    earlier: bool = False
+    not_sent: str | None = None  # why a saved request could not be sent (no email address, say)
+
+
+def make_request(values: Mapping[str, Any], user: User, *, key: str | None, send: bool) -> Made:
+    """The request form's new request, and with `send` its email queued as Send does (send_request), unless the
+    firm has a lawyer approve this user's requests first. The form's `key` is recorded in `request.created`; the
+    form posted again (a double click) finds the request it made and neither makes nor sends another."""
+    contact = values["contact"]
+    if key is not None and contact is not None:
+        # Two posts of one form wait here for each other; the second then finds the first's request.
+        db.session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update(key_share=True))
+        earlier = _made_with(contact, key)
+        if earlier is not None:
+            return Made(earlier, earlier=True)
+    request = create_request(values, user, noted={FORM_KEY: key} if key is not None else None)
+    if not send:
+        return Made(request)
+    if needs_approval(request):
+        return Made(request, waits=True)
+    try:
+        send_request(request, user)
+    except ServiceError as error:  # the draft is saved (committed); it says why it was not sent
+        db.session.rollback()
+        return Made(db.session.get(TrustRequest, request.id), not_sent=str(error))  # type: ignore[arg-type]
+    return Made(request, sent=True)
+
+
+def _made_with(contact: Contact, key: str) -> TrustRequest | None:
+    """The request this form's key made for the contact (within the day), if any."""
+    made = {
+        str(request.id): request
+        for request in db.session.scalars(
+            select(TrustRequest).where(
+                TrustRequest.contact_id == contact.id, TrustRequest.created_at >= utcnow() - timedelta(days=1)
+            )
+        )
+    }
+    if not made:
+        return None
+    events = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.after).where(
+            AuditEvent.action == "request.created",
+            AuditEvent.object_type == "TrustRequest",
+            AuditEvent.object_id.in_(made),
+        )
+    )
+    return next((made[ident] for ident, after in events if json.loads(after or "{}").get(FORM_KEY) == key), None)
+
+
 def lock(request: TrustRequest) -> TrustRequest:
     """The request's row, locked and re-read: every change of status or amount paid goes through here."""
     return db.session.execute(
@@ -196,20 +262,69 @@ def new_link(
 
 
 def merge_values(request: TrustRequest, link_url: str) -> dict[str, str]:
-    firm = FirmSettings.get()
-    matter = request.matter
+    return _merge(
+        contact_name=request.contact.name,
+        amount_due=format_cents(request.due_cents, request.currency),
+        amount_requested=format_cents(request.amount_cents, request.currency),
+        due_on=request.due_on,
+        matter=request.matter,
+        lawyer=request.lawyer,
+        link_url=link_url,
+        number=request.number,
+        message=request.message,
+    )
+
+
+def _merge(
+    *,
+    contact_name: str,
+    amount_due: str,
+    amount_requested: str,
+    due_on: date | None,
+    matter: Matter | None,
+    lawyer: User,
+    link_url: str,
+    number: str,
+    message: str | None,
+) -> dict[str, str]:
     return {
-        "client_name": request.contact.name,
-        "amount_due": format_cents(request.due_cents, request.currency),
-        "amount_requested": format_cents(request.amount_cents, request.currency),
-        "due_date": request.due_on.strftime("%B %-d, %Y") if request.due_on else "on receipt",
+        "client_name": contact_name,
+        "amount_due": amount_due,
+        "amount_requested": amount_requested,
+        "due_date": due_on.strftime("%B %-d, %Y") if due_on else "on receipt",
         "matter": f"{matter.number} · {matter.description}" if matter else "funds held for you in trust",
-        "firm_name": firm.firm_name,
-        "lawyer": request.lawyer.name,
+        "firm_name": FirmSettings.get().firm_name,
+        "lawyer": lawyer.name,
         "pay_link": link_url,
-        "request_number": request.number,
-        "message": request.message or "",
+        "request_number": number,
+        "message": message or "",
     }
+
+
+# In a preview, where the request is not made yet: what stands for its link and number.
+PREVIEW_LINK = "(the client's own pay link, made when the request is sent)"
+PREVIEW_NUMBER = "TR-…"
+
+
+def preview_email(values: Mapping[str, Any], user: User) -> tuple[str, str, Markup]:
+    """(subject, text, html) of the email a request made from these form values would send, writing nothing; what
+    is not filled in yet is named in brackets."""
+    contact, matter, account = values["contact"], values["matter"], values["account"]
+    cents = values["amount_cents"]
+    amount = format_cents(cents, account.currency) if cents is not None and account is not None else "(the amount)"
+    merged = _merge(
+        contact_name=contact.name if contact is not None else "(the client)",
+        amount_due=amount,
+        amount_requested=amount,
+        due_on=values["due_on"],
+        matter=matter,
+        lawyer=matter.lawyer if matter is not None else user,
+        link_url=PREVIEW_LINK,
+        number=PREVIEW_NUMBER,
+        message=values["message"],
+    )
+    email = email_templates.preview("request", merged, values.get("template"))
+    return with_portal_note(contact, email) if contact is not None else email
 
 
 def request_email(request: TrustRequest, kind: str, link_url: str) -> tuple[str, str, Markup]:

@@ -256,6 +256,18 @@ def fill(kind: str, values: Mapping[str, object], template: EmailTemplate | None
     return render(template.subject, template.body, values, kind)
 
 
+def preview(kind: str, values: Mapping[str, object], template: EmailTemplate | None = None) -> tuple[str, str, Markup]:
+    """fill(), writing nothing: without a chosen template, the firm's default if it has one, else the built-in
+    text it would be made from."""
+    template = template or db.session.scalar(
+        select(EmailTemplate).where(EmailTemplate.kind == kind, EmailTemplate.is_default)
+    )
+    if template is not None:
+        return render(template.subject, template.body, values, kind)
+    _, subject, body = DEFAULTS[kind]
+    return render(subject, body, values, kind)
+
+
 def save_template(template: EmailTemplate | None, values: Mapping[str, Any], user: User | None = None) -> EmailTemplate:
     """Create or change a template after checking it renders."""
     if values["kind"] not in FIELDS:

@@ -53,6 +53,13 @@ class FirmSettingsForm(BaseForm):
         "Notice before trust money pays an invoice (days)",
         validators=[InputRequired("Enter a number of days (0: at once)."), NumberRange(0, 60, "Between 0 and 60.")],
     )
+    request_due_days = IntegerField(
+        "Requests are due this many days after they are made",
+        validators=[
+            InputRequired("Enter a number of days (0: due the day it is made)."),
+            NumberRange(0, 365, "Enter a number of days from 0 to 365."),
+        ],
+    )
     card_fee_percent = StringField("Card fee (%)", validators=[InputRequired("Enter the percentage, e.g. 2.9.")])
     card_fee_fixed = MoneyField("plus per payment", validators=[InputRequired("Enter the fixed fee, e.g. 0.30.")])
     payment_instructions = TextAreaField("Wire and cheque instructions", validators=[Optional(), Length(max=2000)])
@@ -81,6 +88,7 @@ class FirmSettingsForm(BaseForm):
             "card_fee_fixed_cents": self.card_fee_fixed.cents,
             "payment_instructions": self.text("payment_instructions"),
             "trust_notice_days": self.trust_notice_days.data,
+            "request_due_days": self.request_due_days.data,
             "firm_name": self.firm_name.data,
             "address": self.text("address"),
             "email": (self.email.data or "").lower() or None,

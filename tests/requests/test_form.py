@@ -1,0 +1,304 @@
+"""The New trust request form as a lawyer fills it in all day: the client found by typing part of the name (with
+and without script), the matter, Save draft or Save and send, the email previewed, and the due date the firm
+sets. The client search stays bounded however many contacts the firm has."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from tests.conftest import post, signed_in
+from tests.factories import gen_contact, gen_user
+from tests.requests.steps import count, gen_firm, outbox, text
+from tests.statements import statements
+from trustweb.extensions import db
+from trustweb.models import AuditEvent, Contact, EmailTemplate, FirmSettings, OutboxMessage, TrustRequest
+from trustweb.models.firm import DEFAULTS
+from trustweb.services.clients import CLIENT_CHOICES
+from trustweb.services.trust import firm_today
+
+HTMX = {"HX-Request": "true"}
+OPTION = re.compile(r'role="option" id="client-option-(\d+)"')
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+KEY = "form-key-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Firm:
+    """gen_firm()'s ids, and the firm's today."""
+
+    account: int
+    lawyer: int
+    client_a: int
+    matter_a1: int
+    client_b: int
+    matter_b1: int
+    today: date
+
+
+@pytest.fixture
+def firm(app):
+    with app.app_context():
+        setup = gen_firm()
+        return Firm(
+            setup.account, setup.lawyer, setup.client_a, setup.matter_a1, setup.client_b, setup.matter_b1, firm_today()
+        )
+
+
+@pytest.fixture
+def lawyer(app, firm):
+    return signed_in(app, firm.lawyer)
+
+
+def filled(setup, **changes):
+    """The form as the lawyer leaves it: Ada Archer chosen from the combobox, her first matter, $5,000."""
+    today = setup.today
+    return {
+        "client": "Ada Archer",
+        "contact_id": setup.client_a,
+        "matter_id": setup.matter_a1,
+        "account_id": setup.account,
+        "amount": "5,000.00",
+        "issued_on": today.isoformat(),
+        "due_on": (today + timedelta(days=14)).isoformat(),
+        "message": "Retainer for the purchase of 12 Elm St.",
+        "template_id": 0,
+        "recipients": "ada@example.com",
+        "cc": "",
+        "key": KEY,
+        **changes,
+    }
+
+
+def many_contacts(n):
+    """n more contacts, inserted in one statement (a firm with years of clients)."""
+    db.session.execute(insert(Contact), [{"kind": "person", "name": f"Client {i:05d}"} for i in range(n)])
+    db.session.commit()
+
+
+def run(app, action):
+    """The statements action() ran (BEGINs apart) and what it answered."""
+    with statements(app) as seen:
+        response = action()
+    return [s for s in seen if not s.startswith("BEGIN")], response
+
+
+# The client combobox
+
+
+def test_typing_part_of_a_name_offers_the_clients_it_starts_and_their_words_start(app, firm, lawyer):
+    with app.app_context():
+        gen_contact("Hartley, Jane")
+        gen_contact("Jane Hartwell")
+        gen_contact("Ben Hart")
+        gen_contact("Bernhart Co")  # "hart" inside a word: not offered
+    found = text(lawyer.get("/bills/requests/clients?client=HART", headers=HTMX))
+    names = re.findall(r'data-name="([^"]+)"', found)
+    assert names == ["Hartley, Jane", "Ben Hart", "Jane Hartwell"]  # the name's start first, then a later word's
+    assert 'role="listbox"' in found and 'data-status="3 clients found' in found
+    nothing = text(lawyer.get("/bills/requests/clients?client=zzz", headers=HTMX))
+    assert "name starts with “zzz”." in nothing and 'role="option"' not in nothing
+    assert 'role="option"' not in text(lawyer.get("/bills/requests/clients?client=", headers=HTMX))
+
+
+def test_the_client_search_is_bounded_and_uses_the_name_index_with_thousands_of_contacts(app, firm, lawyer):
+    with app.app_context():
+        many_contacts(2_000)
+        gen_contact("Zelda Quist")
+    ran, response = run(app, lambda: lawyer.get("/bills/requests/clients?client=client", headers=HTMX))
+    assert len(OPTION.findall(text(response))) == CLIENT_CHOICES
+    searches = [s for s in ran if "FROM contact" in s]
+    # One bounded query answers: twenty names start with "client", so no later word is looked for.
+    assert len(searches) == 1 and "LIMIT" in searches[0], "\n".join(ran)
+    assert len(ran) <= 4, "\n".join(ran)  # the session and user, the search
+    ran, response = run(app, lambda: lawyer.get("/bills/requests/clients?client=quist", headers=HTMX))
+    assert re.findall(r'data-name="([^"]+)"', text(response)) == ["Zelda Quist"]
+    assert len([s for s in ran if "FROM contact" in s]) == 2 and not any(WRITES.match(s) for s in ran)
+    with app.app_context(), db.engine.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM contact WHERE lower(name) >= 'client' AND lower(name) < 'clienu' "
+                "ORDER BY lower(name) LIMIT 20"
+            ).all()
+            assert "ix_contact_name_lower" in str(plan)
+
+
+def test_the_form_no_longer_lists_every_contact(app, firm, lawyer):
+    with app.app_context():
+        many_contacts(2_000)
+    ran, response = run(app, lambda: lawyer.get("/bills/requests/new"))
+    page = text(response)
+    assert response.status_code == 200
+    assert "Client 01999" not in page and "Client 00000" not in page
+    assert len(page) < 30_000, len(page)
+    assert not any("FROM contact" in s and "LIMIT" not in s and "WHERE" not in s for s in ran), "\n".join(ran)
+    assert len(ran) <= 12, "\n".join(ran)
+
+
+def test_choosing_a_client_reloads_the_form_with_her_matters_and_email(app, firm, lawyer):
+    """What the combobox does on choosing (htmx, the form's contact_id changed): that client's matters only."""
+    page = text(
+        lawyer.get(
+            f"/bills/requests/new?client=Ben+Baker&contact_id={firm.client_b}&reloaded_for=",
+            headers={**HTMX, "HX-Trigger-Name": "contact_id"},
+        )
+    )
+    assert page.lstrip().startswith('<div id="request-form">')
+    assert 'value="Ben Baker"' in page and "Baker v. Coastal Insurance" in page
+    assert "Purchase of 12 Elm St" not in page
+    assert '<label for="matter_id">Matter</label>' in page
+
+
+def test_without_script_a_typed_name_finds_the_client_or_asks_which(app, firm, lawyer):
+    with app.app_context():
+        gen_contact("Ada Abbott", email="abbott@example.com")
+    # "Find client" (a GET of the form): two clients start "ada": the form asks which, nothing else changes.
+    page = text(lawyer.get("/bills/requests/new?client=ada&amount=5%2C000.00"))
+    assert "2 clients match “ada”: choose one." in page
+    assert page.count('name="pick_id"') == 2 and "Use this client" in page and 'value="5,000.00"' in page
+    # Picking one shows her matters and her email.
+    with app.app_context():
+        abbott = db.session.scalar(select(Contact.id).where(Contact.name == "Ada Abbott"))
+    page = text(lawyer.get(f"/bills/requests/new?client=ada&pick_id={abbott}"))
+    assert 'value="Ada Abbott"' in page and 'value="abbott@example.com"' in page and "pick_id" not in page
+    # One client: found at once.
+    page = text(lawyer.get("/bills/requests/new?client=ben"))
+    assert 'value="Ben Baker"' in page and "Baker v. Coastal Insurance" in page
+
+
+def test_without_script_a_name_typed_and_saved_at_once_is_checked_first(app, firm, lawyer, mailbox):
+    """Typed "ben", never chosen, Save draft: the form comes back with Ben Baker and his matters to check."""
+    data = filled(firm, client="ben", contact_id="", matter_id=0, recipients="")
+    response = post(lawyer, "/bills/requests/new", data)
+    page = text(response)
+    assert response.status_code == 422
+    assert "Ben Baker is chosen: check the matter and the email, then save." in page
+    assert "Baker v. Coastal Insurance" in page
+    with app.app_context():
+        assert count(TrustRequest) == 0
+    response = post(
+        lawyer,
+        "/bills/requests/new",
+        filled(
+            firm, client="Ben Baker", contact_id=firm.client_b, matter_id=firm.matter_b1, recipients="ben@example.com"
+        ),
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+        assert (made.contact_id, made.matter_id) == (firm.client_b, firm.matter_b1)
+
+
+def test_an_unknown_name_says_so(app, firm, lawyer):
+    response = post(lawyer, "/bills/requests/new", filled(firm, client="Nobody Here", contact_id=""))
+    assert response.status_code == 422
+    assert "No client&#39;s name starts with “Nobody Here”." in text(response)
+
+
+# Save draft, Save and send
+
+
+def test_save_draft_saves_and_sends_nothing(app, firm, lawyer, mailbox):
+    response = post(lawyer, "/bills/requests/new", {**filled(firm), "then": "draft"})
+    assert response.status_code == 303
+    assert "TR-000001 saved as a draft." in text(lawyer.get(response.headers["Location"]))
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+        assert made.status == "draft" and outbox(made.id) == []
+
+
+def test_save_and_send_queues_the_email_through_the_outbox(app, firm, lawyer, mailbox):
+    response = post(lawyer, "/bills/requests/new", {**filled(firm), "then": "send"})
+    assert response.status_code == 303
+    page = text(lawyer.get(response.headers["Location"]))
+    assert "Trust request TR-000001 saved and sent: its email is on its way to ada@example.com." in page
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+        assert made.status == "sent"
+        [email] = outbox(made.id)
+        assert email.kind == "request" and "ada@example.com" in email.recipients
+        assert count(AuditEvent, AuditEvent.action == "request.sent") == 1
+
+
+def test_a_double_clicked_save_and_send_makes_one_request_and_one_email(app, firm, lawyer, mailbox):
+    data = {**filled(firm), "then": "send"}
+    first, second = post(lawyer, "/bills/requests/new", data), post(lawyer, "/bills/requests/new", data)
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["Location"] == first.headers["Location"]
+    assert "was already saved from this form; nothing more was made or sent" in text(
+        lawyer.get(second.headers["Location"])
+    )
+    with app.app_context():
+        assert count(TrustRequest) == 1 and count(OutboxMessage) == 1
+    # Another form (another key) is another request.
+    assert post(lawyer, "/bills/requests/new", {**data, "key": "another-key-0123456789ab"}).status_code == 303
+    with app.app_context():
+        assert count(TrustRequest) == 2
+
+
+def test_save_and_send_by_staff_waits_for_approval_when_the_firm_asks(app, firm, mailbox):
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
+        db.session.commit()
+        paralegal = gen_user("staff")
+    office = signed_in(app, paralegal.id)
+    form = text(office.get("/bills/requests/new"))
+    assert "it is sent once a lawyer approves it" in form
+    response = post(office, "/bills/requests/new", {**filled(firm), "then": "send"})
+    page = text(office.get(response.headers["Location"]))
+    assert "TR-000001 saved. It waits for a lawyer&#39;s approval: it is sent once approved." in page
+    with app.app_context():
+        [made] = db.session.scalars(select(TrustRequest)).all()
+        assert made.status == "draft" and outbox(made.id) == []
+
+
+def test_save_and_send_without_an_address_saves_the_draft_and_says_why(app, firm, lawyer, mailbox):
+    response = post(lawyer, "/bills/requests/new", {**filled(firm, recipients=""), "then": "send"})
+    page = text(lawyer.get(response.headers["Location"]))
+    assert "TR-000001 saved as a draft but not sent: TR-000001 has no email recipient" in page
+    with app.app_context():
+        assert db.session.scalar(select(TrustRequest.status)) == "draft"
+
+
+# The email previewed
+
+
+def test_preview_shows_the_email_with_the_forms_values_and_writes_nothing(app, firm, lawyer, mailbox):
+    data = {**filled(firm, amount="1,250.00", message="Please send the retainer."), "then": "preview"}
+    ran, response = run(app, lambda: post(lawyer, "/bills/requests/preview", data, headers=HTMX))
+    preview = text(response)
+    assert response.status_code == 200 and preview.lstrip().startswith('<section class="card email-preview-card"')
+    assert "$1,250.00" in preview and "Ada Archer" in preview and "Please send the retainer." in preview
+    assert "Purchase of 12 Elm St" in preview
+    assert not [s for s in ran if WRITES.match(s)], "\n".join(ran)
+    with app.app_context():
+        assert count(TrustRequest) == 0 and count(EmailTemplate) == 0
+    # Without script: the whole form again, the preview below it, what was typed kept.
+    page = text(post(lawyer, "/bills/requests/preview", data))
+    assert "<h1>New trust request</h1>" in page and "The email the client will get" in page
+    assert 'value="1,250.00"' in page
+    # A template the firm chose is the one previewed.
+    with app.app_context():
+        template = EmailTemplate(
+            name="Short", kind="request", subject="Pay {{ amount_due }} now", body="Hi {{ client_name }}"
+        )
+        db.session.add(template)
+        db.session.commit()
+        template_id = template.id
+    preview = text(post(lawyer, "/bills/requests/preview", {**data, "template_id": template_id}, headers=HTMX))
+    assert "Pay $1,250.00 now" in preview and "Hi Ada Archer" in preview
+
+
+# The default due date
+
+
+def test_a_new_request_is_due_the_firms_number_of_days_after_today(app, firm, lawyer):
+    page = text(lawyer.get("/bills/requests/new"))
+    assert f'name="due_on" type="date" value="{(firm.today + timedelta(days=14)).isoformat()}"' in page
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "request_due_days": 30}))
+        db.session.commit()
+    page = text(lawyer.get("/bills/requests/new"))
+    assert f'value="{(firm.today + timedelta(days=30)).isoformat()}"' in page
