@@ -13,7 +13,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from trustweb.forms import CONTROL, MARKUP, BaseForm, IdField, IdSelectField, MoneyField, choices, cleared_field
+from trustweb.forms import (
+    CONTROL,
+    MARKUP,
+    BaseForm,
+    IdField,
+    IdSelectField,
+    IsoDateField,
+    MoneyField,
+    choices,
+    cleared_field,
+)
+from trustweb.ledger.money import MoneyError, parse_cents
+from trustweb.services.invoices import line_amount
 from trustweb.services.payments import MANUAL_METHODS
 from trustweb.services.trust import firm_today
 from trustweb.trust.forms import amount_field, date_field
@@ -138,10 +150,13 @@ def quantity_hundredths(text):
     return value or None
 
 
+DATE_MESSAGE = "“{value}” is not a date: pick it from the calendar or write it as YYYY-MM-DD, e.g. 2026-01-31."
+
+
 class InvoiceLineForm(Form):
     """One line of an invoice; a line without a description is left out."""
 
-    line_date = DateField("Date", validators=[Optional()])
+    line_date = IsoDateField("Date", validators=[Optional()], message=DATE_MESSAGE)
     description = StringField("Description", validators=[Optional(), Length(max=300)])
     kind = SelectField("Kind", choices=choices([("fee", "Fee"), ("expense", "Expense")]))
     quantity = StringField("Hours or quantity", validators=[Optional(), Length(max=10)])
@@ -161,18 +176,30 @@ class InvoiceLineForm(Form):
         if self.rate.cents is None:
             self.rate.errors = [*self.rate.errors, "Enter the rate or price."]
             valid = False
-        if self.line_date.data is None:
+        if self.line_date.data is None and not self.line_date.errors:
             self.line_date.errors = [*self.line_date.errors, "Enter the date."]
             valid = False
         return valid
 
+    def amount_cents(self):
+        """What the line comes to as typed so far (the running total), None while its hours or rate are not usable."""
+        hundredths = quantity_hundredths(self.quantity.data)
+        try:
+            rate = parse_cents(self.rate.data, allow_zero=True)
+        except MoneyError:
+            return None
+        return line_amount(hundredths, rate) if hundredths is not None else None
+
+
+LINE_ACTIONS = re.compile(r"^(add|total|remove-(\d{1,2}))$")
+
 
 class InvoiceForm(BaseForm):
     matter_id = IdSelectField("Matter", validators=[DataRequired("Choose the matter.")], message="Choose the matter.")
-    issued_on = DateField("Issue date", validators=[InputRequired("Enter the issue date.")], default=firm_today)
-    due_on = DateField("Due date", validators=[Optional(), due_not_before_issue])
+    issued_on = IsoDateField("Issue date", validators=[InputRequired("Enter the issue date.")], message=DATE_MESSAGE)
+    due_on = IsoDateField("Due date", validators=[Optional(), due_not_before_issue], message=DATE_MESSAGE)
     notes = TextAreaField("Notes to the client", validators=[Optional(), Length(max=2000)])
-    lines = FieldList(FormField(InvoiceLineForm), min_entries=6, max_entries=40)
+    lines = FieldList(FormField(InvoiceLineForm), min_entries=1, max_entries=40)
 
     def line_values(self):
         return [
@@ -186,6 +213,24 @@ class InvoiceForm(BaseForm):
             for line in (entry.form for entry in self.lines)
             if (line.description.data or "").strip()
         ]
+
+    def add_line(self, line_date):
+        """One more line, dated `line_date` (the firm's today), unless the form has as many as it may."""
+        if len(self.lines.entries) < (self.lines.max_entries or 40):
+            self.lines.append_entry().form.line_date.data = line_date
+
+    def remove_line(self, position, line_date):
+        """Leave out the line at `position` (0 up); the form keeps one line, empty, at the least."""
+        if 0 <= position < len(self.lines.entries):
+            del self.lines.entries[position]
+        if not self.lines.entries:
+            self.add_line(line_date)
+
+    def total_cents(self):
+        """The running total of the lines typed so far that have a description and usable figures."""
+        return sum(
+            entry.form.amount_cents() or 0 for entry in self.lines if (entry.form.description.data or "").strip()
+        )
 
 
 class ApplyTrustForm(BaseForm):

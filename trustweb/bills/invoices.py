@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from trustweb.auth.permissions import requires
 from trustweb.bills import bp
 from trustweb.bills.actions import on_its_way, retry_emails
-from trustweb.bills.forms import ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
+from trustweb.bills.forms import LINE_ACTIONS, ApplyTrustForm, BatchForm, InvoiceForm, PaymentForm, VoidForm
 from trustweb.bills.pages import printed_pay_link
 from trustweb.bills.queries import lawyers
 from trustweb.extensions import db
@@ -86,15 +86,39 @@ def invoice_form(invoice=None):
         if invoice is None:
             form.matter_id.data = query_id("matter_id", "matter") or 0
             form.issued_on.data = firm_today()
+            form.lines[0].form.line_date.data = firm_today()
         else:
             form.matter_id.data, form.issued_on.data = invoice.matter_id, invoice.issued_on
             form.due_on.data, form.notes.data = invoice.due_on, invoice.notes
-            for entry, line in zip(form.lines, invoice.lines, strict=False):
+            while form.lines.entries:
+                form.lines.pop_entry()
+            for line in invoice.lines:
+                entry = form.lines.append_entry()
                 entry.form.line_date.data, entry.form.description.data = line.line_date, line.description
                 entry.form.kind.data = line.kind
                 entry.form.quantity.data = f"{line.quantity_hundredths // 100}.{line.quantity_hundredths % 100:02d}"
                 entry.form.rate.data = plain_cents(line.rate_cents)
+            if not form.lines.entries:
+                form.add_line(firm_today())
     return form
+
+
+def invoice_page(form, invoice, save, success):
+    """The invoice form's flow: its line buttons (Add line, Remove, Update total) change the form in place and
+    save nothing (htmx: only the lines, or only the total); Save saves (form_page)."""
+    action = LINE_ACTIONS.match(request.form.get("action", "")) if request.method == "POST" else None
+    context = {"invoice": invoice, "currency": invoice.currency if invoice else None}
+    if action is None:
+        return form_page(form, "bills/invoice_form.html", save, success, **context)
+    if action.group(1) == "add":
+        form.add_line(firm_today())
+        context["focus"] = len(form.lines.entries) - 1
+    elif action.group(2) is not None:
+        form.remove_line(int(action.group(2)), firm_today())
+    if is_htmx():
+        partial = "bills/_invoice_total.html" if action.group(1) == "total" else "bills/_invoice_lines.html"
+        return render_template(partial, form=form, **context)
+    return render_template("bills/invoice_form.html", form=form, **context)
 
 
 def values_of(form):
@@ -116,12 +140,11 @@ def saved(message):
 @requires("manage_requests")
 def create_invoice():
     form = invoice_form()
-    return form_page(
+    return invoice_page(
         form,
-        "bills/invoice_form.html",
+        None,
         lambda: invoice_service.create_invoice(values_of(form), current_user),
         saved("Invoice {invoice.number} saved as a draft."),
-        invoice=None,
     )
 
 
@@ -130,12 +153,11 @@ def create_invoice():
 def update_invoice(invoice_id):
     invoice = get_or_404(Invoice, invoice_id)
     form = invoice_form(invoice)
-    return form_page(
+    return invoice_page(
         form,
-        "bills/invoice_form.html",
+        invoice,
         lambda: invoice_service.update_invoice(invoice, values_of(form), current_user),
         saved("Invoice {invoice.number} saved."),
-        invoice=invoice,
     )
 
 
