@@ -84,9 +84,14 @@ def test_the_running_total_is_worked_out_on_the_server_in_cents(app, client, fir
         action="total",
     )
     response = post(client, "/bills/invoices/new", data, headers=HTMX)
-    assert response.get_data(as_text=True).strip() == (
-        '<p id="invoice-total" class="invoice-total" role="status">Total: <strong>$416.66</strong></p>'
-    )
+    total = '<p id="invoice-total" class="invoice-total" role="status">Total: <strong>$416.66</strong></p>'
+    assert response.get_data(as_text=True).strip() == total
+    # A change in a line (htmx posts the form to ?recalc=1, no button pressed) asks for the same.
+    del data["action"]
+    response = post(client, "/bills/invoices/new?recalc=1", data, headers=HTMX)
+    assert response.get_data(as_text=True).strip() == total
+    with app.app_context():
+        assert db.session.scalar(select(Invoice)) is None
 
 
 def test_without_script_the_buttons_come_back_with_the_form_and_the_save_saves(app, client, firm):

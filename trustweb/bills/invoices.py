@@ -106,7 +106,9 @@ def invoice_form(invoice=None):
 def invoice_page(form, invoice, save, success):
     """The invoice form's flow: its line buttons (Add line, Remove, Update total) change the form in place and
     save nothing (htmx: only the lines, or only the total); Save saves (form_page)."""
-    action = LINE_ACTIONS.match(request.form.get("action", "")) if request.method == "POST" else None
+    # a change in a line (htmx, ?recalc=1) asks for the total as Update total does
+    asked = request.form.get("action") or ("total" if request.args.get("recalc") else "")
+    action = LINE_ACTIONS.match(asked) if request.method == "POST" else None
     context = {"invoice": invoice, "currency": invoice.currency if invoice else None}
     if action is None:
         return form_page(form, "bills/invoice_form.html", save, success, **context)
