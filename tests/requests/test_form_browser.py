@@ -151,3 +151,24 @@ def test_a_lawyer_adds_and_removes_invoice_lines_and_the_total_follows(chromium,
                 ["Title review", "Recording fee"],
             )
         lawyer.assert_clean()
+
+
+def test_without_script_a_typed_name_finds_the_client_and_the_matters_follow(chromium, live_server, app, firm):
+    setup, _ = firm
+    with browser_context(chromium, java_script_enabled=False, **DESK) as desk:
+        page = desk.new_page()
+        sign_in(page, live_server, LAWYER_EMAIL)
+        page.goto(f"{live_server}/bills/requests/new")
+        page.get_by_label("Amount").fill("900.00")
+        page.get_by_role("combobox", name="Client").fill("ada")
+        page.get_by_role("button", name="Find client").click()
+        # Two clients' names start "ada": the form asks which, keeping what was typed.
+        expect(page.locator(".field.combobox .error")).to_have_text("2 clients match “ada”: choose one.")
+        expect(page.get_by_label("Amount")).to_have_value("900.00")
+        page.get_by_role("radio", name="Ada Archer").check()
+        page.get_by_role("button", name="Use this client").click()
+        expect(page.get_by_role("combobox", name="Client")).to_have_value("Ada Archer")
+        expect(page.get_by_label("Matter", exact=True).locator("option")).to_have_count(3)
+        page.get_by_label("Matter", exact=True).select_option(value=str(setup.matter_a1))
+        page.get_by_role("button", name="Save draft").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("TR-000001 · $900.00")
