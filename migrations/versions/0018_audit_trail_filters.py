@@ -1,7 +1,7 @@
 """audit_event: indexes for the audit trail page's filters (user, action, object, date), each newest first
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-11-30 15:10:00
 
 The user and action indexes gain the id, so a filtered page is read newest first from the index; the object and
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
