@@ -59,6 +59,7 @@ NOT_PAGES = {
     "portal.pay_both_summary": "needs a Pay-both checkout (tests/portal/test_pay_both*.py)",
     "notices.show": "a one-time notice link (tests/plans)",
     "trust.matter_numbers": "an htmx fragment of matter numbers, not a page",
+    "bills.search_clients": "an htmx fragment: the request form's client options (tests/requests/test_form*.py)",
 }
 # Pages that need a query string to say what they are for: the URL arguments they take there.
 QUERY_ARGUMENTS = {"bills.choose_payable": ("matter_id",), "plans.create": ("contact_id",)}
