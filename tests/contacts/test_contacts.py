@@ -64,7 +64,7 @@ def test_htmx_gets_only_the_rows_and_a_browser_the_whole_page(app, client, paral
     partial = client.get("/contacts/?q=linda", headers={"HX-Request": "true"})
     assert partial.status_code == 200
     html = partial.get_data(as_text=True)
-    assert html.lstrip().startswith('<table class="list" id="contacts-table">')
+    assert html.lstrip().startswith('<table class="list cards" id="contacts-table">')
     assert "<html" not in html and "Linda Murphy" in html
     assert "HX-Request" in partial.headers["Vary"]
     full = client.get("/contacts/?q=linda").get_data(as_text=True)

@@ -28,7 +28,8 @@ def test_the_preview_is_what_the_batch_does(app, client, auth, firm):
     auth.login_as(lawyer)
     page = client.get("/bills/invoices/batch").get_data(as_text=True)
     rows = re.findall(
-        r"<tr class=\"[^\"]*\"><td><a [^>]+>(INV-\d+)</a>.*?<td class=\"num\">([^<]+)</td><td>([^<]*)</td></tr>",
+        r"<tr class=\"[^\"]*\"><td[^>]*><a [^>]+>(INV-\d+)</a>.*?"
+        r"<td[^>]* class=\"num\">([^<]+)</td><td[^>]*>([^<]*)</td></tr>",
         page,
         re.S,
     )

@@ -86,7 +86,7 @@ def test_with_no_mail_server_the_email_waits_and_a_newcomer_reads_what_the_clien
     assert "Mail is not set up." in page and "TRUSTWEB_MAIL_SERVER" in page
     assert listed(bookkeeper.get("/outbox/")) == [message_id]
     # The subject links to the email from the second column: a phone shows only the first three.
-    assert re.search(rf'<tr>\s*<td>[^<]*</td>\s*<td><a href="/outbox/{message_id}">', page)
+    assert re.search(rf'<tr>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*><a href="/outbox/{message_id}">', page)
     assert "Queued" in page and "ada@example.com" in page and "Trust request" in page
 
     page = text(bookkeeper.get(f"/outbox/{message_id}"))
@@ -167,7 +167,7 @@ def test_htmx_gets_only_the_list(app, office, queued):
     bookkeeper = signed_in(app, office.bookkeeper)
     response = bookkeeper.get("/outbox/?kind=request", headers={"HX-Request": "true"})
     assert response.status_code == 200 and listed(response) == [queued]
-    assert text(response).lstrip().startswith('<table class="list" id="outbox-table">')
+    assert text(response).lstrip().startswith('<table class="list cards" id="outbox-table">')
     assert "<html" not in text(response) and "Mail is not set up" not in text(response)
 
 

@@ -185,7 +185,7 @@ def test_a_refund_is_shown_beside_what_was_asked_never_taken_off_it(app, firm, c
     # The lists say the same: the amount asked, with the refund beside it.
     listed = text(client.get("/bills/?status=all", headers={"HX-Request": "true", "HX-Target": "request-results"}))
     for number, due in (("TR-000001", "—"), ("TR-000002", "$450.00")):
-        row = re.search(rf'<tr id="request-\d+">\s*<td><a[^>]*>{number}</a>.*?</tr>', listed, re.S).group(0)
+        row = re.search(rf'<tr id="request-\d+">\s*<td[^>]*><a[^>]*>{number}</a>.*?</tr>', listed, re.S).group(0)
         assert "$750.00" in row and "$100.00 refunded" in row and due in row
     with app.app_context():
         matter_id = db.session.get(TrustRequest, part_id).matter_id

@@ -29,12 +29,18 @@ class CheckoutForm(BaseForm):
 class CardFields:
     """A card's fields on our own page (the test processor), for a form to take in: name, number, expiry, code."""
 
-    name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=200)])
+    name = StringField(
+        "Name on card",
+        validators=[DataRequired("Enter the name on the card."), Length(max=200)],
+        render_kw={"autocomplete": "cc-name"},
+    )
     number = StringField(
         "Card number",
         validators=[card_check(card_number)],
         render_kw={"inputmode": "numeric", "autocomplete": "cc-number"},
     )
+    # inputmode numeric: a phone shows its number pad, which has no "/"; the parser takes the digits alone
+    # (1230 or 122030) as well as 12/30, so the pad is the quickest way in and a typed "/" still works on a desk.
     expiry = StringField(
         "Expiry (MM/YY)",
         validators=[card_check(lambda text: expiry(text, date.today()))],

@@ -30,12 +30,19 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# MM/YY as printed on a card, and what a phone's number pad lets a payer type: the pad has no "/", so the four or
+# six digits alone (1230, 122030) are read as MMYY and MMYYYY. A separator may be "/", "-", "." or spaces.
+EXPIRY_TYPED = re.compile(
+    r"(?P<month>\d{1,2})\s*[/.\-\s]\s*(?P<year>\d{2}|\d{4})|(?P<mm>\d{2})(?P<yy>\d{2}|\d{4})", re.ASCII
+)
+
+
 def expiry(text: str | None, today: date) -> tuple[int, int]:
-    """(month, year) from MM/YY or MM/YYYY; refused when the card has expired."""
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "", re.ASCII)
+    """(month, year) from MM/YY, MM/YYYY, MMYY or MMYYYY; refused when the card has expired."""
+    match = EXPIRY_TYPED.fullmatch((text or "").strip())
     if not match:
         raise CardError("Enter the expiry date as MM/YY.")
-    month, year = int(match.group(1)), int(match.group(2))
+    month, year = (int(match["month"]), int(match["year"])) if match["month"] else (int(match["mm"]), int(match["yy"]))
     if year < 100:
         year += 2000
     if not 1 <= month <= 12:
