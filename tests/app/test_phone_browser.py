@@ -78,6 +78,10 @@ def firm(app, mailbox):
             "an invoice": f"/bills/invoices/{invoice_id}",
             "contacts": "/contacts/",
             "reconciliation": f"/reconciliations/statements/{statement.id}",
+            "invoices": "/bills/invoices",
+            "payments": "/bills/payments",
+            "outbox": "/outbox/",
+            "users": "/settings/users",
         }
         return pages, admin.email, pay_link
 
