@@ -192,6 +192,12 @@ def test_on_a_desk_the_navigation_is_inline_and_nothing_overflows(chromium, live
             # A table at this width is a table: its header row shown.
             expect(page.locator("main table.cards thead").first).to_be_visible()
             assert_accessible(page)
+        # A field without a type (the refund's amount) looks like the other fields, not a bare browser box.
+        page.goto(f"{live_server}{pages['a request']}")
+        page.locator("summary", has_text="Refund").click()
+        looks = "el => [getComputedStyle(el).borderRadius, getComputedStyle(el).paddingLeft]"
+        untyped, text_field = page.locator("details.refund input[name=amount]"), page.locator("input#amount[type=text]")
+        assert untyped.evaluate(looks) == text_field.evaluate(looks) == ["6px", "9.6px"]
         staff.assert_clean()
 
 
