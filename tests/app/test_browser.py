@@ -63,6 +63,9 @@ def sign_in(page, base_url):
 
 
 def go_to_contacts(page, base_url):
+    menu = page.locator("summary", has_text="Menu")
+    if menu.is_visible():  # on a phone the navigation is behind the Menu button
+        menu.click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     expect(page).to_have_url(f"{base_url}/contacts/")
     expect(page.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
