@@ -189,9 +189,11 @@ SIGNED_IN = 2
 STAFF_PAGES = {
     # page: (path, statements beyond SIGNED_IN)
     # my open matters with their clients, recent matters with their lawyers, the trust accounts with their
-    # balances and last reconciliations, the two counts, shortfalls, requests open and payments this month (2),
-    # the matters below their evergreen minimum with their clients and lawyers
-    "dashboard": (lambda firm: "/", 8),
+    # balances and last reconciliations, the three charts (what each trust account moved in each month since the
+    # window's first month end; payments received per month and currency; open requests per age and currency,
+    # which the tiles' figures are taken from too), the two counts, shortfalls, the matters below their evergreen
+    # minimum with their clients and lawyers
+    "dashboard": (lambda firm: "/", 9),
     # the matter with its client and lawyer, the trust panel (the account chosen, the ledger, the client's other
     # matters for a transfer (another client's is typed, and found as it is typed), the trust accounts, a page of
     # lines with its entries, their reversals and clearances, and its count), the requests, the invoices (and, for

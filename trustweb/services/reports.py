@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from trustweb.database import per_transaction
@@ -372,34 +372,3 @@ def request_payments(filters: Filters, today: date) -> Report:
     report.groups = [("Totals by method", method_columns, method_rows)]
     report.note = "Gross and fee totals count money received (succeeded, later refunded or disputed), not pending."
     return report
-
-
-def dashboard_figures(today: date) -> dict[str, Any]:
-    """The Dashboard's money at a glance: open and overdue trust requests, and payments received this month; each
-    sum per currency (the currency of the account the money is asked into or was paid into), never one across
-    two."""
-    due = TrustRequest.amount_cents - TrustRequest.paid_cents
-    asked = db.session.execute(
-        select(
-            BankAccount.currency,
-            func.count(),
-            func.coalesce(func.sum(due), 0),
-            func.coalesce(func.sum(case((TrustRequest.due_on < today, due), else_=0)), 0),
-        )
-        .join(BankAccount, BankAccount.id == TrustRequest.bank_account_id)
-        .where(TrustRequest.status.in_(OUTSTANDING))
-        .group_by(BankAccount.currency)
-    ).all()
-    received = db.session.execute(
-        select(BankAccount.currency, func.count(), func.coalesce(func.sum(Payment.amount_cents), 0))
-        .join(BankAccount, BankAccount.id == Payment.bank_account_id)
-        .where(Payment.status.in_(RECEIVED), Payment.received_on >= today.replace(day=1), Payment.received_on <= today)
-        .group_by(BankAccount.currency)
-    ).all()
-    return {
-        "open_count": sum(count for _, count, _, _ in asked),
-        "open": {currency: int(cents) for currency, _, cents, _ in asked},
-        "overdue": {currency: int(cents) for currency, _, _, cents in asked if cents},
-        "month_count": sum(count for _, count, _ in received),
-        "month": {currency: int(cents) for currency, _, cents in received},
-    }
