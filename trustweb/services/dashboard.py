@@ -144,6 +144,10 @@ class HeldChart:
     accounts: list[tuple[BankAccount, list[int]]]
     chart: charts.Chart
 
+    @property
+    def empty(self) -> bool:
+        return not any(any(ends) for _, ends in self.accounts)
+
 
 @dataclass(frozen=True)
 class CountedChart:
