@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 WIDTH, HEIGHT = 400, 220
 # Room for the money axis's labels ("CA$100,000.00") on the left, and two lines of slot labels below.
-LEFT, RIGHT, TOP, BOTTOM = 86, 8, 10, 32
+LEFT, RIGHT, TOP, BOTTOM = 100, 8, 10, 32
 STEPS = (1, 2, 5)
 SMALLEST_STEP = 100  # the axis counts whole units of money: its labels never need cents
 
@@ -24,11 +24,17 @@ class Tick:
 
 @dataclass(frozen=True)
 class Slot:
-    """A place along the bottom: its label (and a second line, such as the year) at x, the middle of the slot."""
+    """A place along the bottom: its label (a shorter one for a phone, and a second line such as the year) at x,
+    the middle of the slot."""
 
     label: str
     x: float
     sublabel: str = ""
+    short: str = ""
+
+    @property
+    def narrow(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -109,9 +115,11 @@ def _scale(ticks: Sequence[int]):
 def _slots(labels: Sequence[str], sublabels: Sequence[str] | None) -> tuple[float, tuple[Slot, ...]]:
     width = (WIDTH - RIGHT - LEFT) / max(len(labels), 1)
     subs = sublabels or [""] * len(labels)
+    # Twelve months' names do not fit a phone side by side: there each is its initial ("J" for "Jan").
+    shorts = [label[0] if len(labels) > 6 else "" for label in labels]
     return width, tuple(
-        Slot(label, round(LEFT + width * (i + 0.5), 2), sub)
-        for i, (label, sub) in enumerate(zip(labels, subs, strict=True))
+        Slot(label, round(LEFT + width * (i + 0.5), 2), sub, short)
+        for i, (label, sub, short) in enumerate(zip(labels, subs, shorts, strict=True))
     )
 
 

@@ -182,8 +182,12 @@ def _currencies(present: Sequence[str]) -> list[str]:
 
 
 def _x_labels(months: Sequence[Month]) -> tuple[list[str], list[str]]:
-    """Each month's short name; its year under the first month and under each January."""
-    return [m.short for m in months], [m.year if i == 0 or m.start.month == 1 else "" for i, m in enumerate(months)]
+    """Each month's short name; its year under each January, and under the first month unless January is next
+    (the two years would run into each other)."""
+    years = [m.year if m.start.month == 1 else "" for m in months]
+    if months[0].start.month != 12:
+        years[0] = months[0].year
+    return [m.short for m in months], years
 
 
 def held_charts(months: Sequence[Month], accounts: Sequence[tuple[BankAccount, int]]) -> list[HeldChart]:
