@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import signed_in
 from tests.dashboard.steps import chart_tables, deposit, gen_year, pay_out
-from tests.dates import month_end, today
+from tests.dates import month_end, month_start, today
 from tests.factories import gen_account, gen_user
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalEntry, JournalLine, LedgerAccount
@@ -153,3 +153,20 @@ def test_month_end_balances_are_the_entries_up_to_each_month_end(app, entries):
         assert ends == [held_by_the_books(account, month.end) for month in months]
         assert ends[-1] == (balance or 0) == held
         assert chart.chart.ticks[0].value <= min(ends) and chart.chart.ticks[-1].value >= max(ends)
+
+
+def test_two_trust_accounts_in_one_currency_are_two_lines_with_a_legend_and_never_added(app, year):
+    with app.app_context():
+        second = gen_account("Estates Trust (USD)").id
+        deposit(second, FIRM, 70_000, month_start(1))
+    page = signed_in(app, year.lawyer).get("/").get_data(as_text=True)
+    usd = chart_tables(page)["chart-held-usd"]
+    assert usd[0] == ["Month end", "Client Trust (USD)", "Estates Trust (USD)"]
+    assert usd[-2:] == [
+        [month_end(1).isoformat(), "$1,600.00", "$700.00"],
+        ["Today", "$1,650.00", "$700.00"],
+    ]
+    held = page.split('id="chart-held-usd"')[1].split("</figure>")[0]
+    assert held.count("<polyline") == 2 and 'class="chart-series series-1"' in held
+    assert re.search(r'<ul class="chart-legend">.*Client Trust \(USD\).*Estates Trust \(USD\)', held, re.S)
+    assert "$2,350.00" not in page  # each account apart: the chart draws lines, it does not stack them
