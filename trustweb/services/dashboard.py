@@ -192,20 +192,23 @@ def _x_labels(months: Sequence[Month]) -> tuple[list[str], list[str]]:
 
 def held_charts(months: Sequence[Month], accounts: Sequence[tuple[BankAccount, int]]) -> list[HeldChart]:
     """Per currency, what each trust account held at each month's end: its balance now less what was dated after."""
+    # From each account's entries in the window to their lines on its bank ledger. PostgreSQL reads the window's
+    # entries by date; SQLite's planner prefers the bank ledger's lines by its index, the account's whole history.
     dated = (
         select(
-            LedgerAccount.bank_account_id.label("account"),
+            JournalEntry.bank_account_id.label("account"),
             _month_of(JournalEntry.entry_date, months, len(months)).label("month"),
             JournalLine.amount_cents.label("cents"),
         )
+        .select_from(BankAccount)
+        .join(JournalEntry, JournalEntry.bank_account_id == BankAccount.id)
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == JournalLine.ledger_account_id)
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .join(BankAccount, BankAccount.id == LedgerAccount.bank_account_id)
         .where(
-            LedgerAccount.kind == LedgerKind.BANK,
             BankAccount.kind == "trust",
             BankAccount.active,
             JournalEntry.entry_date >= months[1].start,  # what moved in the first month is before each of its ends
+            LedgerAccount.kind == LedgerKind.BANK,
         )
         .subquery()
     )
