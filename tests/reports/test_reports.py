@@ -16,13 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.dates import iso, month_day, month_end, month_start, today
-from tests.factories import gen_account, gen_trust_setup, gen_user
+from tests.factories import gen_account, gen_contact, gen_matter, gen_trust_setup, gen_user
+from tests.statements import statements
 from trustweb.extensions import db
 from trustweb.models import BankAccount, Contact, JournalEntry, Matter, Payment, User
 from trustweb.reports import routes as report_routes
 from trustweb.services import payments, refunds
 from trustweb.services import requests as request_service
 from trustweb.services.books import check_books
+from trustweb.services.ledger_reports import MATTERS_FOUND
 from trustweb.services.trust import Holder, record_deposit, record_disbursement, reverse, transfer
 
 
@@ -462,3 +464,102 @@ def test_text_a_client_typed_never_runs_as_a_spreadsheet_formula(app, client, au
         client.get(f"/reports/journal?from={iso(month_day(1, 20))}&to={iso(month_day(1, 20))}&format=csv")
     )
     assert [(r[3], r[4], r[5], r[6]) for r in rows] == [("'-2+3", "'" + attack, "'+1 555 0100", "2.00")]
+
+
+# The matter picker (a search whose matches are links, never a list of every matter), the client ledger's CSV asked
+# for before a matter is chosen, and the journal's cheque numbers and references.
+def choices(html):
+    """The picker's matches: (link, text) of each."""
+    section = html.split('id="matter-choices"', 1)[1].split("</section>", 1)[0]
+    return [
+        (link.replace("&amp;", "&"), re.sub(r"<[^>]+>", "", text).strip())
+        for link, text in re.findall(r'<a href="([^"]+)">(.*?)</a>', section)
+    ]
+
+
+def test_a_client_ledger_is_chosen_by_typing_part_of_the_clients_name(app, client, auth, books):
+    sign_in(app, auth)
+    page = client.get("/reports/client-ledger").get_data(as_text=True)
+    assert 'id="f-find"' in page and 'id="report-table"' not in page and "choose it to see its trust ledger" in page
+
+    found = client.get("/reports/client-ledger?find=archer").get_data(as_text=True)
+    with app.app_context():
+        numbers = {m.id: m.number for m in db.session.query(Matter)}
+    listed = choices(found)
+    assert sorted(text.split(" · ")[0] for _, text in listed) == sorted(
+        [numbers[books.matter_a1], numbers[books.matter_a2]]
+    )
+    assert all(" · Ada Archer" in text for _, text in listed)
+
+    chosen = next(link for link, text in listed if text.startswith(numbers[books.matter_a1]))
+    assert chosen == f"/reports/client-ledger?matter={numbers[books.matter_a1]}"
+    report = client.get(chosen).get_data(as_text=True)
+    assert f"Showing {numbers[books.matter_a1]} · Ada Archer" in report
+    assert numbers[books.matter_a1] in summary(report)["Ledger"] and len(page_table(report)) > 2
+
+
+def test_htmx_gets_the_matches_alone_and_keeps_the_other_filters_in_their_links(app, client, auth, books):
+    sign_in(app, auth)
+    with app.app_context():
+        number = db.session.get(Matter, books.matter_b1).number
+    partial = client.get(
+        "/reports/client-ledger?find=coastal&from=2020-01-01", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "<html" not in partial
+    assert choices(partial) == [(f"/reports/client-ledger?from=2020-01-01&matter={number}", f"{number} · Ben Baker")]
+    assert "No matter matches “zzz”" in client.get("/reports/client-ledger?find=zzz").get_data(as_text=True)
+
+
+def test_the_matches_are_a_few_however_many_matters_the_firm_has(app, client, auth, books):
+    sign_in(app, auth)
+    with app.app_context():
+        lawyer = db.session.get(User, books.lawyer)
+        smith = gen_contact("Sam Smith")
+        for n in range(MATTERS_FOUND + 5):
+            gen_matter(smith, lawyer, description=f"Lease {n}")
+        db.session.commit()
+        smith_id = smith.id
+    html = client.get("/reports/client-ledger?find=smith").get_data(as_text=True)
+    assert len(choices(html)) == MATTERS_FOUND and f"The first {MATTERS_FOUND} matches" in html
+    with statements(app) as few:
+        client.get("/reports/client-ledger?find=smith")
+    with app.app_context():
+        lawyer, smith = db.session.get(User, books.lawyer), db.session.get(Contact, smith_id)
+        for n in range(50):
+            gen_matter(smith, lawyer, description=f"More {n}")
+        db.session.commit()
+    with statements(app) as many:
+        client.get("/reports/client-ledger?find=smith")
+    assert len(few) == len(many)
+
+
+def test_the_csv_without_a_matter_says_to_choose_one(app, client, auth, books):
+    sign_in(app, auth)
+    response = client.get("/reports/client-ledger?format=csv")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.headers["Content-Type"].startswith("text/html")
+    assert "Choose a matter first" in html and 'id="f-find"' in html
+
+
+def test_the_journal_shows_each_cheque_number_and_reference_on_screen_and_in_the_csv(app, client, auth, books):
+    sign_in(app, auth)
+    with app.app_context():
+        record_disbursement(
+            account=db.session.get(BankAccount, books.account),
+            holder=Holder(books.client_b, books.matter_b1),
+            amount_cents=10_00,
+            entry_date=today(),
+            payee="Courier Co",
+            description="Courier",
+            method="cheque",
+            cheque_number="1042",
+            reference="INV-77",
+            user=gen_user("lawyer"),
+        )
+    html = client.get("/reports/journal?page=1").get_data(as_text=True)
+    rows = page_table(html)
+    column = rows[0].index("Cheque / reference")
+    assert [row[column] for row in rows[1:] if row and "Courier" in " ".join(row)] == ["Cheque 1042 · INV-77"]
+    _, header, csv_rows, _ = read_csv(client.get("/reports/journal?format=csv"))
+    assert header[column] == "Cheque / reference"
+    assert [row[column] for row in csv_rows if row[3] == "Courier"] == ["Cheque 1042 · INV-77"]

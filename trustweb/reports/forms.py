@@ -26,10 +26,13 @@ class FilterForm(Form):
     lawyer = IdField("Lawyer", message="Choose the lawyer from the list.")
     matter = StringField("Matter number", filters=[lambda text: printable(text or "", 40)])
     client = IdField("Client", message="Choose the client from the list.")
+    # The matter picker's search: a client's name, a matter number or description; its matches are links that set
+    # `matter`, so no number has to be typed exactly.
+    find = StringField("Matter", filters=[lambda text: printable(text or "", 100)])
     status = StringField("Status", filters=[strip])
 
     # The filter each field belongs to: a client's funds are asked for from the matter filter's place.
-    FILTER = {"date_from": "from", "date_to": "to", "client": "matter"}
+    FILTER = {"date_from": "from", "date_to": "to", "client": "matter", "find": "matter"}
 
     def __init__(self, formdata, allowed, statuses):
         super().__init__(formdata)

@@ -18,7 +18,7 @@ from trustweb.reports.export import csv_response, described, download, table_csv
 from trustweb.reports.forms import FilterForm
 from trustweb.services import books_export, evergreen, ledger_reports, reports
 from trustweb.services.trust import firm_today
-from trustweb.views import is_htmx
+from trustweb.views import is_htmx, search_text
 
 JOURNAL_PAGE = 100
 # Printed, the rows go in blocks, each starting a page and ending in its subtotal: a block fits a Letter or A4 page
@@ -27,6 +27,7 @@ PRINT_ROWS = 25
 PRINT_ROWS_FIRST = 15
 # A report longer than this is shown a page at a time (its totals still count every row; the CSV has them all).
 ROWS_PER_PAGE = 500
+NO_MATTER_FOR_CSV = "Choose a matter first: the client ledger's CSV is one matter's ledger."
 
 # Each report: its title, what it is for, the filters it takes, and whether it needs a trust account.
 REPORTS = {
@@ -120,6 +121,10 @@ def print_blocks(report, first_row):
 
 def show(key, report, filters, status=200, error=None, **context):
     title, purpose, allowed = REPORTS[key]
+    if "matter" in allowed:
+        # The matter picker: the first matches of what was typed, each a link to the report of that matter.
+        find = search_text("find")
+        context.update(find=find, found=ledger_reports.matters_found(find), found_limit=ledger_reports.MATTERS_FOUND)
     paged(report, context)
     context["blocks"] = print_blocks(report, context.get("first_row", 1))
     context = {
@@ -159,7 +164,10 @@ def run(key):
     if key in ("client-ledger", "balances", "journal") and default_account(filters) is None:
         return show(key, None, filters, 404, error="Add a trust account first: this report is of one.")
     if key == "client-ledger" and filters.matter is None and filters.contact is None:
-        return show(key, None, filters, error=None, needs_matter=True)
+        if request.args.get("format") == "csv":
+            # Not the page in place of a file: the CSV is one ledger's, and none is chosen yet.
+            return show(key, None, filters, 400, error=NO_MATTER_FOR_CSV, needs_matter=True)
+        return show(key, None, filters, needs_matter=True)
     if key == "journal":
         return run_journal(filters)
     report = BUILDERS[key](filters, firm_today())

@@ -8,7 +8,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Row, Select, String, case, cast, func, select
+from sqlalchemy import Row, Select, String, case, cast, func, or_, select
 
 from trustweb.extensions import db
 from trustweb.ledger.keys import bank_key, client_key
@@ -28,6 +28,18 @@ from trustweb.services.reports import (
 )
 
 
+def cheque_or_reference() -> Any:
+    """An entry's cheque number and its reference in one column ("Cheque 1042 · INV-7"), made by the database so
+    the journal's CSV stream stays a plain row per entry."""
+    cheque = JournalEntry.cheque_number
+    reference = func.coalesce(JournalEntry.reference, "")
+    return case(
+        (cheque.is_(None), reference),
+        (reference == "", "Cheque " + cheque),
+        else_="Cheque " + cheque + " · " + reference,
+    ).label("reference")
+
+
 def client_ledger(filters: Filters, today: date) -> Report:
     """One client ledger (a matter's, or the client's funds without a matter) over a date range, with the opening
     balance, each entry's running balance, and the closing balance."""
@@ -37,7 +49,7 @@ def client_ledger(filters: Filters, today: date) -> Report:
         Column("entry", "Entry"),
         Column("description", "Description"),
         Column("counterparty", "Paid by / to"),
-        Column("reference", "Reference"),
+        Column("reference", "Cheque / reference"),
         Column("in", "In", "money"),
         Column("out", "Out", "money"),
         Column("balance", "Balance", "money", running=True),
@@ -51,7 +63,7 @@ def client_ledger(filters: Filters, today: date) -> Report:
             JournalEntry.entry_date,
             JournalEntry.description,
             JournalEntry.counterparty,
-            JournalEntry.reference,
+            cheque_or_reference(),
             JournalLine.amount_cents,
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
@@ -144,7 +156,7 @@ JOURNAL_COLUMNS = [
     Column("kind", "Kind"),
     Column("description", "Description"),
     Column("counterparty", "Paid by / to"),
-    Column("reference", "Reference"),
+    Column("reference", "Cheque / reference"),
     Column("in", "Deposits", "money"),
     Column("out", "Withdrawals", "money"),
     Column("balance", "Balance", "money", running=True),
@@ -167,7 +179,7 @@ def journal_statement(account: BankAccount, filters: Filters) -> tuple[Select[An
             JournalEntry.kind,
             JournalEntry.description,
             JournalEntry.counterparty,
-            JournalEntry.reference,
+            cheque_or_reference(),
             func.coalesce(bank_line.c.amount_cents, 0).label("bank_amount"),
         )
         .outerjoin(bank_line, bank_line.c.entry_id == JournalEntry.id)
@@ -402,3 +414,24 @@ def client_balances(filters: Filters, today: date) -> Report:
             "the totals above are the whole account's."
         )
     return report
+
+
+MATTERS_FOUND = 20  # the matter picker's matches: a few to choose from, never the firm's every matter
+
+
+def matters_found(text: str, limit: int = MATTERS_FOUND) -> list[Row[Any]]:
+    """The first matters (any status: a closed one still has its ledger) whose number, description or client's name
+    holds the text, newest number first: (number, client's name, description, status)."""
+    from trustweb.views import contains  # the one LIKE rule of every search box
+
+    if not text:
+        return []
+    return list(
+        db.session.execute(
+            select(Matter.number, Contact.name, Matter.description, Matter.status)
+            .join(Matter.client)
+            .where(or_(*(contains(column, text) for column in (Matter.number, Contact.name, Matter.description))))
+            .order_by(Matter.number.desc())
+            .limit(limit)
+        ).all()
+    )
