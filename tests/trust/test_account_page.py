@@ -141,9 +141,9 @@ def test_what_the_firm_owes_the_account_is_listed_and_the_page_still_matches_the
     assert ("Owed by the firm to IOLTA Trust", "-$2.50") in rows(page)
 
 
-@pytest.mark.parametrize("page", ["", "/ledgers"])
-def test_an_operating_account_has_its_page_in_the_settings(app, client, firm, page):
+def test_an_operating_account_has_no_client_ledgers_and_is_sent_to_the_settings(app, client, firm):
+    """Its own page is its register (tests/trust/test_register.py)."""
     with app.app_context():
         operating = gen_account("Operating", kind="operating")
-    response = client.get(f"/trust/accounts/{operating.id}{page}")
+    response = client.get(f"/trust/accounts/{operating.id}/ledgers")
     assert response.status_code == 303 and response.headers["Location"].endswith("/settings/accounts")

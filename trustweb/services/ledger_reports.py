@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, Select, String, case, cast, func, or_, select
 
 from trustweb.extensions import db
-from trustweb.ledger.keys import bank_key, client_key
+from trustweb.ledger.keys import bank_key, client_key, operating_key
 from trustweb.ledger.money import plain_cents_of_int
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
@@ -435,3 +435,52 @@ def matters_found(text: str, limit: int = MATTERS_FOUND) -> list[Row[Any]]:
             .limit(limit)
         ).all()
     )
+
+
+REGISTER_HEADER = ("Date", "Entry", "Description", "Paid by / to", "Cheque / reference", "In", "Out", "Balance")
+
+
+def operating_ledger(account: BankAccount) -> LedgerAccount | None:
+    """An operating account's bank ledger: what its register lists (None until money has moved through it)."""
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.key == operating_key(account.id)))
+
+
+def register_batches(ledger: LedgerAccount | None) -> Iterator[Sequence[Any]]:
+    """An operating account's register as CSV rows, its header first, then its lines in the order they were booked,
+    each with the balance the books stored after it (the register's running balance), streamed in batches."""
+    yield [REGISTER_HEADER]
+    if ledger is None:
+        return
+    statement = (
+        select(
+            cast(JournalEntry.entry_date, String(10)),
+            JournalEntry.id,
+            JournalEntry.description,
+            JournalEntry.counterparty,
+            cheque_or_reference(),
+            JournalLine.amount_cents,
+            JournalLine.balance_after_cents,
+        )
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.ledger_account_id == ledger.id)
+        .order_by(JournalLine.id)
+    )
+    money, formula = plain_cents_of_int, FORMULA_STARTS
+
+    def text(value: str | None) -> str:
+        return ("'" + value if value[0] in formula else value) if value else ""
+
+    for rows in stream_batches(statement):
+        yield [
+            (
+                entry_date,
+                f"JE-{entry_id:06d}",
+                text(description),
+                text(counterparty),
+                text(reference),
+                money(amount) if amount > 0 else "",
+                money(-amount) if amount < 0 else "",
+                money(balance),
+            )
+            for entry_date, entry_id, description, counterparty, reference, amount, balance in rows
+        ]

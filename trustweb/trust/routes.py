@@ -4,9 +4,10 @@ from flask_login import current_user
 from trustweb.auth.permissions import requires
 from trustweb.forms import query_id
 from trustweb.models import BankAccount, JournalEntry
+from trustweb.reports.export import download, table_csv
 from trustweb.services import fees
 from trustweb.services import trust as trust_service
-from trustweb.services.ledger_reports import bank_ledger
+from trustweb.services.ledger_reports import bank_ledger, operating_ledger, register_batches
 from trustweb.trust import bp
 from trustweb.trust.accounts import HELD_FILTERS, held_filter, held_ledgers, held_page, held_totals, journal_page
 from trustweb.trust.forms import (
@@ -243,8 +244,11 @@ def held_context(account, query="", show="held"):
 @bp.get("/accounts/<int:account_id>")
 @requires("view")
 def account(account_id):
-    """A trust account: its journal with the running bank balance, and what it holds for whom."""
-    bank_account = trust_account(account_id)
+    """A trust account: its journal with the running bank balance, and what it holds for whom; an operating account:
+    its register."""
+    bank_account = get_or_404(BankAccount, account_id)
+    if bank_account.kind != "trust":
+        return register(bank_account)
     bank = bank_ledger(bank_account)
     journal = journal_page(bank)
     if is_htmx():
@@ -252,6 +256,28 @@ def account(account_id):
         return render_template("trust/_journal_rows.html", account=bank_account, journal=journal)
     context = held_context(bank_account)
     return render_template("trust/account.html", bank=bank, journal=journal, **context)
+
+
+def register(bank_account):
+    """An operating account's register: its entries newest first with the running balance, a page at a time (by the
+    same keyset links as a trust account's journal); htmx gets the page of rows alone."""
+    ledger = operating_ledger(bank_account)
+    journal = journal_page(ledger)
+    if is_htmx():
+        return render_template("trust/_register_rows.html", account=bank_account, journal=journal)
+    return render_template("trust/register.html", account=bank_account, ledger=ledger, journal=journal)
+
+
+@bp.get("/accounts/<int:account_id>/register.csv")
+@requires("view")
+def register_csv(account_id):
+    """An operating account's whole register as CSV, streamed."""
+    bank_account = get_or_404(BankAccount, account_id)
+    if bank_account.kind == "trust":
+        abort(404)  # a trust account's journal is the Reports tab's, with its filters
+    filename = f"register-{bank_account.id}-{trust_service.firm_today().isoformat()}.csv"
+    batches = register_batches(operating_ledger(bank_account))
+    return download(table_csv(batches), "text/csv; charset=utf-8", filename)
 
 
 @bp.get("/accounts/<int:account_id>/ledgers")
