@@ -44,7 +44,7 @@ def firm(app, auth):
 
 
 def rows(html):
-    return re.findall(r'<tr><td>(?:<a href="[^"]+">)?([^<]+)(?:</a>)?</td><td class="num">([^<]+)</td>', html)
+    return re.findall(r'<tr><td[^>]*>(?:<a href="[^"]+">)?([^<]+)(?:</a>)?</td><td class="num"[^>]*>([^<]+)</td>', html)
 
 
 def test_who_holds_money_is_shown_a_page_at_a_time_with_the_whole_accounts_total(app, client, firm):
