@@ -43,6 +43,7 @@ NOT_PAGES = {
     "portal.statement_pdf": "a PDF",
     "portal.logo": "an image",
     "reports.books_csv": "a CSV download",
+    "trust.register_csv": "a CSV download (tests/trust/test_register.py)",
     "audit.export": "a CSV download",
     "reports.books_beancount": "a text download",
     "outbox.html": "an email's own HTML, shown inside the outbox page's sandboxed frame",
