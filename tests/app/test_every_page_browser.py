@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser_support import (
+    PHONE,
     Watched,
     axe_violations,
     browser_context,
@@ -66,7 +67,7 @@ NOT_PAGES = {
 QUERY_ARGUMENTS = {"bills.choose_payable": ("matter_id",), "plans.create": ("contact_id",)}
 # Pages a signed-in client sees; everything else is a staff page.
 CLIENT_PAGES = ("portal.", "pay.", "methods.")
-WIDTHS = {"desktop": {"viewport": {"width": 1280, "height": 900}}}
+WIDTHS = {"desktop": {"viewport": {"width": 1280, "height": 900}}, "phone": PHONE}
 
 
 class DemoSite:
@@ -79,9 +80,13 @@ class DemoSite:
             db.create_all()
             load_demo()
             self._add_a_plan_and_a_signed_month()
-            self.portal_link = demo_portal_link()[1]
             self.pay_links = [url for _, url in demo_pay_links()]
             self.urls = self._page_urls()
+
+    def portal_link(self):
+        """A fresh one-time sign-in link for the demo client (each is used once)."""
+        with self.app.app_context():
+            return demo_portal_link()[1]
 
     def _add_a_plan_and_a_signed_month(self):
         """What the demo lacks: the portal client's card and a plan on their open request, and a trust statement
@@ -266,7 +271,7 @@ def test_every_page_is_accessible_and_fits(chromium, demo_site, width):
             if audience == "staff":
                 sign_in_staff(page, demo_site.base)
             else:
-                sign_in_client(page, demo_site.portal_link)
+                sign_in_client(page, demo_site.portal_link())
             for name, path in sorted(demo_site.urls.items()):
                 if name.startswith(CLIENT_PAGES) != (audience == "client"):
                     continue
