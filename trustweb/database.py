@@ -13,11 +13,16 @@ write (a pay link's first view) ends its read transaction first and writes in
 a short transaction of its own (write_transaction()): a read transaction is
 never upgraded to a write, which SQLite refuses at once ("database is locked",
 no waiting) when another writer committed since it began.
+
+The rare writer that must read much (Verify the chain reads every event) reads
+in a plain read transaction of its own (read_transaction()), so other writers
+are not held at the door for the length of the read, and then writes briefly.
 """
 
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from flask import g, has_request_context, request
@@ -28,6 +33,7 @@ from sqlalchemy.orm import Session
 from trustweb.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_reading: ContextVar[bool] = ContextVar("reading", default=False)
 
 
 @event.listens_for(Engine, "connect")
@@ -48,7 +54,9 @@ def _sqlite_begin(conn):
 
 
 def may_write():
-    """True unless this is a request that only reads (or a GET's own write_transaction())."""
+    """True unless this is a request that only reads (or a GET's own write_transaction()), or a read_transaction()."""
+    if _reading.get():
+        return False
     if not has_request_context() or request.method not in READ_METHODS:
         return True
     return g.get("write_transaction", False)
@@ -71,6 +79,20 @@ def write_transaction() -> Iterator[None]:
         raise
     finally:
         g.write_transaction = False
+
+
+@contextmanager
+def read_transaction() -> Iterator[None]:
+    """A long read inside a request or command that writes, in a plain read transaction of its own (BEGIN on
+    SQLite: no write lock, other writers go on), ended at the end. The transaction before it is committed first;
+    nothing may be written inside (SQLite would refuse to upgrade the read at once when another writer committed)."""
+    db.session.commit()
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()  # a read has nothing to keep
+        _reading.reset(token)
 
 
 def rows_updated(statement: Update) -> int:

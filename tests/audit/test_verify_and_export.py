@@ -147,3 +147,38 @@ def test_the_page_runs_as_many_statements_for_500_events_as_for_3(app, office):
     assert len(many) == 7, "\n".join(many)
     second = counted(app, browser, "/audit/?before=300&action=request.viewed")
     assert len(second) == len(rows)
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's write lock: PostgreSQL readers and writers never block each other")
+def test_a_payment_is_not_held_up_while_verify_reads_the_chain(app, office, monkeypatch):
+    """Verify reads the whole chain (a second and more on a long trail) without the write lock: another writer
+    with a short busy timeout writes meanwhile; only the recording of the check takes the lock, briefly."""
+    import sqlite3
+
+    with app.app_context():
+        path = db.engine.url.database
+    read_chain, written = audit.verify, []
+
+    def slowed_verify(*args, **kwargs):
+        problems = read_chain(*args, **kwargs)  # the chain is read, its transaction still open
+        other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # as a payment's POST begins
+            other.execute("UPDATE firm_settings SET timezone = timezone")
+            other.execute("COMMIT")
+            written.append(True)
+        finally:
+            other.close()
+        return problems
+
+    monkeypatch.setattr(audit, "verify", slowed_verify)
+    browser = signed_in(app, office.admin)
+    token = csrf_token(browser, "/audit/")
+    with statements(app) as seen:
+        response = browser.post("/audit/verify", data={"csrf_token": token})
+    assert response.status_code == 303 and written == [True]
+    assert "The audit trail is intact:" in page_text(browser.get("/audit/"))
+    reads = next(i for i, s in enumerate(seen) if "FROM audit_event" in s and "ORDER BY audit_event.seq" in s)
+    began = [s for s in seen[:reads] if s.startswith("BEGIN")]
+    assert began[-1].split("  @")[0] == "BEGIN"  # the chain's reads: no BEGIN IMMEDIATE around them
+    assert any(s.startswith("BEGIN IMMEDIATE") for s in seen[reads:])  # the check recorded in a write of its own

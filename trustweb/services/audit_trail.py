@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select, text
 
+from trustweb.database import read_transaction
 from trustweb.extensions import db
 from trustweb.models import AuditChainHead, AuditEvent, FirmSettings, User
 from trustweb.services import audit
@@ -176,11 +177,11 @@ class Verification:
 
 def check(user: User) -> Verification:
     """Seal the events that wait (as the worker and `audit-verify` would), verify the whole chain, and record that
-    it was verified and what was found; commits."""
+    it was verified and what was found; commits. The chain is read without the write lock (a long read: a trail of
+    100,000 events would hold every payment past its busy timeout), then the check is recorded in a short write."""
     sealed = audit.seal_pending()
-    problems = audit.verify()
-    head = db.session.get(AuditChainHead, 1, populate_existing=True)
-    result = Verification(problems, head.last_seq if head is not None else 0, sealed)
+    problems, events = verified_chain()
+    result = Verification(problems, events, sealed)
     audit.record(
         "audit.verified",
         object_type="AuditTrail",
@@ -191,6 +192,14 @@ def check(user: User) -> Verification:
     result.waiting = audit.waiting()
     db.session.commit()
     return result
+
+
+def verified_chain() -> tuple[list[str], int]:
+    """The chain's problems and its length, read in a read transaction of its own (one snapshot on SQLite)."""
+    with read_transaction():
+        problems = audit.verify()
+        head = db.session.get(AuditChainHead, 1, populate_existing=True)
+        return problems, head.last_seq if head is not None else 0
 
 
 CSV_COLUMNS = ("Seq", "Event id", "When", "User", "Address", "Action", "Object", "Object id", "Before", "After")
