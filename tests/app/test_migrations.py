@@ -138,3 +138,37 @@ def test_emails_waiting_from_before_the_worker_become_due_with_their_link(empty_
         assert link == "https://trust.firm.example/pay/AbCdEfGhIjKlMnOpQrStUvWxYz012345"
         assert due is not None
         db.engine.dispose()
+
+
+def test_0019_gives_the_contacts_already_there_their_search_key(empty_database, monkeypatch):
+    """Names written before 0019 (more than one batch of them) get name_key, Unicode case folded, so the client
+    search finds "Émile Ørsted" by "émile"; downgrading takes the column away again."""
+    import importlib
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from trustweb.services.clients import find_clients
+
+    migration = importlib.import_module("migrations.versions.0019_contact_name_key")
+    monkeypatch.setattr(migration, "BATCH", 2)
+    app = create_app(make_config(*empty_database))
+    with app.app_context():
+        upgrade(revision="0018")
+        names = ["Émile Ørsted", "ÅSA LINDQVIST", "Ben Hart", "Straße AG", "Zoë Ng"]
+        with db.engine.begin() as conn:
+            for name in names:
+                conn.execute(
+                    text("INSERT INTO contact (kind, name, created_at, updated_at) VALUES ('person', :name, :at, :at)"),
+                    {"name": name, "at": datetime.now(UTC)},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            keys = conn.execute(text("SELECT name_key FROM contact ORDER BY id")).scalars().all()
+        assert keys == ["émile ørsted", "åsa lindqvist", "ben hart", "strasse ag", "zoë ng"]
+        assert [c.name for c in find_clients("ÉMILE")] == ["Émile Ørsted"]
+        assert [c.name for c in find_clients("lind")] == ["ÅSA LINDQVIST"]
+        db.session.remove()
+        downgrade(revision="0018")
+        assert "name_key" not in {c["name"] for c in inspect(db.engine).get_columns("contact")}
+        db.engine.dispose()

@@ -19,6 +19,7 @@ from trustweb.models import (
     MatterStatus,
     User,
 )
+from trustweb.models.contacts import name_key
 from trustweb.refusals import ServiceError
 from trustweb.services import audit, portal
 
@@ -140,37 +141,36 @@ CLIENT_CHOICES = 20  # what the request form's client search offers at most
 
 
 def find_clients(text: str, limit: int = CLIENT_CHOICES) -> list[Contact]:
-    """Contacts whose name, or a word of it, starts with the text (in any case), names first, at most `limit`.
+    """Contacts whose name, or a word of it, starts with the text (in any case, accents and all), names first, at
+    most `limit`.
 
-    The name's own start comes from the index on lower(name) (migration 0017), bounded, in name order; only when
-    that finds fewer than `limit` is a later word looked for (a scan, still stopped at `limit`), so typing "hart"
-    offers "Hartley, Jane" first and then "Jane Hartley". Nothing for an empty text: the form never lists everyone."""
-    prefix = text.strip().lower()
+    Compared by name_key (the name case folded in Python: SQLite's lower() folds only A to Z, so "émile" would never
+    find "Émile Ørsted"). The name's own start comes from the index on name_key (migration 0019), bounded, in key
+    order; only when that finds fewer than `limit` is a later word looked for (LIKE '% word%': a scan of the keys,
+    stopped at `limit`), so typing "hart" offers "Hartley, Jane" first and then "Jane Hartley". Nothing for an empty
+    text: the form never lists everyone."""
+    prefix = name_key(text.strip())
     if not prefix:
         return []
     found = list(
-        db.session.scalars(
-            select(Contact).where(name_starts_with(prefix)).order_by(func.lower(Contact.name)).limit(limit)
-        )
+        db.session.scalars(select(Contact).where(name_starts_with(prefix)).order_by(Contact.name_key).limit(limit))
     )
     if len(found) < limit:
         seen = [contact.id for contact in found]
-        escaped = _like_escaped(prefix)
         later = select(Contact).where(
-            func.lower(Contact.name).like(f"% {escaped}%", escape="\\"), Contact.id.not_in(seen)
+            Contact.name_key.like(f"% {_like_escaped(prefix)}%", escape="\\"), Contact.id.not_in(seen)
         )
-        found += db.session.scalars(later.order_by(func.lower(Contact.name)).limit(limit - len(found)))
+        found += db.session.scalars(later.order_by(Contact.name_key).limit(limit - len(found)))
     return found
 
 
-def name_starts_with(prefix: str) -> Any:
-    """lower(name) starts with the (lower-case) prefix, in a form each database answers from ix_contact_name_lower:
-    a range on SQLite (whose LIKE cannot use an index on an expression), LIKE 'prefix%' on PostgreSQL (the index's
+def name_starts_with(key: str) -> Any:
+    """name_key starts with the key (itself a name_key), in a form each database answers from ix_contact_name_key:
+    a range on SQLite (whose LIKE is case-blind and so cannot use the index), LIKE 'key%' on PostgreSQL (the index's
     text_pattern_ops)."""
-    lowered = func.lower(Contact.name)
     if db.engine.dialect.name == "sqlite":
-        return (lowered >= prefix) & (lowered < prefix + "\U0010ffff")
-    return lowered.like(f"{_like_escaped(prefix)}%", escape="\\")
+        return (Contact.name_key >= key) & (Contact.name_key < key + "\U0010ffff")
+    return Contact.name_key.like(f"{_like_escaped(key)}%", escape="\\")
 
 
 def _like_escaped(text: str) -> str:
