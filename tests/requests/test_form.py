@@ -261,7 +261,7 @@ def test_a_double_clicked_save_and_send_makes_one_request_and_one_email(app, fir
         assert count(TrustRequest) == 2
 
 
-def test_save_and_send_by_staff_waits_for_approval_when_the_firm_asks(app, firm, mailbox):
+def test_save_and_send_by_staff_waits_for_approval_and_is_sent_when_a_lawyer_approves(app, firm, lawyer, mailbox):
     with app.app_context():
         db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
         db.session.commit()
@@ -275,6 +275,39 @@ def test_save_and_send_by_staff_waits_for_approval_when_the_firm_asks(app, firm,
     with app.app_context():
         [made] = db.session.scalars(select(TrustRequest)).all()
         assert made.status == "draft" and outbox(made.id) == []
+    # The lawyer approves it: it goes, as the form promised, through the outbox like Send.
+    response = post(lawyer, f"/bills/requests/{made.id}/approve")
+    page = text(lawyer.get(response.headers["Location"]))
+    assert "TR-000001 approved and sent: its email is on its way to ada@example.com." in page
+    with app.app_context():
+        made = db.session.get(TrustRequest, made.id)
+        assert (made.status, made.approved_by_id) == ("sent", firm.lawyer)
+        assert [message.kind for message in outbox(made.id)] == ["request"] and len(made.links) == 1
+        sent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "request.sent")).one()
+        assert sent.user_id == firm.lawyer and sent.object_id == str(made.id)
+
+
+@pytest.mark.parametrize("recipients", ["ada@example.com", ""])
+def test_a_staff_draft_saved_without_send_is_approved_but_not_sent(app, firm, lawyer, mailbox, recipients):
+    """Only Save and send asks for the email: an approved draft waits for Send; one asked to go without an address
+    is approved all the same and says why it was not sent."""
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
+        db.session.commit()
+        paralegal = gen_user("staff")
+    office = signed_in(app, paralegal.id)
+    then = "send" if not recipients else "draft"
+    post(office, "/bills/requests/new", {**filled(firm, recipients=recipients), "then": then})
+    with app.app_context():
+        made = db.session.scalars(select(TrustRequest)).one()
+    page = text(lawyer.get(post(lawyer, f"/bills/requests/{made.id}/approve").headers["Location"]))
+    if recipients:
+        assert "TR-000001 approved; it can be sent." in page
+    else:
+        assert "TR-000001 approved but not sent: TR-000001 has no email recipient" in page
+    with app.app_context():
+        made = db.session.get(TrustRequest, made.id)
+        assert (made.status, made.approved_by_id, outbox(made.id)) == ("draft", firm.lawyer, [])
 
 
 def test_save_and_send_without_an_address_saves_the_draft_and_says_why(app, firm, lawyer, mailbox):

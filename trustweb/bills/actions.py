@@ -28,9 +28,19 @@ def approve_request(request_id):
     trust_request = get_or_404(TrustRequest, request_id)
     return button_action(
         lambda: request_service.approve(trust_request, current_user),
-        lambda approved: f"{approved.number} approved; it can be sent.",
+        approved,
         back_to(trust_request),
     )
+
+
+def approved(outcome):
+    """What the request page says after Approve: sent too when its maker pressed Save and send."""
+    number = outcome.request.number
+    if outcome.sent:
+        return f"{number} approved and sent: its email is on its way to {outcome.request.recipients}."
+    if outcome.not_sent:
+        return f"{number} approved but not sent: {outcome.not_sent}"
+    return f"{number} approved; it can be sent."
 
 
 @bp.post("/requests/<int:request_id>/send")

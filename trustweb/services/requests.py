@@ -124,6 +124,9 @@ def create_request(
 
 
 FORM_KEY = "form_key"  # the name the request form's key is recorded under in `request.created`
+# Recorded in `request.created` when staff pressed Save and send but the firm has a lawyer approve their requests
+# first: approve() then sends it (the promise the form makes).
+SEND_ON_APPROVAL = "send_on_approval"
 
 
 @dataclass(frozen=True)
@@ -149,10 +152,12 @@ def make_request(values: Mapping[str, Any], user: User, *, key: str | None, send
         earlier = _made_with(contact, key)
         if earlier is not None:
             return Made(earlier, earlier=True)
-    request = create_request(values, user, noted={FORM_KEY: key} if key is not None else None)
+    waits = send and waits_for_approval(user)
+    noted = {**({FORM_KEY: key} if key is not None else {}), **({SEND_ON_APPROVAL: True} if waits else {})}
+    request = create_request(values, user, noted=noted or None)
     if not send:
         return Made(request)
-    if needs_approval(request):
+    if waits:
         return Made(request, waits=True)
     try:
         send_request(request, user)
@@ -229,7 +234,18 @@ def waits_for_approval(user: User) -> bool:
     return FirmSettings.get().require_approval and user.role == Role.STAFF
 
 
-def approve(request: TrustRequest, user: User) -> TrustRequest:
+@dataclass(frozen=True)
+class Approved:
+    """What Approve did: the request, and whether it was also sent (its maker pressed Save and send), or why not."""
+
+    request: TrustRequest
+    sent: bool = False
+    not_sent: str | None = None
+
+
+def approve(request: TrustRequest, user: User) -> Approved:
+    """A lawyer approves a staff member's draft; one made with Save and send is then sent as Send does (queued in
+    the outbox, audited as sent by the approver). The approval stands (committed) when the sending is refused."""
     request = lock(request)
     if user.role not in (Role.ADMIN, Role.LAWYER):
         raise ServiceError("Only a lawyer or an admin approves trust requests.")
@@ -238,9 +254,29 @@ def approve(request: TrustRequest, user: User) -> TrustRequest:
     if request.approved_by_id is not None:
         raise ServiceError(f"{request.number} was already approved by {request.approved_by.name}.")
     request.approved_by_id, request.approved_at = user.id, utcnow()
-    audit.record("request.approved", request, after={"approved_by": user.email}, user=user)
+    send = _sending_was_asked(request)
+    audit.record("request.approved", request, after={"approved_by": user.email, "sends": send}, user=user)
     db.session.commit()
-    return request
+    if not send:
+        return Approved(request)
+    try:
+        send_request(request, user)
+    except ServiceError as error:  # approved all the same; it says why it was not sent
+        db.session.rollback()
+        return Approved(db.session.get(TrustRequest, request.id), not_sent=str(error))  # type: ignore[arg-type]
+    return Approved(request, sent=True)
+
+
+def _sending_was_asked(request: TrustRequest) -> bool:
+    """Whether the request was made with Save and send and waited for approval to go (its `request.created`)."""
+    after = db.session.scalar(
+        select(AuditEvent.after).where(
+            AuditEvent.action == "request.created",
+            AuditEvent.object_type == "TrustRequest",
+            AuditEvent.object_id == str(request.id),
+        )
+    )
+    return bool(json.loads(after or "{}").get(SEND_ON_APPROVAL))
 
 
 def new_link(
