@@ -99,6 +99,9 @@ def test_filters_by_user_action_object_and_the_firms_dates(app, office):
         (f"from={firm_day(1)}&to={firm_day(3)}", "The start date is after the end date."),
         ("id=12", "Choose the kind of object too"),
         ("user=abc", "Choose the user from the list."),
+        ("to=9999-12-31", "Choose a date from 1900-01-01 to 2999-12-31."),  # the day after it: beyond Python's dates
+        ("from=0001-01-01", "Choose a date from 1900-01-01 to 2999-12-31."),
+        ("from=9999-12-31&to=9999-12-31", "Choose a date from 1900-01-01 to 2999-12-31."),
     ],
 )
 def test_a_filter_that_cannot_be_applied_is_a_400_that_says_why(app, office, query, message):

@@ -3,6 +3,8 @@
 A filter that cannot be applied is refused with the reason (the page says it with a 400), never guessed at.
 """
 
+from datetime import date
+
 from wtforms import Form, StringField, ValidationError
 
 from trustweb.forms import IdField, IsoDateField
@@ -10,6 +12,10 @@ from trustweb.services.audit_trail import Filters
 from trustweb.text import printable
 
 NOT_A_DATE = "“{value}” is not a date; use YYYY-MM-DD."
+# The dates a filter takes: beyond them a day's midnight in the firm's zone, or the day after the last one, would
+# fall outside what Python's dates hold (9999-12-31 + 1 day), and no event is recorded there anyway.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+OUT_OF_RANGE = f"Choose a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}."
 
 
 def _text(limit):
@@ -27,7 +33,13 @@ class FilterForm(Form):
     date_from = IsoDateField("From", name="from", message=NOT_A_DATE)
     date_to = IsoDateField("To", name="to", message=NOT_A_DATE)
 
+    def validate_date_from(self, field):
+        if field.data and not EARLIEST <= field.data <= LATEST:
+            raise ValidationError(OUT_OF_RANGE)
+
     def validate_date_to(self, field):
+        if field.data and not EARLIEST <= field.data <= LATEST:
+            raise ValidationError(OUT_OF_RANGE)
         if self.date_from.data and field.data and self.date_from.data > field.data:
             raise ValidationError("The start date is after the end date.")
 
