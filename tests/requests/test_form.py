@@ -347,6 +347,28 @@ def test_preview_shows_the_email_with_the_forms_values_and_writes_nothing(app, f
     assert "Pay $1,250.00 now" in preview and "Hi Ada Archer" in preview
 
 
+def test_preview_with_an_invoice_template_or_a_broken_one_says_why_where_the_email_would_be(app, firm, lawyer):
+    """Only a request's templates are offered; an invoice's id posted anyway, or a stored request template that
+    cannot be filled, is refused with its reason in the preview's place (a 400), never a 500."""
+    with app.app_context():
+        invoice = EmailTemplate(name="Invoice", kind="invoice", subject="{{ invoice_number }}", body="{{ notes }}")
+        broken = EmailTemplate(name="Tampered", kind="request", subject="Hi", body="{{ config.SECRET_KEY }}")
+        db.session.add_all([invoice, broken])
+        db.session.commit()
+        invoice_id, broken_id = invoice.id, broken.id
+    data = {**filled(firm), "then": "preview"}
+    for headers in (HTMX, {}):
+        response = post(lawyer, "/bills/requests/preview", {**data, "template_id": invoice_id}, headers=headers)
+        assert response.status_code == 400
+        assert "No preview: Choose the template from the list." in text(response) and "INV-" not in text(response)
+        response = post(lawyer, "/bills/requests/preview", {**data, "template_id": broken_id}, headers=headers)
+        assert response.status_code == 400
+        assert "No preview: The body may only use merge fields by name" in text(response)
+        assert app.config["SECRET_KEY"] not in text(response)
+    with app.app_context():
+        assert count(TrustRequest) == 0
+
+
 # The default due date
 
 

@@ -19,6 +19,7 @@ from trustweb.forms import choices, parse_id, query_date, query_id
 from trustweb.ledger.money import plain_cents
 from trustweb.models import BankAccount, Contact, EmailTemplate, FirmSettings, Matter, TrustRequest
 from trustweb.pdf import pdf_response, render_pdf
+from trustweb.refusals import ServiceError
 from trustweb.services import clients
 from trustweb.services import requests as request_service
 from trustweb.services.firm import default_account
@@ -147,7 +148,7 @@ def form_values(form):
         "contact": contact,
         "matter": db.session.get(Matter, form.matter_id.data) if form.matter_id.data else None,
         "account": db.session.get(BankAccount, form.account_id.data) if form.account_id.data else None,
-        "template": db.session.get(EmailTemplate, form.template_id.data) if form.template_id.data else None,
+        "template": request_template(form.template_id.data),
         "amount_cents": form.amount.cents,
         "issued_on": form.issued_on.data,
         "due_on": form.due_on.data,
@@ -157,6 +158,12 @@ def form_values(form):
         "recipients": email_list(form.recipients.data),
         "cc": email_list(form.cc.data),
     }
+
+
+def request_template(template_id):
+    """The chosen email template, when it is one for trust requests (an invoice's has other merge fields)."""
+    template = db.session.get(EmailTemplate, template_id) if template_id else None
+    return template if template is not None and template.kind == "request" else None
 
 
 def saved(message):
@@ -213,10 +220,17 @@ def preview_request_email():
     """The email a request made from the form would send, as the client would see it; nothing is saved."""
     form = request_form()
     form.validate_on_submit()  # for its values (amount in cents); what is wrong is shown, what is filled previewed
-    preview = request_service.preview_email(form_values(form), current_user)
+    preview, problem = None, form.template_id.message if form.template_id.errors else None
+    if problem is None:
+        try:
+            preview = request_service.preview_email(form_values(form), current_user)
+        except ServiceError as error:  # a template that cannot be filled: said where the email would be
+            problem = str(error)
+    status = 400 if problem else 200
     if is_htmx():
-        return render_template("bills/_request_email_preview.html", preview=preview)
-    return render_template("bills/request_form.html", form=form, trust_request=None, preview=preview)
+        return render_template("bills/_request_email_preview.html", preview=preview, problem=problem), status
+    page = render_template("bills/request_form.html", form=form, trust_request=None, preview=preview, problem=problem)
+    return page, status
 
 
 @bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])
