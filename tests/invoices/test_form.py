@@ -128,3 +128,28 @@ def test_editing_an_invoice_shows_all_its_lines_and_the_dates_as_saved(app, clie
     assert f'value="{iso(days_ago(9))}"' in page and "Total: <strong>$80.00</strong>" in page
     shown = client.get(response.headers["Location"]).get_data(as_text=True)
     assert iso(days_ago(9)) in shown  # the invoice shows the dates as they were written
+
+
+def test_add_line_at_forty_lines_says_an_invoice_has_at_most_forty(app, client, firm):
+    lines = [line(n, f"Task {n}", "1", "10.00") for n in range(40)]
+    for headers in (HTMX, {}):
+        response = post(client, "/bills/invoices/new", form(firm, *lines, action="add"), headers=headers)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and "An invoice has at most 40 lines." in page
+        assert len(ROWS.findall(page)) == 40 and 'value="Task 39"' in page  # nothing typed is lost
+    # Forty lines save.
+    assert post(client, "/bills/invoices/new", form(firm, *lines, action="save")).status_code == 303
+    with app.app_context():
+        assert len(db.session.scalar(select(Invoice)).lines) == 40
+
+
+def test_a_post_with_more_than_forty_lines_is_refused_not_cut_short(app, client, firm):
+    lines = [line(n, f"Task {n}", "1", "10.00") for n in range(43)]
+    response = post(client, "/bills/invoices/new", form(firm, *lines, action="save"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "An invoice has at most 40 lines. This form sent 43; only the first 40 are shown" in page
+    response = post(client, "/bills/invoices/new", form(firm, *lines, action="total"), headers=HTMX)
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Invoice)) is None

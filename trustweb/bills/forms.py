@@ -11,6 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from trustweb.forms import (
@@ -192,6 +193,18 @@ class InvoiceLineForm(Form):
 
 
 LINE_ACTIONS = re.compile(r"^(add|total|remove-(\d{1,2}))$")
+MAX_LINES = 40
+TOO_MANY_LINES = f"An invoice has at most {MAX_LINES} lines."
+
+
+class LineList(FieldList):
+    """The invoice's lines; .sent counts the lines posted, which WTForms would cut to max_entries without a word."""
+
+    sent = 0
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        self.sent = len(set(self._extract_indices(self.name, formdata))) if formdata else len(self.entries)
 
 
 class InvoiceForm(BaseForm):
@@ -199,7 +212,22 @@ class InvoiceForm(BaseForm):
     issued_on = IsoDateField("Issue date", validators=[InputRequired("Enter the issue date.")], message=DATE_MESSAGE)
     due_on = IsoDateField("Due date", validators=[Optional(), due_not_before_issue], message=DATE_MESSAGE)
     notes = TextAreaField("Notes to the client", validators=[Optional(), Length(max=2000)])
-    lines = FieldList(FormField(InvoiceLineForm), min_entries=1, max_entries=40)
+    lines = LineList(FormField(InvoiceLineForm), min_entries=1, max_entries=MAX_LINES)
+    lines_error: str | None = None  # said under the lines: more than MAX_LINES sent, or asked for
+
+    def validate(self, extra_validators=None):
+        return self.lines_counted() & super().validate(extra_validators)
+
+    def lines_counted(self):
+        """False, and lines_error says so, when more lines were posted than an invoice has (a crafted post):
+        refused, never cut short silently."""
+        if self.lines.sent <= MAX_LINES:
+            return True
+        self.lines_error = (
+            f"{TOO_MANY_LINES} This form sent {self.lines.sent}; only the first {MAX_LINES} are shown: check them "
+            "and save again."
+        )
+        return False
 
     def line_values(self):
         return [
@@ -215,9 +243,13 @@ class InvoiceForm(BaseForm):
         ]
 
     def add_line(self, line_date):
-        """One more line, dated `line_date` (the firm's today), unless the form has as many as it may."""
-        if len(self.lines.entries) < (self.lines.max_entries or 40):
-            self.lines.append_entry().form.line_date.data = line_date
+        """One more line, dated `line_date` (the firm's today); False (and lines_error says why) when the form has
+        as many as it may."""
+        if len(self.lines.entries) >= MAX_LINES:
+            self.lines_error = TOO_MANY_LINES
+            return False
+        self.lines.append_entry().form.line_date.data = line_date
+        return True
 
     def remove_line(self, position, line_date):
         """Leave out the line at `position` (0 up); the form keeps one line, empty, at the least."""

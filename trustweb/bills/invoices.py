@@ -112,15 +112,20 @@ def invoice_page(form, invoice, save, success):
     context = {"invoice": invoice, "currency": invoice.currency if invoice else None}
     if action is None:
         return form_page(form, "bills/invoice_form.html", save, success, **context)
+    status = 200
     if action.group(1) == "add":
-        form.add_line(firm_today())
-        context["focus"] = len(form.lines.entries) - 1
+        if form.add_line(firm_today()):
+            context["focus"] = len(form.lines.entries) - 1
+        else:  # at the limit: the lines come back as they were, saying why
+            status = 400
     elif action.group(2) is not None:
         form.remove_line(int(action.group(2)), firm_today())
+    if not form.lines_counted():  # a crafted post: the lines beyond the limit are not quietly left out
+        status = 400
     if is_htmx():
         partial = "bills/_invoice_total.html" if action.group(1) == "total" else "bills/_invoice_lines.html"
-        return render_template(partial, form=form, **context)
-    return render_template("bills/invoice_form.html", form=form, **context)
+        return render_template(partial, form=form, **context), status
+    return render_template("bills/invoice_form.html", form=form, **context), status
 
 
 def values_of(form):
