@@ -36,7 +36,7 @@ def test_the_bookkeeper_filters_the_trail_opens_an_event_and_verifies_the_chain(
         expect(page).to_have_url(re.compile(r"action=matter\.updated"))
         rows = page.locator("#audit-table tbody tr")
         expect(rows).to_have_count(1)
-        expect(rows.first).to_contain_text("description")
+        expect(rows.first).to_contain_text("Description")
         expect(rows.first).to_contain_text("<script>alert('x')</script>")  # shown as text, never run
         expect(rows.first.locator("dl.changes")).to_be_visible()  # on a phone too: every field in its card
         if size == "phone":

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select, text
 
 from trustweb.database import read_transaction
 from trustweb.extensions import db
+from trustweb.ledger.money import format_cents
 from trustweb.models import AuditChainHead, AuditEvent, FirmSettings, User
 from trustweb.services import audit
 from trustweb.services.reports import spreadsheet_text
@@ -127,11 +128,20 @@ def _values(recorded: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def shown(value: Any) -> str | None:
-    """A value as a person reads it: text as it is, anything else as JSON; None for none (or no such field)."""
+def shown(value: Any, name: str = "", currency: str | None = None) -> str | None:
+    """A value as a person reads it: text as it is, an amount in cents (a field named `*_cents`) as money when the
+    currency is known, anything else as JSON; None for none (or no such field)."""
     if value is None:
         return None
+    if currency and name.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return format_cents(value, currency)
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def field_label(name: str) -> str:
+    """A recorded field's name in words: "total_cents" is "Total", "contact_id" is "Contact", "due_on" is "Due on"."""
+    words = re.sub(r"_(cents|id)$", "", name).replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
 
 
 @dataclass(frozen=True)
@@ -140,14 +150,21 @@ class Change:
     before: str | None
     after: str | None
 
+    @property
+    def label(self) -> str:
+        return field_label(self.field)
 
-def changes(event: AuditEvent) -> list[Change]:
+
+def changes(event: AuditEvent, currency: str | None = None) -> list[Change]:
     """The fields whose value the event changed (set, altered or cleared), in the order written: before's, then after's
-    new ones. A field none before and none after is no change."""
+    new ones. A field none before and none after is no change. Amounts are written in the event's own currency (a
+    `currency` it recorded) or else in `currency` (the firm's)."""
     before, after = _values(event.before), _values(event.after)
+    recorded = after.get("currency") or before.get("currency")
+    currency = recorded if isinstance(recorded, str) and len(recorded) == 3 else currency
     names = list(before) + [name for name in after if name not in before]
     return [
-        Change(name, shown(before.get(name)), shown(after.get(name)))
+        Change(name, shown(before.get(name), name, currency), shown(after.get(name), name, currency))
         for name in names
         if before.get(name) != after.get(name)
     ]
