@@ -87,6 +87,12 @@ def test_staff_cannot_move_money_out_of_trust_but_can_record_deposits():
     assert {"staff", "bookkeeper"} <= PERMISSIONS["record_deposit"]
 
 
+def test_the_firms_own_books_are_for_admins_and_bookkeepers():
+    # An operating account's register (tests/trust/test_register.py has each role on its page and its CSV).
+    assert PERMISSIONS["read_operating"] == {"admin", "bookkeeper"}
+    assert _APP.view_functions["trust.register_csv"].permission == "read_operating"
+
+
 def test_admin_reaches_admin_pages(app, client, auth, records):
     with app.app_context():
         admin = gen_user("admin")

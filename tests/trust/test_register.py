@@ -1,5 +1,6 @@
 """An operating account's register: its entries newest first with the running balance, a page at a time, and the
-whole of it as CSV; reached from the bank accounts' settings, seen by whoever may see a trust account's page."""
+whole of it as CSV; reached from the bank accounts' settings. It is the firm's own books (fees, processor fees,
+transfers): admins and bookkeepers read it (permission read_operating), lawyers and staff are refused."""
 
 import csv
 import io
@@ -10,7 +11,7 @@ import pytest
 from tests.factories import gen_account, gen_user
 from tests.statements import statements
 from trustweb.extensions import db
-from trustweb.models import BankAccount
+from trustweb.models import BankAccount, JournalEntry
 from trustweb.services.fees import book_shortfall, replace_shortfall
 from trustweb.services.trust import firm_today
 
@@ -28,12 +29,12 @@ def put_back(trust_id, times, reference="WIRE-1"):
 @pytest.fixture
 def firm(app, auth):
     with app.app_context():
-        lawyer = gen_user("lawyer")
+        bookkeeper = gen_user("bookkeeper")
         trust = gen_account("IOLTA Trust", is_default=True)
         operating = gen_account("Operating", kind="operating", is_default=True)
         put_back(trust.id, 3)
         ids = {"trust": trust.id, "operating": operating.id}
-    auth.login_as(lawyer)
+    auth.login_as(bookkeeper)
     return ids
 
 
@@ -124,3 +125,29 @@ def test_the_register_runs_as_many_statements_for_a_long_one_as_for_a_short_one(
         assert client.get(url).status_code == 200
     short, long = ([sql for sql in seen if not sql.startswith("BEGIN")] for seen in (short, long))
     assert len(short) == len(long) == 5, "\n".join(long)
+
+
+@pytest.mark.parametrize("url", ["/trust/accounts/{id}", "/trust/accounts/{id}/register.csv"])
+@pytest.mark.parametrize(("role", "status"), [("staff", 403), ("lawyer", 403), ("admin", 200), ("bookkeeper", 200)])
+def test_only_admins_and_bookkeepers_read_the_register(app, client, auth, firm, url, role, status):
+    with app.app_context():
+        user = gen_user(role)
+    auth.login_as(user)
+    response = client.get(url.format(id=firm["operating"]))
+    assert response.status_code == status
+    if status == 403:
+        html = response.get_data(as_text=True)
+        assert "Not allowed" in html and "WIRE-1" not in html
+    # The trust account's own page stays open to every role.
+    assert client.get(f"/trust/accounts/{firm['trust']}").status_code == 200
+
+
+def test_staff_see_an_operating_entry_without_a_link_to_the_register(app, client, auth, firm):
+    with app.app_context():
+        entry_id = db.session.query(JournalEntry.id).filter_by(bank_account_id=firm["operating"]).limit(1).scalar()
+        staff = gen_user("staff")
+    register_link = f'href="/trust/accounts/{firm["operating"]}"'
+    assert register_link in client.get(f"/trust/entries/{entry_id}").get_data(as_text=True)
+    auth.login_as(staff)
+    html = client.get(f"/trust/entries/{entry_id}").get_data(as_text=True)
+    assert "Operating" in html and register_link not in html

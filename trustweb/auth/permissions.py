@@ -32,6 +32,8 @@ PERMISSIONS = {
     "read_audit": frozenset({"admin", "bookkeeper"}),
     # The whole books in one file (every client, every account): for the firm's books and its auditor.
     "export_books": frozenset({"admin", "bookkeeper"}),
+    # An operating account's register and its CSV: the firm's own books (fees, processor fees, transfers).
+    "read_operating": frozenset({"admin", "bookkeeper"}),
     "manage_users": frozenset({"admin"}),
     "manage_settings": frozenset({"admin"}),
     "manage_accounts": frozenset({"admin"}),

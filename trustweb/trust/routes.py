@@ -1,7 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from trustweb.auth.permissions import requires
+from trustweb.auth.permissions import can, requires
 from trustweb.forms import query_id
 from trustweb.models import BankAccount, JournalEntry
 from trustweb.reports.export import download, table_csv
@@ -245,9 +245,11 @@ def held_context(account, query="", show="held"):
 @requires("view")
 def account(account_id):
     """A trust account: its journal with the running bank balance, and what it holds for whom; an operating account:
-    its register."""
+    its register, which is the firm's own books (fees, processor fees, transfers): read_operating only."""
     bank_account = get_or_404(BankAccount, account_id)
     if bank_account.kind != "trust":
+        if not can(current_user, "read_operating"):
+            abort(403)
         return register(bank_account)
     bank = bank_ledger(bank_account)
     journal = journal_page(bank)
@@ -269,7 +271,7 @@ def register(bank_account):
 
 
 @bp.get("/accounts/<int:account_id>/register.csv")
-@requires("view")
+@requires("read_operating")
 def register_csv(account_id):
     """An operating account's whole register as CSV, streamed."""
     bank_account = get_or_404(BankAccount, account_id)
