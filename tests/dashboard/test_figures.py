@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.conftest import signed_in
 from tests.dashboard.steps import chart_tables, deposit, gen_year, pay_out
@@ -170,3 +170,28 @@ def test_two_trust_accounts_in_one_currency_are_two_lines_with_a_legend_and_neve
     assert held.count("<polyline") == 2 and 'class="chart-series series-1"' in held
     assert re.search(r'<ul class="chart-legend">.*Client Trust \(USD\).*Estates Trust \(USD\)', held, re.S)
     assert "$2,350.00" not in page  # each account apart: the chart draws lines, it does not stack them
+
+
+def test_what_each_account_held_is_read_from_the_years_entries_not_the_whole_bank_ledger(app, year):
+    # The window's entries by account and date, then their lines by entry: the bank ledger's lines by its index
+    # (ix_journal_line_ledger_id) would be every line of the account's history, filtered by date after.
+    ran = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "GROUP BY" in statement and "journal_line" in statement and "entry_date" in statement:
+            ran.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert signed_in(app, year.lawyer).get("/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    ((statement, parameters),) = [(sql, params) for sql, params in ran if "ledger_account" in sql]
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL plans by its statistics; the results are the same (the tests above)
+    with engine.connect() as conn:
+        plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "ix_journal_line_ledger_id" not in plan, plan
+    assert "ix_journal_entry_account_date" in plan and "ix_journal_line_entry_id" in plan, plan
