@@ -419,3 +419,15 @@ def test_a_matter_holding_trust_money_cannot_be_closed_or_given_to_another_clien
     )
     assert response.status_code == 422
     assert "its client cannot change" in response.get_data(as_text=True)
+
+
+def test_a_cheque_with_a_reference_shows_both_on_the_ledger_as_on_the_reports(app, client, firm):
+    deposit(client, firm)
+    paid = {"amount": "100", "entry_date": iso(today()), "method": "cheque", "payee": "County Recorder"}
+    act(client, firm, "disburse", {**paid, "cheque_number": "1042", "reference": "INV-7", "description": "Fee"})
+    act(client, firm, "disburse", {**paid, "cheque_number": "1043", "description": "Stamp"})
+    page = client.get(url(firm)).get_data(as_text=True)
+    rows = client.get(url(firm), headers={"HX-Request": "true", "HX-Target": "ledger-table"}).get_data(as_text=True)
+    for html in (page, rows):
+        shown = re.findall(r'<td data-label="Reference">([^<]*)</td>', html)
+        assert shown == ["Cheque 1043", "Cheque 1042 · INV-7", ""], shown

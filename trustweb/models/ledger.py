@@ -137,6 +137,15 @@ class JournalEntry(Model):
     def number(self):
         return f"JE-{self.id:06d}"
 
+    @property
+    def cheque_and_reference(self):
+        """The cheque number and the reference in one ("Cheque 1042 · INV-7"), as the reports and their CSVs say it
+        (ledger_reports.cheque_or_reference(), the same in SQL)."""
+        reference = self.reference or ""
+        if self.cheque_number is None:
+            return reference
+        return f"Cheque {self.cheque_number} · {reference}" if reference else f"Cheque {self.cheque_number}"
+
 
 class JournalLine(Model):
     __tablename__ = "journal_line"
