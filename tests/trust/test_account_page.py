@@ -5,12 +5,13 @@ import re
 
 import pytest
 
+from tests.dates import days_ago, today
 from tests.factories import gen_account, gen_contact, gen_matter, gen_user
 from tests.trust.steps import wire_in
 from trustweb.extensions import db
 from trustweb.models import BankAccount, JournalLine, LedgerAccount
 from trustweb.services.fees import book_shortfall
-from trustweb.services.trust import Holder, firm_today, record_disbursement
+from trustweb.services.trust import Holder, firm_today, record_deposit, record_disbursement
 
 HTMX = {"HX-Request": "true"}
 CLIENTS = 30  # more than a page (PAGE_SIZE 25)
@@ -118,6 +119,25 @@ def test_the_journal_pages_by_links_that_keep_their_lines_when_more_are_booked(a
     # A link made before the keyset (?page=2) still opens the second page by counting from the newest line.
     legacy = client.get(f"/trust/accounts/{account.id}?page=2").get_data(as_text=True)
     assert entries_in(legacy) == [entries[-1], *second_entries]
+
+
+def test_a_journal_page_is_labelled_with_its_earliest_and_latest_dates(app, client, firm):
+    # Pages follow the order the entries were booked in; a back-dated deposit is booked last but dated first.
+    account, contact, matter = firm["account"], firm["first_client"], firm["first_matter"]
+    with app.app_context():
+        for _ in range(20):
+            wire_in(account, contact, matter, 1)
+        record_deposit(
+            account=db.session.get(BankAccount, account.id),
+            holder=Holder(contact.id, matter.id),
+            amount_cents=100,
+            entry_date=days_ago(40),
+            method="cheque",
+            payer=contact.name,
+        )
+    html = client.get(f"/trust/accounts/{account.id}").get_data(as_text=True)
+    pager = html.split('aria-label="Journal pages"', 1)[1].split("</nav>", 1)[0]
+    assert f"<span>{days_ago(40).isoformat()} to {today().isoformat()}</span>" in pager, pager
 
 
 @pytest.mark.parametrize("query", ["before=abc", "after=-1", "before=99999999999"])

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.dates import days_ago, today
 from tests.factories import gen_account, gen_user
 from tests.statements import statements
 from trustweb.extensions import db
@@ -18,12 +19,13 @@ from trustweb.services.trust import firm_today
 HTMX = {"HX-Request": "true"}
 
 
-def put_back(trust_id, times, reference="WIRE-1"):
+def put_back(trust_id, times, reference="WIRE-1", day=None):
     """A processor keeps $n from trust, and the firm puts it back from operating: n = 1, 2, ..."""
     account = db.session.get(BankAccount, trust_id)
+    day = day or firm_today()
     for n in range(1, times + 1):
-        book_shortfall(account, n * 100, firm_today(), f"Stripe fee {n}")
-        replace_shortfall(db.session.get(BankAccount, trust_id), n * 100, firm_today(), reference=f"{reference}-{n}")
+        book_shortfall(account, n * 100, day, f"Stripe fee {n}")
+        replace_shortfall(db.session.get(BankAccount, trust_id), n * 100, day, reference=f"{reference}-{n}")
 
 
 @pytest.fixture
@@ -151,3 +153,16 @@ def test_staff_see_an_operating_entry_without_a_link_to_the_register(app, client
     auth.login_as(staff)
     html = client.get(f"/trust/entries/{entry_id}").get_data(as_text=True)
     assert "Operating" in html and register_link not in html
+
+
+def test_a_register_page_is_labelled_with_its_earliest_and_latest_dates(app, client, firm):
+    # Pages follow the order the entries were booked in; a back-dated one is booked last but dated first.
+    with app.app_context():
+        put_back(firm["trust"], 50, reference="MORE", day=days_ago(10))
+        put_back(firm["trust"], 1, reference="LATE", day=days_ago(60))
+    html = client.get(f"/trust/accounts/{firm['operating']}").get_data(as_text=True)
+    pager = html.split('aria-label="Register pages"', 1)[1].split("</nav>", 1)[0]
+    assert f"<span>{days_ago(60).isoformat()} to {days_ago(10).isoformat()}</span>" in pager
+    older = re.search(r'href="([^"]+before=\d+)"', html).group(1).replace("&amp;", "&")
+    pager = client.get(older, headers=HTMX).get_data(as_text=True).split('aria-label="Register pages"', 1)[1]
+    assert f"<span>{days_ago(10).isoformat()} to {today().isoformat()}</span>" in pager
