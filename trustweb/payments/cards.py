@@ -1,6 +1,7 @@
 """Reading what a payer typed into the card form: number (Luhn), expiry and CVC."""
 
 import re
+import unicodedata
 from datetime import date
 
 
@@ -8,9 +9,31 @@ class CardError(ValueError):
     """Something typed on the card form is not a usable card; the message says what."""
 
 
+def typed(text: str | None) -> str:
+    """What was typed, in ASCII where a keyboard has its own: a phone's number pad in an Arabic locale gives Arabic-
+    Indic digits (١٢/٣٠), a Japanese or Chinese one full-width (１２／３０). Decimal digits of any script become
+    0-9, spaces of any kind a space, dashes "-", full-width punctuation its ASCII form; invisible format marks (the
+    direction marks a right-to-left keyboard adds) are dropped. Anything else stays as it was, to be refused:
+    superscripts and other digit-like signs are not digits."""
+    folded = []
+    for ch in text or "":
+        category = unicodedata.category(ch)
+        if category == "Nd":
+            folded.append(str(unicodedata.decimal(ch)))
+        elif ch.isspace():
+            folded.append(" ")
+        elif category == "Pd":
+            folded.append("-")
+        elif category.startswith("P"):
+            folded.append(unicodedata.normalize("NFKC", ch))
+        elif category != "Cf":
+            folded.append(ch)
+    return "".join(folded)
+
+
 def card_number(text: str | None) -> str:
     """Digits of a card number; spaces and dashes as people type them are fine."""
-    digits = re.sub(r"[\s-]", "", text or "")
+    digits = re.sub(r"[\s-]", "", typed(text))
     if not digits:
         raise CardError("Enter the card number.")
     if not (digits.isascii() and digits.isdigit()) or not 12 <= len(digits) <= 19:
@@ -39,7 +62,7 @@ EXPIRY_TYPED = re.compile(
 
 def expiry(text: str | None, today: date) -> tuple[int, int]:
     """(month, year) from MM/YY, MM/YYYY, MMYY or MMYYYY; refused when the card has expired."""
-    match = EXPIRY_TYPED.fullmatch((text or "").strip())
+    match = EXPIRY_TYPED.fullmatch(typed(text).strip())
     if not match:
         raise CardError("Enter the expiry date as MM/YY.")
     month, year = (int(match["month"]), int(match["year"])) if match["month"] else (int(match["mm"]), int(match["yy"]))
@@ -55,7 +78,8 @@ def expiry(text: str | None, today: date) -> tuple[int, int]:
 
 
 def cvc(text: str | None) -> str:
-    text = (text or "").strip()
+    """The 3 or 4 digit security code."""
+    text = typed(text).strip()
     if not re.fullmatch(r"\d{3,4}", text, re.ASCII):
         raise CardError("Enter the 3 or 4 digit security code (CVC).")
     return text
