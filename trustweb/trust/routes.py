@@ -177,8 +177,13 @@ def entry_page(entry, reverse_form=None, clear_form=None, status=200):
 @bp.get("/entries/<int:entry_id>")
 @requires("view")
 def entry(entry_id):
-    """One journal entry: its lines, whether it cleared, and whether it was reversed."""
-    return entry_page(get_or_404(JournalEntry, entry_id))
+    """One journal entry: its lines, whether it cleared, and whether it was reversed. An entry of the firm's own
+    books only (no trust account in it) is read_operating's, as the operating register is."""
+    found = get_or_404(JournalEntry, entry_id)
+    firms_own = all(line.ledger_account.bank_account.kind != "trust" for line in found.lines)
+    if firms_own and not can(current_user, "read_operating"):
+        abort(403)
+    return entry_page(found)
 
 
 @bp.post("/entries/<int:entry_id>/reverse")
