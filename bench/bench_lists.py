@@ -37,6 +37,8 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 IN_ALL = re.compile(r"([\d,]+) in all")
 CONTACT_QUERY = "an"  # in about a quarter of the names: a search that still pages
 MATTER_QUERY = "estate"
+CLIENT_QUERY = FIRST[0][:2]  # the start of many first names: twenty offered at once
+SURNAME_QUERY = LAST[0][:4]  # no name starts with it; found at a later word (the slower search)
 
 
 def parse_args():
@@ -192,6 +194,12 @@ def main():
             ("contacts page 400, full page", "/contacts/?page=400", {}),
             (f"matters search '{MATTER_QUERY}', full page", f"/matters/?q={MATTER_QUERY}", {}),
             ("one matter", f"/matters/{matter_id}", {}),
+            ("new trust request form", "/bills/requests/new", {}),
+            # The form's client combobox: names starting with the text first, then (when fewer than 20) a later word.
+            (f"client search '{CLIENT_QUERY}', htmx", f"/bills/requests/clients?client={CLIENT_QUERY}", htmx),
+            (f"client search '{SURNAME_QUERY}', htmx", f"/bills/requests/clients?client={SURNAME_QUERY}", htmx),
+            # Nothing matches: the later-word search reads every name (the worst case).
+            ("client search 'Qxz', htmx", "/bills/requests/clients?client=Qxz", htmx),
         ]
         print(f"{args.requests} requests each, after 2 warm-ups; times in milliseconds per request\n")
         columns = ("median", 7), ("p95", 7), ("max", 7), ("SQL/req", 8), ("matched", 8), ("rows", 5), ("KB", 6)
