@@ -316,7 +316,6 @@ def test_a_new_reminder_hour_takes_effect_the_same_day(app, client, auth):
         with time_machine.travel(at(day, 9), tick=False):
             jobs.run_due("w")
         assert db.session.get(ScheduledJob, "reminders").next_run_at.astimezone(CHICAGO) == at(day + timedelta(1), 8)
-    auth.login_as(admin)
     form = {
         **{key: str(value) for key, value in DEFAULTS.items() if not isinstance(value, bool)},
         "timezone": "America/Chicago",
@@ -324,7 +323,10 @@ def test_a_new_reminder_hour_takes_effect_the_same_day(app, client, auth):
         "card_fee_fixed": "0.30",
         "reminder_hour": "17",
     }
+    # Signed in at the moment the form is posted: a session begun at the real clock's time, later than 10:00 in
+    # Chicago on an afternoon run, would be one from the future at 10:00 and refused.
     with time_machine.travel(at(day, 10), tick=False):
+        auth.login_as(admin)
         assert post(client, "/settings/", form).status_code == 303
     with app.app_context():
         assert db.session.get(ScheduledJob, "reminders").next_run_at.astimezone(CHICAGO) == at(day, 17)
