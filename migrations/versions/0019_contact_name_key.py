@@ -22,7 +22,7 @@ BATCH = 1000
 
 def name_key(text):
     """As trustweb.models.contacts.name_key was when this migration was written (a migration never imports the app)."""
-    return unicodedata.normalize('NFKC', unicodedata.normalize('NFKC', text or '').casefold())
+    return unicodedata.normalize('NFKC', unicodedata.normalize('NFKC', text or '').casefold())[:200]  # the column's size
 
 
 def upgrade():

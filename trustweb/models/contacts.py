@@ -20,10 +20,15 @@ class ContactKind(StrEnum):
 CONTACT_KINDS = tuple(ContactKind)
 
 
+NAME_KEY_LENGTH = 200
+
+
 def name_key(text: str | None) -> str:
     """A name (or what is typed to find one) as the client search compares it: Unicode case folded, composed, so
-    "Émile", "ÉMILE" and "émile" are one key (SQLite's lower() folds only A to Z)."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text or "").casefold())
+    "Émile", "ÉMILE" and "émile" are one key (SQLite's lower() folds only A to Z). Folding can lengthen a name
+    ("ß" is "ss", "ﬃ" is "ffi"): the key keeps its first NAME_KEY_LENGTH characters, the column's size, and what is
+    typed is cut the same way, so a prefix still finds the name."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text or "").casefold())[:NAME_KEY_LENGTH]
 
 
 def _name_key_default(context: Any) -> str:
@@ -40,7 +45,7 @@ class Contact(Model):
     name: Mapped[str] = mapped_column(String(200), index=True)
     # name_key(name), kept in step by _keep_name_key below (and _name_key_default for Core inserts): what the client
     # search finds a name by (migration 0019 computed it for the contacts before it).
-    name_key: Mapped[str] = mapped_column(String(200), default=_name_key_default)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), default=_name_key_default)
     email: Mapped[str | None] = mapped_column(String(254))
     other_email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
