@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.conftest import post
 from tests.dates import days_ago, today
 from tests.factories import gen_account, gen_user
 from tests.statements import statements
@@ -155,6 +156,10 @@ def test_an_entry_of_the_firms_own_books_is_read_only_by_those_who_read_the_regi
         auth.login_as(user)
         assert client.get(f"/trust/entries/{entry_id}").status_code == 403
         assert client.get(f"/trust/entries/{trust_entry_id}").status_code == 200  # trust money: everyone's to read
+        # A refused reverse or clear shows the entry's page again: refused before that, so nothing of it is shown.
+        for action in ("reverse", "clear"):
+            answer = post(client, f"/trust/entries/{entry_id}/{action}", {"reason": "x"})
+            assert answer.status_code == 403 and "WIRE-1" not in answer.get_data(as_text=True)
 
 
 def test_a_register_page_is_labelled_with_its_earliest_and_latest_dates(app, client, firm):

@@ -177,20 +177,25 @@ def entry_page(entry, reverse_form=None, clear_form=None, status=200):
 @bp.get("/entries/<int:entry_id>")
 @requires("view")
 def entry(entry_id):
-    """One journal entry: its lines, whether it cleared, and whether it was reversed. An entry of the firm's own
-    books only (no trust account in it) is read_operating's, as the operating register is."""
+    """One journal entry: its lines, whether it cleared, and whether it was reversed."""
+    return entry_page(readable_entry(entry_id))
+
+
+def readable_entry(entry_id):
+    """The entry, or 404; or 403 when it is of the firm's own books only (no trust account in it) and the user may
+    not read those (read_operating, as the operating register): its page is shown again by a refused POST too."""
     found = get_or_404(JournalEntry, entry_id)
     firms_own = all(line.ledger_account.bank_account.kind != "trust" for line in found.lines)
     if firms_own and not can(current_user, "read_operating"):
         abort(403)
-    return entry_page(found)
+    return found
 
 
 @bp.post("/entries/<int:entry_id>/reverse")
 @requires("disburse_trust")
 def reverse(entry_id):
     """Reverse a mistaken entry with a mirror entry that points back at it."""
-    original = get_or_404(JournalEntry, entry_id)
+    original = readable_entry(entry_id)
     form = ReverseForm()
     return form_page(
         form,
@@ -213,7 +218,7 @@ def reverse(entry_id):
 @requires("clear_deposits")
 def clear(entry_id):
     """The bank has cleared a deposit."""
-    deposit_entry = get_or_404(JournalEntry, entry_id)
+    deposit_entry = readable_entry(entry_id)
     form = ClearForm()
     if not form.validate_on_submit():
         return entry_page(deposit_entry, clear_form=form, status=422)
