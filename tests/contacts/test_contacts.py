@@ -124,3 +124,26 @@ def test_percent_and_underscore_in_search_are_literal(app, client, paralegal):
     assert "Smith_Jones" in rows and "SmithXJones" not in rows
     rows = client.get("/contacts/?q=%25", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "100% Organic" in rows and "Smith" not in rows
+
+
+def test_search_finds_accented_names_in_any_case(app, client, paralegal):
+    # SQLite's own LIKE and lower() fold only A to Z; the name is found by its key (name_key), as the client search is.
+    with app.app_context():
+        gen_contact("Émile Ørsted", email="emile@example.com")
+        gen_contact("Gisela Weiß")
+        gen_contact("Thomas Quinn", email="tq@example.com")
+    found = {
+        "Émile Ørsted": ["émile", "ÉMILE", "Émile", "e\u0301mile", "ørsted", "ØRSTED", "le Ør", "ÉMILE ØRSTED"],
+        "Gisela Weiß": ["weiß", "WEISS", "weiss", "GISELA WEIẞ"],
+    }
+    for name, queries in found.items():
+        for query in queries:
+            rows = client.get("/contacts/", query_string={"q": query}, headers={"HX-Request": "true"})
+            html = rows.get_data(as_text=True)
+            assert name in html and "Thomas Quinn" not in html, query
+    rows = client.get("/contacts/", query_string={"q": "EMILE@"}, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Émile Ørsted" in rows  # the email still found as before
+    rows = client.get("/contacts/", query_string={"q": "ørsteds"}, headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "No contacts match" in rows

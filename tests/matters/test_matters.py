@@ -157,6 +157,17 @@ def test_search_and_status_filter(app, client, people):
     assert "Estate plan" in rows  # an unknown filter falls back to open matters
 
 
+def test_search_finds_a_client_by_an_accented_name_in_any_case(app, client, people):
+    lawyer, contact = people
+    with app.app_context():
+        other = gen_contact("Émile Ørsted")
+        gen_matter(client=other, lawyer=lawyer, description="Boundary dispute")
+        gen_matter(client=contact, lawyer=lawyer, description="Estate plan")
+    for query in ["émile", "ÉMILE", "e\u0301mile", "ørsted", "ØRSTED", "Émile Ørsted"]:
+        rows = client.get("/matters/", query_string={"q": query}, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "Boundary dispute" in rows and "Estate plan" not in rows, query
+
+
 def test_a_matter_keeps_its_lawyer_after_they_leave(app, client, people):
     lawyer, contact = people
     with app.app_context():

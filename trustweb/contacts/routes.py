@@ -10,7 +10,7 @@ from trustweb.contacts.forms import ContactForm
 from trustweb.extensions import db
 from trustweb.models import Contact, LedgerAccount, Matter, SavedMethod
 from trustweb.services import method_setup, portal, saved_methods
-from trustweb.services.clients import save_contact
+from trustweb.services.clients import name_contains, save_contact
 from trustweb.services.mail import when_it_goes
 from trustweb.services.plans import plans_of
 from trustweb.services.trust import firm_today
@@ -25,8 +25,9 @@ def search_contacts(query):
         select(Contact).options(with_expression(Contact.matter_count, matters)).order_by(Contact.name, Contact.id)
     )
     if query:
-        columns = (Contact.name, Contact.email, Contact.other_email, Contact.phone)
-        statement = statement.where(or_(*(contains(column, query) for column in columns)))
+        # The name by its key (accents and all, whatever the case); email and phone as typed, ignoring case.
+        columns = (Contact.email, Contact.other_email, Contact.phone)
+        statement = statement.where(or_(name_contains(query), *(contains(column, query) for column in columns)))
     return statement
 
 

@@ -173,6 +173,13 @@ def name_starts_with(key: str) -> Any:
     return Contact.name_key.like(f"{_like_escaped(key)}%", escape="\\")
 
 
+def name_contains(text: str) -> Any:
+    """The contact's name holds the text anywhere, in any case, accents and all: name_key LIKE '%key%' with the
+    text's key (name_key of it) and its own % and _ taken literally. Both sides are case folded already, so a plain
+    LIKE on each database (SQLite's LIKE and lower() would fold only A to Z: "émile" would miss "Émile Ørsted")."""
+    return Contact.name_key.like(f"%{_like_escaped(name_key(text))}%", escape="\\")
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
