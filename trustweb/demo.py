@@ -155,7 +155,8 @@ def load_demo(seed=2026):
             ),
         ]
     )
-    contacts = [_demo_contact(rng, i) for i in range(30)]
+    taken: set[str] = set()
+    contacts = [_demo_contact(rng, i, taken) for i in range(30)]
     db.session.add_all(contacts)
     db.session.flush()
 
@@ -524,13 +525,18 @@ def _short_name(contact):
     return words[0] if contact.kind == "company" else words[-1]
 
 
-def _demo_contact(rng, i):
+def _demo_contact(rng, i, taken):
+    """The i-th demo contact, its name not one of `taken` (and added to it): each client told apart by name."""
     address = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}\n{rng.choice(CITIES)}"
     phone = f"({rng.randint(201, 989)}) 555-{rng.randint(100, 199):04d}"
     if i % 6 == 5:
         name = COMPANIES[(i // 6) % len(COMPANIES)]
         slug = "".join(ch for ch in name.lower().split()[0] if ch.isalpha())
         return Contact(kind="company", name=name, email=f"accounts@{slug}.example.com", phone=phone, address=address)
-    first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+    first = FIRST[i % len(FIRST)]
+    # Contact i + 20 would repeat contact i's name (7 * 20 is a whole turn of LAST): the next surname not yet taken.
+    surnames = (LAST[(i * 7 + step) % len(LAST)] for step in range(len(LAST)))
+    last = next(last for last in surnames if f"{first} {last}" not in taken)
+    taken.add(f"{first} {last}")
     slug = f"{first}.{last}".lower().replace("'", "")
     return Contact(kind="person", name=f"{first} {last}", email=f"{slug}@example.com", phone=phone, address=address)

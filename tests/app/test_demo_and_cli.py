@@ -28,6 +28,9 @@ def test_demo_fills_a_believable_firm_once(app, runner):
         assert {(a.kind, a.is_default) for a in accounts} == {("trust", True), ("operating", True)}
         numbers = db.session.scalars(select(Matter.number)).all()
         assert len(set(numbers)) == 40
+        contacts = db.session.scalars(select(Contact)).all()
+        # Each client told apart in the lists and the request form's client search: no name or email twice.
+        assert len({c.name for c in contacts}) == len({c.email for c in contacts}) == 30
     again = runner.invoke(args=["trustweb", "demo"])
     assert again.exit_code == 0 and "nothing changed" in again.output
     with app.app_context():
