@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import Select, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustweb.database import per_transaction, take_per_transaction
@@ -117,6 +117,22 @@ def record(
 
 
 _PENDING = "audit events"
+
+
+def made_with(candidates: Select[Any], action: str, field: str, key: str) -> Any | None:
+    """The row among `candidates` (a SELECT of one model's rows, each recorded by an `action` event) whose event noted
+    the form's `key` under `field`, if any: a form posted again (a double click) finds what its first post made."""
+    made = {str(row.id): row for row in db.session.scalars(candidates)}
+    if not made:
+        return None
+    events = db.session.execute(
+        select(AuditEvent.object_id, AuditEvent.after).where(
+            AuditEvent.action == action,
+            AuditEvent.object_type == type(next(iter(made.values()))).__name__,
+            AuditEvent.object_id.in_(made),
+        )
+    )
+    return next((made[ident] for ident, after in events if json.loads(after or "{}").get(field) == key), None)
 
 
 def _head(session: Session, wait: bool) -> AuditChainHead | None:

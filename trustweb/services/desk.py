@@ -8,7 +8,6 @@ a form of ours; with Stripe no card number reaches TrustWeb (PCI SAQ-A): the Che
 firm's device or scanned by the client's phone, and settled by checkout.settle_checkout() like any other.
 """
 
-import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
@@ -18,7 +17,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from trustweb.extensions import db
 from trustweb.models import (
-    AuditEvent,
     BankAccount,
     FirmSettings,
     Invoice,
@@ -213,25 +211,9 @@ def deposit_request(matter: Matter, amount_cents: int | None, key: str, user: Us
 
 def _deposit_made_with(matter: Matter, key: str) -> TrustRequest | None:
     """The desk deposit request this form's key made on the matter (within the day), if any."""
-    made = {
-        str(trust_request.id): trust_request
-        for trust_request in db.session.scalars(
-            select(TrustRequest).where(
-                TrustRequest.matter_id == matter.id,
-                TrustRequest.message == DESK_DEPOSIT,
-                TrustRequest.created_at >= utcnow() - timedelta(days=1),
-            )
-        )
-    }
-    if not made:
-        return None
-    events = db.session.execute(
-        select(AuditEvent.object_id, AuditEvent.after).where(
-            AuditEvent.action == "request.created",
-            AuditEvent.object_type == "TrustRequest",
-            AuditEvent.object_id.in_(made),
-        )
+    made = select(TrustRequest).where(
+        TrustRequest.matter_id == matter.id,
+        TrustRequest.message == DESK_DEPOSIT,
+        TrustRequest.created_at >= utcnow() - timedelta(days=1),
     )
-    return next(
-        (made[object_id] for object_id, after in events if json.loads(after or "{}").get(DESK_KEY) == key), None
-    )
+    return audit.made_with(made, "request.created", DESK_KEY, key)

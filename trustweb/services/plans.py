@@ -12,7 +12,6 @@ the next date.
 """
 
 import calendar
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,7 +23,6 @@ from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
 from trustweb.models import (
     PLAN_FREQUENCIES,
-    AuditEvent,
     Contact,
     InstalmentStatus,
     Invoice,
@@ -353,26 +351,10 @@ def _lock_row(row: Any) -> Any:
 
 def _plan_made_with(contact: Contact, key: str) -> PaymentPlan | None:
     """The plan this form's key made for the contact (within the day), if any."""
-    made = {
-        str(plan.id): plan
-        for plan in db.session.scalars(
-            select(PaymentPlan).where(
-                PaymentPlan.contact_id == contact.id, PaymentPlan.created_at >= utcnow() - timedelta(days=1)
-            )
-        )
-    }
-    if not made:
-        return None
-    events = db.session.execute(
-        select(AuditEvent.object_id, AuditEvent.after).where(
-            AuditEvent.action == "plan.created",
-            AuditEvent.object_type == "PaymentPlan",
-            AuditEvent.object_id.in_(made),
-        )
+    made = select(PaymentPlan).where(
+        PaymentPlan.contact_id == contact.id, PaymentPlan.created_at >= utcnow() - timedelta(days=1)
     )
-    return next(
-        (made[object_id] for object_id, after in events if json.loads(after or "{}").get(PLAN_KEY) == key), None
-    )
+    return audit.made_with(made, "plan.created", PLAN_KEY, key)
 
 
 def _open(plan: PaymentPlan) -> PaymentPlan:

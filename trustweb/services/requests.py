@@ -169,24 +169,10 @@ def make_request(values: Mapping[str, Any], user: User, *, key: str | None, send
 
 def _made_with(contact: Contact, key: str) -> TrustRequest | None:
     """The request this form's key made for the contact (within the day), if any."""
-    made = {
-        str(request.id): request
-        for request in db.session.scalars(
-            select(TrustRequest).where(
-                TrustRequest.contact_id == contact.id, TrustRequest.created_at >= utcnow() - timedelta(days=1)
-            )
-        )
-    }
-    if not made:
-        return None
-    events = db.session.execute(
-        select(AuditEvent.object_id, AuditEvent.after).where(
-            AuditEvent.action == "request.created",
-            AuditEvent.object_type == "TrustRequest",
-            AuditEvent.object_id.in_(made),
-        )
+    made = select(TrustRequest).where(
+        TrustRequest.contact_id == contact.id, TrustRequest.created_at >= utcnow() - timedelta(days=1)
     )
-    return next((made[ident] for ident, after in events if json.loads(after or "{}").get(FORM_KEY) == key), None)
+    return audit.made_with(made, "request.created", FORM_KEY, key)
 
 
 def lock(request: TrustRequest) -> TrustRequest:
