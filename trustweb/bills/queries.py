@@ -12,6 +12,7 @@ from trustweb.extensions import db
 from trustweb.forms import query_date, query_id
 from trustweb.models import BankAccount, Contact, Matter, TrustRequest, User
 from trustweb.models.requests import OUTSTANDING, PAYABLE, REQUEST_STATUSES
+from trustweb.services.clients import name_contains
 from trustweb.services.trust import firm_today
 from trustweb.views import contains, search_text
 
@@ -69,7 +70,7 @@ class RequestFilters:
                 statement = statement.where(*number_range(number.group(1)))
             else:
                 statement = statement.where(
-                    TrustRequest.contact_id.in_(select(Contact.id).where(contains(Contact.name, self.q)))
+                    TrustRequest.contact_id.in_(select(Contact.id).where(name_contains(self.q)))
                     | TrustRequest.matter_id.in_(select(Matter.id).where(contains(Matter.number, self.q)))
                 )
         if self.issued_from:

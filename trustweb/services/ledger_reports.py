@@ -15,6 +15,7 @@ from trustweb.ledger.keys import bank_key, client_key, operating_key
 from trustweb.ledger.money import plain_cents_of_int
 from trustweb.ledger.rules import NORMAL_SIGN
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, User
+from trustweb.services.clients import name_contains
 from trustweb.services.reports import (
     ENTRY_KINDS,
     FORMULA_STARTS,
@@ -430,7 +431,7 @@ def matters_found(text: str, limit: int = MATTERS_FOUND) -> list[Row[Any]]:
         db.session.execute(
             select(Matter.number, Contact.name, Matter.description, Matter.status)
             .join(Matter.client)
-            .where(or_(*(contains(column, text) for column in (Matter.number, Contact.name, Matter.description))))
+            .where(or_(contains(Matter.number, text), name_contains(text), contains(Matter.description, text)))
             .order_by(Matter.number.desc())
             .limit(limit)
         ).all()

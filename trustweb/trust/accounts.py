@@ -15,6 +15,7 @@ from trustweb.extensions import db
 from trustweb.forms import query_id
 from trustweb.ledger.rules import LedgerKind
 from trustweb.models import Contact, JournalLine, LedgerAccount, Matter
+from trustweb.services.clients import name_contains
 from trustweb.services.reports import HELD_KINDS  # clients', the firm's, what the firm owes: the bank's, in all
 from trustweb.views import MAX_PAGE, contains, paginate
 
@@ -46,7 +47,7 @@ def held_ledgers(account, query="", show="held"):
     if query:
         # The clients and matters that match, each table searched once, rather than every ledger joined to its client
         # and matter and then searched (a third of the time on PostgreSQL at 10,000 matters).
-        clients = select(Contact.id).where(contains(Contact.name, query))
+        clients = select(Contact.id).where(name_contains(query))
         matters = select(Matter.id).where(or_(contains(Matter.number, query), contains(Matter.description, query)))
         statement = statement.where(or_(LedgerAccount.contact_id.in_(clients), LedgerAccount.matter_id.in_(matters)))
     return statement

@@ -10,6 +10,7 @@ from trustweb.extensions import db
 from trustweb.forms import choices, parse_id, query_id
 from trustweb.models import BankAccount, Contact, JournalEntry, JournalLine, LedgerAccount, Matter, MatterStatus
 from trustweb.refusals import ServiceError
+from trustweb.services.clients import name_contains
 from trustweb.services.trust import FIRM, Holder, holder_for
 from trustweb.views import contains, get_or_404, paginate
 
@@ -161,7 +162,7 @@ def matter_suggestions(text, except_client=None):
         .join(Matter.client)
         .where(
             Matter.status == MatterStatus.OPEN,
-            or_(*(contains(column, text) for column in (Matter.number, Contact.name, Matter.description))),
+            or_(contains(Matter.number, text), name_contains(text), contains(Matter.description, text)),
         )
         .order_by(Matter.number)
         .limit(SUGGESTED)
