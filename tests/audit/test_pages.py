@@ -6,6 +6,7 @@ import pytest
 
 from tests.audit.conftest import event_on, firm_day
 from tests.conftest import signed_in
+from tests.factories import gen_account
 from trustweb.extensions import db
 from trustweb.models import User
 
@@ -61,6 +62,40 @@ def test_a_changed_field_is_shown_before_and_after_and_a_script_in_it_is_only_te
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "<script>alert" not in page
     assert 'title="status"' not in page  # open before and after: not a change
+
+
+def amount_on_the_page(app, office, currencies, names_account):
+    """The firm's bank accounts in `currencies`; a request event of €1,000 (recorded as cents, no currency) naming
+    the first account or none; the amount as the audit trail and the event's page show it."""
+    with app.app_context():
+        accounts = [gen_account(currency=currency) for currency in currencies]
+        db.session.commit()
+        named = {"bank_account_id": accounts[0].id} if names_account else {}
+        event = event_on(
+            0, "request.created", object_type="TrustRequest", object_id=1, after={"amount_cents": 100_000, **named}
+        )
+        db.session.commit()
+        event_id = event.id
+    browser = signed_in(app, office.admin)
+    shown = []
+    for url in ("/audit/?action=request.created", f"/audit/{event_id}"):
+        page = text(browser.get(url))
+        shown.append(re.search(r'<dt title="amount_cents">Amount</dt>\s*<dd class="after">([^<]*)</dd>', page).group(1))
+    assert shown[0] == shown[1]
+    return shown[0]
+
+
+def test_an_amount_is_shown_in_the_currency_of_the_account_the_event_names(app, office):
+    # a USD firm with a EUR trust account: the request's €1,000 is not shown as dollars
+    assert amount_on_the_page(app, office, ["EUR", "USD"], names_account=True) == "€1,000.00"
+
+
+def test_an_amount_naming_no_account_in_a_firm_of_two_currencies_is_plain_cents(app, office):
+    assert amount_on_the_page(app, office, ["USD", "CAD"], names_account=False) == "100000"
+
+
+def test_an_amount_naming_no_account_in_a_firm_of_one_currency_is_in_it(app, office):
+    assert amount_on_the_page(app, office, ["USD", "USD"], names_account=False) == "$1,000.00"
 
 
 def test_the_event_page_shows_everything_it_recorded(app, office):

@@ -43,7 +43,12 @@ def object_url(event):
 
 @bp.context_processor
 def helpers():
-    return {"object_url": object_url, "changes": audit_trail.changes, "kind_label": audit_trail.kind_label}
+    return {
+        "object_url": object_url,
+        "changes": audit_trail.changes,
+        "account_currencies": audit_trail.account_currencies,
+        "kind_label": audit_trail.kind_label,
+    }
 
 
 def _keyset(name):

@@ -7,18 +7,19 @@ seals what waits (as `audit-verify` does), verifies, and records that it did.
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import g, has_app_context
 from sqlalchemy import Select, select, text
 
 from trustweb.database import read_transaction
 from trustweb.extensions import db
 from trustweb.ledger.money import format_cents
-from trustweb.models import AuditChainHead, AuditEvent, FirmSettings, User
+from trustweb.models import AuditChainHead, AuditEvent, BankAccount, FirmSettings, User
 from trustweb.services import audit
 from trustweb.services.reports import spreadsheet_text
 from trustweb.services.trust import firm_time
@@ -155,13 +156,51 @@ class Change:
         return field_label(self.field)
 
 
-def changes(event: AuditEvent, currency: str | None = None) -> list[Change]:
-    """The fields whose value the event changed (set, altered or cleared), in the order written: before's, then after's
-    new ones. A field none before and none after is no change. Amounts are written in the event's own currency (a
-    `currency` it recorded) or else in `currency` (the firm's)."""
-    before, after = _values(event.before), _values(event.after)
+def account_currencies() -> dict[int, str]:
+    """Every bank account's currency by its id (a firm has a handful): one statement, read once for the request (kept
+    on flask.g) however many events the page shows."""
+    if has_app_context() and "account_currencies" in g:
+        return g.account_currencies
+    found: dict[int, str] = dict(db.session.execute(select(BankAccount.id, BankAccount.currency)).tuples().all())
+    if has_app_context():
+        g.account_currencies = found
+    return found
+
+
+def _account_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def event_currency(
+    event: AuditEvent, before: Mapping[str, Any], after: Mapping[str, Any], currencies: Mapping[int, str]
+) -> str | None:
+    """The currency the event's amounts are in: the `currency` it recorded, else that of the bank account it names
+    (`bank_account_id` or `account_id`, or the account itself), else the firm's when all its accounts share one;
+    None when none of these says (the amounts are then shown as the cents recorded, with no sign)."""
     recorded = after.get("currency") or before.get("currency")
-    currency = recorded if isinstance(recorded, str) and len(recorded) == 3 else currency
+    if isinstance(recorded, str) and len(recorded) == 3:
+        return recorded
+    named = [values.get(key) for values in (after, before) for key in ("bank_account_id", "account_id")]
+    if event.object_type == "BankAccount":
+        named.insert(0, event.object_id)
+    for value in named:
+        account_id = _account_id(value)
+        if account_id is not None and account_id in currencies:
+            return currencies[account_id]
+    kinds = set(currencies.values())
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def changes(event: AuditEvent, currencies: Mapping[int, str] | None = None) -> list[Change]:
+    """The fields whose value the event changed (set, altered or cleared), in the order written: before's, then after's
+    new ones. A field none before and none after is no change. Amounts are written in the event's currency (see
+    event_currency; `currencies` is account_currencies()), or as plain cents when it is not known."""
+    before, after = _values(event.before), _values(event.after)
+    currency = event_currency(event, before, after, currencies or {})
     names = list(before) + [name for name in after if name not in before]
     return [
         Change(name, shown(before.get(name), name, currency), shown(after.get(name), name, currency))
