@@ -321,6 +321,69 @@ def test_a_staff_draft_saved_without_send_is_approved_but_not_sent(app, firm, la
         assert (made.status, made.approved_by_id, outbox(made.id)) == ("draft", firm.lawyer, [])
 
 
+def staff_sent_for_approval(app, firm):
+    """A paralegal's request made with Save and send in a firm that has a lawyer approve them: her browser, its id."""
+    with app.app_context():
+        db.session.add(FirmSettings(id=1, **{**DEFAULTS, "require_approval": True}))
+        db.session.commit()
+        paralegal = gen_user("staff")
+    office = signed_in(app, paralegal.id)
+    assert post(office, "/bills/requests/new", {**filled(firm), "then": "send"}).status_code == 303
+    with app.app_context():
+        return office, db.session.scalars(select(TrustRequest.id)).one()
+
+
+APPROVE_AND_SEND = re.compile(r'<button type="submit" class="primary"[^>]*>Approve and send</button>')
+SENDS_NOW = "Approving emails the client the request now."
+
+
+def approved_page(lawyer, request_id):
+    return text(lawyer.get(post(lawyer, f"/bills/requests/{request_id}/approve").headers["Location"]))
+
+
+def test_the_lawyer_is_told_that_approving_a_save_and_send_emails_the_client(app, firm, lawyer, mailbox):
+    office, request_id = staff_sent_for_approval(app, firm)
+    page = text(lawyer.get(f"/bills/requests/{request_id}"))
+    assert APPROVE_AND_SEND.search(page) and SENDS_NOW in page and ">Approve</button>" not in page
+    assert SENDS_NOW not in text(office.get(f"/bills/requests/{request_id}"))  # staff have no Approve to press
+    # A draft saved with Save draft is only approved: the plain label, no warning.
+    post(office, "/bills/requests/new", {**filled(firm), "key": "another-key-0123456789ab", "then": "draft"})
+    with app.app_context():
+        draft = db.session.scalars(select(TrustRequest.id).where(TrustRequest.id != request_id)).one()
+    page = text(lawyer.get(f"/bills/requests/{draft}"))
+    assert ">Approve</button>" in page and "Approve and send" not in page and SENDS_NOW not in page
+
+
+def test_a_save_and_send_draft_edited_with_save_is_no_longer_sent_on_approval(app, firm, lawyer, mailbox):
+    office, request_id = staff_sent_for_approval(app, firm)
+    edit = text(office.get(f"/bills/requests/{request_id}/edit"))
+    assert ">Save and send</button>" in edit and '"Save" keeps it a draft' in edit
+    response = post(office, f"/bills/requests/{request_id}/edit", {**filled(firm, amount="6,000.00"), "then": "draft"})
+    assert "TR-000001 saved." in text(office.get(response.headers["Location"]))
+    page = text(lawyer.get(f"/bills/requests/{request_id}"))
+    assert ">Approve</button>" in page and "Approve and send" not in page and SENDS_NOW not in page
+    assert "TR-000001 approved; it can be sent." in approved_page(lawyer, request_id)
+    with app.app_context():
+        made = db.session.get(TrustRequest, request_id)
+        assert (made.status, made.amount_cents, outbox(request_id)) == ("draft", 600_000, [])
+
+
+def test_a_draft_edited_with_save_and_send_is_sent_on_approval_again(app, firm, lawyer, mailbox):
+    office, request_id = staff_sent_for_approval(app, firm)
+    post(office, f"/bills/requests/{request_id}/edit", {**filled(firm), "then": "draft"})  # kept a draft
+    response = post(office, f"/bills/requests/{request_id}/edit", {**filled(firm, amount="7,000.00"), "then": "send"})
+    page = text(office.get(response.headers["Location"]))
+    assert "TR-000001 saved. It waits for a lawyer&#39;s approval: it is sent once approved." in page
+    assert APPROVE_AND_SEND.search(text(lawyer.get(f"/bills/requests/{request_id}")))
+    assert "TR-000001 approved and sent: its email is on its way to ada@example.com." in approved_page(
+        lawyer, request_id
+    )
+    with app.app_context():
+        made = db.session.get(TrustRequest, request_id)
+        assert (made.status, made.amount_cents) == ("sent", 700_000)
+        assert [message.kind for message in outbox(request_id)] == ["request"]
+
+
 def test_save_and_send_without_an_address_saves_the_draft_and_says_why(app, firm, lawyer, mailbox):
     response = post(lawyer, "/bills/requests/new", {**filled(firm, recipients=""), "then": "send"})
     page = text(lawyer.get(response.headers["Location"]))

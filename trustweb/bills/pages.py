@@ -60,12 +60,14 @@ def request_page(trust_request, status=200, **context):
     ).all()
     context.setdefault("void_form", VoidForm(formdata=None))
     context.setdefault("payment_form", new_payment_form(trust_request))
+    needs_approval = request_service.needs_approval(trust_request)
     return (
         render_template(
             "bills/request.html",
             trust_request=trust_request,
             outbox=outbox,
-            needs_approval=request_service.needs_approval(trust_request),
+            needs_approval=needs_approval,
+            sends_on_approval=needs_approval and request_service.sends_on_approval(trust_request),
             processor=processor_or_none(trust_request),
             today=firm_today(),
             **context,

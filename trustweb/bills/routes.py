@@ -65,6 +65,8 @@ def request_form(trust_request=None):
     if trust_request is None:
         choose_client(form)
         form.waits_for_approval = request_service.waits_for_approval(current_user)
+    else:  # an edited draft is approved again: one its maker may not send waits for a lawyer once more
+        form.waits_for_approval = request_service.waits_for_approval(trust_request.created_by)
     matters = clients.open_matters_of(form.contact_id.data)
     form.matter_id.choices = choices(
         [(0, "Client funds (no matter)")] + [(m.id, f"{m.number} · {m.description}") for m in matters]
@@ -236,13 +238,20 @@ def preview_request_email():
 @bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])
 @requires("manage_requests")
 def update_request(request_id):
+    """Change a draft. One that waits for approval has Save and send too: sent once a lawyer approves it (Save keeps
+    it a draft, cancelling an earlier Save and send)."""
     trust_request = get_or_404(TrustRequest, request_id)
     form = request_form(trust_request)
+    send = form.waits_for_approval and request.form.get("then") == "send"
     return form_page(
         form,
         "bills/request_form.html",
-        lambda: request_service.update_request(trust_request, form_values(form), current_user),
-        saved("Trust request {request.number} saved."),
+        lambda: request_service.update_request(trust_request, form_values(form), current_user, send=send),
+        saved(
+            "Trust request {request.number} saved. It waits for a lawyer's approval: it is sent once approved."
+            if send
+            else "Trust request {request.number} saved."
+        ),
         trust_request=trust_request,
     )
 

@@ -125,7 +125,8 @@ def create_request(
 
 FORM_KEY = "form_key"  # the name the request form's key is recorded under in `request.created`
 # Recorded in `request.created` when staff pressed Save and send but the firm has a lawyer approve their requests
-# first: approve() then sends it (the promise the form makes).
+# first: approve() then sends it (the promise the form makes). An edit of such a draft records it again in its
+# `request.updated` (true for Save and send, false for Save: kept a draft); the latest of these events is what counts.
 SEND_ON_APPROVAL = "send_on_approval"
 
 
@@ -185,8 +186,9 @@ def lock(request: TrustRequest) -> TrustRequest:
     ).scalar_one()
 
 
-def update_request(request: TrustRequest, values: Mapping[str, Any], user: User) -> TrustRequest:
-    """Change a draft; anything sent can only be voided or sent again."""
+def update_request(request: TrustRequest, values: Mapping[str, Any], user: User, *, send: bool = False) -> TrustRequest:
+    """Change a draft; anything sent can only be voided or sent again. A draft that waits for a lawyer's approval
+    again is sent on approval only when saved with Save and send (`send`); plain Save keeps it a draft."""
     request = lock(request)
     if not request.is_editable:
         raise ServiceError(f"{request.number} is {request.status_label.lower()}; only drafts can be changed.")
@@ -200,7 +202,10 @@ def update_request(request: TrustRequest, values: Mapping[str, Any], user: User)
     _apply(request, values)
     request.approved_by_id = request.approved_at = None  # a changed request is approved again
     db.session.flush()
-    audit.record("request.updated", request, before=before, after=snapshot(request), user=user)
+    after = snapshot(request)
+    if needs_approval(request):
+        after[SEND_ON_APPROVAL] = send
+    audit.record("request.updated", request, before=before, after=after, user=user)
     db.session.commit()
     return request
 
@@ -240,7 +245,7 @@ def approve(request: TrustRequest, user: User) -> Approved:
     if request.approved_by_id is not None:
         raise ServiceError(f"{request.number} was already approved by {request.approved_by.name}.")
     request.approved_by_id, request.approved_at = user.id, utcnow()
-    send = _sending_was_asked(request)
+    send = sends_on_approval(request)
     audit.record("request.approved", request, after={"approved_by": user.email, "sends": send}, user=user)
     db.session.commit()
     if not send:
@@ -253,14 +258,18 @@ def approve(request: TrustRequest, user: User) -> Approved:
     return Approved(request, sent=True)
 
 
-def _sending_was_asked(request: TrustRequest) -> bool:
-    """Whether the request was made with Save and send and waited for approval to go (its `request.created`)."""
+def sends_on_approval(request: TrustRequest) -> bool:
+    """Whether approving the request also sends it: it was last saved with Save and send while it waited for approval
+    (its latest `request.created` or `request.updated` says so; an edit saved with plain Save says not)."""
     after = db.session.scalar(
-        select(AuditEvent.after).where(
-            AuditEvent.action == "request.created",
+        select(AuditEvent.after)
+        .where(
             AuditEvent.object_type == "TrustRequest",
             AuditEvent.object_id == str(request.id),
+            AuditEvent.action.in_(("request.created", "request.updated")),
         )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
     )
     return bool(json.loads(after or "{}").get(SEND_ON_APPROVAL))
 
