@@ -131,7 +131,9 @@ def button_action(action, success, back_to):
     """The flow of a one-click POST (enable, close, make default...).
 
     Runs action(); flashes success(result), or the service's reason for
-    refusing, and redirects back to the page the button was on.
+    refusing, and redirects back to the page the button was on. success may
+    answer (message, category) for an outcome that is done but not whole
+    ("approved but not sent"), to be flashed as a warning.
     """
     try:
         result = action()
@@ -142,5 +144,7 @@ def button_action(action, success, back_to):
         db.session.rollback()
         flash(CONFLICT, "error")
     else:
-        flash(success(result), "success")
+        said = success(result)
+        message, category = said if isinstance(said, tuple) else (said, "success")
+        flash(message, category)
     return redirect(back_to, 303)

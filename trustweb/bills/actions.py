@@ -39,7 +39,7 @@ def approved(outcome):
     if outcome.sent:
         return f"{number} approved and sent: its email is on its way to {outcome.request.recipients}."
     if outcome.not_sent:
-        return f"{number} approved but not sent: {outcome.not_sent}"
+        return f"{number} approved but not sent: {outcome.not_sent}", "warning"
     return f"{number} approved; it can be sent."
 
 
